@@ -1,0 +1,112 @@
+//! The command line: every `mother` command and flag, declared with clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// A Mother: runs WebAssembly children against explicitly granted toys.
+#[derive(Debug, Parser)]
+#[command(name = "mother", version, about, propagate_version = true)]
+pub struct Cli {
+    /// State directory (installed children, compiled cache). Default: the
+    /// platform data directory, e.g. ~/.local/share/patina.
+    #[arg(long, env = "PATINA_HOME", global = true)]
+    pub home: Option<PathBuf>,
+    /// More diagnostics on stderr (-v, -vv, -vvv); or set PATINA_LOG.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show a child's id, imports and exports with their WIT types.
+    Inspect(InspectArgs),
+    /// Install a component under its id (and a name).
+    Install(InstallArgs),
+    /// List installed children.
+    List(ListArgs),
+    /// Run a child: call an export, or run a command child with arguments.
+    Run(RunArgs),
+    /// Install the example children and run them: imports, grants, results, limits.
+    Demo,
+}
+
+impl Command {
+    /// Whether errors should be printed as JSON.
+    pub fn wants_json(&self) -> bool {
+        match self {
+            Self::Inspect(a) => a.json,
+            Self::List(a) => a.json,
+            Self::Run(a) => a.json,
+            Self::Install(a) => a.json,
+            Self::Demo => false,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A .wasm file, an installed name or a child id (prefix).
+    pub child: String,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Print the whole world as WIT text.
+    #[arg(long, conflicts_with = "json")]
+    pub wit: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// The component file.
+    pub file: PathBuf,
+    /// A name to run it by (letters, digits, `-`, `_`, `.`).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A .wasm file, an installed name or a child id (prefix).
+    pub child: String,
+    /// A WAVE call such as 'add(2, 3)' or 'ops.greet("ann")' (or just the
+    /// function name with --args-json). Omit it to run a command child.
+    pub call: Option<String>,
+    /// Grant a toy: `log`, `fs:DIR:ro`, `fs:DIR:rw`, `net:IP[:PORT]`. Repeatable.
+    #[arg(long = "grant", short = 'g', value_name = "GRANT")]
+    pub grants: Vec<String>,
+    /// Link ungranted imports to stubs that fail with `denied: <import>`
+    /// instead of refusing the run.
+    #[arg(long)]
+    pub deny_missing: bool,
+    /// Fuel budget (about one unit per wasm instruction).
+    #[arg(long, value_name = "N")]
+    pub fuel: Option<u64>,
+    /// Wall-clock deadline, e.g. 500ms, 5s, 2m.
+    #[arg(long, value_name = "DUR")]
+    pub timeout: Option<String>,
+    /// Memory cap, e.g. 64MiB.
+    #[arg(long, value_name = "SIZE")]
+    pub memory: Option<String>,
+    /// The call's arguments as a JSON array (CALL is then the function name).
+    #[arg(long, value_name = "JSON", conflicts_with = "args")]
+    pub args_json: Option<String>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Arguments of a command child (after `--`).
+    #[arg(last = true)]
+    pub args: Vec<String>,
+}

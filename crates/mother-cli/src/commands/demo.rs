@@ -1,0 +1,190 @@
+//! `mother demo`: the README's first command. Installs the example children
+//! into `$PATINA_HOME` and runs them, printing each equivalent `mother`
+//! command line and what it answered: imports, grants, typed results, a
+//! command child without ambient authority, and each limit stopping a run.
+//! Every step goes through the same code as `mother install` / `mother run`.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use patina_host::ImportStatus;
+
+use crate::cli::RunArgs;
+use crate::commands::run as run_cmd;
+use crate::home::Home;
+
+pub async fn run(home: &Home) -> Result<ExitCode> {
+    println!("Patina demo — state in {}\n", home.root().display());
+
+    section("1. Install the example children (each is known by the blake3 of its bytes)");
+    for child in children_artifacts::ALL {
+        home.host
+            .load(child.bytes)
+            .with_context(|| format!("loading {}", child.name))?;
+        let id = home.store.install(child.bytes, Some(child.name))?;
+        println!(
+            "$ mother install {}.wasm --name {}\n  installed {id}",
+            child.name, child.name
+        );
+    }
+
+    section("2. What a child may touch is fixed and visible: its imports");
+    let hello = home.load("hello-log")?;
+    println!("$ mother inspect hello-log");
+    for item in hello.describe()?.imports {
+        match patina_host::import_status(home.host.toys(), &item.name) {
+            ImportStatus::Base => {}
+            ImportStatus::Toy { grant } => println!("  {}  toy: needs --grant {grant}", item.name),
+            ImportStatus::Unserved => println!("  {}  unserved", item.name),
+        }
+    }
+    println!("  (plus the WASI base — io, cli, clocks, ... — linked with no authority behind it)");
+
+    section("3. Deny by default: nothing runs with an import that was not granted");
+    step(home, "hello-log", Some(r#"greet("ann")"#), &[], &[]).await?;
+    step(home, "hello-log", Some(r#"greet("ann")"#), &["log"], &[]).await?;
+
+    section("4. Typed calls: arguments are checked against the WIT signature");
+    step(home, "calc", Some("add(2, 3)"), &[], &[]).await?;
+    step(
+        home,
+        "calc",
+        Some("types.echo-point({x: 1, y: -2})"),
+        &[],
+        &[],
+    )
+    .await?;
+    step(home, "calc", Some("checked-div(7, 0)"), &[], &[]).await?;
+    step(home, "calc", Some(r#"add("two", 3)"#), &[], &[]).await?;
+
+    section("5. A command child: empty environment, no files, no sockets unless granted");
+    let folder = home.root().join("demo-folder");
+    std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
+    std::fs::write(folder.join("hello.txt"), "a file the child may read\n")?;
+    let folder = folder.display().to_string();
+    step(home, "hello-cmd", None, &[], &["a", "b", "c"]).await?;
+    step(home, "hello-cmd", None, &[], &["--ls", &folder]).await?;
+    step(
+        home,
+        "hello-cmd",
+        None,
+        &[&format!("fs:{folder}:ro")],
+        &["--ls", &folder],
+    )
+    .await?;
+
+    section("6. Limits: each stops the run with its own error; the Mother keeps going");
+    step_limited(home, "spin", Limit::Timeout("200ms")).await?;
+    step_limited(home, "spin", Limit::Fuel(5_000_000)).await?;
+    step_limited(home, "hog-forever", Limit::Memory("32MiB")).await?;
+    step(home, "limits", Some("fib(50)"), &[], &[]).await?;
+
+    println!(
+        "\nDone. Try `mother list`, `mother inspect calc`, or `mother run calc --json 'add(40, 2)'`."
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn section(title: &str) {
+    println!("\n{title}");
+}
+
+enum Limit {
+    Timeout(&'static str),
+    Fuel(u64),
+    Memory(&'static str),
+}
+
+fn args(child: &str, call: Option<&str>, grants: &[&str], argv: &[&str]) -> RunArgs {
+    RunArgs {
+        child: child.to_owned(),
+        call: call.map(str::to_owned),
+        grants: grants.iter().map(|g| (*g).to_owned()).collect(),
+        deny_missing: false,
+        fuel: None,
+        timeout: None,
+        memory: None,
+        args_json: None,
+        json: false,
+        args: argv.iter().map(|a| (*a).to_owned()).collect(),
+    }
+}
+
+fn command_line(args: &RunArgs) -> String {
+    let mut line = format!("$ mother run {}", args.child);
+    if let Some(call) = &args.call {
+        line.push_str(&format!(" '{call}'"));
+    }
+    for grant in &args.grants {
+        line.push_str(&format!(" --grant {grant}"));
+    }
+    if let Some(fuel) = args.fuel {
+        line.push_str(&format!(" --fuel {fuel}"));
+    }
+    if let Some(timeout) = &args.timeout {
+        line.push_str(&format!(" --timeout {timeout}"));
+    }
+    if let Some(memory) = &args.memory {
+        line.push_str(&format!(" --memory {memory}"));
+    }
+    if !args.args.is_empty() {
+        line.push_str(&format!(" -- {}", args.args.join(" ")));
+    }
+    line
+}
+
+async fn execute(home: &Home, args: RunArgs) -> Result<()> {
+    println!("{}", command_line(&args));
+    let child = home.load(&args.child)?;
+    let request = run_cmd::request(&args)?;
+    match home.host.run(&child, &request).await {
+        Ok(report) => {
+            for line in String::from_utf8_lossy(&report.stdout).lines() {
+                println!("  {line}");
+            }
+            for line in String::from_utf8_lossy(&report.stderr).lines() {
+                println!("  (stderr) {line}");
+            }
+            for line in &report.logs {
+                println!("  [{}] {}", line.level.as_str(), line.message);
+            }
+            match &report.outcome {
+                Ok(returned) => match returned.exit_code {
+                    Some(code) => println!("  exit status {code}"),
+                    None => println!(
+                        "  => {}",
+                        patina_host::values::results_wave(&returned.results)
+                    ),
+                },
+                Err(error) => println!("  error[{}]: {error}", error.kind()),
+            }
+            println!(
+                "  (fuel {}, {:.1} ms)",
+                report.fuel_consumed,
+                report.elapsed.as_secs_f64() * 1000.0
+            );
+        }
+        Err(error) => println!("  refused[{}]: {error}", error.kind()),
+    }
+    Ok(())
+}
+
+async fn step(
+    home: &Home,
+    child: &str,
+    call: Option<&str>,
+    grants: &[&str],
+    argv: &[&str],
+) -> Result<()> {
+    execute(home, args(child, call, grants, argv)).await
+}
+
+async fn step_limited(home: &Home, call: &str, limit: Limit) -> Result<()> {
+    let mut run_args = args("limits", Some(call), &[], &[]);
+    match limit {
+        Limit::Timeout(t) => run_args.timeout = Some(t.to_owned()),
+        Limit::Fuel(f) => run_args.fuel = Some(f),
+        Limit::Memory(m) => run_args.memory = Some(m.to_owned()),
+    }
+    execute(home, run_args).await
+}

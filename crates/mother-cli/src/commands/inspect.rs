@@ -1,0 +1,88 @@
+//! `mother inspect <CHILD> [--json|--wit]`: id, imports (and how each would be
+//! served: base, toy + grant, or unserved) and exports, with WIT types.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use patina_host::{ImportStatus, ItemDescription, import_status};
+
+use crate::cli::InspectArgs;
+use crate::home::Home;
+use crate::output;
+
+pub fn run(home: &Home, args: InspectArgs) -> Result<ExitCode> {
+    let child = home.load(&args.child)?;
+    let child = &child;
+    let description = child.describe()?;
+    if args.wit {
+        print!("{}", description.wit);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let statuses: Vec<ImportStatus> = description
+        .imports
+        .iter()
+        .map(|item| import_status(home.host.toys(), &item.name))
+        .collect();
+    if args.json {
+        let imports: Vec<serde_json::Value> = description
+            .imports
+            .iter()
+            .zip(&statuses)
+            .map(|(item, status)| {
+                let mut value = serde_json::to_value(item).unwrap_or_default();
+                if let (Some(object), Ok(serde_json::Value::Object(extra))) =
+                    (value.as_object_mut(), serde_json::to_value(status))
+                {
+                    object.extend(extra);
+                }
+                value
+            })
+            .collect();
+        output::print_json(&serde_json::json!({
+            "child": child.id(),
+            "size": child.bytes().len(),
+            "command": child.is_command(),
+            "imports": imports,
+            "exports": description.exports,
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let kind = if child.is_command() {
+        "command (run it with `-- ARGS`)"
+    } else {
+        "library of typed exports"
+    };
+    println!("child   {}", child.id());
+    println!("size    {} bytes, {kind}", child.bytes().len());
+    println!("imports");
+    for (item, status) in description.imports.iter().zip(&statuses) {
+        let how = match status {
+            ImportStatus::Base => "base: linked, no authority".to_owned(),
+            ImportStatus::Toy { grant } => format!("toy: needs --grant {grant}"),
+            ImportStatus::Unserved => "unserved: refused unless --deny-missing".to_owned(),
+        };
+        println!("  {:<44} {how}", item.name);
+        if !matches!(status, ImportStatus::Base) {
+            print_functions(item, "    ");
+        }
+    }
+    println!("exports");
+    for item in &description.exports {
+        if item.functions.len() == 1 && item.functions[0].name == item.name {
+            println!("  {}: {}", item.name, item.functions[0].signature);
+        } else {
+            println!("  {}", item.name);
+            print_functions(item, "    ");
+        }
+        for ty in &item.types {
+            println!("    {ty}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_functions(item: &ItemDescription, indent: &str) {
+    for function in &item.functions {
+        println!("{indent}{}: {}", function.name, function.signature);
+    }
+}

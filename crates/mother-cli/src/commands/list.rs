@@ -1,0 +1,32 @@
+//! `mother list [--json]`: the installed children.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::cli::ListArgs;
+use crate::home::Home;
+use crate::output;
+
+pub fn run(home: &Home, args: ListArgs) -> Result<ExitCode> {
+    let children = home.store.list()?;
+    if args.json {
+        output::print_json(&serde_json::to_value(&children)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if children.is_empty() {
+        println!(
+            "no children installed in {} (try `mother install FILE --name NAME`)",
+            home.root().display()
+        );
+    }
+    for child in children {
+        let names = if child.names.is_empty() {
+            "-".to_owned()
+        } else {
+            child.names.join(",")
+        };
+        println!("{names:<20} {}  {:>8} bytes", child.id, child.size);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,7 @@
+//! One module per `mother` command.
+
+pub mod demo;
+pub mod inspect;
+pub mod install;
+pub mod list;
+pub mod run;

@@ -1,0 +1,63 @@
+//! `mother`: the command-line Mother. A thin layer over `patina-host`: it parses
+//! arguments, keeps state in `$PATINA_HOME`, and prints results for people
+//! (`WAVE` text) or programs (`--json`). It must never hold logic the
+//! libraries should own.
+
+mod cli;
+mod commands;
+mod home;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let json = cli.command.wants_json();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            return output::fail(
+                &anyhow::Error::new(error).context("starting the async runtime"),
+                json,
+            );
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(error) => output::fail(&error, json),
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let home = home::Home::open(cli.home)?;
+    match cli.command {
+        Command::Inspect(args) => commands::inspect::run(&home, args),
+        Command::Install(args) => commands::install::run(&home, args),
+        Command::List(args) => commands::list::run(&home, args),
+        Command::Run(args) => commands::run::run(&home, args).await,
+        Command::Demo => commands::demo::run(&home).await,
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PATINA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,169 @@
+//! [`Child`]: a validated, compiled component with its id and export index.
+//!
+//! Loading checks the bytes before anything else (wasm magic, component layer),
+//! computes the [`ChildId`], and compiles once — or takes the compiled artifact
+//! from the on-disk cache. A `Child` never holds per-run state; it is cheap to
+//! clone and shared by every run of the same bytes.
+
+use std::sync::Arc;
+
+use patina_core::ChildId;
+use wasmtime::Engine;
+use wasmtime::component::Component;
+use wasmtime::component::types::ComponentItem;
+
+use crate::describe::{Description, describe_component};
+use crate::functions::FunctionIndex;
+use crate::plan::is_base;
+use crate::{ArtifactCache, HostError};
+
+const WASM_MAGIC: &[u8; 4] = b"\0asm";
+/// The version/layer field of a core module (version 1, layer 0).
+const CORE_LAYER: [u8; 4] = [1, 0, 0, 0];
+
+/// A loaded child: its bytes, id, compiled component and exported functions.
+#[derive(Clone)]
+pub struct Child {
+    inner: Arc<ChildInner>,
+}
+
+struct ChildInner {
+    id: ChildId,
+    bytes: Arc<[u8]>,
+    component: Component,
+    functions: FunctionIndex,
+    /// Imports that are not WASI base, sorted out once at load time.
+    authority_imports: Vec<(String, ComponentItem)>,
+}
+
+impl Child {
+    /// The child's id (blake3 of its bytes).
+    pub fn id(&self) -> ChildId {
+        self.inner.id
+    }
+
+    /// The component bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.inner.bytes
+    }
+
+    /// The compiled component.
+    pub fn component(&self) -> &Component {
+        &self.inner.component
+    }
+
+    /// The exported functions.
+    pub fn functions(&self) -> &FunctionIndex {
+        &self.inner.functions
+    }
+
+    /// Whether the child is a `wasi:cli/command` (exports `wasi:cli/run`).
+    pub fn is_command(&self) -> bool {
+        self.inner.functions.command_entry().is_some()
+    }
+
+    /// Every import and export with its WIT types.
+    pub fn describe(&self) -> Result<Description, HostError> {
+        describe_component(&self.inner.bytes).map_err(HostError::InvalidComponent)
+    }
+
+    /// The imports that need a grant (everything but the WASI base), with their types.
+    pub fn authority_imports(&self) -> &[(String, ComponentItem)] {
+        &self.inner.authority_imports
+    }
+}
+
+impl std::fmt::Debug for Child {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Child")
+            .field("id", &self.inner.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks that `bytes` look like a component before handing them to the compiler.
+pub(crate) fn check_header(bytes: &[u8]) -> Result<(), HostError> {
+    if bytes.len() < 8 || &bytes[..4] != WASM_MAGIC {
+        return Err(HostError::NotWasm(format!(
+            "the {} bytes do not start with the WebAssembly magic `\\0asm`",
+            bytes.len()
+        )));
+    }
+    if bytes[4..8] == CORE_LAYER {
+        return Err(HostError::CoreModule);
+    }
+    Ok(())
+}
+
+/// Validates, identifies and compiles `bytes` (or loads them from `cache`).
+/// `id` must be `ChildId::of(bytes)`.
+pub(crate) fn load(
+    engine: &Engine,
+    cache: Option<&ArtifactCache>,
+    bytes: &[u8],
+    id: ChildId,
+) -> Result<Child, HostError> {
+    check_header(bytes)?;
+    let span = tracing::debug_span!("load", child = %id, size = bytes.len());
+    let _enter = span.enter();
+    let cached = cache.and_then(|cache| cache.load(engine, &id));
+    let component = match cached {
+        Some(component) => {
+            tracing::debug!("compiled artifact taken from the cache");
+            component
+        }
+        None => {
+            let component = Component::new(engine, bytes)
+                .map_err(|e| HostError::InvalidComponent(one_line(&e)))?;
+            if let Some(Err(error)) = cache.map(|cache| cache.store(&id, &component)) {
+                tracing::warn!(%error, "could not cache the compiled child; it will be compiled again next time");
+            }
+            component
+        }
+    };
+    let functions = FunctionIndex::new(engine, &component);
+    let authority_imports = component
+        .component_type()
+        .imports(engine)
+        .filter(|(name, _)| !is_base(name))
+        .map(|(name, item)| (name.to_owned(), item.ty))
+        .collect();
+    Ok(Child {
+        inner: Arc::new(ChildInner {
+            id,
+            bytes: bytes.into(),
+            component,
+            functions,
+            authority_imports,
+        }),
+    })
+}
+
+/// An error and its causes on one line.
+pub(crate) fn one_line(error: &wasmtime::Error) -> String {
+    let text = format!("{error:#}");
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_check_names_the_problem() {
+        assert!(matches!(check_header(b""), Err(HostError::NotWasm(_))));
+        assert!(matches!(
+            check_header(b"hello world, not wasm"),
+            Err(HostError::NotWasm(_))
+        ));
+        assert!(matches!(
+            check_header(b"\0asm\x01\0\0\0"),
+            Err(HostError::CoreModule)
+        ));
+        assert!(check_header(b"\0asm\x0d\0\x01\0").is_ok());
+    }
+}

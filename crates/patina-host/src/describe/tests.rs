@@ -1,0 +1,470 @@
+//! Tests of [`describe_component`] against the built children, and of the
+//! describer against hand-written WIT for shapes the children lack.
+//!
+//! They only decode and describe: they must never need an engine or run a
+//! component, and never depend on anything but the bytes or WIT source given.
+
+use super::describer::Describer;
+use super::types::MAX_DEPTH;
+use super::*;
+use children_artifacts::{CALC_BYTES, HELLO_CMD_BYTES, HELLO_LOG_BYTES, LIMITS_BYTES};
+use wit_parser::{Resolve, Type, TypeDefKind, WorldItem};
+
+fn describe(bytes: &[u8]) -> Description {
+    describe_component(bytes).expect("describes")
+}
+
+fn find(items: &[ItemDescription], pred: impl Fn(&str) -> bool) -> &ItemDescription {
+    items
+        .iter()
+        .find(|i| pred(&i.name))
+        .unwrap_or_else(|| panic!("no matching item in {items:#?}"))
+}
+
+fn signature<'a>(item: &'a ItemDescription, name: &str) -> &'a str {
+    item.functions
+        .iter()
+        .find(|f| f.name == name)
+        .map(|f| f.signature.as_str())
+        .unwrap_or_else(|| panic!("no function {name} in {item:#?}"))
+}
+
+#[test]
+fn calc_root_function_and_types_interface() {
+    let d = describe(CALC_BYTES);
+    assert!(
+        d.imports.iter().all(|i| i.name.starts_with("wasi:")),
+        "{:#?}",
+        d.imports
+    );
+
+    let add = find(&d.exports, |n| n == "add");
+    assert_eq!(add.kind, ItemKind::Function);
+    assert_eq!(
+        add.functions,
+        vec![FunctionSignature {
+            name: "add".into(),
+            signature: "func(a: s32, b: s32) -> s32".into(),
+        }]
+    );
+    assert!(add.types.is_empty());
+
+    let types = find(&d.exports, |n| n.ends_with("types"));
+    assert_eq!(types.kind, ItemKind::Interface);
+    assert_eq!(signature(types, "echo-point"), "func(p: point) -> point");
+    assert_eq!(signature(types, "scale"), "func(p: point, k: s32) -> point");
+    assert_eq!(signature(types, "area"), "func(s: shape) -> f64");
+    assert_eq!(
+        signature(types, "checked-div"),
+        "func(a: s64, b: s64) -> result<s64, string>"
+    );
+    assert_eq!(
+        signature(types, "maybe-div"),
+        "func(a: u64, b: u64) -> option<u64>"
+    );
+    assert_eq!(signature(types, "sum-list"), "func(xs: list<u32>) -> u64");
+    assert_eq!(
+        signature(types, "swap"),
+        "func(t: tuple<string, u8>) -> tuple<u8, string>"
+    );
+    assert_eq!(
+        signature(types, "describe-widths"),
+        "func(a: s8, b: u8, c: s16, d: u16, e: u32, f: s64, g: f32, h: char) -> string"
+    );
+    let names: Vec<&str> = types.functions.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names.first(), Some(&"echo-point"), "declaration order");
+    assert_eq!(
+        types.types,
+        vec![
+            "enum color { red, green, blue }",
+            "flags perms { read, write, exec }",
+            "record point { x: s32, y: s32 }",
+            "variant shape { circle(f64), rect(point), empty }",
+        ]
+    );
+
+    assert!(
+        d.wit
+            .contains("  export add: func(a: s32, b: s32) -> s32;\n"),
+        "{}",
+        d.wit
+    );
+    assert!(
+        d.wit.contains("\ninterface patina:calc/types {\n"),
+        "{}",
+        d.wit
+    );
+    assert!(
+        d.wit.contains("    record point { x: s32, y: s32 }\n")
+            || d.wit.contains("  record point { x: s32, y: s32 }\n")
+    );
+}
+
+#[test]
+fn hello_log_imports_the_log_toy() {
+    let d = describe(HELLO_LOG_BYTES);
+    let log = find(&d.imports, |n| n == "patina:toys/log@0.1.0");
+    assert_eq!(log.kind, ItemKind::Interface);
+    assert_eq!(signature(log, "log"), "func(level: level, message: string)");
+    assert!(
+        log.types
+            .contains(&"enum level { trace, debug, info, warn, error }".to_string()),
+        "{:#?}",
+        log.types
+    );
+
+    let greet = find(&d.exports, |n| n == "greet");
+    assert_eq!(greet.kind, ItemKind::Function);
+    assert_eq!(signature(greet, "greet"), "func(name: string) -> string");
+    let ops = find(&d.exports, |n| n == "ops" || n.ends_with("/ops"));
+    assert_eq!(ops.kind, ItemKind::Interface);
+    assert_eq!(signature(ops, "count-words"), "func(text: string) -> u32");
+
+    assert!(
+        d.wit.contains("  import patina:toys/log@0.1.0;\n"),
+        "{}",
+        d.wit
+    );
+}
+
+#[test]
+fn hello_cmd_exports_wasi_run() {
+    let d = describe(HELLO_CMD_BYTES);
+    let run = find(&d.exports, |n| n.starts_with("wasi:cli/run@0.2"));
+    assert_eq!(run.kind, ItemKind::Interface);
+    assert_eq!(
+        run.functions,
+        vec![FunctionSignature {
+            name: "run".into(),
+            signature: "func() -> result".into(),
+        }]
+    );
+}
+
+#[test]
+fn limits_root_functions() {
+    let d = describe(LIMITS_BYTES);
+    assert_eq!(
+        signature(find(&d.exports, |n| n == "noop"), "noop"),
+        "func()"
+    );
+    assert_eq!(
+        signature(find(&d.exports, |n| n == "fib"), "fib"),
+        "func(n: u32) -> u64"
+    );
+}
+
+#[test]
+fn resource_functions_keep_wit_parser_names() {
+    // wasm32-wasip2 children import wasi:io, whose streams are resources.
+    let d = describe(HELLO_CMD_BYTES);
+    let Some(streams) = d
+        .imports
+        .iter()
+        .find(|i| i.name.starts_with("wasi:io/streams@"))
+    else {
+        return; // nothing to check if this build imports no streams
+    };
+    assert!(
+        streams.types.iter().any(|t| t == "resource output-stream"),
+        "{streams:#?}"
+    );
+    assert!(
+        streams
+            .types
+            .iter()
+            .any(|t| t.starts_with("variant stream-error {")),
+        "{streams:#?}"
+    );
+    assert_eq!(
+        signature(streams, "[method]output-stream.write"),
+        "func(self: borrow<output-stream>, contents: list<u8>) -> result<_, stream-error>"
+    );
+    assert!(d.wit.contains("  resource output-stream {\n"), "{}", d.wit);
+    assert!(
+        d.wit
+            .contains("    write: func(contents: list<u8>) -> result<_, stream-error>;\n"),
+        "{}",
+        d.wit
+    );
+}
+
+#[test]
+fn serialises_kinds_in_lowercase() {
+    let json = serde_json::to_value(describe(CALC_BYTES)).expect("json");
+    let exports = json["exports"].as_array().expect("exports");
+    assert!(
+        exports
+            .iter()
+            .any(|e| e["kind"] == "function" && e["name"] == "add")
+    );
+    assert!(exports.iter().any(|e| e["kind"] == "interface"));
+}
+
+#[test]
+fn same_bytes_same_description() {
+    for bytes in [CALC_BYTES, HELLO_LOG_BYTES, HELLO_CMD_BYTES, LIMITS_BYTES] {
+        assert_eq!(describe(bytes), describe(bytes));
+    }
+}
+
+#[test]
+fn rejects_what_is_not_a_component() {
+    let half = &CALC_BYTES[..CALC_BYTES.len() / 2];
+    let cases: [(&str, &[u8]); 6] = [
+        ("empty", b""),
+        ("garbage", b"this is not wasm at all"),
+        ("truncated", half),
+        ("core module", b"\0asm\x01\0\0\0"),
+        ("short header", b"\0asm\x0d\0\x01"),
+        // A custom section claiming 4 GiB: refused before anything is reserved.
+        ("huge section", b"\0asm\x0d\0\x01\0\0\xff\xff\xff\xff\x0f"),
+    ];
+    for (what, bytes) in cases {
+        let err = describe_component(bytes).expect_err(what);
+        assert!(!err.is_empty(), "{what}");
+    }
+    assert!(
+        describe_component(b"\0asm\x01\0\0\0")
+            .unwrap_err()
+            .contains("core")
+    );
+    let huge = describe_component(b"\0asm\x0d\0\x01\0\0\xff\xff\xff\xff\x0f");
+    assert!(huge.unwrap_err().contains("declares 4294967295 bytes"));
+}
+
+#[test]
+fn an_empty_component_has_an_empty_surface() {
+    let d = describe(b"\0asm\x0d\0\x01\0");
+    assert!(d.imports.is_empty() && d.exports.is_empty());
+    assert!(d.wit.starts_with("world "), "{}", d.wit);
+}
+
+#[test]
+fn every_prefix_and_some_mutations_are_errors_not_panics() {
+    // A cut at a section boundary can still be a valid (smaller)
+    // component; anywhere else it is an error. Never a panic.
+    let mut errors = 0;
+    for len in 0..CALC_BYTES.len() {
+        errors += usize::from(describe_component(&CALC_BYTES[..len]).is_err());
+    }
+    assert!(
+        errors > CALC_BYTES.len() / 2,
+        "{errors} of {}",
+        CALC_BYTES.len()
+    );
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..200 {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        let mut bytes = HELLO_LOG_BYTES.to_vec();
+        let at = (state >> 33) as usize % bytes.len();
+        bytes[at] ^= (state >> 8) as u8 | 1;
+        let _ = describe_component(&bytes);
+    }
+}
+
+/// Describes world `world` of a WIT source, for shapes the children lack.
+fn try_describe_wit(source: &str, world: &str) -> Result<Description, String> {
+    let mut resolve = Resolve::default();
+    let pkg = resolve.push_source("test.wit", source).expect("parses");
+    let world = resolve.select_world(&[pkg], Some(world)).expect("world");
+    Describer::new(&resolve).describe(world)
+}
+
+fn describe_wit(source: &str, world: &str) -> Description {
+    try_describe_wit(source, world).expect("describes")
+}
+
+#[test]
+fn world_level_types_are_not_items_but_are_described() {
+    let d = describe_wit(
+        r#"
+        package test:root;
+
+        interface fs {
+            resource descriptor;
+        }
+
+        world w {
+            use fs.{descriptor};
+            type count = u32;
+            record pair { a: count, b: option<count> }
+            export f: func(p: pair, d: borrow<descriptor>) -> count;
+        }
+        "#,
+        "w",
+    );
+    assert!(
+        d.imports.iter().all(|i| i.kind == ItemKind::Interface),
+        "{d:#?}"
+    );
+    let f = find(&d.exports, |n| n == "f");
+    assert_eq!(
+        signature(f, "f"),
+        "func(p: pair, d: borrow<descriptor>) -> count"
+    );
+    assert_eq!(
+        f.types,
+        vec![
+            "type count = u32",
+            "resource descriptor",
+            "record pair { a: count, b: option<count> }",
+        ]
+    );
+    assert!(
+        d.wit.contains("  use test:root/fs.{descriptor};\n"),
+        "{}",
+        d.wit
+    );
+    assert!(d.wit.contains("  type count = u32;\n"), "{}", d.wit);
+    assert!(
+        d.wit
+            .contains("  export f: func(p: pair, d: borrow<descriptor>) -> count;\n"),
+        "{}",
+        d.wit
+    );
+}
+
+#[test]
+fn refuses_absurdly_deep_types() {
+    // The WIT parser itself refuses such nesting, so build it by hand:
+    // `list<list<...<u8>...>>`, deeper than the printer goes.
+    let mut resolve = Resolve::default();
+    let pkg = resolve
+        .push_source(
+            "t.wit",
+            "package test:deep;\nworld w { export f: func(x: list<u8>); }",
+        )
+        .expect("parses");
+    let world = resolve.select_world(&[pkg], Some("w")).expect("world");
+    let Some(WorldItem::Function(f)) = resolve.worlds[world].exports.values().next() else {
+        panic!("no function");
+    };
+    let mut ty = f.params[0].ty;
+    let Type::Id(id) = ty else {
+        panic!("not a list")
+    };
+    let template = resolve.types[id].clone();
+    for _ in 0..MAX_DEPTH + 10 {
+        let mut def = template.clone();
+        def.kind = TypeDefKind::List(ty);
+        ty = Type::Id(resolve.types.alloc(def));
+    }
+    if let Some(WorldItem::Function(f)) = resolve.worlds[world].exports.values_mut().next() {
+        f.params[0].ty = ty;
+    }
+    let err = Describer::new(&resolve)
+        .describe(world)
+        .expect_err("too deep");
+    assert!(err.contains("nested"), "{err}");
+}
+
+#[test]
+fn prints_resources_uses_results_and_keywords() {
+    let d = describe_wit(
+        r#"
+        package test:shapes@1.0.0;
+
+        interface fs {
+            type size = u64;
+            enum error-code { access, %type }
+            resource descriptor {
+                constructor(path: string);
+                read: func(len: size) -> result<list<u8>, error-code>;
+                open: static func(path: string) -> descriptor;
+            }
+            stat: func(d: borrow<descriptor>) -> result<_, error-code>;
+            touch: func() -> result;
+            tick: func() -> result<u32>;
+            pairs: func(%list: list<tuple<string, option<u8>>>);
+            later: async func(f: future<u32>, s: stream<u8>, e: future);
+        }
+
+        interface user {
+            use fs.{descriptor, error-code as code};
+            keep: func(d: descriptor) -> code;
+        }
+
+        world w {
+            import user;
+            export fs;
+            export ping: func();
+        }
+        "#,
+        "w",
+    );
+    let fs = find(&d.exports, |n| n == "test:shapes/fs@1.0.0");
+    assert_eq!(fs.kind, ItemKind::Interface);
+    assert_eq!(
+        fs.types,
+        vec![
+            "resource descriptor",
+            "enum error-code { access, %type }",
+            "type size = u64",
+        ]
+    );
+    assert_eq!(
+        signature(fs, "[constructor]descriptor"),
+        "func(path: string) -> descriptor"
+    );
+    assert_eq!(
+        signature(fs, "[method]descriptor.read"),
+        "func(self: borrow<descriptor>, len: size) -> result<list<u8>, error-code>"
+    );
+    assert_eq!(
+        signature(fs, "[static]descriptor.open"),
+        "func(path: string) -> descriptor"
+    );
+    assert_eq!(
+        signature(fs, "stat"),
+        "func(d: borrow<descriptor>) -> result<_, error-code>"
+    );
+    assert_eq!(signature(fs, "touch"), "func() -> result");
+    assert_eq!(signature(fs, "tick"), "func() -> result<u32>");
+    assert_eq!(
+        signature(fs, "pairs"),
+        "func(%list: list<tuple<string, option<u8>>>)"
+    );
+    assert_eq!(
+        signature(fs, "later"),
+        "async func(f: future<u32>, s: stream<u8>, e: future)"
+    );
+
+    let user = find(&d.imports, |n| n == "test:shapes/user@1.0.0");
+    assert_eq!(signature(user, "keep"), "func(d: descriptor) -> code");
+    assert_eq!(
+        user.types,
+        vec![
+            "type code = error-code",
+            "resource descriptor",
+            "enum error-code { access, %type }",
+        ]
+    );
+
+    assert!(
+        d.wit.contains("  import test:shapes/user@1.0.0;\n"),
+        "{}",
+        d.wit
+    );
+    assert!(d.wit.contains("  export ping: func();\n"), "{}", d.wit);
+    assert!(
+        d.wit.contains("  use test:shapes/fs@1.0.0.{descriptor};\n"),
+        "{}",
+        d.wit
+    );
+    assert!(
+        d.wit
+            .contains("  use test:shapes/fs@1.0.0.{error-code as code};\n"),
+        "{}",
+        d.wit
+    );
+    assert!(
+        d.wit.contains(
+            "  resource descriptor {\n    constructor(path: string);\n    read: func(len: size) -> result<list<u8>, error-code>;\n    open: static func(path: string) -> descriptor;\n  }\n"
+        ),
+        "{}",
+        d.wit
+    );
+}

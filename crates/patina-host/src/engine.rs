@@ -1,0 +1,120 @@
+//! The one shared wasmtime [`Engine`] of a host and the epoch ticker that
+//! drives wall-clock deadlines.
+//!
+//! Every child of a host is compiled and run by this engine: component model,
+//! pooling allocator, fuel metering and epoch interruption are always on, so a
+//! run can never opt out of its limits.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::HostError;
+
+/// How often the epoch advances; a deadline is met within about one tick.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Sizing of the engine's instance pool and of the largest limits a run may ask for.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Component instances alive at once (concurrent runs, plus nested ones).
+    pub max_instances: u32,
+    /// Largest linear memory any child may have, in bytes. A run's own memory
+    /// cap must be at most this.
+    pub max_memory: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            max_instances: 64,
+            max_memory: 4 << 30,
+        }
+    }
+}
+
+/// Builds the engine with the settings every Patina run relies on.
+pub fn build_engine(config: &EngineConfig) -> Result<Engine, HostError> {
+    let instances = config.max_instances.max(1);
+    let max_memory = usize::try_from(config.max_memory).unwrap_or(usize::MAX);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(instances)
+        .total_core_instances(instances * 4)
+        .total_memories(instances * 2)
+        .total_tables(instances * 4)
+        .total_stacks(instances)
+        .max_memories_per_component(4)
+        .max_tables_per_component(8)
+        .max_memory_size(max_memory);
+
+    let mut wasm = Config::new();
+    wasm.wasm_component_model(true)
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&wasm).map_err(|e| HostError::Engine(format!("{e:#}")))
+}
+
+/// A thread that advances the engine's epoch every [`EPOCH_TICK`] until dropped.
+pub struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    /// Starts ticking `engine`.
+    pub fn start(engine: &Engine) -> Result<Self, HostError> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let weak = engine.weak();
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("patina-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .map_err(|e| HostError::Engine(format!("cannot start the epoch thread: {e}")))?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Epoch ticks to allow for a wall-clock `timeout` (rounded up, at least one).
+pub fn deadline_ticks(timeout: Duration) -> u64 {
+    let tick = EPOCH_TICK.as_nanos();
+    let ticks = timeout.as_nanos().div_ceil(tick).max(1);
+    u64::try_from(ticks).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_ticks_round_up() {
+        assert_eq!(deadline_ticks(Duration::ZERO), 1);
+        assert_eq!(deadline_ticks(Duration::from_millis(1)), 1);
+        assert_eq!(deadline_ticks(Duration::from_millis(10)), 1);
+        assert_eq!(deadline_ticks(Duration::from_millis(11)), 2);
+        assert_eq!(deadline_ticks(Duration::from_secs(1)), 100);
+    }
+}

@@ -1,0 +1,208 @@
+//! Grant resolution: every grant of a run is parsed, checked against the toys
+//! the host offers, and canonicalised exactly once, before any child code runs.
+//!
+//! `fs:PATH[:ro|rw]` becomes a preopened directory (the path canonicalised, so a
+//! symlink cannot later redirect it), `net:IP[:PORT]` an allowed socket
+//! address, and every other kind must name a registered toy. Nothing here ever
+//! widens a grant: conflicting grants are refused, not merged.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use patina_core::{FsAccess, FsScope, Grant, GrantError, NetScope};
+use patina_toys::{Toy, ToyRegistry};
+
+/// A directory the child sees through `wasi:filesystem`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Preopen {
+    /// The canonical host directory (also the path the child sees).
+    pub dir: PathBuf,
+    /// Read-only or read-write.
+    pub access: FsAccess,
+}
+
+/// The grants of one run, resolved.
+#[derive(Clone, Default)]
+pub struct ResolvedGrants {
+    /// Canonical grants, sorted and without repeats (what a receipt records).
+    pub canonical: Vec<Grant>,
+    /// Directories to preopen.
+    pub preopens: Vec<Preopen>,
+    /// Socket addresses the child may use.
+    pub net: Vec<NetScope>,
+    /// Granted toys with their canonical grant.
+    pub toys: Vec<(Arc<dyn Toy>, Grant)>,
+}
+
+impl std::fmt::Debug for ResolvedGrants {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ResolvedGrants")
+            .field(&self.canonical)
+            .finish()
+    }
+}
+
+impl ResolvedGrants {
+    /// The toy granted for `kind`, with its grant.
+    pub fn toy(&self, kind: &str) -> Option<&(Arc<dyn Toy>, Grant)> {
+        self.toys.iter().find(|(toy, _)| toy.grant_kind() == kind)
+    }
+}
+
+/// Kinds the host serves itself rather than through a toy.
+const HOST_KINDS: [&str; 2] = ["fs", "net"];
+
+/// Resolves `grants` against `registry`.
+pub fn resolve_grants(
+    grants: &[Grant],
+    registry: &ToyRegistry,
+) -> Result<ResolvedGrants, GrantError> {
+    let mut resolved = ResolvedGrants::default();
+    let mut dirs: BTreeMap<PathBuf, FsAccess> = BTreeMap::new();
+    for grant in grants {
+        match grant.kind() {
+            "fs" => {
+                let scope = FsScope::parse(grant)?;
+                let dir = std::fs::canonicalize(&scope.path)
+                    .map_err(|e| grant.scope_error(format!("cannot open `{}`: {e}", scope.path)))?;
+                if !dir.is_dir() {
+                    return Err(grant.scope_error(format!("`{}` is not a directory", scope.path)));
+                }
+                if let Some(previous) = dirs.insert(dir.clone(), scope.access) {
+                    if previous != scope.access {
+                        return Err(grant.scope_error(format!(
+                            "`{}` is granted both `{previous}` and `{}`; grant it once",
+                            dir.display(),
+                            scope.access
+                        )));
+                    }
+                    continue;
+                }
+                let text = dir
+                    .to_str()
+                    .ok_or_else(|| grant.scope_error("the directory's path is not UTF-8"))?;
+                resolved
+                    .canonical
+                    .push(grant.with_scope(Some(format!("{text}:{}", scope.access))));
+                resolved.preopens.push(Preopen {
+                    dir,
+                    access: scope.access,
+                });
+            }
+            "net" => {
+                let scope = NetScope::parse(grant)?;
+                resolved
+                    .canonical
+                    .push(grant.with_scope(Some(scope.to_string())));
+                resolved.net.push(scope);
+            }
+            kind => {
+                let toy = registry.by_kind(kind).ok_or_else(|| {
+                    let mut known: Vec<String> =
+                        HOST_KINDS.iter().map(|k| (*k).to_owned()).collect();
+                    known.extend(registry.kinds());
+                    known.sort();
+                    GrantError::UnknownKind {
+                        grant: grant.to_string(),
+                        kind: kind.to_owned(),
+                        known: known.join(", "),
+                    }
+                })?;
+                let canonical = toy.canonicalize(grant)?;
+                if resolved.toy(kind).is_some_and(|(_, g)| *g != canonical) {
+                    return Err(grant
+                        .scope_error(format!("`{kind}` is granted twice with different scopes")));
+                }
+                if resolved.toy(kind).is_none() {
+                    resolved.toys.push((toy.clone(), canonical.clone()));
+                    resolved.canonical.push(canonical);
+                }
+            }
+        }
+    }
+    resolved.canonical.sort();
+    resolved.canonical.dedup();
+    resolved.net.dedup();
+    Ok(resolved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grants(texts: &[&str]) -> Vec<Grant> {
+        texts.iter().map(|t| t.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn canonicalises_directories_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("data");
+        std::fs::create_dir(&sub).unwrap();
+        let dotted = format!("fs:{}/./data/../data", dir.path().display());
+        let resolved = resolve_grants(&grants(&[&dotted, "log"]), &ToyRegistry::builtin()).unwrap();
+        let canon = std::fs::canonicalize(&sub).unwrap();
+        assert_eq!(
+            resolved.preopens,
+            vec![Preopen {
+                dir: canon.clone(),
+                access: FsAccess::ReadOnly
+            }]
+        );
+        let texts: Vec<String> = resolved.canonical.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            texts,
+            vec![format!("fs:{}:ro", canon.display()), "log".to_owned()]
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_grant_resolves_to_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        std::fs::create_dir(&target).unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join("link")).unwrap();
+        let text = format!("fs:{}:rw", dir.path().join("link").display());
+        let resolved = resolve_grants(&grants(&[&text]), &ToyRegistry::builtin()).unwrap();
+        assert_eq!(
+            resolved.preopens[0].dir,
+            std::fs::canonicalize(&target).unwrap()
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_missing_and_conflicting_grants() {
+        let registry = ToyRegistry::builtin();
+        let err = resolve_grants(&grants(&["teleport"]), &registry).unwrap_err();
+        assert!(matches!(err, GrantError::UnknownKind { .. }));
+        assert!(err.to_string().contains("fs, log, net"), "{err}");
+        let missing = grants(&["fs:/definitely/not/here"]);
+        assert!(matches!(
+            resolve_grants(&missing, &registry),
+            Err(GrantError::BadScope { .. })
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let both = grants(&[
+            &format!("fs:{}:ro", dir.path().display()),
+            &format!("fs:{}:rw", dir.path().display()),
+        ]);
+        assert!(resolve_grants(&both, &registry).is_err());
+        assert!(resolve_grants(&grants(&["log:loud"]), &registry).is_err());
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"x").unwrap();
+        assert!(resolve_grants(&grants(&[&format!("fs:{}", file.display())]), &registry).is_err());
+    }
+
+    #[test]
+    fn net_grants_are_canonical() {
+        let resolved = resolve_grants(
+            &grants(&["net:127.0.0.1", "net:127.0.0.1:*"]),
+            &ToyRegistry::builtin(),
+        )
+        .unwrap();
+        assert_eq!(resolved.canonical, grants(&["net:127.0.0.1:*"]));
+        assert_eq!(resolved.net.len(), 1);
+    }
+}

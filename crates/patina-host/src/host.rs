@@ -1,0 +1,187 @@
+//! [`Host`]: the embeddable child host — one engine, its artifact cache, the
+//! toy registry and a cache of linked children — and its two verbs, `load`
+//! and `run`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use patina_core::ChildId;
+use patina_toys::ToyRegistry;
+use tracing::Instrument;
+use wasmtime::Engine;
+use wasmtime::component::InstancePre;
+
+use crate::engine::{EngineConfig, EpochTicker, build_engine};
+use crate::grants::resolve_grants;
+use crate::plan::plan_imports;
+use crate::run::{RunReport, RunRequest, execute, resolve_target};
+use crate::state::RunState;
+use crate::{ArtifactCache, Child, HostError, child};
+
+/// Linked children kept ready; past this many the cache starts afresh.
+const MAX_LINKED: usize = 256;
+/// Loaded children kept by id; past this many the map starts afresh.
+const MAX_LOADED: usize = 256;
+
+/// How to build a [`Host`].
+#[derive(Clone, Debug, Default)]
+pub struct HostConfig {
+    /// Engine sizing and the largest memory a run may ask for.
+    pub engine: EngineConfig,
+    /// Where compiled children are cached (`None`: compile in memory only).
+    pub cache_dir: Option<PathBuf>,
+    /// The toys runs may be granted (default: none; see [`ToyRegistry::builtin`]).
+    pub toys: ToyRegistry,
+}
+
+impl HostConfig {
+    /// The built-in toys and the given cache directory.
+    pub fn with_builtin_toys(cache_dir: Option<PathBuf>) -> Self {
+        Self {
+            engine: EngineConfig::default(),
+            cache_dir,
+            toys: ToyRegistry::builtin(),
+        }
+    }
+}
+
+/// The child host. Cheap to clone; clones share the engine and caches.
+#[derive(Clone)]
+pub struct Host {
+    inner: Arc<HostInner>,
+}
+
+struct HostInner {
+    engine: Engine,
+    config: HostConfig,
+    cache: Option<ArtifactCache>,
+    linked: Mutex<HashMap<String, InstancePre<RunState>>>,
+    loaded: Mutex<HashMap<ChildId, Child>>,
+    _ticker: EpochTicker,
+}
+
+impl Host {
+    /// A host with the given configuration.
+    pub fn new(config: HostConfig) -> Result<Self, HostError> {
+        let engine = build_engine(&config.engine)?;
+        let cache = config
+            .cache_dir
+            .as_deref()
+            .map(|dir| ArtifactCache::new(dir, &engine));
+        let ticker = EpochTicker::start(&engine)?;
+        Ok(Self {
+            inner: Arc::new(HostInner {
+                engine,
+                config,
+                cache,
+                linked: Mutex::default(),
+                loaded: Mutex::default(),
+                _ticker: ticker,
+            }),
+        })
+    }
+
+    /// The wasmtime engine every child of this host runs on.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The toys runs may be granted.
+    pub fn toys(&self) -> &ToyRegistry {
+        &self.inner.config.toys
+    }
+
+    /// The compiled-artifact cache, if any.
+    pub fn cache(&self) -> Option<&ArtifactCache> {
+        self.inner.cache.as_ref()
+    }
+
+    /// Validates, identifies and compiles component `bytes` (or takes the
+    /// compiled artifact from the cache).
+    /// Loading the same bytes again returns the child already loaded.
+    pub fn load(&self, bytes: &[u8]) -> Result<Child, HostError> {
+        let id = ChildId::of(bytes);
+        if let Some(child) = self
+            .inner
+            .loaded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+        {
+            return Ok(child.clone());
+        }
+        let child = child::load(&self.inner.engine, self.inner.cache.as_ref(), bytes, id)?;
+        let mut loaded = self
+            .inner
+            .loaded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if loaded.len() >= MAX_LOADED {
+            loaded.clear();
+        }
+        loaded.insert(id, child.clone());
+        Ok(child)
+    }
+
+    /// Runs `child` as `request` asks. `Err` means the run was refused before
+    /// any child code ran; a run that started returns a report, whose
+    /// `outcome` says whether it returned or why it stopped.
+    pub async fn run(&self, child: &Child, request: &RunRequest) -> Result<RunReport, HostError> {
+        let span = tracing::info_span!("run", child = %child.id(), call = tracing::field::Empty);
+        async {
+            let limits = &request.limits;
+            if limits.memory > self.inner.config.engine.max_memory {
+                return Err(HostError::LimitTooLarge(format!(
+                    "memory cap {} is above this host's maximum of {} bytes",
+                    limits.memory, self.inner.config.engine.max_memory
+                )));
+            }
+            let target = resolve_target(child, request)?;
+            tracing::Span::current().record("call", target.func_name.as_str());
+            let grants = resolve_grants(&request.grants, self.toys())?;
+            let plan = plan_imports(&self.inner.engine, child, &grants, self.toys(), request.deny_missing)?;
+            let pre = self.instance_pre(child, &plan)?;
+            let report = execute(&pre, child, &plan, &grants, target, limits).await?;
+            match &report.outcome {
+                Ok(_) => tracing::info!(fuel = report.fuel_consumed, elapsed = ?report.elapsed, "run returned"),
+                Err(error) => tracing::info!(kind = error.kind(), %error, "run failed"),
+            }
+            Ok(report)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// The linked, pre-instantiated child for `plan`, from the cache or built now.
+    fn instance_pre(
+        &self,
+        child: &Child,
+        plan: &crate::plan::LinkPlan,
+    ) -> Result<InstancePre<RunState>, HostError> {
+        let key = plan.cache_key(child);
+        let mut linked = self
+            .inner
+            .linked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(pre) = linked.get(&key) {
+            return Ok(pre.clone());
+        }
+        let pre = crate::linker::instance_pre(&self.inner.engine, child, plan)?;
+        if linked.len() >= MAX_LINKED {
+            linked.clear();
+        }
+        linked.insert(key, pre.clone());
+        Ok(pre)
+    }
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host")
+            .field("toys", self.toys())
+            .field("cache", &self.inner.cache)
+            .finish_non_exhaustive()
+    }
+}

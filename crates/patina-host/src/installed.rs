@@ -1,0 +1,242 @@
+//! [`ChildStore`]: installed children on disk, by id and by name.
+//!
+//! Layout under the store's root: `children/<hex>.wasm` (the bytes, named by
+//! their blake3 digest) and `names/<name>` (a file holding the `b3:` id). Every
+//! write is a temp file + rename, so two `mother install` at once cannot leave
+//! a torn file, and bytes are re-hashed on read, so a corrupted file is refused
+//! rather than run under the wrong identity. The store never compiles or runs
+//! anything: callers validate bytes with [`crate::Host::load`] first.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use patina_core::ChildId;
+
+use crate::HostError;
+
+/// A child in the store.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct InstalledChild {
+    /// Its id.
+    pub id: ChildId,
+    /// The names that point at it, sorted.
+    pub names: Vec<String>,
+    /// Size of the component in bytes.
+    pub size: u64,
+}
+
+/// Installed children under one directory.
+#[derive(Clone, Debug)]
+pub struct ChildStore {
+    root: PathBuf,
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+fn write_atomically(dir: &Path, file: &str, bytes: &[u8]) -> Result<(), HostError> {
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| HostError::io(format!("writing into {}", dir.display()), e))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| HostError::io(format!("writing {file}"), e))?;
+    tmp.persist(dir.join(file))
+        .map_err(|e| HostError::io(format!("saving {file}"), e.error))?;
+    Ok(())
+}
+
+impl ChildStore {
+    /// Opens (creating if needed) the store under `root`.
+    pub fn open(root: &Path) -> Result<Self, HostError> {
+        for sub in ["children", "names"] {
+            let dir = root.join(sub);
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| HostError::io(format!("creating {}", dir.display()), e))?;
+        }
+        Ok(Self {
+            root: root.to_owned(),
+        })
+    }
+
+    fn children_dir(&self) -> PathBuf {
+        self.root.join("children")
+    }
+
+    fn names_dir(&self) -> PathBuf {
+        self.root.join("names")
+    }
+
+    fn wasm_path(&self, id: &ChildId) -> PathBuf {
+        self.children_dir().join(format!("{}.wasm", id.hex()))
+    }
+
+    /// Stores `bytes` (already validated by the caller) and, if given, points
+    /// `name` at them (replacing what the name pointed at before).
+    pub fn install(&self, bytes: &[u8], name: Option<&str>) -> Result<ChildId, HostError> {
+        if let Some(name) = name.filter(|name| !valid_name(name)) {
+            return Err(HostError::BadName(name.to_owned()));
+        }
+        let id = ChildId::of(bytes);
+        if !self.wasm_path(&id).is_file() {
+            write_atomically(&self.children_dir(), &format!("{}.wasm", id.hex()), bytes)?;
+        }
+        if let Some(name) = name {
+            write_atomically(&self.names_dir(), name, format!("{id}\n").as_bytes())?;
+        }
+        Ok(id)
+    }
+
+    fn names(&self) -> Result<Vec<(String, ChildId)>, HostError> {
+        let dir = self.names_dir();
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|e| HostError::io(format!("reading {}", dir.display()), e))?;
+        let mut names = Vec::new();
+        for entry in entries.flatten() {
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            if !valid_name(&name) {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(entry.path()) else {
+                continue;
+            };
+            match text.trim().parse::<ChildId>() {
+                Ok(id) => names.push((name, id)),
+                Err(error) => tracing::warn!(name, %error, "ignoring a damaged name file"),
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// Every installed child with its names, sorted by first name then id.
+    pub fn list(&self) -> Result<Vec<InstalledChild>, HostError> {
+        let names = self.names()?;
+        let dir = self.children_dir();
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|e| HostError::io(format!("reading {}", dir.display()), e))?;
+        let mut children = Vec::new();
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let Some(hex) = file_name.to_str().and_then(|n| n.strip_suffix(".wasm")) else {
+                continue;
+            };
+            let Ok(id) = format!("b3:{hex}").parse::<ChildId>() else {
+                continue;
+            };
+            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            let child_names = names
+                .iter()
+                .filter(|(_, n)| *n == id)
+                .map(|(name, _)| name.clone())
+                .collect();
+            children.push(InstalledChild {
+                id,
+                names: child_names,
+                size,
+            });
+        }
+        children.sort_by(|a, b| (a.names.first(), a.id).cmp(&(b.names.first(), b.id)));
+        Ok(children)
+    }
+
+    /// The id `reference` names: an installed name, a full id, or a unique id
+    /// prefix (with or without `b3:`).
+    pub fn resolve(&self, reference: &str) -> Result<ChildId, HostError> {
+        if valid_name(reference)
+            && let Some((_, id)) = self
+                .names()?
+                .into_iter()
+                .find(|(name, _)| name == reference)
+        {
+            return Ok(id);
+        }
+        let matches: Vec<ChildId> = self
+            .list()?
+            .into_iter()
+            .map(|c| c.id)
+            .filter(|id| id.matches_prefix(reference))
+            .collect();
+        match matches.as_slice() {
+            [id] => Ok(*id),
+            [] => Err(HostError::UnknownChild(reference.to_owned())),
+            many => Err(HostError::AmbiguousChild {
+                prefix: reference.to_owned(),
+                candidates: many.iter().map(ToString::to_string).collect(),
+            }),
+        }
+    }
+
+    /// The bytes of installed child `id`, checked against the id.
+    pub fn read(&self, id: &ChildId) -> Result<Vec<u8>, HostError> {
+        let path = self.wasm_path(id);
+        let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => HostError::UnknownChild(id.to_string()),
+            _ => HostError::io(format!("reading {}", path.display()), e),
+        })?;
+        if ChildId::of(&bytes) != *id {
+            return Err(HostError::InvalidComponent(format!(
+                "{} is damaged: its bytes no longer hash to {id}",
+                path.display()
+            )));
+        }
+        Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn install_list_resolve_and_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ChildStore::open(dir.path()).unwrap();
+        let a = store.install(b"component a", Some("alpha")).unwrap();
+        let b = store.install(b"component b", None).unwrap();
+        assert_eq!(store.install(b"component a", Some("also-a")).unwrap(), a);
+        let listed = store.list().unwrap();
+        assert_eq!(listed.len(), 2);
+        let entry = listed.iter().find(|c| c.id == a).unwrap();
+        assert_eq!(entry.names, vec!["alpha".to_owned(), "also-a".to_owned()]);
+        assert_eq!(store.resolve("alpha").unwrap(), a);
+        assert_eq!(store.resolve(&b.to_string()).unwrap(), b);
+        assert_eq!(store.resolve(&b.hex()[..10]).unwrap(), b);
+        assert!(matches!(
+            store.resolve("nothing"),
+            Err(HostError::UnknownChild(_))
+        ));
+        assert_eq!(store.read(&a).unwrap(), b"component a");
+    }
+
+    #[test]
+    fn bad_names_and_damaged_bytes_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ChildStore::open(dir.path()).unwrap();
+        for bad in ["", ".hidden", "a/b", "b3:abc", "sp ace", &"x".repeat(129)] {
+            assert!(
+                matches!(store.install(b"x", Some(bad)), Err(HostError::BadName(_))),
+                "{bad:?}"
+            );
+        }
+        let id = store.install(b"original", None).unwrap();
+        std::fs::write(
+            dir.path()
+                .join("children")
+                .join(format!("{}.wasm", id.hex())),
+            b"tampered",
+        )
+        .unwrap();
+        assert!(matches!(
+            store.read(&id),
+            Err(HostError::InvalidComponent(_))
+        ));
+    }
+}

@@ -1,0 +1,56 @@
+//! `patina-host`: the embeddable Patina child host.
+//!
+//! Load a WebAssembly component ("child") from its bytes, see its imports and
+//! exports with their WIT types, and call any export with typed arguments —
+//! under explicit grants and hard limits:
+//!
+//! ```no_run
+//! # async fn demo(bytes: &[u8]) -> Result<(), patina_host::HostError> {
+//! use patina_host::{Call, Host, HostConfig, RunRequest};
+//!
+//! let host = Host::new(HostConfig::with_builtin_toys(None))?;
+//! let child = host.load(bytes)?;
+//! let mut request = RunRequest::new(Call::Wave("greet(\"ann\")".into()));
+//! request.grants.push("log".parse()?);
+//! let report = host.run(&child, &request).await?;
+//! println!("{}", report.wave().unwrap_or_default());
+//! # Ok(()) }
+//! ```
+//!
+//! Deny by default: the WASI base interfaces are linked for every child but
+//! carry no authority (no environment, no preopened directory, every socket
+//! address denied, stdio captured, stdin empty). Authority comes only from
+//! grants. This crate must never give a child anything a grant did not name,
+//! never let a child's failure take the host down, and never pull in
+//! networking or peer code: it is usable on its own.
+
+mod cache;
+mod child;
+mod describe;
+mod engine;
+mod error;
+mod functions;
+mod grants;
+mod host;
+mod installed;
+mod linker;
+mod plan;
+mod run;
+mod state;
+pub mod values;
+
+pub use cache::ArtifactCache;
+pub use child::Child;
+pub use describe::{Description, FunctionSignature, ItemDescription, ItemKind, describe_component};
+pub use engine::{EPOCH_TICK, EngineConfig};
+pub use error::{HostError, MissingGrant};
+pub use functions::{ExportedFunction, FunctionIndex};
+pub use grants::{Preopen, ResolvedGrants, resolve_grants};
+pub use host::{Host, HostConfig};
+pub use installed::{ChildStore, InstalledChild};
+pub use plan::{ImportStatus, import_status};
+pub use run::{Call, Returned, RunReport, RunRequest};
+
+pub use patina_core::{ChildId, Grant, Limits};
+pub use patina_toys::{LogLevel, LogLine, ToyRegistry};
+pub use wasmtime::component::Val;

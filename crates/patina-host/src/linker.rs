@@ -1,0 +1,149 @@
+//! Linking a child from its [`LinkPlan`]: the WASI base (empty of authority),
+//! each granted toy through one generic dynamic wrapper, and deny stubs.
+//!
+//! Every toy function is linked with `func_new_async`, which sees each call as
+//! component values; that single wrapper is where every toy call passes, so a
+//! new toy gets linking (and later recording and replay) with no code of its own.
+//! This module must never link anything the plan did not decide.
+
+use std::sync::Arc;
+
+use patina_toys::ToyError;
+use wasmtime::Engine;
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{InstancePre, Linker, LinkerInstance, ResourceType};
+
+use crate::plan::{DeniedImport, LinkPlan, ToyLink};
+use crate::state::RunState;
+use crate::{Child, HostError};
+
+/// A toy call that failed; ends the run as [`HostError::Toy`].
+#[derive(Debug, thiserror::Error)]
+#[error("toy `{toy}`: {source}")]
+pub(crate) struct ToyCallFailed {
+    pub toy: String,
+    #[source]
+    pub source: ToyError,
+}
+
+/// A call to a deny stub; ends the run as [`HostError::Denied`].
+#[derive(Debug, thiserror::Error)]
+#[error("denied: {import}")]
+pub(crate) struct DeniedCall {
+    pub import: String,
+}
+
+/// The host type behind every resource of a denied import.
+struct DeniedResource;
+
+fn link_error(error: wasmtime::Error) -> HostError {
+    HostError::Link(crate::child::one_line(&error))
+}
+
+/// Builds the pre-instantiated child for `plan`.
+pub(crate) fn instance_pre(
+    engine: &Engine,
+    child: &Child,
+    plan: &LinkPlan,
+) -> Result<InstancePre<RunState>, HostError> {
+    let mut linker: Linker<RunState> = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link_error)?;
+    for (slot, link) in plan.toys.iter().enumerate() {
+        link_toy(&mut linker, slot, link)?;
+    }
+    for denied in &plan.denied {
+        link_denied(engine, &mut linker, denied)?;
+    }
+    linker
+        .instantiate_pre(child.component())
+        .map_err(link_error)
+}
+
+fn link_toy(linker: &mut Linker<RunState>, slot: usize, link: &ToyLink) -> Result<(), HostError> {
+    let toy: Arc<str> = link.toy.interface().to_string().into();
+    let mut instance = linker.instance(&link.import).map_err(link_error)?;
+    for function in &link.functions {
+        let toy = toy.clone();
+        let name: Arc<str> = function.as_str().into();
+        instance
+            .func_new_async(function, move |mut store, _ty, params, results| {
+                let toy = toy.clone();
+                let name = name.clone();
+                Box::new(async move {
+                    let failed = |source| {
+                        wasmtime::Error::new(ToyCallFailed {
+                            toy: toy.to_string(),
+                            source,
+                        })
+                    };
+                    let Some(instance) = store.data_mut().toys.get_mut(slot) else {
+                        return Err(failed(ToyError::Backend("toy instance missing".into())));
+                    };
+                    let values = instance.call(&name, params).await.map_err(failed)?;
+                    if values.len() != results.len() {
+                        return Err(failed(ToyError::Backend(format!(
+                            "`{name}` returned {} values for {} results",
+                            values.len(),
+                            results.len()
+                        ))));
+                    }
+                    for (slot, value) in results.iter_mut().zip(values) {
+                        *slot = value;
+                    }
+                    Ok(())
+                })
+            })
+            .map_err(link_error)?;
+    }
+    Ok(())
+}
+
+fn deny_function(
+    instance: &mut LinkerInstance<'_, RunState>,
+    name: &str,
+    import: &str,
+) -> Result<(), HostError> {
+    let import = import.to_owned();
+    instance
+        .func_new(name, move |_, _, _, _| {
+            Err(wasmtime::Error::new(DeniedCall {
+                import: import.clone(),
+            }))
+        })
+        .map_err(link_error)
+}
+
+fn link_denied(
+    engine: &Engine,
+    linker: &mut Linker<RunState>,
+    denied: &DeniedImport,
+) -> Result<(), HostError> {
+    let import = denied.import.as_str();
+    match &denied.item {
+        ComponentItem::ComponentInstance(instance_type) => {
+            let mut instance = linker.instance(import).map_err(link_error)?;
+            for (name, export) in instance_type.exports(engine) {
+                match export.ty {
+                    ComponentItem::ComponentFunc(_) => deny_function(&mut instance, name, import)?,
+                    ComponentItem::Resource(_) => instance
+                        .resource(name, ResourceType::host::<DeniedResource>(), |_, _| Ok(()))
+                        .map_err(link_error)?,
+                    _ => {}
+                }
+            }
+            Ok(())
+        }
+        ComponentItem::ComponentFunc(_) => deny_function(&mut linker.root(), import, import),
+        ComponentItem::Resource(_) => linker
+            .root()
+            .resource(
+                import,
+                ResourceType::host::<DeniedResource>(),
+                |_, _| Ok(()),
+            )
+            .map_err(link_error),
+        _ => Err(HostError::Link(format!(
+            "cannot stub the import `{import}`: it is not an interface, function or resource"
+        ))),
+    }
+}

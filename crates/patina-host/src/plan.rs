@@ -1,0 +1,191 @@
+//! Import planning: what each import of a child is linked to, decided before
+//! instantiation. An import is either a WASI base interface (linked, no
+//! authority), a granted toy, a deny stub (only when asked), or missing — and a
+//! missing import refuses the run with the full list.
+
+use std::sync::Arc;
+
+use patina_core::{Grant, ToyName};
+use patina_toys::{Toy, ToyRegistry};
+use wasmtime::Engine;
+use wasmtime::component::types::ComponentItem;
+
+use crate::grants::ResolvedGrants;
+use crate::{Child, HostError, MissingGrant};
+
+/// The WASI packages linked for every child, with no authority behind them.
+const BASE_PACKAGES: [&str; 6] = [
+    "wasi:io",
+    "wasi:clocks",
+    "wasi:random",
+    "wasi:cli",
+    "wasi:filesystem",
+    "wasi:sockets",
+];
+
+/// A granted toy linked to one import of the child.
+#[derive(Clone)]
+pub struct ToyLink {
+    /// The import name as the child writes it.
+    pub import: String,
+    /// The toy serving it.
+    pub toy: Arc<dyn Toy>,
+    /// The canonical grant that allowed it.
+    pub grant: Grant,
+    /// The functions the child imports from it.
+    pub functions: Vec<String>,
+}
+
+/// An import linked to stubs that fail with `denied: <import>`.
+#[derive(Clone)]
+pub struct DeniedImport {
+    /// The import name.
+    pub import: String,
+    /// Its type, to stub each function and resource.
+    pub item: ComponentItem,
+}
+
+/// How every import of a child will be linked.
+#[derive(Clone, Default)]
+pub struct LinkPlan {
+    /// Toy imports, in import order. The index is the toy's slot in the run state.
+    pub toys: Vec<ToyLink>,
+    /// Imports linked as deny stubs.
+    pub denied: Vec<DeniedImport>,
+}
+
+impl LinkPlan {
+    /// A key that identifies the linker this plan needs for `child`.
+    pub fn cache_key(&self, child: &Child) -> String {
+        let mut key = child.id().to_string();
+        for link in &self.toys {
+            key.push_str(&format!("|toy:{}={}", link.import, link.toy.grant_kind()));
+        }
+        for denied in &self.denied {
+            key.push_str(&format!("|deny:{}", denied.import));
+        }
+        key
+    }
+}
+
+/// Whether `import` is a WASI base interface (`wasi:cli/stdout@0.2.6`, ...).
+pub(crate) fn is_base(import: &str) -> bool {
+    let package = import
+        .split_once('/')
+        .map_or(import, |(package, _)| package);
+    BASE_PACKAGES.contains(&package) && import.parse::<ToyName>().is_ok()
+}
+
+/// How an import of a child can be served by a host with `registry`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum ImportStatus {
+    /// A WASI base interface: always linked, carries no authority by itself.
+    Base,
+    /// Served by a toy when `grant` is given.
+    Toy {
+        /// The grant kind that enables it.
+        grant: String,
+    },
+    /// Nothing on this host serves it: a run is refused unless `--deny-missing`.
+    Unserved,
+}
+
+/// How `import` would be served by a host offering `registry`.
+pub fn import_status(registry: &ToyRegistry, import: &str) -> ImportStatus {
+    if is_base(import) {
+        return ImportStatus::Base;
+    }
+    match import
+        .parse::<ToyName>()
+        .ok()
+        .and_then(|name| registry.serving(&name).cloned())
+    {
+        Some(toy) => ImportStatus::Toy {
+            grant: toy.grant_kind().to_owned(),
+        },
+        None => ImportStatus::Unserved,
+    }
+}
+
+/// Plans the linking of `child`'s imports under `grants`.
+pub fn plan_imports(
+    engine: &Engine,
+    child: &Child,
+    grants: &ResolvedGrants,
+    registry: &ToyRegistry,
+    deny_missing: bool,
+) -> Result<LinkPlan, HostError> {
+    let mut plan = LinkPlan::default();
+    let mut missing = Vec::new();
+    for (import, item) in child.authority_imports() {
+        let import = import.as_str();
+        let toy = import
+            .parse::<ToyName>()
+            .ok()
+            .and_then(|name| registry.serving(&name).cloned());
+        let granted = toy
+            .as_ref()
+            .and_then(|toy| grants.toy(toy.grant_kind()).cloned());
+        match (granted, item) {
+            (Some((toy, grant)), ComponentItem::ComponentInstance(instance)) => {
+                let mut functions = Vec::new();
+                for (name, export) in instance.exports(engine) {
+                    match export.ty {
+                        ComponentItem::ComponentFunc(_) if toy.functions().contains(&name) => {
+                            functions.push(name.to_owned());
+                        }
+                        ComponentItem::ComponentFunc(_) => {
+                            return Err(HostError::Link(format!(
+                                "the child imports `{name}` from `{import}`, which toy `{}` does not provide",
+                                toy.interface()
+                            )));
+                        }
+                        ComponentItem::Type(_) => {}
+                        _ => {
+                            return Err(HostError::Link(format!(
+                                "the child imports `{name}` from `{import}` as something toy `{}` does not provide",
+                                toy.interface()
+                            )));
+                        }
+                    }
+                }
+                plan.toys.push(ToyLink {
+                    import: import.to_owned(),
+                    toy,
+                    grant,
+                    functions,
+                });
+            }
+            _ if deny_missing => plan.denied.push(DeniedImport {
+                import: import.to_owned(),
+                item: item.clone(),
+            }),
+            _ => missing.push(MissingGrant {
+                import: import.to_owned(),
+                grant: toy.map(|toy| toy.grant_kind().to_owned()),
+            }),
+        }
+    }
+    if missing.is_empty() {
+        Ok(plan)
+    } else {
+        Err(HostError::MissingGrants { missing })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_interfaces_are_wasi_without_authority_packages() {
+        assert!(is_base("wasi:cli/environment@0.2.3"));
+        assert!(is_base("wasi:filesystem/preopens@0.2.0"));
+        assert!(is_base("wasi:io/streams@0.2.6"));
+        assert!(!is_base("wasi:http/outgoing-handler@0.2.3"));
+        assert!(!is_base("patina:toys/log@0.1.0"));
+        assert!(!is_base("wasi-cli"));
+        assert!(!is_base("acme:wasi/cli"));
+    }
+}

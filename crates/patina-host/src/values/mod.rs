@@ -1,0 +1,228 @@
+//! Values crossing the host boundary: a call written as WAVE text
+//! (`add(2, 3)`, the encoding `wasmtime run --invoke` uses) or as JSON, checked
+//! against the function's WIT signature before the child runs, and results
+//! rendered back as WAVE and JSON.
+
+pub mod json;
+
+use wasmtime::component::wasm_wave::{self, untyped::UntypedFuncCall};
+use wasmtime::component::{Type, Val};
+
+use crate::HostError;
+use crate::functions::ExportedFunction;
+
+/// Splits a call expression into the function name and its argument list
+/// text (with parentheses). `noop` and `noop()` are both calls without arguments.
+pub fn split_call(text: &str) -> Result<(&str, Option<&str>), HostError> {
+    let text = text.trim();
+    let bad = |reason: &str| HostError::BadCall {
+        call: text.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let (name, args) = match text.find('(') {
+        Some(open) => (text[..open].trim_end(), Some(&text[open..])),
+        None => (text, None),
+    };
+    if name.is_empty() {
+        return Err(bad("missing function name before `(`"));
+    }
+    if name.contains(char::is_whitespace) {
+        return Err(bad(
+            "a function name has no spaces (write `name(arg, ...)`)",
+        ));
+    }
+    Ok((name, args))
+}
+
+/// Whether values of `ty` can be written by a caller (no resources, futures, streams).
+fn check_writable(ty: &Type) -> Result<(), String> {
+    match ty {
+        Type::Own(_) | Type::Borrow(_) => Err("it takes a resource handle".into()),
+        Type::Future(_) | Type::Stream(_) | Type::ErrorContext => {
+            Err("it takes an async value".into())
+        }
+        Type::List(l) => check_writable(&l.ty()),
+        Type::FixedLengthList(l) => check_writable(&l.ty()),
+        Type::Map(m) => check_writable(&m.key()).and_then(|()| check_writable(&m.value())),
+        Type::Record(r) => r.fields().try_for_each(|f| check_writable(&f.ty)),
+        Type::Tuple(t) => t.types().try_for_each(|t| check_writable(&t)),
+        Type::Variant(v) => v
+            .cases()
+            .filter_map(|c| c.ty)
+            .try_for_each(|t| check_writable(&t)),
+        Type::Option(o) => check_writable(&o.ty()),
+        Type::Result(r) => r
+            .ok()
+            .into_iter()
+            .chain(r.err())
+            .try_for_each(|t| check_writable(&t)),
+        _ => Ok(()),
+    }
+}
+
+/// The parameter types of `function`, if every one can be written by a caller.
+pub fn param_types(function: &ExportedFunction) -> Result<Vec<Type>, HostError> {
+    let types: Vec<Type> = function.ty.params().map(|(_, ty)| ty).collect();
+    for ty in &types {
+        check_writable(ty).map_err(|reason| HostError::Unsupported {
+            function: function.name.clone(),
+            reason,
+        })?;
+    }
+    Ok(types)
+}
+
+/// Parses WAVE argument text (`(2, 3)`, or none) against `function`'s signature.
+pub fn parse_wave_args(
+    function: &ExportedFunction,
+    args: Option<&str>,
+) -> Result<Vec<Val>, HostError> {
+    let types = param_types(function)?;
+    let bad = |reason: String| HostError::BadArguments {
+        function: function.name.clone(),
+        reason,
+    };
+    let Some(args) = args else {
+        return match types.len() {
+            0 => Ok(Vec::new()),
+            n => Err(bad(format!(
+                "it takes {n} argument(s): {}",
+                signature(function)
+            ))),
+        };
+    };
+    // The WAVE function-name grammar is narrower than export names
+    // (`wasi:cli/run@0.2.3.run`), so the name was resolved by us; parse the
+    // argument list behind a placeholder name.
+    let source = format!("f{args}");
+    let call = UntypedFuncCall::parse(&source).map_err(|e| bad(format!("{e} in `{args}`")))?;
+    call.to_wasm_params::<Val>(types.iter())
+        .map_err(|e| bad(format!("{e}; the signature is {}", signature(function))))
+}
+
+/// Converts JSON arguments (an array, one element per parameter) for `function`.
+pub fn parse_json_args(
+    function: &ExportedFunction,
+    args: &serde_json::Value,
+) -> Result<Vec<Val>, HostError> {
+    let types = param_types(function)?;
+    json::json_to_params(&types, args).map_err(|e| HostError::BadArguments {
+        function: function.name.clone(),
+        reason: format!("{e}; the signature is {}", signature(function)),
+    })
+}
+
+/// A short WIT-like rendering of a function type, for error messages.
+pub fn signature(function: &ExportedFunction) -> String {
+    let params: Vec<String> = function
+        .ty
+        .params()
+        .map(|(name, ty)| format!("{name}: {}", type_name(&ty)))
+        .collect();
+    let results: Vec<String> = function.ty.results().map(|ty| type_name(&ty)).collect();
+    let mut text = format!("{}({})", function.function, params.join(", "));
+    if !results.is_empty() {
+        text.push_str(" -> ");
+        text.push_str(&results.join(", "));
+    }
+    text
+}
+
+fn type_name(ty: &Type) -> String {
+    match ty {
+        Type::Bool => "bool".into(),
+        Type::S8 => "s8".into(),
+        Type::U8 => "u8".into(),
+        Type::S16 => "s16".into(),
+        Type::U16 => "u16".into(),
+        Type::S32 => "s32".into(),
+        Type::U32 => "u32".into(),
+        Type::S64 => "s64".into(),
+        Type::U64 => "u64".into(),
+        Type::Float32 => "f32".into(),
+        Type::Float64 => "f64".into(),
+        Type::Char => "char".into(),
+        Type::String => "string".into(),
+        Type::List(l) => format!("list<{}>", type_name(&l.ty())),
+        Type::FixedLengthList(l) => format!("list<{}, {}>", type_name(&l.ty()), l.len()),
+        Type::Map(m) => format!("map<{}, {}>", type_name(&m.key()), type_name(&m.value())),
+        Type::Record(r) => {
+            let fields: Vec<String> = r
+                .fields()
+                .map(|f| format!("{}: {}", f.name, type_name(&f.ty)))
+                .collect();
+            format!("record {{ {} }}", fields.join(", "))
+        }
+        Type::Tuple(t) => format!(
+            "tuple<{}>",
+            t.types()
+                .map(|t| type_name(&t))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Type::Variant(v) => {
+            let cases: Vec<String> = v
+                .cases()
+                .map(|c| match c.ty {
+                    Some(ty) => format!("{}({})", c.name, type_name(&ty)),
+                    None => c.name.to_owned(),
+                })
+                .collect();
+            format!("variant {{ {} }}", cases.join(", "))
+        }
+        Type::Enum(e) => format!("enum {{ {} }}", e.names().collect::<Vec<_>>().join(", ")),
+        Type::Option(o) => format!("option<{}>", type_name(&o.ty())),
+        Type::Result(r) => match (r.ok(), r.err()) {
+            (None, None) => "result".into(),
+            (Some(ok), None) => format!("result<{}>", type_name(&ok)),
+            (None, Some(err)) => format!("result<_, {}>", type_name(&err)),
+            (Some(ok), Some(err)) => format!("result<{}, {}>", type_name(&ok), type_name(&err)),
+        },
+        Type::Flags(f) => format!("flags {{ {} }}", f.names().collect::<Vec<_>>().join(", ")),
+        Type::Own(_) => "own<resource>".into(),
+        Type::Borrow(_) => "borrow<resource>".into(),
+        Type::Future(_) => "future".into(),
+        Type::Stream(_) => "stream".into(),
+        Type::ErrorContext => "error-context".into(),
+    }
+}
+
+/// Renders one value as WAVE text.
+pub fn wave(value: &Val) -> String {
+    wasm_wave::to_string(value).unwrap_or_else(|_| format!("{value:?}"))
+}
+
+/// Renders a function's results as WAVE: nothing for no result, the value for one.
+pub fn results_wave(results: &[Val]) -> String {
+    match results {
+        [] => String::new(),
+        [one] => wave(one),
+        many => format!("({})", many.iter().map(wave).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// Renders a function's results as JSON: `null` for no result, the value for one.
+pub fn results_json(results: &[Val]) -> serde_json::Value {
+    match results {
+        [] => serde_json::Value::Null,
+        [one] => json::val_to_json(one),
+        many => serde_json::Value::Array(many.iter().map(json::val_to_json).collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_split_into_name_and_arguments() {
+        assert_eq!(split_call("add(2, 3)").unwrap(), ("add", Some("(2, 3)")));
+        assert_eq!(
+            split_call(" ops.greet (\"a(b)\") ").unwrap(),
+            ("ops.greet", Some("(\"a(b)\")"))
+        );
+        assert_eq!(split_call("noop").unwrap(), ("noop", None));
+        assert!(split_call("(1)").is_err());
+        assert!(split_call("two words").is_err());
+    }
+}

@@ -1,0 +1,27 @@
+//! Toys: the capability interfaces a child may import, one pluggable unit each.
+//!
+//! A toy (think of a Spin factor) is
+//! - a WIT interface in `wit/` (`patina:toys/log@0.1.0`, ...),
+//! - a grant kind with a scope syntax, checked and canonicalised once
+//!   ([`Toy::canonicalize`]),
+//! - per-run state made from the canonical grant ([`Toy::instantiate`]), and
+//! - calls served as dynamic component values ([`ToyInstance::call`]), so the
+//!   host can link, record and replay every toy with one generic wrapper.
+//!
+//! A third party adds a toy by implementing [`Toy`] in its own crate and
+//! registering it in a [`ToyRegistry`]. Toys must never reach past their grant's
+//! scope, never touch another child's state, and never panic on a child's input:
+//! a malformed call is a [`ToyError`], which ends the run with a typed error.
+
+mod args;
+mod log;
+mod registry;
+mod toy;
+
+pub use args::{Args, expect_arity};
+pub use log::{LogLevel, LogLine, LogSink, LogToy};
+pub use registry::ToyRegistry;
+pub use toy::{Toy, ToyContext, ToyError, ToyInstance};
+
+/// The dynamic component value type toys are called with (re-exported from wasmtime).
+pub use wasmtime::component::Val;

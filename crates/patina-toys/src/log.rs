@@ -1,0 +1,279 @@
+//! The `log` toy (`patina:toys/log@0.1.0`): log lines attributed to the child,
+//! collected per run in a [`LogSink`] and returned with the run's outcome.
+//!
+//! It never writes to the Mother's stdout/stderr itself (the caller decides how
+//! to show the lines) and bounds what a child can make it hold.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use patina_core::ToyName;
+use wasmtime::component::Val;
+
+use crate::{Args, Toy, ToyContext, ToyError, ToyInstance};
+
+/// Longest message kept, in bytes; longer ones are cut and marked.
+pub const MAX_MESSAGE: usize = 64 << 10;
+/// Most lines kept per run; later ones are counted but dropped.
+pub const MAX_LINES: usize = 10_000;
+
+/// Severity of a log line.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// `trace`
+    Trace,
+    /// `debug`
+    Debug,
+    /// `info`
+    Info,
+    /// `warn`
+    Warn,
+    /// `error`
+    Error,
+}
+
+impl LogLevel {
+    fn from_case(case: &str) -> Option<Self> {
+        Some(match case {
+            "trace" => Self::Trace,
+            "debug" => Self::Debug,
+            "info" => Self::Info,
+            "warn" => Self::Warn,
+            "error" => Self::Error,
+            _ => return None,
+        })
+    }
+
+    /// The WIT case name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Trace => "trace",
+            Self::Debug => "debug",
+            Self::Info => "info",
+            Self::Warn => "warn",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// One line a child logged.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LogLine {
+    /// Severity.
+    pub level: LogLevel,
+    /// The text (cut to [`MAX_MESSAGE`] bytes).
+    pub message: String,
+    /// Whether the message was cut.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+}
+
+/// The log lines of one run, shared between the toy instance and the host.
+#[derive(Clone, Debug, Default)]
+pub struct LogSink {
+    inner: Arc<Mutex<SinkState>>,
+}
+
+#[derive(Debug, Default)]
+struct SinkState {
+    lines: Vec<LogLine>,
+    dropped: u64,
+}
+
+impl LogSink {
+    /// A new, empty sink.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a line, cutting an over-long message and dropping lines past
+    /// [`MAX_LINES`].
+    pub fn push(&self, level: LogLevel, message: &str) {
+        let (message, truncated) = cut(message, MAX_MESSAGE);
+        let mut state = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.lines.len() >= MAX_LINES {
+            state.dropped += 1;
+            return;
+        }
+        state.lines.push(LogLine {
+            level,
+            message: message.to_owned(),
+            truncated,
+        });
+    }
+
+    /// The lines so far, and how many were dropped past [`MAX_LINES`].
+    pub fn snapshot(&self) -> (Vec<LogLine>, u64) {
+        let state = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        (state.lines.clone(), state.dropped)
+    }
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary.
+fn cut(s: &str, max: usize) -> (&str, bool) {
+    if s.len() <= max {
+        return (s, false);
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    (&s[..end], true)
+}
+
+/// The `log` toy.
+#[derive(Debug)]
+pub struct LogToy {
+    interface: ToyName,
+}
+
+impl LogToy {
+    /// The toy for `patina:toys/log@0.1.0`.
+    pub fn new() -> Self {
+        let interface = "patina:toys/log@0.1.0"
+            .parse()
+            .unwrap_or_else(|_| unreachable!("valid literal"));
+        Self { interface }
+    }
+}
+
+impl Default for LogToy {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Toy for LogToy {
+    fn interface(&self) -> &ToyName {
+        &self.interface
+    }
+
+    fn grant_kind(&self) -> &str {
+        "log"
+    }
+
+    fn summary(&self) -> &str {
+        "log lines, returned with the run's outcome"
+    }
+
+    fn functions(&self) -> &[&str] {
+        &["log"]
+    }
+
+    fn instantiate(&self, ctx: &ToyContext) -> Result<Box<dyn ToyInstance>, ToyError> {
+        Ok(Box::new(LogInstance {
+            sink: ctx.logs.clone(),
+            child: ctx.child.short(),
+        }))
+    }
+}
+
+struct LogInstance {
+    sink: LogSink,
+    child: String,
+}
+
+#[async_trait::async_trait]
+impl ToyInstance for LogInstance {
+    async fn call(&mut self, function: &str, args: &[Val]) -> Result<Vec<Val>, ToyError> {
+        if function != "log" {
+            return Err(ToyError::NoSuchFunction {
+                toy: "patina:toys/log".into(),
+                function: function.into(),
+            });
+        }
+        let args = Args::new(function, args, 2)?;
+        let case = args.enum_case(0)?;
+        let level = LogLevel::from_case(case).ok_or_else(|| ToyError::BadArguments {
+            function: function.into(),
+            reason: format!("unknown level `{case}`"),
+        })?;
+        let message = args.string(1)?;
+        tracing::debug!(target: "patina::child", child = %self.child, level = level.as_str(), "{message}");
+        self.sink.push(level, message);
+        Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use patina_core::{ChildId, Grant};
+
+    fn instance(sink: &LogSink) -> Box<dyn ToyInstance> {
+        let ctx = ToyContext {
+            child: ChildId::of(b"child"),
+            grant: "log".parse::<Grant>().unwrap(),
+            logs: sink.clone(),
+        };
+        LogToy::new().instantiate(&ctx).unwrap()
+    }
+
+    #[tokio::test]
+    async fn logs_lines_into_the_sink() {
+        let sink = LogSink::new();
+        let mut log = instance(&sink);
+        log.call(
+            "log",
+            &[Val::Enum("warn".into()), Val::String("careful".into())],
+        )
+        .await
+        .unwrap();
+        let (lines, dropped) = sink.snapshot();
+        assert_eq!(
+            lines,
+            vec![LogLine {
+                level: LogLevel::Warn,
+                message: "careful".into(),
+                truncated: false
+            }]
+        );
+        assert_eq!(dropped, 0);
+    }
+
+    #[tokio::test]
+    async fn long_messages_are_cut_on_a_char_boundary() {
+        let sink = LogSink::new();
+        let mut log = instance(&sink);
+        let long = "é".repeat(MAX_MESSAGE);
+        log.call("log", &[Val::Enum("info".into()), Val::String(long)])
+            .await
+            .unwrap();
+        let (lines, _) = sink.snapshot();
+        assert!(lines[0].truncated);
+        assert!(lines[0].message.len() <= MAX_MESSAGE);
+        assert!(lines[0].message.chars().all(|c| c == 'é'));
+    }
+
+    #[tokio::test]
+    async fn malformed_calls_are_errors_not_panics() {
+        let sink = LogSink::new();
+        let mut log = instance(&sink);
+        assert!(matches!(
+            log.call("nope", &[]).await,
+            Err(ToyError::NoSuchFunction { .. })
+        ));
+        assert!(matches!(
+            log.call("log", &[]).await,
+            Err(ToyError::BadArguments { .. })
+        ));
+        let wrong = [Val::U32(1), Val::String("x".into())];
+        assert!(matches!(
+            log.call("log", &wrong).await,
+            Err(ToyError::BadArguments { .. })
+        ));
+        let level = [Val::Enum("loud".into()), Val::String("x".into())];
+        assert!(matches!(
+            log.call("log", &level).await,
+            Err(ToyError::BadArguments { .. })
+        ));
+    }
+
+    #[test]
+    fn scopes_are_refused() {
+        let grant: Grant = "log:verbose".parse().unwrap();
+        assert!(LogToy::new().canonicalize(&grant).is_err());
+    }
+}

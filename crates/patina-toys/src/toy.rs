@@ -1,0 +1,82 @@
+//! The [`Toy`] and [`ToyInstance`] traits: what a capability provider implements.
+
+use patina_core::{ChildId, Grant, GrantError, ToyName};
+use wasmtime::component::Val;
+
+use crate::LogSink;
+
+/// What a toy instance is told about the run it serves.
+#[derive(Clone, Debug)]
+pub struct ToyContext {
+    /// The child being run.
+    pub child: ChildId,
+    /// The canonical grant that enabled this toy for the run.
+    pub grant: Grant,
+    /// Where log lines of this run go (returned with the run's outcome).
+    pub logs: LogSink,
+}
+
+/// A failure of a toy call that is not an answer the WIT interface can carry.
+/// It ends the run: the child traps with this message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ToyError {
+    /// The child called a function this toy does not provide.
+    #[error("toy `{toy}` has no function `{function}`")]
+    NoSuchFunction {
+        /// The toy's interface.
+        toy: String,
+        /// The function the child called.
+        function: String,
+    },
+    /// The arguments did not have the shape the toy's WIT signature promises.
+    #[error("bad arguments to `{function}`: {reason}")]
+    BadArguments {
+        /// The function called.
+        function: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The toy's backend failed.
+    #[error("toy backend failed: {0}")]
+    Backend(String),
+}
+
+/// A capability provider. One value serves every run; per-run state lives in
+/// the [`ToyInstance`] it makes.
+pub trait Toy: Send + Sync + 'static {
+    /// The WIT interface this toy implements, e.g. `patina:toys/log@0.1.0`.
+    fn interface(&self) -> &ToyName;
+
+    /// The grant kind that enables it, e.g. `log`.
+    fn grant_kind(&self) -> &str;
+
+    /// One line on what a grant of this toy allows, for help texts.
+    fn summary(&self) -> &str;
+
+    /// The functions of the interface this toy serves.
+    fn functions(&self) -> &[&str];
+
+    /// Checks a grant of this kind and returns its canonical form. Called once
+    /// per grant, before any child runs. The default accepts only a bare kind.
+    fn canonicalize(&self, grant: &Grant) -> Result<Grant, GrantError> {
+        match grant.scope() {
+            None => Ok(grant.clone()),
+            Some(_) => Err(GrantError::Scope {
+                grant: grant.to_string(),
+                reason: format!("`{}` takes no scope", self.grant_kind()),
+            }),
+        }
+    }
+
+    /// Makes the per-run state of this toy for one child instance.
+    fn instantiate(&self, ctx: &ToyContext) -> Result<Box<dyn ToyInstance>, ToyError>;
+}
+
+/// Per-run state of a toy: serves the calls of one child instance.
+#[async_trait::async_trait]
+pub trait ToyInstance: Send {
+    /// Serves one call of `function` with `args` (already lifted by the
+    /// component model from the child's declared signature) and returns its
+    /// results, one value per WIT result.
+    async fn call(&mut self, function: &str, args: &[Val]) -> Result<Vec<Val>, ToyError>;
+}

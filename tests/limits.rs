@@ -1,0 +1,132 @@
+//! Every run is bounded: fuel, wall-clock deadline (epoch interruption) and
+//! memory each stop a child with their own typed error, and the host keeps
+//! serving — including other runs at the same time.
+
+use std::time::Duration;
+
+use patina_host::HostError;
+use patina_tests::{child, host, request, wave};
+
+#[tokio::test]
+async fn a_looping_child_is_stopped_at_its_deadline() {
+    let host = host();
+    let limits = child(&host, "limits");
+    let mut req = request("spin()", &[]);
+    req.limits.timeout = Duration::from_millis(200);
+    let report = host.run(&limits, &req).await.unwrap();
+    assert!(
+        matches!(
+            report.outcome,
+            Err(HostError::DeadlineExceeded { timeout_ms: 200 })
+        ),
+        "{:?}",
+        report.outcome
+    );
+    assert_eq!(wave(&host, &limits, "fib(10)").await, "55");
+}
+
+#[tokio::test]
+async fn fuel_runs_out() {
+    let host = host();
+    let limits = child(&host, "limits");
+    let mut req = request("spin()", &[]);
+    req.limits.fuel = 1_000_000;
+    let report = host.run(&limits, &req).await.unwrap();
+    assert!(
+        matches!(
+            report.outcome,
+            Err(HostError::OutOfFuel { budget: 1_000_000 })
+        ),
+        "{:?}",
+        report.outcome
+    );
+    assert!(report.fuel_consumed >= 1_000_000);
+    let report = host.run(&limits, &request("noop()", &[])).await.unwrap();
+    assert!(report.outcome.is_ok());
+    assert!(
+        report.fuel_consumed > 0 && report.fuel_consumed < 100_000,
+        "{}",
+        report.fuel_consumed
+    );
+}
+
+#[tokio::test]
+async fn memory_growth_past_the_cap_is_stopped() {
+    let host = host();
+    let limits = child(&host, "limits");
+    let mut req = request("hog-forever()", &[]);
+    req.limits.memory = 32 << 20;
+    let report = host.run(&limits, &req).await.unwrap();
+    match report.outcome {
+        Err(HostError::MemoryLimitExceeded { requested, cap }) => {
+            assert_eq!(cap, 32 << 20);
+            assert!(requested > cap);
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut req = request("hog(8)", &[]);
+    req.limits.memory = 32 << 20;
+    assert_eq!(
+        host.run(&limits, &req).await.unwrap().wave().as_deref(),
+        Some("8")
+    );
+}
+
+#[tokio::test]
+async fn a_cap_above_the_hosts_maximum_is_refused() {
+    let host = host();
+    let limits = child(&host, "limits");
+    let mut req = request("noop()", &[]);
+    req.limits.memory = u64::MAX;
+    assert!(matches!(
+        host.run(&limits, &req).await,
+        Err(HostError::LimitTooLarge(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runaway_children_do_not_stop_the_others() {
+    let host = host();
+    let limits = child(&host, "limits");
+    let mut spin = request("spin()", &[]);
+    spin.limits.timeout = Duration::from_millis(500);
+    let mut hog = request("hog-forever()", &[]);
+    hog.limits.memory = 16 << 20;
+    let fib = request("fib(20)", &[]);
+    let (spun, hogged, fib) = tokio::join!(
+        host.run(&limits, &spin),
+        host.run(&limits, &hog),
+        host.run(&limits, &fib),
+    );
+    assert!(matches!(
+        spun.unwrap().outcome,
+        Err(HostError::DeadlineExceeded { .. })
+    ));
+    assert!(matches!(
+        hogged.unwrap().outcome,
+        Err(HostError::MemoryLimitExceeded { .. })
+    ));
+    assert_eq!(fib.unwrap().wave().as_deref(), Some("6765"));
+}
+
+#[tokio::test]
+async fn output_past_the_cap_is_its_own_error() {
+    let host = host();
+    let cmd = child(&host, "hello-cmd");
+    let args: Vec<String> = (0..200).map(|i| format!("argument-number-{i}")).collect();
+    let mut req = patina_host::RunRequest::new(patina_host::Call::Command { args });
+    req.limits.output = 64;
+    let report = host.run(&cmd, &req).await.unwrap();
+    assert!(
+        matches!(
+            report.outcome,
+            Err(HostError::OutputLimitExceeded {
+                stream: "stdout",
+                cap: 64
+            })
+        ),
+        "{:?}",
+        report.outcome
+    );
+    assert_eq!(report.stdout.len(), 64);
+}

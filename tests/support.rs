@@ -1,0 +1,75 @@
+//! Shared helpers of the cross-crate tests: a host, the example children, and
+//! a one-line way to run a call. Tests only; never used by the product.
+
+use patina_core::Grant;
+use patina_host::{Call, Child, Host, HostConfig, HostError, RunReport, RunRequest};
+
+/// A host with the built-in toys and no disk cache.
+pub fn host() -> Host {
+    Host::new(HostConfig::with_builtin_toys(None)).expect("host")
+}
+
+/// Loads one of the example children by name (`calc`, `hello-log`, `hello-cmd`, `limits`).
+pub fn child(host: &Host, name: &str) -> Child {
+    let built = children_artifacts::by_name(name).unwrap_or_else(|| panic!("no child {name}"));
+    host.load(built.bytes).expect("load child")
+}
+
+/// Compiles component text (WAT) to a component and loads it.
+pub fn wat_child(host: &Host, text: &str) -> Child {
+    let bytes = wat::parse_str(text).expect("valid WAT");
+    host.load(&bytes).expect("load WAT component")
+}
+
+/// A request for the WAVE call `call` with `grants`.
+pub fn request(call: &str, grants: &[&str]) -> RunRequest {
+    let mut request = RunRequest::new(Call::Wave(call.to_owned()));
+    request.grants = grants
+        .iter()
+        .map(|g| g.parse::<Grant>().expect("grant"))
+        .collect();
+    request
+}
+
+/// Runs a WAVE call and returns the report (`Err` if refused before running).
+pub async fn run(
+    host: &Host,
+    child: &Child,
+    call: &str,
+    grants: &[&str],
+) -> Result<RunReport, HostError> {
+    host.run(child, &request(call, grants)).await
+}
+
+/// Runs a WAVE call that must return, and gives its result as WAVE text.
+pub async fn wave(host: &Host, child: &Child, call: &str) -> String {
+    let report = run(host, child, call, &[])
+        .await
+        .unwrap_or_else(|e| panic!("{call}: refused: {e}"));
+    match &report.outcome {
+        Ok(_) => report.wave().unwrap_or_default(),
+        Err(e) => panic!("{call}: failed: {e}"),
+    }
+}
+
+/// Runs a command child with `args` and `grants`.
+pub async fn command(host: &Host, child: &Child, args: &[&str], grants: &[&str]) -> RunReport {
+    let mut request = RunRequest::new(Call::Command {
+        args: args.iter().map(|a| (*a).to_owned()).collect(),
+    });
+    request.grants = grants
+        .iter()
+        .map(|g| g.parse::<Grant>().expect("grant"))
+        .collect();
+    host.run(child, &request).await.expect("command run starts")
+}
+
+/// The captured stdout of a report, as text.
+pub fn stdout(report: &RunReport) -> String {
+    String::from_utf8_lossy(&report.stdout).into_owned()
+}
+
+/// The captured stderr of a report, as text.
+pub fn stderr(report: &RunReport) -> String {
+    String::from_utf8_lossy(&report.stderr).into_owned()
+}

@@ -1,0 +1,151 @@
+//! A toy written outside `patina-toys`, the way a third party would: implement
+//! `Toy`, register it, grant it. Its calls go through the same generic linking
+//! as the built-in toys, per-run state is fresh for every run, and the artifact
+//! cache lets a second host skip compilation.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use patina_core::{Grant, GrantError, ToyName};
+use patina_host::{Host, HostConfig, HostError, ToyRegistry};
+use patina_toys::{Toy, ToyContext, ToyError, ToyInstance, Val};
+
+/// `acme:counter/counter@1.0.0`: `next: func() -> u32`, counting from the
+/// grant's start value (`counter:10`), afresh for every run.
+struct CounterToy {
+    interface: ToyName,
+    instances: AtomicU32,
+}
+
+impl Toy for CounterToy {
+    fn interface(&self) -> &ToyName {
+        &self.interface
+    }
+    fn grant_kind(&self) -> &str {
+        "counter"
+    }
+    fn summary(&self) -> &str {
+        "a counter starting at the grant's value"
+    }
+    fn functions(&self) -> &[&str] {
+        &["next"]
+    }
+    fn canonicalize(&self, grant: &Grant) -> Result<Grant, GrantError> {
+        let start: u32 = grant
+            .scope()
+            .unwrap_or("0")
+            .parse()
+            .map_err(|_| grant.scope_error("start must be a u32"))?;
+        Ok(grant.with_scope(Some(start.to_string())))
+    }
+    fn instantiate(&self, ctx: &ToyContext) -> Result<Box<dyn ToyInstance>, ToyError> {
+        self.instances.fetch_add(1, Ordering::SeqCst);
+        let start = ctx.grant.scope().and_then(|s| s.parse().ok()).unwrap_or(0);
+        Ok(Box::new(Counter { next: start }))
+    }
+}
+
+struct Counter {
+    next: u32,
+}
+
+#[async_trait::async_trait]
+impl ToyInstance for Counter {
+    async fn call(&mut self, function: &str, args: &[Val]) -> Result<Vec<Val>, ToyError> {
+        patina_toys::expect_arity(function, args, 0)?;
+        let value = self.next;
+        self.next = self.next.wrapping_add(1);
+        Ok(vec![Val::U32(value)])
+    }
+}
+
+const TWICE_WAT: &str = r#"
+(component
+  (import "acme:counter/counter@1.0.0" (instance $c (export "next" (func (result u32)))))
+  (core func $next (canon lower (func $c "next")))
+  (core module $m
+    (import "c" "next" (func $next (result i32)))
+    (func (export "twice") (result i32) (i32.add (call $next) (call $next))))
+  (core instance $i (instantiate $m (with "c" (instance (export "next" (func $next))))))
+  (func (export "twice") (result u32) (canon lift (core func $i "twice"))))
+"#;
+
+fn host_with_counter(cache: Option<std::path::PathBuf>) -> (Host, Arc<CounterToy>) {
+    let toy = Arc::new(CounterToy {
+        interface: "acme:counter/counter@1.0.0".parse().unwrap(),
+        instances: AtomicU32::new(0),
+    });
+    let mut toys = ToyRegistry::builtin();
+    toys.register(toy.clone());
+    let host = Host::new(HostConfig {
+        toys,
+        cache_dir: cache,
+        ..HostConfig::default()
+    })
+    .unwrap();
+    (host, toy)
+}
+
+#[tokio::test]
+async fn a_third_party_toy_is_granted_linked_and_fresh_per_run() {
+    let (host, toy) = host_with_counter(None);
+    let twice = patina_tests::wat_child(&host, TWICE_WAT);
+    let report = patina_tests::run(&host, &twice, "twice()", &["counter:10"])
+        .await
+        .unwrap();
+    assert_eq!(report.wave().as_deref(), Some("21"));
+    let report = patina_tests::run(&host, &twice, "twice()", &["counter:10"])
+        .await
+        .unwrap();
+    assert_eq!(
+        report.wave().as_deref(),
+        Some("21"),
+        "state does not leak between runs"
+    );
+    assert_eq!(toy.instances.load(Ordering::SeqCst), 2);
+    let err = patina_tests::run(&host, &twice, "twice()", &[])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, HostError::MissingGrants { missing } if missing[0].grant.as_deref() == Some("counter"))
+    );
+    let err = patina_tests::run(&host, &twice, "twice()", &["counter:many"])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "bad-grant");
+}
+
+#[test]
+fn a_second_host_takes_the_compiled_child_from_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, _) = host_with_counter(Some(dir.path().to_owned()));
+    let calc = first.load(children_artifacts::CALC_BYTES).unwrap();
+    let cache = first
+        .cache()
+        .unwrap()
+        .dir()
+        .join(format!("{}.cwasm", calc.id().hex()));
+    assert!(
+        cache.is_file(),
+        "compiled artifact written to {}",
+        cache.display()
+    );
+    let modified = std::fs::metadata(&cache).unwrap().modified().unwrap();
+
+    let (second, _) = host_with_counter(Some(dir.path().to_owned()));
+    let again = second.load(children_artifacts::CALC_BYTES).unwrap();
+    assert_eq!(again.id(), calc.id());
+    assert_eq!(
+        std::fs::metadata(&cache).unwrap().modified().unwrap(),
+        modified,
+        "not recompiled"
+    );
+
+    std::fs::write(&cache, b"garbage").unwrap();
+    let (third, _) = host_with_counter(Some(dir.path().to_owned()));
+    assert!(
+        third.load(children_artifacts::CALC_BYTES).is_ok(),
+        "a damaged artifact is recompiled"
+    );
+    assert_ne!(std::fs::read(&cache).unwrap(), b"garbage");
+}

@@ -1,0 +1,48 @@
+//! `cargo xtask <task>`: the project's chores as one command each, so the
+//! README, CI and people run the same steps. It only orchestrates `cargo`;
+//! it must never hold product logic or download anything.
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "usage: cargo xtask <task>
+
+tasks:
+  ci      formatting, clippy (-D warnings) and the whole test suite, as .ci/run does
+  bench   the host benchmarks (criterion): warm run through the host vs raw wasmtime";
+
+fn cargo(args: &[&str]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(&cargo)
+        .args(args)
+        .status()
+        .with_context(|| format!("running {cargo}"))?;
+    if !status.success() {
+        bail!("`cargo {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let task = std::env::args().nth(1).unwrap_or_default();
+    match task.as_str() {
+        "ci" => {
+            cargo(&["fmt", "--all", "--check"])?;
+            cargo(&[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ])?;
+            cargo(&["test", "--workspace"])
+        }
+        "bench" => cargo(&["bench", "-p", "patina-host", "--bench", "warm_call"]),
+        _ => {
+            eprintln!("{USAGE}");
+            bail!("unknown task `{task}`")
+        }
+    }
+}
