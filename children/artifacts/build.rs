@@ -13,6 +13,7 @@ const CHILDREN: &[(&str, &str, &str)] = &[
     ("calc", "calc.wasm", "CALC"),
     ("limits", "limits.wasm", "LIMITS"),
     ("hello-cmd", "hello-cmd.wasm", "HELLO_CMD"),
+    ("clock-random", "clock-random.wasm", "CLOCK_RANDOM"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";

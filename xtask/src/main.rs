@@ -10,7 +10,7 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   ci      formatting, clippy (-D warnings) and the whole test suite, as .ci/run does
-  bench   the host benchmarks (criterion): warm run through the host vs raw wasmtime";
+  bench   the host benchmarks (criterion): warm run vs raw wasmtime; record vs live vs replay";
 
 fn cargo(args: &[&str]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -37,9 +37,12 @@ fn main() -> Result<()> {
                 "-D",
                 "warnings",
             ])?;
-            cargo(&["test", "--workspace"])
+            cargo(&["test", "--workspace", "--all-features"])
         }
-        "bench" => cargo(&["bench", "-p", "patina-host", "--bench", "warm_call"]),
+        "bench" => {
+            cargo(&["bench", "-p", "patina-host", "--bench", "warm_call"])?;
+            cargo(&["bench", "-p", "patina-host", "--bench", "recording"])
+        }
         _ => {
             eprintln!("{USAGE}");
             bail!("unknown task `{task}`")

@@ -32,7 +32,7 @@ mod tests {
 
     #[test]
     fn every_child_is_a_component() {
-        assert_eq!(ALL.len(), 4);
+        assert_eq!(ALL.len(), 5);
         for child in ALL {
             assert!(!child.bytes.is_empty(), "{} is empty", child.name);
             assert!(

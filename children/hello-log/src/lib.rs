@@ -16,6 +16,13 @@ impl Guest for HelloLog {
         log(Level::Info, &format!("greeting {name}"));
         format!("hello, {name}!")
     }
+
+    fn chatter(n: u32) -> u32 {
+        for i in 0..n {
+            log(Level::Debug, &format!("line {i}"));
+        }
+        n
+    }
 }
 
 impl ops::Guest for HelloLog {

@@ -29,8 +29,77 @@ pub enum Command {
     List(ListArgs),
     /// Run a child: call an export, or run a command child with arguments.
     Run(RunArgs),
-    /// Install the example children and run them: imports, grants, results, limits.
+    /// Work with receipts: the signed record of every run.
+    #[command(subcommand)]
+    Receipts(ReceiptsCommand),
+    /// Re-run a receipt's child with every toy call answered from the receipt.
+    Replay(ReplayArgs),
+    /// Install the example children and run them: imports, grants, results, limits, receipts.
     Demo,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReceiptsCommand {
+    /// List receipts, newest first.
+    List(ReceiptsListArgs),
+    /// Show one receipt: header, grants and the transcript event by event.
+    Show(ReceiptArg),
+    /// Check a receipt's signature, hashes and chain link.
+    Verify(ReceiptArg),
+    /// Print a receipt (with the blobs it refers to) as canonical JSON.
+    Export(ReceiptArg),
+    /// Verify a receipt file (e.g. a peer's) and keep it.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReceiptsListArgs {
+    /// Only receipts of this child (a name, id or id prefix of an installed child).
+    #[arg(long)]
+    pub child: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReceiptArg {
+    /// A receipt id (or unique prefix of at least 4 hex digits), or a receipt file.
+    pub receipt: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A file written by `mother receipts export`.
+    pub file: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A receipt id (or unique prefix), or a receipt file.
+    pub receipt: String,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Whether a run is recorded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    /// Record every toy call and sign a receipt (the default).
+    #[default]
+    Record,
+    /// Run without recording or a receipt.
+    Live,
 }
 
 impl Command {
@@ -41,6 +110,12 @@ impl Command {
             Self::List(a) => a.json,
             Self::Run(a) => a.json,
             Self::Install(a) => a.json,
+            Self::Replay(a) => a.json,
+            Self::Receipts(ReceiptsCommand::List(a)) => a.json,
+            Self::Receipts(
+                ReceiptsCommand::Show(a) | ReceiptsCommand::Verify(a) | ReceiptsCommand::Export(a),
+            ) => a.json,
+            Self::Receipts(ReceiptsCommand::Import(a)) => a.json,
             Self::Demo => false,
         }
     }
@@ -103,6 +178,9 @@ pub struct RunArgs {
     /// The call's arguments as a JSON array (CALL is then the function name).
     #[arg(long, value_name = "JSON", conflicts_with = "args")]
     pub args_json: Option<String>,
+    /// `record` (default: sign a receipt of every toy call) or `live`.
+    #[arg(long, value_enum, default_value_t = ModeArg::Record)]
+    pub mode: ModeArg,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,

@@ -5,7 +5,7 @@
 
 mod cli;
 mod commands;
-mod home;
+mod mother;
 mod output;
 
 use std::process::ExitCode;
@@ -37,13 +37,15 @@ fn main() -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
-    let home = home::Home::open(cli.home)?;
+    let mother = mother::Mother::open(cli.home)?;
     match cli.command {
-        Command::Inspect(args) => commands::inspect::run(&home, args),
-        Command::Install(args) => commands::install::run(&home, args),
-        Command::List(args) => commands::list::run(&home, args),
-        Command::Run(args) => commands::run::run(&home, args).await,
-        Command::Demo => commands::demo::run(&home).await,
+        Command::Inspect(args) => commands::inspect::run(&mother, args),
+        Command::Install(args) => commands::install::run(&mother, args),
+        Command::List(args) => commands::list::run(&mother, args),
+        Command::Run(args) => commands::run::run(&mother, args).await,
+        Command::Receipts(command) => commands::receipts::run(&mother, command),
+        Command::Replay(args) => commands::replay::run(&mother, args).await,
+        Command::Demo => commands::demo::run(&mother).await,
     }
 }
 

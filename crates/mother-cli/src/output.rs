@@ -16,6 +16,9 @@ pub fn kind(error: &anyhow::Error) -> &'static str {
         if let Some(host) = cause.downcast_ref::<HostError>() {
             return host.kind();
         }
+        if let Some(receipt) = cause.downcast_ref::<patina_receipts::ReceiptError>() {
+            return receipt.kind();
+        }
         if cause.downcast_ref::<GrantError>().is_some() {
             return "bad-grant";
         }

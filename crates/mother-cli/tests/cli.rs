@@ -2,28 +2,10 @@
 //! inspect, run (WAVE and JSON), errors as one line or one JSON object with a
 //! non-zero exit, and the demo — each in a fresh `$PATINA_HOME`.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-use serde_json::Value;
 
-fn mother(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mother"))
-        .env("PATINA_HOME", home)
-        .env_remove("PATINA_LOG")
-        .args(args)
-        .output()
-        .expect("mother runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", text(&output.stdout)))
-}
+use common::{json, mother, text};
 
 #[test]
 fn install_list_and_run_by_name_and_id_prefix() {
@@ -166,7 +148,17 @@ fn a_command_child_gets_argv_and_reports_its_exit_status() {
     let out = mother(home.path(), &["run", cmd, "--", "a", "b"]);
     assert!(out.status.success());
     assert_eq!(text(&out.stdout), "args: a b\nenv: 0 vars\n");
-    assert_eq!(text(&out.stderr), "stderr works\n");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("stderr works\nreceipt "),
+        "the child's stderr, then the receipt id: {stderr}"
+    );
+    let out = mother(home.path(), &["run", cmd, "--mode", "live", "--", "a"]);
+    assert_eq!(
+        text(&out.stderr),
+        "stderr works\n",
+        "a live run adds nothing"
+    );
     let out = mother(home.path(), &["run", cmd, "--", "--exit", "3"]);
     assert_eq!(
         out.status.code(),
@@ -212,7 +204,7 @@ fn inspect_shows_imports_exports_and_what_they_need() {
 fn the_demo_runs_end_to_end() {
     let home = tempfile::tempdir().unwrap();
     let out = mother(home.path(), &["demo"]);
-    let shown = text(&out.stdout);
+    let shown = text(&out.stdout) + &text(&out.stderr);
     assert!(out.status.success(), "{shown}\n{}", text(&out.stderr));
     for expected in [
         "installed b3:",
@@ -224,6 +216,10 @@ fn the_demo_runs_end_to_end() {
         "error[out-of-fuel]",
         "error[memory-limit-exceeded]",
         "hello.txt",
+        "$ mother receipts list",
+        "signature   ok",
+        "matched: transcript",
+        "hashes intact",
     ] {
         assert!(
             shown.contains(expected),
@@ -231,5 +227,8 @@ fn the_demo_runs_end_to_end() {
         );
     }
     let list = json(&mother(home.path(), &["list", "--json"]));
-    assert_eq!(list.as_array().unwrap().len(), 4);
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        children_artifacts::ALL.len()
+    );
 }

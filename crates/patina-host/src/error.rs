@@ -181,6 +181,17 @@ pub enum HostError {
         /// The cap.
         cap: u64,
     },
+    /// A replay did something the receipt did not record.
+    #[error(transparent)]
+    Diverged(patina_receipts::Divergence),
+    /// A replay was given other bytes than the receipt's child.
+    #[error("refused: the receipt is of child {expected}, these bytes are {got}")]
+    ReplayChild {
+        /// The receipt's child.
+        expected: ChildId,
+        /// The child given.
+        got: ChildId,
+    },
     /// A limit asked for is larger than this host allows.
     #[error("limit too large: {0}")]
     LimitTooLarge(String),
@@ -216,6 +227,8 @@ impl HostError {
             Self::Trap(_) => "trap",
             Self::OutputLimitExceeded { .. } => "output-limit-exceeded",
             Self::LimitTooLarge(_) => "limit-too-large",
+            Self::Diverged(_) => "divergence",
+            Self::ReplayChild { .. } => "replay-child-mismatch",
         }
     }
 

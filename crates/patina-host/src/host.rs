@@ -15,7 +15,9 @@ use wasmtime::component::InstancePre;
 use crate::engine::{EngineConfig, EpochTicker, build_engine};
 use crate::grants::resolve_grants;
 use crate::plan::plan_imports;
-use crate::run::{RunReport, RunRequest, execute, resolve_target};
+use crate::report::RunReport;
+use crate::request::{RunRequest, resolve_target};
+use crate::run::execute;
 use crate::state::RunState;
 use crate::{ArtifactCache, Child, HostError, child};
 
@@ -142,7 +144,7 @@ impl Host {
             let grants = resolve_grants(&request.grants, self.toys())?;
             let plan = plan_imports(&self.inner.engine, child, &grants, self.toys(), request.deny_missing)?;
             let pre = self.instance_pre(child, &plan)?;
-            let report = execute(&pre, child, &plan, &grants, target, limits).await?;
+            let report = execute(&pre, child, &plan, &grants, target, request).await?;
             match &report.outcome {
                 Ok(_) => tracing::info!(fuel = report.fuel_consumed, elapsed = ?report.elapsed, "run returned"),
                 Err(error) => tracing::info!(kind = error.kind(), %error, "run failed"),

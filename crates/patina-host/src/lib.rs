@@ -24,6 +24,7 @@
 //! never let a child's failure take the host down, and never pull in
 //! networking or peer code: it is usable on its own.
 
+mod ambient;
 mod cache;
 mod child;
 mod describe;
@@ -35,9 +36,14 @@ mod host;
 mod installed;
 mod linker;
 mod plan;
+mod replay;
+mod report;
+mod request;
 mod run;
 mod state;
+mod tape;
 pub mod values;
+mod wasi;
 
 pub use cache::ArtifactCache;
 pub use child::Child;
@@ -49,7 +55,9 @@ pub use grants::{Preopen, ResolvedGrants, resolve_grants};
 pub use host::{Host, HostConfig};
 pub use installed::{ChildStore, InstalledChild};
 pub use plan::{ImportStatus, import_status};
-pub use run::{Call, Returned, RunReport, RunRequest};
+pub use replay::ReplayReport;
+pub use report::{Returned, RunReport, unix_millis};
+pub use request::{Call, ReplaySource, RunMode, RunRequest};
 
 pub use patina_core::{ChildId, Grant, Limits};
 pub use patina_toys::{LogLevel, LogLine, ToyRegistry};

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use patina_receipts::EventResult;
 use patina_toys::ToyError;
 use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
@@ -15,6 +16,7 @@ use wasmtime::component::{InstancePre, Linker, LinkerInstance, ResourceType};
 
 use crate::plan::{DeniedImport, LinkPlan, ToyLink};
 use crate::state::RunState;
+use crate::tape::{Diverged, Replayed};
 use crate::{Child, HostError};
 
 /// A toy call that failed; ends the run as [`HostError::Toy`].
@@ -61,14 +63,14 @@ pub(crate) fn instance_pre(
 
 fn link_toy(linker: &mut Linker<RunState>, slot: usize, link: &ToyLink) -> Result<(), HostError> {
     let toy: Arc<str> = link.toy.interface().to_string().into();
+    let import: Arc<str> = link.import.as_str().into();
     let mut instance = linker.instance(&link.import).map_err(link_error)?;
     for function in &link.functions {
-        let toy = toy.clone();
+        let (toy, import) = (toy.clone(), import.clone());
         let name: Arc<str> = function.as_str().into();
         instance
-            .func_new_async(function, move |mut store, _ty, params, results| {
-                let toy = toy.clone();
-                let name = name.clone();
+            .func_new_async(function, move |mut store, ty, params, results| {
+                let (toy, import, name) = (toy.clone(), import.clone(), name.clone());
                 Box::new(async move {
                     let failed = |source| {
                         wasmtime::Error::new(ToyCallFailed {
@@ -76,17 +78,53 @@ fn link_toy(linker: &mut Linker<RunState>, slot: usize, link: &ToyLink) -> Resul
                             source,
                         })
                     };
-                    let Some(instance) = store.data_mut().toys.get_mut(slot) else {
-                        return Err(failed(ToyError::Backend("toy instance missing".into())));
+                    let tape = store.data().tape.clone();
+                    let values = if tape.replaying() {
+                        match tape.replay_call(&import, &name, params, &ty) {
+                            Ok(Replayed::Results(values)) => values,
+                            Ok(Replayed::Denied) => {
+                                return Err(wasmtime::Error::new(DeniedCall {
+                                    import: import.to_string(),
+                                }));
+                            }
+                            Ok(Replayed::Failed(message)) => {
+                                return Err(failed(ToyError::Replayed(message)));
+                            }
+                            Err(divergence) => {
+                                return Err(wasmtime::Error::new(Diverged(divergence)));
+                            }
+                        }
+                    } else {
+                        let Some(instance) = store.data_mut().toys.get_mut(slot) else {
+                            return Err(failed(ToyError::Backend("toy instance missing".into())));
+                        };
+                        let answer = instance.call(&name, params).await.and_then(|values| {
+                            if values.len() == results.len() {
+                                Ok(values)
+                            } else {
+                                Err(ToyError::Backend(format!(
+                                    "`{name}` returned {} values for {} results",
+                                    values.len(),
+                                    results.len()
+                                )))
+                            }
+                        });
+                        match answer {
+                            Ok(values) => {
+                                tape.record(&import, &name, params, Ok(&values));
+                                values
+                            }
+                            Err(error) => {
+                                tape.record(
+                                    &import,
+                                    &name,
+                                    params,
+                                    Err(EventResult::Failed(error.to_string())),
+                                );
+                                return Err(failed(error));
+                            }
+                        }
                     };
-                    let values = instance.call(&name, params).await.map_err(failed)?;
-                    if values.len() != results.len() {
-                        return Err(failed(ToyError::Backend(format!(
-                            "`{name}` returned {} values for {} results",
-                            values.len(),
-                            results.len()
-                        ))));
-                    }
                     for (slot, value) in results.iter_mut().zip(values) {
                         *slot = value;
                     }
@@ -104,8 +142,12 @@ fn deny_function(
     import: &str,
 ) -> Result<(), HostError> {
     let import = import.to_owned();
+    let function = name.to_owned();
     instance
-        .func_new(name, move |_, _, _, _| {
+        .func_new(name, move |store, _, params, _| {
+            if let Err(divergence) = store.data().tape.denied(&import, &function, params) {
+                return Err(wasmtime::Error::new(Diverged(divergence)));
+            }
             Err(wasmtime::Error::new(DeniedCall {
                 import: import.clone(),
             }))

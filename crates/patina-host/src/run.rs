@@ -1,238 +1,34 @@
-//! One run of a child: the request (call, grants, limits), the store set up
-//! with an empty WASI context and the granted authority only, the call under
-//! fuel / deadline / memory limits, and the [`RunReport`].
+//! Executing one run: a fresh store with the run's WASI context, toy
+//! instances and tape, the call under fuel / deadline / memory limits, and the
+//! typed error that says why a run stopped.
 //!
-//! A request that cannot start (bad call, bad grant, missing grant) is an
-//! `Err` before any child code runs. A run that starts always yields a report —
-//! with what the child wrote and logged — even when it traps or hits a limit,
-//! so nothing the child did is lost.
+//! A run that starts always yields a [`RunReport`] — with what the child wrote,
+//! logged and called — even when it traps or hits a limit, so nothing the child
+//! did is lost.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use patina_core::{ChildId, Grant, Limits, NetScope};
-use patina_toys::{LogLine, LogSink, ToyContext, ToyInstance};
+use patina_core::Limits;
+use patina_toys::{LogSink, ToyContext, ToyInstance};
 use wasmtime::component::{Func, ResourceTable, Val};
 use wasmtime::{Store, Trap};
+use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::sockets::SocketAddrUse;
-use wasmtime_wasi::{I32Exit, WasiCtx};
 
 use crate::engine::deadline_ticks;
 use crate::grants::ResolvedGrants;
 use crate::linker::{DeniedCall, ToyCallFailed};
 use crate::plan::LinkPlan;
+use crate::report::{Returned, RunReport};
+use crate::request::{RunMode, RunRequest, Target};
 use crate::state::{MemoryLimiter, RunState};
-use crate::{Child, HostError, values};
+use crate::tape::{Diverged, Tape};
+use crate::wasi::{WasiSetup, wasi_context};
+use crate::{Child, HostError};
 
 /// Extra wall-clock time allowed past the deadline for host-side waits (a toy
 /// awaiting I/O cannot be interrupted by epochs).
 const HOST_GRACE: Duration = Duration::from_millis(500);
-
-/// What to call.
-#[derive(Clone, Debug)]
-pub enum Call {
-    /// A WAVE call expression such as `add(2, 3)` or `ops.greet("ann")`.
-    Wave(String),
-    /// A function name and its arguments as a JSON array.
-    Json {
-        /// The function (same names as for WAVE calls).
-        function: String,
-        /// One JSON value per parameter.
-        args: serde_json::Value,
-    },
-    /// Run a `wasi:cli/command` child with these arguments (after argv\[0\]).
-    Command {
-        /// The arguments.
-        args: Vec<String>,
-    },
-}
-
-/// One run asked of the host.
-#[derive(Clone, Debug)]
-pub struct RunRequest {
-    /// What to call.
-    pub call: Call,
-    /// The grants of this run (checked and canonicalised by the host).
-    pub grants: Vec<Grant>,
-    /// Link ungranted imports to stubs that fail with `denied: <import>`
-    /// instead of refusing the run.
-    pub deny_missing: bool,
-    /// Fuel, deadline, memory and output bounds.
-    pub limits: Limits,
-    /// argv\[0\] for a command child (default: the child id).
-    pub program_name: Option<String>,
-}
-
-impl RunRequest {
-    /// A request for `call` with default limits and no grants.
-    pub fn new(call: Call) -> Self {
-        Self {
-            call,
-            grants: Vec::new(),
-            deny_missing: false,
-            limits: Limits::default(),
-            program_name: None,
-        }
-    }
-}
-
-/// What a call returned.
-#[derive(Clone, Debug)]
-pub struct Returned {
-    /// The function's results.
-    pub results: Vec<Val>,
-    /// For a command: its exit status (0 for `ok`, 1 for `err`, or the status it exited with).
-    pub exit_code: Option<i32>,
-}
-
-/// Everything one run produced.
-#[derive(Debug)]
-pub struct RunReport {
-    /// The child that ran.
-    pub child: ChildId,
-    /// The full name of the function called.
-    pub function: String,
-    /// The arguments it was called with.
-    pub args: Vec<Val>,
-    /// The canonical grants of the run.
-    pub grants: Vec<Grant>,
-    /// The results, or why the run ended without any.
-    pub outcome: Result<Returned, HostError>,
-    /// Captured stdout.
-    pub stdout: Vec<u8>,
-    /// Captured stderr.
-    pub stderr: Vec<u8>,
-    /// Lines logged through the `log` toy.
-    pub logs: Vec<LogLine>,
-    /// Lines dropped past the log cap.
-    pub logs_dropped: u64,
-    /// Fuel the run consumed.
-    pub fuel_consumed: u64,
-    /// Wall-clock time of instantiation and call.
-    pub elapsed: Duration,
-}
-
-impl RunReport {
-    /// The results as WAVE text (empty when the function returns nothing).
-    pub fn wave(&self) -> Option<String> {
-        self.outcome
-            .as_ref()
-            .ok()
-            .map(|r| values::results_wave(&r.results))
-    }
-
-    /// The results as JSON (`null` when the function returns nothing).
-    pub fn json(&self) -> Option<serde_json::Value> {
-        self.outcome
-            .as_ref()
-            .ok()
-            .map(|r| values::results_json(&r.results))
-    }
-}
-
-/// A call resolved against the child's exports, with typed arguments.
-pub(crate) struct Target {
-    pub func_name: String,
-    pub interface: Option<String>,
-    pub function: String,
-    pub args: Vec<Val>,
-    pub results: usize,
-    pub command: Option<Vec<String>>,
-}
-
-/// Resolves the function and checks the arguments, before anything runs.
-pub(crate) fn resolve_target(child: &Child, request: &RunRequest) -> Result<Target, HostError> {
-    let functions = child.functions();
-    let (function, args, command) = match &request.call {
-        Call::Wave(text) => {
-            let (name, args) = values::split_call(text)?;
-            let function = functions.find(name)?;
-            (function, values::parse_wave_args(function, args)?, None)
-        }
-        Call::Json { function, args } => {
-            let function = functions.find(function)?;
-            (function, values::parse_json_args(function, args)?, None)
-        }
-        Call::Command { args } => {
-            let function = functions
-                .command_entry()
-                .ok_or_else(|| HostError::NotACommand {
-                    child: child.id(),
-                    exports: functions.names(),
-                })?;
-            let program = request
-                .program_name
-                .clone()
-                .unwrap_or_else(|| child.id().to_string());
-            let argv = std::iter::once(program)
-                .chain(args.iter().cloned())
-                .collect();
-            (function, Vec::new(), Some(argv))
-        }
-    };
-    Ok(Target {
-        func_name: function.name.clone(),
-        interface: function.interface.clone(),
-        function: function.function.clone(),
-        args,
-        results: function.ty.results().len(),
-        command,
-    })
-}
-
-/// The empty WASI context of a run, with only the granted authority added.
-fn wasi_context(
-    grants: &ResolvedGrants,
-    argv: Option<&[String]>,
-    stdout: &MemoryOutputPipe,
-    stderr: &MemoryOutputPipe,
-) -> Result<WasiCtx, HostError> {
-    let mut builder = WasiCtx::builder();
-    builder
-        .stdout(stdout.clone())
-        .stderr(stderr.clone())
-        .allow_ip_name_lookup(false);
-    if let Some(argv) = argv {
-        builder.args(argv);
-    }
-    for preopen in &grants.preopens {
-        let perms = match preopen.access {
-            patina_core::FsAccess::ReadOnly => wasmtime_wasi::FsPerms::ReadOnly,
-            patina_core::FsAccess::ReadWrite => wasmtime_wasi::FsPerms::ReadWrite,
-        };
-        let guest = preopen.dir.to_string_lossy().into_owned();
-        builder
-            .preopened_dir(&preopen.dir, guest, perms)
-            .map_err(|e| {
-                HostError::Link(format!("cannot preopen {}: {e}", preopen.dir.display()))
-            })?;
-    }
-    // TCP and UDP stay off entirely unless some address was granted.
-    let any_net = !grants.net.is_empty();
-    builder.allow_tcp(any_net).allow_udp(any_net);
-    let allowed: Arc<[NetScope]> = grants.net.clone().into();
-    builder.socket_addr_check(move |addr: SocketAddr, usage| {
-        let ok = socket_allowed(&allowed, addr, usage);
-        Box::pin(async move { ok })
-    });
-    Ok(builder.build())
-}
-
-/// Whether the `net` grants allow `usage` of `addr`. An outbound connection
-/// implicitly binds an ephemeral port on the unspecified address; that bind is
-/// allowed whenever some address was granted (it reaches nothing by itself).
-/// Every other use needs the address itself granted.
-fn socket_allowed(allowed: &[NetScope], addr: SocketAddr, usage: SocketAddrUse) -> bool {
-    let implicit_bind = matches!(usage, SocketAddrUse::TcpBind | SocketAddrUse::UdpBind)
-        && addr.ip().is_unspecified()
-        && addr.port() == 0;
-    if implicit_bind {
-        return !allowed.is_empty();
-    }
-    allowed.iter().any(|scope| scope.allows(addr))
-}
 
 /// Runs `target` on a fresh store from `pre` and reports what happened.
 pub(crate) async fn execute(
@@ -241,15 +37,30 @@ pub(crate) async fn execute(
     plan: &LinkPlan,
     grants: &ResolvedGrants,
     target: Target,
-    limits: &Limits,
+    request: &RunRequest,
 ) -> Result<RunReport, HostError> {
+    let limits = &request.limits;
+    let tape = Tape::new(&request.mode);
     let output_cap = usize::try_from(limits.output).unwrap_or(usize::MAX);
     let stdout = MemoryOutputPipe::new(output_cap);
     let stderr = MemoryOutputPipe::new(output_cap);
     let logs = LogSink::new();
-    let wasi = wasi_context(grants, target.command.as_deref(), &stdout, &stderr)?;
-    let toys = plan
-        .toys
+    let wasi = wasi_context(WasiSetup {
+        grants,
+        argv: target.command.as_deref(),
+        stdout: &stdout,
+        stderr: &stderr,
+        tape: &tape,
+        child: child.id(),
+    })?;
+    // A replay answers every toy call from the transcript: no backend is
+    // instantiated, let alone called.
+    let live_toys = if tape.replaying() {
+        &[][..]
+    } else {
+        &plan.toys[..]
+    };
+    let toys = live_toys
         .iter()
         .map(|link| {
             let ctx = ToyContext {
@@ -269,6 +80,7 @@ pub(crate) async fn execute(
         table: ResourceTable::new(),
         limiter: MemoryLimiter::new(limits.memory),
         toys,
+        tape: tape.clone(),
     };
     let mut store = Store::new(pre.engine(), state);
     store.limiter(|state| &mut state.limiter);
@@ -278,6 +90,7 @@ pub(crate) async fn execute(
     store.set_epoch_deadline(deadline_ticks(limits.timeout));
     store.epoch_deadline_trap();
 
+    let started_at = SystemTime::now();
     let started = Instant::now();
     let mut results = vec![Val::Bool(false); target.results];
     let call = async {
@@ -321,19 +134,41 @@ pub(crate) async fn execute(
             )),
         },
     };
+    let (events, blobs, divergence) = tape.finish();
+    // A replay that read a clock or random value the transcript did not hold
+    // has diverged, whatever the call then returned.
+    let outcome = match divergence {
+        Some(divergence) if !matches!(outcome, Err(HostError::Diverged(_))) => {
+            Err(HostError::Diverged(divergence))
+        }
+        _ => outcome,
+    };
     let (log_lines, logs_dropped) = logs.snapshot();
     Ok(RunReport {
         child: child.id(),
         function: target.func_name,
         args: target.args,
+        argv: target.command,
         grants: grants.canonical.clone(),
+        unrecorded: grants
+            .preopens
+            .iter()
+            .map(|p| format!("fs:{}:{}", p.dir.display(), p.access))
+            .collect(),
+        limits: *limits,
+        deny_missing: request.deny_missing,
         outcome,
         stdout,
         stderr,
         logs: log_lines,
         logs_dropped,
         fuel_consumed,
+        started_at,
+        ended_at: SystemTime::now(),
         elapsed,
+        recorded: !matches!(request.mode, RunMode::Live),
+        events,
+        blobs,
     })
 }
 
@@ -356,6 +191,9 @@ fn classify(
     limits: &Limits,
     outputs: [(&Vec<u8>, &'static str); 2],
 ) -> HostError {
+    if let Some(Diverged(divergence)) = error.downcast_ref::<Diverged>() {
+        return HostError::Diverged(divergence.clone());
+    }
     if let Some(reached) = &store.data().limiter.reached {
         return HostError::MemoryLimitExceeded {
             requested: reached.requested,
@@ -401,31 +239,4 @@ fn classify(
         None => crate::child::one_line(error),
     };
     HostError::Trap(message)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sockets_need_their_address_granted() {
-        let scope: NetScope = NetScope::parse(&"net:127.0.0.1:8080".parse().unwrap()).unwrap();
-        let granted = [scope];
-        let target: SocketAddr = "127.0.0.1:8080".parse().unwrap();
-        let any: SocketAddr = "0.0.0.0:0".parse().unwrap();
-        assert!(socket_allowed(&granted, target, SocketAddrUse::TcpConnect));
-        assert!(socket_allowed(&granted, any, SocketAddrUse::TcpBind));
-        assert!(!socket_allowed(
-            &granted,
-            "127.0.0.1:8081".parse().unwrap(),
-            SocketAddrUse::TcpConnect
-        ));
-        assert!(!socket_allowed(
-            &granted,
-            "0.0.0.0:8080".parse().unwrap(),
-            SocketAddrUse::TcpBind
-        ));
-        assert!(!socket_allowed(&[], any, SocketAddrUse::TcpBind));
-        assert!(!socket_allowed(&[], target, SocketAddrUse::TcpConnect));
-    }
 }

@@ -3,6 +3,8 @@
 //! It lives exactly as long as one run and is never shared between runs.
 
 use patina_toys::ToyInstance;
+
+use crate::tape::Tape;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -16,6 +18,7 @@ pub struct RunState {
     pub(crate) table: ResourceTable,
     pub(crate) limiter: MemoryLimiter,
     pub(crate) toys: Vec<Box<dyn ToyInstance>>,
+    pub(crate) tape: Tape,
 }
 
 impl WasiView for RunState {

@@ -39,6 +39,9 @@ pub enum ToyError {
     /// The toy's backend failed.
     #[error("toy backend failed: {0}")]
     Backend(String),
+    /// A failure answered from a receipt during replay (the recorded message).
+    #[error("{0}")]
+    Replayed(String),
 }
 
 /// A capability provider. One value serves every run; per-run state lives in

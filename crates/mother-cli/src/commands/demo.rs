@@ -9,19 +9,22 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use patina_host::ImportStatus;
 
-use crate::cli::RunArgs;
+use crate::cli::{ModeArg, ReceiptArg, ReceiptsCommand, ReceiptsListArgs, ReplayArgs, RunArgs};
 use crate::commands::run as run_cmd;
-use crate::home::Home;
+use crate::commands::{receipts, replay};
+use crate::mother::Mother;
+use patina_receipts::ReceiptId;
 
-pub async fn run(home: &Home) -> Result<ExitCode> {
-    println!("Patina demo — state in {}\n", home.root().display());
+pub async fn run(mother: &Mother) -> Result<ExitCode> {
+    println!("Patina demo — state in {}\n", mother.root().display());
 
     section("1. Install the example children (each is known by the blake3 of its bytes)");
     for child in children_artifacts::ALL {
-        home.host
+        mother
+            .host
             .load(child.bytes)
             .with_context(|| format!("loading {}", child.name))?;
-        let id = home.store.install(child.bytes, Some(child.name))?;
+        let id = mother.children.install(child.bytes, Some(child.name))?;
         println!(
             "$ mother install {}.wasm --name {}\n  installed {id}",
             child.name, child.name
@@ -29,10 +32,10 @@ pub async fn run(home: &Home) -> Result<ExitCode> {
     }
 
     section("2. What a child may touch is fixed and visible: its imports");
-    let hello = home.load("hello-log")?;
+    let hello = mother.load("hello-log")?;
     println!("$ mother inspect hello-log");
     for item in hello.describe()?.imports {
-        match patina_host::import_status(home.host.toys(), &item.name) {
+        match patina_host::import_status(mother.host.toys(), &item.name) {
             ImportStatus::Base => {}
             ImportStatus::Toy { grant } => println!("  {}  toy: needs --grant {grant}", item.name),
             ImportStatus::Unserved => println!("  {}  unserved", item.name),
@@ -41,31 +44,31 @@ pub async fn run(home: &Home) -> Result<ExitCode> {
     println!("  (plus the WASI base — io, cli, clocks, ... — linked with no authority behind it)");
 
     section("3. Deny by default: nothing runs with an import that was not granted");
-    step(home, "hello-log", Some(r#"greet("ann")"#), &[], &[]).await?;
-    step(home, "hello-log", Some(r#"greet("ann")"#), &["log"], &[]).await?;
+    step(mother, "hello-log", Some(r#"greet("ann")"#), &[], &[]).await?;
+    step(mother, "hello-log", Some(r#"greet("ann")"#), &["log"], &[]).await?;
 
     section("4. Typed calls: arguments are checked against the WIT signature");
-    step(home, "calc", Some("add(2, 3)"), &[], &[]).await?;
+    step(mother, "calc", Some("add(2, 3)"), &[], &[]).await?;
     step(
-        home,
+        mother,
         "calc",
         Some("types.echo-point({x: 1, y: -2})"),
         &[],
         &[],
     )
     .await?;
-    step(home, "calc", Some("checked-div(7, 0)"), &[], &[]).await?;
-    step(home, "calc", Some(r#"add("two", 3)"#), &[], &[]).await?;
+    step(mother, "calc", Some("checked-div(7, 0)"), &[], &[]).await?;
+    step(mother, "calc", Some(r#"add("two", 3)"#), &[], &[]).await?;
 
     section("5. A command child: empty environment, no files, no sockets unless granted");
-    let folder = home.root().join("demo-folder");
+    let folder = mother.root().join("demo-folder");
     std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
     std::fs::write(folder.join("hello.txt"), "a file the child may read\n")?;
     let folder = folder.display().to_string();
-    step(home, "hello-cmd", None, &[], &["a", "b", "c"]).await?;
-    step(home, "hello-cmd", None, &[], &["--ls", &folder]).await?;
+    step(mother, "hello-cmd", None, &[], &["a", "b", "c"]).await?;
+    step(mother, "hello-cmd", None, &[], &["--ls", &folder]).await?;
     step(
-        home,
+        mother,
         "hello-cmd",
         None,
         &[&format!("fs:{folder}:ro")],
@@ -74,13 +77,58 @@ pub async fn run(home: &Home) -> Result<ExitCode> {
     .await?;
 
     section("6. Limits: each stops the run with its own error; the Mother keeps going");
-    step_limited(home, "spin", Limit::Timeout("200ms")).await?;
-    step_limited(home, "spin", Limit::Fuel(5_000_000)).await?;
-    step_limited(home, "hog-forever", Limit::Memory("32MiB")).await?;
-    step(home, "limits", Some("fib(50)"), &[], &[]).await?;
+    step_limited(mother, "spin", Limit::Timeout("200ms")).await?;
+    step_limited(mother, "spin", Limit::Fuel(5_000_000)).await?;
+    step_limited(mother, "hog-forever", Limit::Memory("32MiB")).await?;
+    step(mother, "limits", Some("fib(50)"), &[], &[]).await?;
+
+    section("7. Receipts: every run above was recorded, signed and chained; replay is exact");
+    let greeted = step(mother, "hello-log", Some("chatter(3)"), &["log"], &[]).await?;
+    let clocked = step(mother, "clock-random", None, &[], &[]).await?;
+    println!("$ mother receipts list --limit 4");
+    receipts::run(
+        mother,
+        ReceiptsCommand::List(ReceiptsListArgs {
+            child: None,
+            limit: 4,
+            json: false,
+        }),
+    )?;
+    if let Some(id) = greeted {
+        println!("$ mother receipts show {}", id.short());
+        receipts::run(
+            mother,
+            ReceiptsCommand::Show(ReceiptArg {
+                receipt: id.short(),
+                json: false,
+            }),
+        )?;
+    }
+    if let Some(id) = clocked {
+        println!(
+            "$ mother replay {}   # the clocks and random bytes come back from the receipt",
+            id.short()
+        );
+        replay::run(
+            mother,
+            ReplayArgs {
+                receipt: id.short(),
+                json: false,
+            },
+        )
+        .await?;
+        println!("$ mother receipts verify {}", id.short());
+        receipts::run(
+            mother,
+            ReceiptsCommand::Verify(ReceiptArg {
+                receipt: id.short(),
+                json: false,
+            }),
+        )?;
+    }
 
     println!(
-        "\nDone. Try `mother list`, `mother inspect calc`, or `mother run calc --json 'add(40, 2)'`."
+        "\nDone. Try `mother list`, `mother receipts list`, `mother inspect calc`, or `mother run calc --json 'add(40, 2)'`."
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -105,6 +153,7 @@ fn args(child: &str, call: Option<&str>, grants: &[&str], argv: &[&str]) -> RunA
         timeout: None,
         memory: None,
         args_json: None,
+        mode: ModeArg::Record,
         json: false,
         args: argv.iter().map(|a| (*a).to_owned()).collect(),
     }
@@ -133,11 +182,11 @@ fn command_line(args: &RunArgs) -> String {
     line
 }
 
-async fn execute(home: &Home, args: RunArgs) -> Result<()> {
+async fn execute(mother: &Mother, args: RunArgs) -> Result<Option<ReceiptId>> {
     println!("{}", command_line(&args));
-    let child = home.load(&args.child)?;
+    let child = mother.load(&args.child)?;
     let request = run_cmd::request(&args)?;
-    match home.host.run(&child, &request).await {
+    match mother.host.run(&child, &request).await {
         Ok(report) => {
             for line in String::from_utf8_lossy(&report.stdout).lines() {
                 println!("  {line}");
@@ -158,33 +207,36 @@ async fn execute(home: &Home, args: RunArgs) -> Result<()> {
                 },
                 Err(error) => println!("  error[{}]: {error}", error.kind()),
             }
+            let receipt = mother.record(&child, &report)?.map(|r| r.id);
+            let shown = receipt.map_or(String::new(), |id| format!(", receipt {}", id.short()));
             println!(
-                "  (fuel {}, {:.1} ms)",
+                "  (fuel {}, {:.1} ms{shown})",
                 report.fuel_consumed,
                 report.elapsed.as_secs_f64() * 1000.0
             );
+            return Ok(receipt);
         }
         Err(error) => println!("  refused[{}]: {error}", error.kind()),
     }
-    Ok(())
+    Ok(None)
 }
 
 async fn step(
-    home: &Home,
+    mother: &Mother,
     child: &str,
     call: Option<&str>,
     grants: &[&str],
     argv: &[&str],
-) -> Result<()> {
-    execute(home, args(child, call, grants, argv)).await
+) -> Result<Option<ReceiptId>> {
+    execute(mother, args(child, call, grants, argv)).await
 }
 
-async fn step_limited(home: &Home, call: &str, limit: Limit) -> Result<()> {
+async fn step_limited(mother: &Mother, call: &str, limit: Limit) -> Result<()> {
     let mut run_args = args("limits", Some(call), &[], &[]);
     match limit {
         Limit::Timeout(t) => run_args.timeout = Some(t.to_owned()),
         Limit::Fuel(f) => run_args.fuel = Some(f),
         Limit::Memory(m) => run_args.memory = Some(m.to_owned()),
     }
-    execute(home, run_args).await
+    execute(mother, run_args).await.map(drop)
 }

@@ -7,11 +7,11 @@ use anyhow::Result;
 use patina_host::{ImportStatus, ItemDescription, import_status};
 
 use crate::cli::InspectArgs;
-use crate::home::Home;
+use crate::mother::Mother;
 use crate::output;
 
-pub fn run(home: &Home, args: InspectArgs) -> Result<ExitCode> {
-    let child = home.load(&args.child)?;
+pub fn run(mother: &Mother, args: InspectArgs) -> Result<ExitCode> {
+    let child = mother.load(&args.child)?;
     let child = &child;
     let description = child.describe()?;
     if args.wit {
@@ -21,7 +21,7 @@ pub fn run(home: &Home, args: InspectArgs) -> Result<ExitCode> {
     let statuses: Vec<ImportStatus> = description
         .imports
         .iter()
-        .map(|item| import_status(home.host.toys(), &item.name))
+        .map(|item| import_status(mother.host.toys(), &item.name))
         .collect();
     if args.json {
         let imports: Vec<serde_json::Value> = description

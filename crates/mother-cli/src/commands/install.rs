@@ -5,17 +5,17 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use crate::cli::InstallArgs;
-use crate::home::Home;
+use crate::mother::Mother;
 use crate::output;
 
-pub fn run(home: &Home, args: InstallArgs) -> Result<ExitCode> {
+pub fn run(mother: &Mother, args: InstallArgs) -> Result<ExitCode> {
     let bytes =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let child = home
+    let child = mother
         .host
         .load(&bytes)
         .with_context(|| format!("installing {}", args.file.display()))?;
-    let id = home.store.install(&bytes, args.name.as_deref())?;
+    let id = mother.children.install(&bytes, args.name.as_deref())?;
     debug_assert_eq!(id, child.id());
     if args.json {
         output::print_json(

@@ -5,11 +5,11 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::cli::ListArgs;
-use crate::home::Home;
+use crate::mother::Mother;
 use crate::output;
 
-pub fn run(home: &Home, args: ListArgs) -> Result<ExitCode> {
-    let children = home.store.list()?;
+pub fn run(mother: &Mother, args: ListArgs) -> Result<ExitCode> {
+    let children = mother.children.list()?;
     if args.json {
         output::print_json(&serde_json::to_value(&children)?);
         return Ok(ExitCode::SUCCESS);
@@ -17,7 +17,7 @@ pub fn run(home: &Home, args: ListArgs) -> Result<ExitCode> {
     if children.is_empty() {
         println!(
             "no children installed in {} (try `mother install FILE --name NAME`)",
-            home.root().display()
+            mother.root().display()
         );
     }
     for child in children {

@@ -7,17 +7,19 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use patina_core::{Grant, Limits, parse_duration, parse_size};
-use patina_host::{Call, RunReport, RunRequest, values};
+use patina_host::{Call, RunMode, RunReport, RunRequest, values};
+use patina_receipts::Receipt;
 
-use crate::cli::RunArgs;
-use crate::home::Home;
+use crate::cli::{ModeArg, RunArgs};
+use crate::mother::Mother;
 use crate::output::{self, FAILURE};
 
-pub async fn run(home: &Home, args: RunArgs) -> Result<ExitCode> {
-    let child = home.load(&args.child)?;
+pub async fn run(mother: &Mother, args: RunArgs) -> Result<ExitCode> {
+    let child = mother.load(&args.child)?;
     let request = request(&args)?;
-    let report = home.host.run(&child, &request).await?;
-    Ok(print(&report, args.json))
+    let report = mother.host.run(&child, &request).await?;
+    let receipt = mother.record(&child, &report)?;
+    Ok(print(&report, receipt.as_ref(), args.json))
 }
 
 /// Builds the run request from the command line.
@@ -63,12 +65,16 @@ pub fn request(args: &RunArgs) -> Result<RunRequest> {
         deny_missing: args.deny_missing,
         limits,
         program_name: Some(program.to_owned()),
+        mode: match args.mode {
+            ModeArg::Record => RunMode::Record,
+            ModeArg::Live => RunMode::Live,
+        },
     })
 }
 
 /// Prints a report and returns the exit status: the command's own status, 0
 /// for a call that returned, 1 for a run that failed.
-pub fn print(report: &RunReport, json: bool) -> ExitCode {
+pub fn print(report: &RunReport, receipt: Option<&Receipt>, json: bool) -> ExitCode {
     let status = match &report.outcome {
         Ok(returned) => returned
             .exit_code
@@ -76,9 +82,16 @@ pub fn print(report: &RunReport, json: bool) -> ExitCode {
         Err(_) => FAILURE,
     };
     if json {
-        output::print_json(&report_json(report));
+        let mut value = report_json(report);
+        if let Some(receipt) = receipt {
+            value["receipt"] = receipt.id.to_string().into();
+        }
+        output::print_json(&value);
     } else {
         print_text(report);
+        if let Some(receipt) = receipt {
+            eprintln!("receipt {}", receipt.id);
+        }
     }
     ExitCode::from(status)
 }

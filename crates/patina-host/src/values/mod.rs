@@ -100,6 +100,15 @@ pub fn parse_wave_args(
         .map_err(|e| bad(format!("{e}; the signature is {}", signature(function))))
 }
 
+/// Parses a parenthesised WAVE value list (`(1, "a")`, `()`) against `types`
+/// — how receipts store argument and result lists.
+pub fn parse_value_list(text: &str, types: &[Type]) -> Result<Vec<Val>, String> {
+    let source = format!("f{text}");
+    let call = UntypedFuncCall::parse(&source).map_err(|e| format!("{e} in `{text}`"))?;
+    call.to_wasm_params::<Val>(types.iter())
+        .map_err(|e| format!("{e} in `{text}`"))
+}
+
 /// Converts JSON arguments (an array, one element per parameter) for `function`.
 pub fn parse_json_args(
     function: &ExportedFunction,
@@ -117,74 +126,19 @@ pub fn signature(function: &ExportedFunction) -> String {
     let params: Vec<String> = function
         .ty
         .params()
-        .map(|(name, ty)| format!("{name}: {}", type_name(&ty)))
+        .map(|(name, ty)| format!("{name}: {}", json::type_name(&ty, 0)))
         .collect();
-    let results: Vec<String> = function.ty.results().map(|ty| type_name(&ty)).collect();
+    let results: Vec<String> = function
+        .ty
+        .results()
+        .map(|ty| json::type_name(&ty, 0))
+        .collect();
     let mut text = format!("{}({})", function.function, params.join(", "));
     if !results.is_empty() {
         text.push_str(" -> ");
         text.push_str(&results.join(", "));
     }
     text
-}
-
-fn type_name(ty: &Type) -> String {
-    match ty {
-        Type::Bool => "bool".into(),
-        Type::S8 => "s8".into(),
-        Type::U8 => "u8".into(),
-        Type::S16 => "s16".into(),
-        Type::U16 => "u16".into(),
-        Type::S32 => "s32".into(),
-        Type::U32 => "u32".into(),
-        Type::S64 => "s64".into(),
-        Type::U64 => "u64".into(),
-        Type::Float32 => "f32".into(),
-        Type::Float64 => "f64".into(),
-        Type::Char => "char".into(),
-        Type::String => "string".into(),
-        Type::List(l) => format!("list<{}>", type_name(&l.ty())),
-        Type::FixedLengthList(l) => format!("list<{}, {}>", type_name(&l.ty()), l.len()),
-        Type::Map(m) => format!("map<{}, {}>", type_name(&m.key()), type_name(&m.value())),
-        Type::Record(r) => {
-            let fields: Vec<String> = r
-                .fields()
-                .map(|f| format!("{}: {}", f.name, type_name(&f.ty)))
-                .collect();
-            format!("record {{ {} }}", fields.join(", "))
-        }
-        Type::Tuple(t) => format!(
-            "tuple<{}>",
-            t.types()
-                .map(|t| type_name(&t))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        Type::Variant(v) => {
-            let cases: Vec<String> = v
-                .cases()
-                .map(|c| match c.ty {
-                    Some(ty) => format!("{}({})", c.name, type_name(&ty)),
-                    None => c.name.to_owned(),
-                })
-                .collect();
-            format!("variant {{ {} }}", cases.join(", "))
-        }
-        Type::Enum(e) => format!("enum {{ {} }}", e.names().collect::<Vec<_>>().join(", ")),
-        Type::Option(o) => format!("option<{}>", type_name(&o.ty())),
-        Type::Result(r) => match (r.ok(), r.err()) {
-            (None, None) => "result".into(),
-            (Some(ok), None) => format!("result<{}>", type_name(&ok)),
-            (None, Some(err)) => format!("result<_, {}>", type_name(&err)),
-            (Some(ok), Some(err)) => format!("result<{}, {}>", type_name(&ok), type_name(&err)),
-        },
-        Type::Flags(f) => format!("flags {{ {} }}", f.names().collect::<Vec<_>>().join(", ")),
-        Type::Own(_) => "own<resource>".into(),
-        Type::Borrow(_) => "borrow<resource>".into(),
-        Type::Future(_) => "future".into(),
-        Type::Stream(_) => "stream".into(),
-        Type::ErrorContext => "error-context".into(),
-    }
 }
 
 /// Renders one value as WAVE text.

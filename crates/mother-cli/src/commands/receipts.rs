@@ -1,0 +1,237 @@
+//! `mother receipts list|show|verify|export|import`: reading, checking and
+//! moving the signed receipts of runs.
+
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result, bail};
+use patina_receipts::store::{ListFilter, ReceiptStore};
+use patina_receipts::{EventResult, ExportedReceipt, OutcomeStatus, Receipt, verify};
+
+use crate::cli::{ImportArgs, ReceiptArg, ReceiptsCommand, ReceiptsListArgs};
+use crate::mother::Mother;
+use crate::output;
+
+pub fn run(mother: &Mother, command: ReceiptsCommand) -> Result<ExitCode> {
+    match command {
+        ReceiptsCommand::List(args) => list(mother, args),
+        ReceiptsCommand::Show(args) => show(mother, args),
+        ReceiptsCommand::Verify(args) => verify_one(mother, args),
+        ReceiptsCommand::Export(args) => export(mother, args),
+        ReceiptsCommand::Import(args) => import(mother, args),
+    }
+}
+
+fn time(ms: u64) -> String {
+    humantime::format_rfc3339_millis(SystemTime::UNIX_EPOCH + Duration::from_millis(ms)).to_string()
+}
+
+fn call_text(receipt: &Receipt) -> String {
+    let call = &receipt.transcript.call;
+    match &call.argv {
+        Some(argv) if argv.len() > 1 => format!("run -- {}", argv[1..].join(" ")),
+        Some(_) => "run".to_owned(),
+        None => format!("{}({})", call.function, call.args.join(", ")),
+    }
+}
+
+fn outcome_text(receipt: &Receipt) -> String {
+    match &receipt.transcript.outcome.status {
+        OutcomeStatus::Returned {
+            exit_code: Some(code),
+            ..
+        } => format!("exit {code}"),
+        OutcomeStatus::Returned { results, .. } => format!("=> {}", results.display()),
+        OutcomeStatus::Failed { kind, .. } => format!("error[{kind}]"),
+    }
+}
+
+fn list(mother: &Mother, args: ReceiptsListArgs) -> Result<ExitCode> {
+    let child = match &args.child {
+        Some(reference) => Some(mother.children.resolve(reference)?),
+        None => None,
+    };
+    let receipts = mother.receipts.list(&ListFilter {
+        child,
+        limit: Some(args.limit),
+    })?;
+    if args.json {
+        let rows: Vec<serde_json::Value> = receipts
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id, "mother": r.mother, "child": r.transcript.child, "call": call_text(r),
+                    "outcome": outcome_text(r), "fuel": r.transcript.fuel, "started_at_ms": r.started_at_ms,
+                    "events": r.transcript.events.len(),
+                })
+            })
+            .collect();
+        output::print_json(&serde_json::Value::Array(rows));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if receipts.is_empty() {
+        println!("no receipts yet (every `mother run` leaves one)");
+    }
+    for r in &receipts {
+        println!(
+            "{}  {}  {}  {}  {}  ({} events, fuel {})",
+            r.id.short(),
+            time(r.started_at_ms),
+            r.transcript.child.short(),
+            call_text(r),
+            outcome_text(r),
+            r.transcript.events.len(),
+            r.transcript.fuel
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(mother: &Mother, args: ReceiptArg) -> Result<ExitCode> {
+    let (receipt, _) = mother.receipt(&args.receipt)?;
+    let verified = verify(&receipt);
+    if args.json {
+        let mut value = serde_json::to_value(&receipt)?;
+        value["verified"] = verified.is_ok().into();
+        output::print_json(&value);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let t = &receipt.transcript;
+    println!("receipt     {}", receipt.id);
+    println!("mother      {}", receipt.mother);
+    println!("child       {}", t.child);
+    println!("call        {}", call_text(&receipt));
+    let grants: Vec<String> = t.grants.iter().map(ToString::to_string).collect();
+    println!(
+        "grants      {}",
+        if grants.is_empty() {
+            "(none)".to_owned()
+        } else {
+            grants.join(" ")
+        }
+    );
+    println!(
+        "limits      fuel {}, timeout {} ms, memory {} bytes{}",
+        t.call.limits.fuel,
+        t.call.limits.timeout.as_millis(),
+        t.call.limits.memory,
+        if t.call.deny_missing {
+            ", deny-missing"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "started     {} ({} ms)",
+        time(receipt.started_at_ms),
+        receipt.ended_at_ms.saturating_sub(receipt.started_at_ms)
+    );
+    println!(
+        "previous    {}",
+        receipt
+            .previous
+            .map_or("(first of its chain)".to_owned(), |p| p.to_string())
+    );
+    println!("transcript  {}", receipt.transcript_hash);
+    if !t.unrecorded.is_empty() {
+        println!(
+            "unrecorded  {} (replay cannot be exact)",
+            t.unrecorded.join(" ")
+        );
+    }
+    println!("events      {}", t.events.len());
+    for event in &t.events {
+        let marker = match event.result {
+            EventResult::Denied => "  DENIED",
+            EventResult::Failed(_) => "  FAILED",
+            EventResult::Ok(_) => "",
+        };
+        println!("  #{:<4} {}{marker}", event.seq, event.describe());
+    }
+    match &t.outcome.status {
+        OutcomeStatus::Returned { results, exit_code } => {
+            println!("outcome     returned {}", results.display());
+            if let Some(code) = exit_code {
+                println!("exit        {code}");
+            }
+        }
+        OutcomeStatus::Failed { kind, message } => println!("outcome     error[{kind}]: {message}"),
+    }
+    println!("fuel        {}", t.fuel);
+    for (name, payload) in [("stdout", &t.outcome.stdout), ("stderr", &t.outcome.stderr)] {
+        let text = payload.display();
+        if !text.is_empty() {
+            println!("{name}");
+            for line in text.lines() {
+                println!("  | {line}");
+            }
+        }
+    }
+    match verified {
+        Ok(()) => println!("signature   ok"),
+        Err(error) => println!("signature   FAILED: {error}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify_one(mother: &Mother, args: ReceiptArg) -> Result<ExitCode> {
+    let (receipt, _) = mother.receipt(&args.receipt)?;
+    verify(&receipt)?;
+    let link = match receipt.previous {
+        None => "first of its chain".to_owned(),
+        Some(previous) => match mother.receipts.get(&previous)? {
+            Some(prior) if prior.mother == receipt.mother => {
+                format!("follows {}", previous.short())
+            }
+            Some(_) => bail!(patina_receipts::ReceiptError::Chain {
+                at: receipt.id.to_string(),
+                reason: format!("its previous receipt {previous} is another Mother's"),
+            }),
+            None if receipt.mother == mother.identity.id() => {
+                bail!(patina_receipts::ReceiptError::Chain {
+                    at: receipt.id.to_string(),
+                    reason: format!(
+                        "its previous receipt {previous} is missing from this Mother's store"
+                    ),
+                })
+            }
+            None => format!("follows {} (not held here)", previous.short()),
+        },
+    };
+    if args.json {
+        output::print_json(&serde_json::json!({
+            "receipt": receipt.id, "verified": true, "mother": receipt.mother, "chain": link,
+        }));
+    } else {
+        println!(
+            "ok: {} — signed by {}, hashes intact, {link}",
+            receipt.id, receipt.mother
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(mother: &Mother, args: ReceiptArg) -> Result<ExitCode> {
+    let (receipt, blobs) = mother.receipt(&args.receipt)?;
+    let export = ExportedReceipt::new(receipt, &blobs);
+    println!("{}", String::from_utf8_lossy(&export.encode()));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import(mother: &Mother, args: ImportArgs) -> Result<ExitCode> {
+    let bytes =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let (receipt, blobs) = ExportedReceipt::decode(&bytes)?;
+    verify(&receipt)?;
+    let new = mother.receipts.import(&receipt, &blobs)?;
+    if args.json {
+        output::print_json(
+            &serde_json::json!({ "receipt": receipt.id, "new": new, "mother": receipt.mother }),
+        );
+    } else if new {
+        println!("imported {} (signed by {})", receipt.id, receipt.mother);
+    } else {
+        println!("already held: {}", receipt.id);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,108 @@
+//! [`Mother`]: the composition `mother` runs on — the host, the installed
+//! children, the Mother's identity and its receipt store, all under
+//! `$PATINA_HOME` — and how a CHILD or RECEIPT argument becomes bytes.
+//! It only wires the libraries together; the logic lives in them.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use patina_host::{Child, ChildStore, Host, HostConfig, RunReport, unix_millis};
+use patina_receipts::store::{ReceiptStore, SqliteStore, open_sqlite};
+use patina_receipts::{Blob, ExportedReceipt, Identity, Receipt, canonical};
+
+/// The Mother's state and the layers built on it.
+pub struct Mother {
+    root: PathBuf,
+    /// Installed children (and the bytes of every child a receipt names).
+    pub children: ChildStore,
+    /// The child host.
+    pub host: Host,
+    /// The key receipts are signed with (created on first use, mode 0600).
+    pub identity: Identity,
+    /// Receipts: this Mother's chain and imported ones.
+    pub receipts: SqliteStore,
+}
+
+impl Mother {
+    /// Opens `root`, or the platform data directory's `patina` folder.
+    pub fn open(root: Option<PathBuf>) -> Result<Self> {
+        let root = match root {
+            Some(root) => root,
+            None => dirs::data_dir()
+                .context("no platform data directory; set PATINA_HOME")?
+                .join("patina"),
+        };
+        std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+        let children = ChildStore::open(&root)?;
+        let host = Host::new(HostConfig::with_builtin_toys(Some(root.join("cache"))))?;
+        let identity = Identity::load_or_create(&root.join("identity.key"))?;
+        let receipts = open_sqlite(&root)?;
+        Ok(Self {
+            root,
+            children,
+            host,
+            identity,
+            receipts,
+        })
+    }
+
+    /// The state directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Loads the child `reference` names: an existing file, else an installed
+    /// name or id (prefix).
+    pub fn load(&self, reference: &str) -> Result<Child> {
+        let path = Path::new(reference);
+        let bytes = if path.is_file() {
+            std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
+        } else {
+            let id = self.children.resolve(reference)?;
+            self.children.read(&id)?
+        };
+        Ok(self.host.load(&bytes)?)
+    }
+
+    /// Seals a recorded run into a signed receipt and appends it (durably) to
+    /// this Mother's chain. Keeps the child's bytes too, so the receipt can be
+    /// replayed later. `None` for a live run.
+    pub fn record(&self, child: &Child, report: &RunReport) -> Result<Option<Receipt>> {
+        let Some((transcript, blobs)) = report.transcript() else {
+            return Ok(None);
+        };
+        self.children.install(child.bytes(), None)?;
+        let (started, ended) = (unix_millis(report.started_at), unix_millis(report.ended_at));
+        let receipt = self.receipts.append(
+            &self.identity.id(),
+            &mut |previous| {
+                canonical::seal(transcript.clone(), &self.identity, started, ended, previous)
+            },
+            &blobs,
+        )?;
+        Ok(Some(receipt))
+    }
+
+    /// The receipt `reference` names — a file (an export or a bare receipt),
+    /// else a stored id or unique prefix — with the blobs it refers to.
+    pub fn receipt(&self, reference: &str) -> Result<(Receipt, Vec<Blob>)> {
+        let path = Path::new(reference);
+        if path.is_file() {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            return Ok(ExportedReceipt::decode(&bytes)?);
+        }
+        let id = self.receipts.resolve(reference)?;
+        let receipt = self
+            .receipts
+            .get(&id)?
+            .ok_or_else(|| patina_receipts::ReceiptError::NotFound(reference.to_owned()))?;
+        let mut blobs = Vec::new();
+        for digest in receipt.references() {
+            if let Some(bytes) = self.receipts.blob(&digest)? {
+                blobs.push(Blob { digest, bytes });
+            }
+        }
+        Ok((receipt, blobs))
+    }
+}

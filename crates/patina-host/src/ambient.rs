@@ -1,0 +1,179 @@
+//! The clocks and random sources a child sees through WASI, routed through the
+//! run's [`Tape`]: real values in live and record mode (recorded as events),
+//! recorded values in replay. [`Ambient`] is how each kind of value is written
+//! into a receipt as WAVE text and read back.
+//!
+//! These never give a child a value the transcript did not hold during a
+//! replay: a mismatch is a divergence and the child gets a zero value.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rand_core::Rng as _;
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock};
+
+use crate::tape::Tape;
+
+/// A value read from the environment, as recorded in a receipt.
+pub(crate) trait Ambient: Sized {
+    /// The value as WAVE text of a result list.
+    fn encode(&self) -> String;
+    /// The value back from that text.
+    fn decode(text: &str) -> Option<Self>;
+}
+
+/// `wasi:clocks/wall-clock#now`: `({seconds: S, nanoseconds: N})`.
+pub(crate) struct WallTime(pub Duration);
+
+impl Ambient for WallTime {
+    fn encode(&self) -> String {
+        format!(
+            "({{seconds: {}, nanoseconds: {}}})",
+            self.0.as_secs(),
+            self.0.subsec_nanos()
+        )
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        let inner = text.strip_prefix("({seconds: ")?.strip_suffix("})")?;
+        let (secs, nanos) = inner.split_once(", nanoseconds: ")?;
+        let nanos: u32 = nanos.parse().ok().filter(|n| *n < 1_000_000_000)?;
+        Some(Self(Duration::new(secs.parse().ok()?, nanos)))
+    }
+}
+
+/// `wasi:clocks/monotonic-clock#now`: `(N)` nanoseconds.
+impl Ambient for u64 {
+    fn encode(&self) -> String {
+        format!("({self})")
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        text.strip_prefix('(')?.strip_suffix(')')?.parse().ok()
+    }
+}
+
+/// Random bytes: `("hex")`.
+pub(crate) struct RandomBytes(pub Vec<u8>);
+
+impl Ambient for RandomBytes {
+    fn encode(&self) -> String {
+        format!("(\"{}\")", hex::encode(&self.0))
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        let digits = text.strip_prefix("(\"")?.strip_suffix("\")")?;
+        hex::decode(digits).ok().map(Self)
+    }
+}
+
+/// The wall clock a child sees.
+pub(crate) struct TapedWallClock(pub Tape);
+
+impl HostWallClock for TapedWallClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_nanos(1)
+    }
+
+    fn now(&self) -> Duration {
+        let real = || {
+            WallTime(
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default(),
+            )
+        };
+        self.0
+            .ambient(
+                ("wasi:clocks/wall-clock", "now", "()"),
+                real,
+                WallTime(Duration::ZERO),
+            )
+            .0
+    }
+}
+
+/// The monotonic clock a child sees: nanoseconds since the run started.
+pub(crate) struct TapedMonotonicClock {
+    pub tape: Tape,
+    pub start: Instant,
+}
+
+impl HostMonotonicClock for TapedMonotonicClock {
+    fn resolution(&self) -> u64 {
+        1
+    }
+
+    fn now(&self) -> u64 {
+        let start = self.start;
+        let real = || u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.tape
+            .ambient(("wasi:clocks/monotonic-clock", "now", "()"), real, 0)
+    }
+}
+
+/// A random source a child sees (`wasi:random/random` or `wasi:random/insecure`).
+pub(crate) struct TapedRandom {
+    pub tape: Tape,
+    pub interface: &'static str,
+}
+
+impl rand_core::TryRng for TapedRandom {
+    type Error = std::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        let mut bytes = [0u8; 4];
+        self.try_fill_bytes(&mut bytes)?;
+        Ok(u32::from_le_bytes(bytes))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let mut bytes = [0u8; 8];
+        self.try_fill_bytes(&mut bytes)?;
+        Ok(u64::from_le_bytes(bytes))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        let len = dst.len();
+        let real = || {
+            let mut fresh = vec![0u8; len];
+            wasmtime_wasi::thread_rng().fill_bytes(&mut fresh);
+            RandomBytes(fresh)
+        };
+        let args = format!("({len})");
+        let bytes = self
+            .tape
+            .ambient(
+                (self.interface, "bytes", &args),
+                real,
+                RandomBytes(vec![0; len]),
+            )
+            .0;
+        // The length is part of the recorded arguments, so a matching event has
+        // the right length; a tampered one is refused rather than trusted.
+        if bytes.len() == len {
+            dst.copy_from_slice(&bytes);
+        } else {
+            dst.fill(0);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_values_read_back() {
+        let t = WallTime(Duration::new(1_700_000_000, 123));
+        assert_eq!(WallTime::decode(&t.encode()).map(|w| w.0), Some(t.0));
+        assert_eq!(u64::decode(&42u64.encode()), Some(42));
+        assert_eq!(
+            RandomBytes::decode(&RandomBytes(vec![0xab, 1]).encode()).map(|r| r.0),
+            Some(vec![0xab, 1])
+        );
+        assert!(WallTime::decode("({seconds: 1, nanoseconds: 2000000000})").is_none());
+        assert!(u64::decode("(x)").is_none());
+        assert!(RandomBytes::decode("(\"zz\")").is_none());
+    }
+}

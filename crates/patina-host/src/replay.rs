@@ -1,0 +1,70 @@
+//! Replay: re-run the same child bytes with every toy call, clock and random
+//! read answered from a recorded transcript, and say whether the run came out
+//! the same — same events, outcome and fuel, hence the same transcript hash —
+//! or where it first diverged.
+//!
+//! Replay never calls a toy backend, never runs other bytes than the
+//! receipt's child, and never claims exactness for a run that used authority
+//! the transcript does not hold call by call (a preopened directory).
+
+use std::sync::Arc;
+
+use patina_receipts::{Digest, Divergence, canonical, first_divergence};
+
+use crate::request::replay_request;
+use crate::{Child, Host, HostError, ReplaySource, RunReport};
+
+/// What a replay found.
+#[derive(Debug)]
+pub struct ReplayReport {
+    /// The replayed run itself.
+    pub report: RunReport,
+    /// The transcript hash of the replayed run.
+    pub transcript_hash: Digest,
+    /// Where it first differed from the receipt (`None`: it matched).
+    pub divergence: Option<Divergence>,
+    /// `false` when the recorded run used authority that is not recorded call
+    /// by call, so a match cannot prove the replay exact.
+    pub exact: bool,
+}
+
+impl ReplayReport {
+    /// Whether the replay reproduced the recorded run.
+    pub fn matched(&self) -> bool {
+        self.divergence.is_none()
+    }
+}
+
+impl Host {
+    /// Replays a recorded run of `child`. Refuses other bytes than the
+    /// receipt's child before running anything.
+    pub async fn replay(
+        &self,
+        child: &Child,
+        source: ReplaySource,
+    ) -> Result<ReplayReport, HostError> {
+        let expected = source.transcript.child;
+        if child.id() != expected {
+            return Err(HostError::ReplayChild {
+                expected,
+                got: child.id(),
+            });
+        }
+        let exact = source.transcript.unrecorded.is_empty();
+        let source = Arc::new(source);
+        let report = self.run(child, &replay_request(source.clone())).await?;
+        let Some((replayed, _)) = report.transcript() else {
+            return Err(HostError::Engine("a replay ran without recording".into()));
+        };
+        let divergence = report
+            .divergence()
+            .cloned()
+            .or_else(|| first_divergence(&source.transcript, &replayed));
+        Ok(ReplayReport {
+            transcript_hash: canonical::transcript_hash(&replayed),
+            report,
+            divergence,
+            exact,
+        })
+    }
+}

@@ -1,0 +1,169 @@
+//! The receipt model: [`Transcript`] (what must match across hosts) inside a
+//! [`Receipt`] (who, when, chain link, hashes, signature). Field order is part
+//! of the canonical encoding: never reorder fields within a version.
+
+use patina_core::{ChildId, Grant, Limits};
+
+use crate::{Digest, MotherId, Payload, ReceiptId};
+
+/// The receipt format version this build writes and reads.
+pub const RECEIPT_VERSION: u32 = 1;
+
+/// The call a run made.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CallRecord {
+    /// Full name of the exported function (`add`, `ops.greet`, `wasi:cli/run@0.2.0.run`).
+    pub function: String,
+    /// Arguments, each as WAVE text.
+    pub args: Vec<String>,
+    /// For a command child: the whole argv, program name first.
+    pub argv: Option<Vec<String>>,
+    /// The limits the run had (fuel budget, deadline, memory and output caps).
+    pub limits: Limits,
+    /// Whether ungranted imports were linked to deny stubs.
+    pub deny_missing: bool,
+}
+
+/// What a toy call answered.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventResult {
+    /// The results, as WAVE text of the result list (`(…)`).
+    Ok(Payload),
+    /// The call hit a deny stub.
+    Denied,
+    /// The toy failed; the message is what the child saw.
+    Failed(String),
+}
+
+/// One toy call (or clock / random read), in call order.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Event {
+    /// Position in the transcript, from 0.
+    pub seq: u64,
+    /// The interface called, e.g. `patina:toys/log@0.1.0` or `wasi:clocks/wall-clock`.
+    pub toy: String,
+    /// The function called.
+    pub function: String,
+    /// The arguments, as WAVE text of the argument list (`(…)`).
+    pub args: Payload,
+    /// The answer.
+    pub result: EventResult,
+}
+
+impl Event {
+    /// `toy.function(args) -> result`, for people.
+    pub fn describe(&self) -> String {
+        let result = match &self.result {
+            EventResult::Ok(payload) => payload.display(),
+            EventResult::Denied => "denied".into(),
+            EventResult::Failed(message) => format!("failed: {message}"),
+        };
+        format!(
+            "{}#{}{} -> {result}",
+            self.toy,
+            self.function,
+            self.args.display()
+        )
+    }
+}
+
+/// How the run ended.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutcomeStatus {
+    /// The function returned.
+    Returned {
+        /// The results as WAVE text (empty for none).
+        results: Payload,
+        /// A command's exit status.
+        exit_code: Option<i32>,
+    },
+    /// The run stopped with an error.
+    Failed {
+        /// The error's kind (`out-of-fuel`, `trap`, ...).
+        kind: String,
+        /// Its message.
+        message: String,
+    },
+}
+
+/// The outcome of a run: status plus captured output.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Outcome {
+    /// Returned or failed.
+    pub status: OutcomeStatus,
+    /// Captured stdout.
+    pub stdout: Payload,
+    /// Captured stderr.
+    pub stderr: Payload,
+}
+
+/// What must be identical on every host for a deterministic run.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Transcript {
+    /// The child that ran.
+    pub child: ChildId,
+    /// The call.
+    pub call: CallRecord,
+    /// Canonical grants.
+    pub grants: Vec<Grant>,
+    /// Authority the run had that is not recorded call by call (a WASI
+    /// preopened directory): a replay of such a run cannot promise exactness.
+    pub unrecorded: Vec<String>,
+    /// Every toy call, clock and random read, in order.
+    pub events: Vec<Event>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Fuel consumed.
+    pub fuel: u64,
+}
+
+/// A signed record of one run.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Receipt {
+    /// Format version ([`RECEIPT_VERSION`]).
+    pub version: u32,
+    /// The Mother that ran it (its public key).
+    pub mother: MotherId,
+    /// Start, in milliseconds since the Unix epoch.
+    pub started_at_ms: u64,
+    /// End, in milliseconds since the Unix epoch.
+    pub ended_at_ms: u64,
+    /// The Mother's previous receipt (a hash chain), if any.
+    pub previous: Option<ReceiptId>,
+    /// The transcript.
+    pub transcript: Transcript,
+    /// Digest of the transcript's canonical encoding.
+    pub transcript_hash: Digest,
+    /// Digest of everything above.
+    pub id: ReceiptId,
+    /// Ed25519 signature of the id by `mother`, hex.
+    pub signature: String,
+}
+
+impl Receipt {
+    /// Every blob digest the receipt refers to.
+    pub fn references(&self) -> Vec<Digest> {
+        let t = &self.transcript;
+        let mut refs: Vec<Digest> = t
+            .events
+            .iter()
+            .flat_map(|e| {
+                let result = match &e.result {
+                    EventResult::Ok(p) => p.reference(),
+                    _ => None,
+                };
+                e.args.reference().into_iter().chain(result)
+            })
+            .collect();
+        if let OutcomeStatus::Returned { results, .. } = &t.outcome.status {
+            refs.extend(results.reference());
+        }
+        refs.extend(t.outcome.stdout.reference());
+        refs.extend(t.outcome.stderr.reference());
+        refs.sort();
+        refs.dedup();
+        refs
+    }
+}

@@ -1,0 +1,143 @@
+//! [`Payload`]: a value in a receipt — inline when small, by blake3 reference
+//! when large (the bytes then live in the store as a [`Blob`]).
+
+use crate::Digest;
+
+/// Payloads longer than this many bytes are stored by reference.
+pub const INLINE_LIMIT: usize = 4096;
+
+/// Domain label of blob digests.
+const BLOB_DOMAIN: &str = "patina-blob-v1";
+
+/// A value recorded in a receipt.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Payload {
+    /// Small UTF-8 text, inline.
+    Text(String),
+    /// Small binary data, inline as lowercase hex.
+    Hex(String),
+    /// Large data, by reference: its digest and length.
+    Ref {
+        /// Digest of the bytes (see [`Blob::digest`]).
+        digest: Digest,
+        /// Length in bytes.
+        len: u64,
+    },
+}
+
+/// Bytes a [`Payload::Ref`] points at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Blob {
+    /// The digest the bytes hash to.
+    pub digest: Digest,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl Blob {
+    /// The digest of `bytes` as a blob.
+    pub fn digest(bytes: &[u8]) -> Digest {
+        Digest::of(BLOB_DOMAIN, bytes)
+    }
+
+    /// A blob of `bytes`.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self {
+            digest: Self::digest(&bytes),
+            bytes,
+        }
+    }
+
+    /// Whether the bytes still hash to the digest.
+    pub fn is_intact(&self) -> bool {
+        Self::digest(&self.bytes) == self.digest
+    }
+}
+
+impl Payload {
+    /// Records `bytes`, inline if small (text when UTF-8), else by reference,
+    /// pushing the blob to `blobs`.
+    pub fn of_bytes(bytes: &[u8], blobs: &mut Vec<Blob>) -> Self {
+        if bytes.len() > INLINE_LIMIT {
+            let blob = Blob::new(bytes.to_vec());
+            let payload = Self::Ref {
+                digest: blob.digest,
+                len: bytes.len() as u64,
+            };
+            blobs.push(blob);
+            return payload;
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Self::Text(text.to_owned()),
+            Err(_) => Self::Hex(hex::encode(bytes)),
+        }
+    }
+
+    /// Records text (a WAVE value, say), by reference when large.
+    pub fn of_text(text: &str, blobs: &mut Vec<Blob>) -> Self {
+        Self::of_bytes(text.as_bytes(), blobs)
+    }
+
+    /// The bytes, looking references up with `blob`.
+    pub fn bytes(&self, blob: impl Fn(&Digest) -> Option<Vec<u8>>) -> Option<Vec<u8>> {
+        match self {
+            Self::Text(text) => Some(text.as_bytes().to_vec()),
+            Self::Hex(hex) => hex::decode(hex).ok(),
+            Self::Ref { digest, len } => blob(digest)
+                .filter(|bytes| bytes.len() as u64 == *len && Blob::digest(bytes) == *digest),
+        }
+    }
+
+    /// The digest this payload refers to, if it is a reference.
+    pub fn reference(&self) -> Option<Digest> {
+        match self {
+            Self::Ref { digest, .. } => Some(*digest),
+            _ => None,
+        }
+    }
+
+    /// A short human rendering (references shown by digest and size).
+    pub fn display(&self) -> String {
+        match self {
+            Self::Text(text) => text.clone(),
+            Self::Hex(hex) => format!("0x{hex}"),
+            Self::Ref { digest, len } => format!("<{len} bytes, blob {}>", &digest.hex()[..12]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_payloads_are_inline_and_large_ones_referenced() {
+        let mut blobs = Vec::new();
+        assert_eq!(
+            Payload::of_text("hello", &mut blobs),
+            Payload::Text("hello".into())
+        );
+        assert_eq!(
+            Payload::of_bytes(&[0xff, 0], &mut blobs),
+            Payload::Hex("ff00".into())
+        );
+        assert!(blobs.is_empty());
+        let big = vec![b'x'; INLINE_LIMIT + 1];
+        let payload = Payload::of_bytes(&big, &mut blobs);
+        assert_eq!(blobs.len(), 1);
+        assert_eq!(payload.reference(), Some(blobs[0].digest));
+        let found = payload.bytes(|d| {
+            blobs
+                .iter()
+                .find(|b| b.digest == *d)
+                .map(|b| b.bytes.clone())
+        });
+        assert_eq!(found, Some(big));
+        assert_eq!(
+            payload.bytes(|_| Some(b"wrong".to_vec())),
+            None,
+            "a damaged blob is not accepted"
+        );
+    }
+}

@@ -1,0 +1,261 @@
+//! Receipt stores: where a Mother keeps its own receipt chain, the receipts it
+//! imported from peers, and the blobs large payloads point at.
+//!
+//! [`ReceiptStore`] is the contract every backend keeps; [`SqliteStore`] (the
+//! default, [`open_sqlite`]) and, with the `sled` feature, `SledStore`
+//! (`open_sled`) implement it. The checks every backend must make the same way
+//! (chain links on append, verification and blob completeness on import,
+//! receipt-id prefixes) live here, so the backends only move bytes.
+//!
+//! A store must never keep a receipt that does not verify or whose blobs are
+//! missing, never fork a Mother's chain, never report an append before it is
+//! durable, and never panic on what it reads back: a damaged row is an error.
+
+use std::path::Path;
+
+use patina_core::ChildId;
+
+use crate::{Blob, Digest, MotherId, Receipt, ReceiptError, ReceiptId};
+
+#[cfg(feature = "sled")]
+mod sled;
+mod sqlite;
+#[cfg(test)]
+pub(crate) mod suite;
+
+#[cfg(feature = "sled")]
+pub use self::sled::{SledStore, open_sled};
+pub use sqlite::{SqliteStore, open_sqlite};
+
+/// Filter for [`ReceiptStore::list`].
+#[derive(Clone, Debug, Default)]
+pub struct ListFilter {
+    /// Only receipts of runs of this child.
+    pub child: Option<ChildId>,
+    /// At most this many receipts (the newest).
+    pub limit: Option<usize>,
+}
+
+/// Where receipts are kept.
+///
+/// Implementations must be safe to use from several threads at once; the
+/// SQLite store is also safe from several processes at once, the sled store
+/// from one process only (sled locks its directory: share one handle).
+pub trait ReceiptStore: Send + Sync {
+    /// Appends the next receipt of `mother`'s own chain.
+    ///
+    /// Inside the store's write transaction (or lock) calls `seal(head)` with
+    /// the id of `mother`'s latest receipt in this store (`None` if none) and
+    /// stores what it returns together with `blobs`. `seal` should be quick:
+    /// every other writer waits for it (and a backend that retries a
+    /// conflicting transaction calls it again; only the last receipt counts).
+    /// Returns only once the receipt is durable. Refuses
+    /// ([`ReceiptError::Chain`]) a sealed receipt whose `previous` is not the
+    /// head it was given or whose `mother` differs, one that does not verify
+    /// ([`ReceiptError::Tampered`]), and one that refers to a blob neither in
+    /// `blobs` nor already stored ([`ReceiptError::Blob`]).
+    fn append(
+        &self,
+        mother: &MotherId,
+        seal: &mut dyn FnMut(Option<ReceiptId>) -> Receipt,
+        blobs: &[Blob],
+    ) -> Result<Receipt, ReceiptError>;
+
+    /// Keeps a receipt made elsewhere (a peer's, say) once [`crate::verify`]
+    /// accepts it, with the blobs it references: each blob must be intact and
+    /// every [`Receipt::references`] digest must be in `blobs` or already
+    /// stored, else [`ReceiptError::Blob`]. The receipt joins no local chain.
+    /// Returns `false` if it was already there.
+    fn import(&self, receipt: &Receipt, blobs: &[Blob]) -> Result<bool, ReceiptError>;
+
+    /// The receipt with this id, as stored (not verified: that is the
+    /// caller's job).
+    fn get(&self, id: &ReceiptId) -> Result<Option<Receipt>, ReceiptError>;
+
+    /// A full id or a unique hex prefix (at least 4 digits) → the id.
+    /// [`ReceiptError::NotFound`], [`ReceiptError::Ambiguous`] or
+    /// [`ReceiptError::BadId`] otherwise.
+    fn resolve(&self, prefix: &str) -> Result<ReceiptId, ReceiptError>;
+
+    /// Receipts, newest first (by insertion order), local and imported.
+    fn list(&self, filter: &ListFilter) -> Result<Vec<Receipt>, ReceiptError>;
+
+    /// The id of `mother`'s latest receipt in its local chain.
+    fn head(&self, mother: &MotherId) -> Result<Option<ReceiptId>, ReceiptError>;
+
+    /// The bytes of a blob. A stored blob that no longer hashes to its digest
+    /// is an error ([`ReceiptError::Blob`]), never returned.
+    fn blob(&self, digest: &Digest) -> Result<Option<Vec<u8>>, ReceiptError>;
+
+    /// Checks `mother`'s chain from its first receipt to its head: every
+    /// receipt verifies, the first has no `previous`, each next one's
+    /// `previous` is the one before. Returns the number of receipts
+    /// (0 for a Mother without a chain here).
+    fn verify_chain(&self, mother: &MotherId) -> Result<u64, ReceiptError>;
+}
+
+/// Most candidates an [`ReceiptError::Ambiguous`] lists.
+pub(crate) const MAX_CANDIDATES: usize = 10;
+
+/// A parsed [`ReceiptStore::resolve`] argument.
+pub(crate) enum Lookup {
+    /// All 64 digits.
+    Full(ReceiptId),
+    /// 4 to 63 lowercase hex digits.
+    Prefix(String),
+}
+
+/// Parses a receipt id or prefix.
+pub(crate) fn parse_lookup(text: &str) -> Result<Lookup, ReceiptError> {
+    let bad = || ReceiptError::BadId(text.to_owned());
+    if text.len() < 4 || text.len() > 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    let lower = text.to_ascii_lowercase();
+    if lower.len() == 64 {
+        return lower.parse().map(Lookup::Full).map_err(|_| bad());
+    }
+    Ok(Lookup::Prefix(lower))
+}
+
+/// The one id among `matches` (the ids starting with `prefix`), or why not.
+pub(crate) fn pick(prefix: &str, matches: Vec<ReceiptId>) -> Result<ReceiptId, ReceiptError> {
+    match matches.as_slice() {
+        [id] => Ok(*id),
+        [] => Err(ReceiptError::NotFound(prefix.to_owned())),
+        many => Err(ReceiptError::Ambiguous {
+            prefix: prefix.to_owned(),
+            candidates: many.iter().map(ReceiptId::hex).collect(),
+        }),
+    }
+}
+
+/// Calls `seal(head)` and checks that what it made may extend `mother`'s
+/// chain: same Mother, linked to `head`, verifying.
+pub(crate) fn seal_next(
+    mother: &MotherId,
+    head: Option<ReceiptId>,
+    seal: &mut dyn FnMut(Option<ReceiptId>) -> Receipt,
+) -> Result<Receipt, ReceiptError> {
+    let receipt = seal(head);
+    let at = receipt.id.to_string();
+    if receipt.mother != *mother {
+        return Err(ReceiptError::Chain {
+            at,
+            reason: format!("sealed by {} for the chain of {mother}", receipt.mother),
+        });
+    }
+    if receipt.previous != head {
+        return Err(ReceiptError::Chain {
+            at,
+            reason: link_reason(head, receipt.previous),
+        });
+    }
+    crate::verify(&receipt)?;
+    Ok(receipt)
+}
+
+fn link_reason(expected: Option<ReceiptId>, found: Option<ReceiptId>) -> String {
+    let name = |id: Option<ReceiptId>| id.map_or_else(|| "nothing".to_owned(), |id| id.to_string());
+    format!(
+        "it follows {} but the chain's head is {}",
+        name(found),
+        name(expected)
+    )
+}
+
+/// Checks that `blobs` are intact and, with those already stored
+/// (`stored(digest)`), cover every blob `receipt` refers to.
+/// `E` is the caller's error type, so a backend's own lookup errors pass through.
+pub(crate) fn check_blobs<E: From<ReceiptError>>(
+    receipt: &Receipt,
+    blobs: &[Blob],
+    stored: &mut dyn FnMut(&Digest) -> Result<bool, E>,
+) -> Result<(), E> {
+    if let Some(damaged) = blobs.iter().find(|b| !b.is_intact()) {
+        return Err(ReceiptError::Blob(damaged.digest.to_string()).into());
+    }
+    for digest in receipt.references() {
+        if !blobs.iter().any(|b| b.digest == digest) && !stored(&digest)? {
+            return Err(ReceiptError::Blob(digest.to_string()).into());
+        }
+    }
+    Ok(())
+}
+
+/// Checks a stored blob against its digest.
+pub(crate) fn intact_blob(digest: &Digest, bytes: Vec<u8>) -> Result<Vec<u8>, ReceiptError> {
+    if Blob::digest(&bytes) == *digest {
+        Ok(bytes)
+    } else {
+        Err(ReceiptError::Blob(digest.to_string()))
+    }
+}
+
+/// Decodes a stored body; `at` names the row (`#seq`, or the key) in the error.
+pub(crate) fn decode_stored(
+    at: impl std::fmt::Display,
+    body: &[u8],
+) -> Result<Receipt, ReceiptError> {
+    crate::canonical::decode(body)
+        .map_err(|e| ReceiptError::Malformed(format!("stored receipt {at} does not decode: {e}")))
+}
+
+/// Checks one link of `mother`'s chain: `receipt`, stored under `key`,
+/// verifies, is `mother`'s and is stored under its own id.
+pub(crate) fn check_link(
+    mother: &MotherId,
+    key: &ReceiptId,
+    receipt: &Receipt,
+) -> Result<(), ReceiptError> {
+    let chain = |reason: String| ReceiptError::Chain {
+        at: key.to_string(),
+        reason,
+    };
+    if receipt.id != *key {
+        return Err(chain(format!(
+            "it is stored under {key} but its id is {}",
+            receipt.id
+        )));
+    }
+    crate::verify(receipt)?;
+    if receipt.mother != *mother {
+        return Err(chain(format!(
+            "it is {}'s receipt, not {mother}'s",
+            receipt.mother
+        )));
+    }
+    Ok(())
+}
+
+/// Checks that `receipt` follows `previous` (the chain's receipt before it).
+pub(crate) fn check_follows(
+    previous: Option<ReceiptId>,
+    receipt: &Receipt,
+) -> Result<(), ReceiptError> {
+    if receipt.previous == previous {
+        return Ok(());
+    }
+    let name = |id: Option<ReceiptId>| id.map_or_else(|| "nothing".to_owned(), |id| id.to_string());
+    Err(ReceiptError::Chain {
+        at: receipt.id.to_string(),
+        reason: format!(
+            "it follows {} but comes after {}",
+            name(receipt.previous),
+            name(previous)
+        ),
+    })
+}
+
+/// A backend failure as a [`ReceiptError::Store`].
+pub(crate) fn store_error(context: &str, error: impl std::fmt::Display) -> ReceiptError {
+    ReceiptError::Store(format!("{context}: {error}"))
+}
+
+/// Creates the store directory.
+pub(crate) fn create_dir(dir: &Path) -> Result<(), ReceiptError> {
+    std::fs::create_dir_all(dir).map_err(|source| ReceiptError::Io {
+        context: format!("creating {}", dir.display()),
+        source,
+    })
+}

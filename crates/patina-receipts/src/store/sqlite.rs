@@ -1,0 +1,332 @@
+//! [`SqliteStore`]: the default receipt store, one SQLite file
+//! (`receipts.sqlite3`) in WAL mode with `synchronous=FULL`, safe to share
+//! between threads (one connection behind a mutex per handle) and between
+//! processes (SQLite's file locks; appends run in `BEGIN IMMEDIATE`, so
+//! reading the head and inserting the next receipt is one atomic step).
+//!
+//! Bodies are the canonical encoding of the whole receipt; the other columns
+//! are indexes derived from it. This module must never return before a write
+//! is committed, never panic on a row it cannot decode, and never trust a
+//! column over the body it was derived from.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use super::{
+    ListFilter, Lookup, MAX_CANDIDATES, ReceiptStore, check_blobs, check_follows, check_link,
+    create_dir, decode_stored, intact_blob, parse_lookup, pick, seal_next,
+};
+use crate::{Blob, Digest, MotherId, Receipt, ReceiptError, ReceiptId};
+
+/// The schema this build writes.
+const SCHEMA_VERSION: &str = "1";
+/// How long a writer waits for another process's write transaction.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS receipts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL,
+    mother TEXT NOT NULL,
+    child TEXT NOT NULL,
+    local INTEGER NOT NULL,
+    previous TEXT,
+    body BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS receipts_chain ON receipts (mother, local, seq);
+CREATE INDEX IF NOT EXISTS receipts_child ON receipts (child, seq);
+-- A Mother's local chain never forks, whatever a buggy writer tries.
+CREATE UNIQUE INDEX IF NOT EXISTS receipts_link
+    ON receipts (mother, ifnull(previous, '')) WHERE local = 1;
+CREATE TABLE IF NOT EXISTS blobs (digest TEXT PRIMARY KEY, bytes BLOB NOT NULL);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
+";
+
+/// The SQLite receipt store. Open with [`open_sqlite`].
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+/// Opens the default store at `dir/receipts.sqlite3`, creating it.
+pub fn open_sqlite(dir: &Path) -> Result<SqliteStore, ReceiptError> {
+    create_dir(dir)?;
+    let path = dir.join("receipts.sqlite3");
+    let err = |e: rusqlite::Error| store_error(&format!("opening {}", path.display()), e);
+    let mut conn = Connection::open(&path).map_err(err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))
+        .map_err(err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(store_error(
+            &path.display().to_string(),
+            format!("journal mode is {mode}, not WAL"),
+        ));
+    }
+    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+        .map_err(err)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(err)?;
+    tx.execute_batch(SCHEMA).map_err(err)?;
+    let version: String = tx
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(err)?;
+    if version != SCHEMA_VERSION {
+        return Err(store_error(
+            &path.display().to_string(),
+            format!(
+                "schema version {version} is not supported (this build reads {SCHEMA_VERSION})"
+            ),
+        ));
+    }
+    tx.commit().map_err(err)?;
+    Ok(SqliteStore {
+        conn: Mutex::new(conn),
+    })
+}
+
+fn store_error(context: &str, error: impl std::fmt::Display) -> ReceiptError {
+    super::store_error(context, error)
+}
+
+fn db(context: &'static str) -> impl Fn(rusqlite::Error) -> ReceiptError {
+    move |e| store_error(context, e)
+}
+
+impl SqliteStore {
+    /// The connection; a thread that panicked holding it left no open
+    /// transaction behind (dropping one rolls it back), so poisoning is
+    /// recovered from.
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Decodes `(seq, body)` rows of `sql` run with `args`.
+    fn receipts(
+        &self,
+        sql: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Vec<Receipt>, ReceiptError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(sql).map_err(db("reading receipts"))?;
+        let rows = stmt
+            .query_map(args, |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
+            })
+            .map_err(db("reading receipts"))?;
+        rows.map(|row| {
+            let (seq, body) = row.map_err(db("reading receipts"))?;
+            decode_stored(format_args!("#{seq}"), &body)
+        })
+        .collect()
+    }
+}
+
+fn head_in(conn: &Connection, mother: &MotherId) -> Result<Option<ReceiptId>, ReceiptError> {
+    let id: Option<String> = conn
+        .query_row(
+            "SELECT id FROM receipts WHERE mother = ?1 AND local = 1 ORDER BY seq DESC LIMIT 1",
+            [mother.to_string()],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(db("reading the chain head"))?;
+    id.map(|id| stored_id(&id)).transpose()
+}
+
+/// An id column, which must be 64 hex digits.
+fn stored_id(text: &str) -> Result<ReceiptId, ReceiptError> {
+    text.parse()
+        .map_err(|_| ReceiptError::Malformed(format!("stored receipt id `{text}` is not an id")))
+}
+
+fn has_receipt(tx: &Transaction<'_>, id: &ReceiptId) -> Result<bool, ReceiptError> {
+    tx.query_row("SELECT 1 FROM receipts WHERE id = ?1", [id.hex()], |_| {
+        Ok(())
+    })
+    .optional()
+    .map(|found| found.is_some())
+    .map_err(db("looking up a receipt"))
+}
+
+/// Checks `receipt`'s blobs and writes them and it (`local` or imported).
+fn insert(
+    tx: &Transaction<'_>,
+    receipt: &Receipt,
+    blobs: &[Blob],
+    local: bool,
+) -> Result<(), ReceiptError> {
+    check_blobs(receipt, blobs, &mut |digest| {
+        tx.query_row(
+            "SELECT 1 FROM blobs WHERE digest = ?1",
+            [digest.hex()],
+            |_| Ok(()),
+        )
+        .optional()
+        .map(|found| found.is_some())
+        .map_err(db("looking up a blob"))
+    })?;
+    let mut put_blob = tx
+        .prepare_cached("INSERT OR IGNORE INTO blobs (digest, bytes) VALUES (?1, ?2)")
+        .map_err(db("storing a blob"))?;
+    for blob in blobs {
+        put_blob
+            .execute(params![blob.digest.hex(), blob.bytes])
+            .map_err(db("storing a blob"))?;
+    }
+    tx.execute(
+        "INSERT INTO receipts (id, mother, child, local, previous, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            receipt.id.hex(),
+            receipt.mother.to_string(),
+            receipt.transcript.child.to_string(),
+            local,
+            receipt.previous.map(|id| id.hex()),
+            crate::canonical::encode(receipt),
+        ],
+    )
+    .map_err(db("storing a receipt"))?;
+    Ok(())
+}
+
+impl ReceiptStore for SqliteStore {
+    fn append(
+        &self,
+        mother: &MotherId,
+        seal: &mut dyn FnMut(Option<ReceiptId>) -> Receipt,
+        blobs: &[Blob],
+    ) -> Result<Receipt, ReceiptError> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db("starting an append"))?;
+        let head = head_in(&tx, mother)?;
+        let receipt = seal_next(mother, head, seal)?;
+        if has_receipt(&tx, &receipt.id)? {
+            return Err(ReceiptError::Chain {
+                at: receipt.id.to_string(),
+                reason: "a receipt with this id is already stored".into(),
+            });
+        }
+        insert(&tx, &receipt, blobs, true)?;
+        // WAL + synchronous=FULL: the commit returns once the WAL is fsync'd.
+        tx.commit().map_err(db("committing an append"))?;
+        Ok(receipt)
+    }
+
+    fn import(&self, receipt: &Receipt, blobs: &[Blob]) -> Result<bool, ReceiptError> {
+        crate::verify(receipt)?;
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db("starting an import"))?;
+        if has_receipt(&tx, &receipt.id)? {
+            return Ok(false);
+        }
+        insert(&tx, receipt, blobs, false)?;
+        tx.commit().map_err(db("committing an import"))?;
+        Ok(true)
+    }
+
+    fn get(&self, id: &ReceiptId) -> Result<Option<Receipt>, ReceiptError> {
+        let found = self.receipts("SELECT seq, body FROM receipts WHERE id = ?1", [id.hex()])?;
+        Ok(found.into_iter().next())
+    }
+
+    fn resolve(&self, prefix: &str) -> Result<ReceiptId, ReceiptError> {
+        let digits = match parse_lookup(prefix)? {
+            Lookup::Full(id) => id.hex(),
+            Lookup::Prefix(digits) => digits,
+        };
+        // Every id starting with `digits` sorts in [digits, digits + "g").
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT id FROM receipts WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT ?3",
+            )
+            .map_err(db("resolving an id"))?;
+        let rows = stmt
+            .query_map(
+                params![digits, format!("{digits}g"), MAX_CANDIDATES as i64],
+                |row| row.get::<_, String>(0),
+            )
+            .map_err(db("resolving an id"))?;
+        let mut matches = Vec::new();
+        for row in rows {
+            matches.push(stored_id(&row.map_err(db("resolving an id"))?)?);
+        }
+        pick(prefix, matches)
+    }
+
+    fn list(&self, filter: &ListFilter) -> Result<Vec<Receipt>, ReceiptError> {
+        let limit = filter
+            .limit
+            .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        match &filter.child {
+            Some(child) => self.receipts(
+                "SELECT seq, body FROM receipts WHERE child = ?1 ORDER BY seq DESC LIMIT ?2",
+                params![child.to_string(), limit],
+            ),
+            None => self.receipts(
+                "SELECT seq, body FROM receipts ORDER BY seq DESC LIMIT ?1",
+                [limit],
+            ),
+        }
+    }
+
+    fn head(&self, mother: &MotherId) -> Result<Option<ReceiptId>, ReceiptError> {
+        head_in(&self.conn(), mother)
+    }
+
+    fn blob(&self, digest: &Digest) -> Result<Option<Vec<u8>>, ReceiptError> {
+        let bytes: Option<Vec<u8>> = self
+            .conn()
+            .query_row(
+                "SELECT bytes FROM blobs WHERE digest = ?1",
+                [digest.hex()],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(db("reading a blob"))?;
+        bytes.map(|bytes| intact_blob(digest, bytes)).transpose()
+    }
+
+    fn verify_chain(&self, mother: &MotherId) -> Result<u64, ReceiptError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT seq, id, body FROM receipts WHERE mother = ?1 AND local = 1 ORDER BY seq",
+            )
+            .map_err(db("reading the chain"))?;
+        let mut rows = stmt
+            .query([mother.to_string()])
+            .map_err(db("reading the chain"))?;
+        let (mut count, mut previous) = (0u64, None);
+        while let Some(row) = rows.next().map_err(db("reading the chain"))? {
+            let seq: i64 = row.get(0).map_err(db("reading the chain"))?;
+            let id = stored_id(&row.get::<_, String>(1).map_err(db("reading the chain"))?)?;
+            let receipt = decode_stored(
+                format_args!("#{seq}"),
+                &row.get::<_, Vec<u8>>(2).map_err(db("reading the chain"))?,
+            )?;
+            check_link(mother, &id, &receipt)?;
+            check_follows(previous, &receipt)?;
+            previous = Some(id);
+            count += 1;
+        }
+        Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests;

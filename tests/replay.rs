@@ -1,0 +1,171 @@
+//! Record and replay across the crates: a run's transcript is sealed into a
+//! signed receipt, and replaying the same child bytes against it reproduces the
+//! run exactly — clocks, random bytes and toy answers included — or names the
+//! first divergence.
+
+use patina_host::{Call, HostError, ReplaySource, RunMode, RunRequest};
+use patina_receipts::{EventResult, Identity, Payload, canonical, verify};
+use patina_tests::{child, host, stdout};
+
+async fn record(
+    host: &patina_host::Host,
+    child: &patina_host::Child,
+    request: RunRequest,
+) -> ReplaySource {
+    let report = host.run(child, &request).await.expect("run starts");
+    let (transcript, blobs) = report.transcript().expect("recorded");
+    ReplaySource { transcript, blobs }
+}
+
+fn command() -> RunRequest {
+    let mut request = RunRequest::new(Call::Command { args: vec![] });
+    request.program_name = Some("clock-random".into());
+    request
+}
+
+#[tokio::test]
+async fn clocks_and_random_replay_byte_for_byte() {
+    let host = host();
+    let clock = child(&host, "clock-random");
+    let recorded = record(&host, &clock, command()).await;
+    let toys: Vec<&str> = recorded
+        .transcript
+        .events
+        .iter()
+        .map(|e| e.toy.as_str())
+        .collect();
+    assert!(toys.contains(&"wasi:clocks/wall-clock"), "{toys:?}");
+    assert!(toys.contains(&"wasi:clocks/monotonic-clock"), "{toys:?}");
+    assert!(toys.contains(&"wasi:random/random"), "{toys:?}");
+    assert!(toys.contains(&"wasi:random/insecure"), "{toys:?}");
+
+    // A fresh run differs (new time, new random bytes) ...
+    let again = host.run(&clock, &command()).await.unwrap();
+    let Payload::Text(first) = &recorded.transcript.outcome.stdout else {
+        panic!()
+    };
+    assert_ne!(&stdout(&again), first);
+
+    // ... but the replay prints exactly what was recorded.
+    let replay = host.replay(&clock, recorded.clone()).await.unwrap();
+    assert!(replay.matched(), "{:?}", replay.divergence);
+    assert!(replay.exact);
+    assert_eq!(&stdout(&replay.report), first);
+    assert_eq!(
+        replay.transcript_hash,
+        canonical::transcript_hash(&recorded.transcript)
+    );
+}
+
+#[tokio::test]
+async fn a_toy_call_is_recorded_and_answered_from_the_receipt() {
+    let host = host();
+    let hello = child(&host, "hello-log");
+    let mut request = RunRequest::new(Call::Wave("chatter(3)".into()));
+    request.grants.push("log".parse().unwrap());
+    let recorded = record(&host, &hello, request).await;
+    let events = &recorded.transcript.events;
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[1].toy, "patina:toys/log@0.1.0");
+    assert_eq!(events[1].function, "log");
+    assert_eq!(events[1].args, Payload::Text("(debug, \"line 1\")".into()));
+    assert_eq!(
+        events[1].result,
+        EventResult::Ok(Payload::Text("()".into()))
+    );
+    let replay = host.replay(&hello, recorded).await.unwrap();
+    assert!(replay.matched(), "{:?}", replay.divergence);
+    assert!(
+        replay.report.logs.is_empty(),
+        "the log backend is not called in replay"
+    );
+}
+
+#[tokio::test]
+async fn an_edited_event_makes_the_replay_diverge_and_the_receipt_fail_verification() {
+    let host = host();
+    let hello = child(&host, "hello-log");
+    let mut request = RunRequest::new(Call::Wave("chatter(3)".into()));
+    request.grants.push("log".parse().unwrap());
+    let recorded = record(&host, &hello, request).await;
+    let receipt = canonical::seal(
+        recorded.transcript.clone(),
+        &Identity::from_seed([9; 32]),
+        1,
+        2,
+        None,
+    );
+    verify(&receipt).unwrap();
+
+    let mut edited = receipt.clone();
+    edited.transcript.events[1].args = Payload::Text("(debug, \"line 9\")".into());
+    assert!(verify(&edited).is_err());
+    let replay = host
+        .replay(
+            &hello,
+            ReplaySource {
+                transcript: edited.transcript.clone(),
+                blobs: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let divergence = replay.divergence.expect("diverges");
+    assert_eq!(divergence.index, 1);
+    assert!(divergence.expected.unwrap().contains("line 9"));
+    assert!(divergence.got.unwrap().contains("line 1"));
+    assert!(matches!(replay.report.outcome, Err(HostError::Diverged(_))));
+
+    let mut fewer = recorded.clone();
+    fewer.transcript.events.pop();
+    let replay = host.replay(&hello, fewer).await.unwrap();
+    let divergence = replay.divergence.expect("an extra call diverges");
+    assert_eq!((divergence.index, divergence.expected), (2, None));
+}
+
+#[tokio::test]
+async fn other_bytes_are_refused_and_denials_replay() {
+    let host = host();
+    let hello = child(&host, "hello-log");
+    let calc = child(&host, "calc");
+    let mut request = RunRequest::new(Call::Wave("greet(\"x\")".into()));
+    request.deny_missing = true;
+    let recorded = record(&host, &hello, request).await;
+    assert_eq!(recorded.transcript.events[0].result, EventResult::Denied);
+    let err = host.replay(&calc, recorded.clone()).await.unwrap_err();
+    assert_eq!(err.kind(), "replay-child-mismatch");
+    let replay = host.replay(&hello, recorded).await.unwrap();
+    assert!(replay.matched(), "{:?}", replay.divergence);
+    assert!(matches!(
+        replay.report.outcome,
+        Err(HostError::Denied { .. })
+    ));
+}
+
+#[tokio::test]
+async fn deterministic_runs_hash_the_same_on_two_mothers() {
+    let (one, two) = (host(), host());
+    let mut request = RunRequest::new(Call::Wave("types.echo-point({x: 1, y: 2})".into()));
+    request.mode = RunMode::Record;
+    let a = record(&one, &child(&one, "calc"), request.clone()).await;
+    let b = record(&two, &child(&two, "calc"), request).await;
+    assert_eq!(
+        canonical::transcript_hash(&a.transcript),
+        canonical::transcript_hash(&b.transcript)
+    );
+    let ra = canonical::seal(a.transcript, &Identity::from_seed([1; 32]), 10, 11, None);
+    let rb = canonical::seal(b.transcript, &Identity::from_seed([2; 32]), 10, 11, None);
+    assert_eq!(ra.transcript_hash, rb.transcript_hash);
+    assert_ne!(ra.id, rb.id);
+}
+
+#[tokio::test]
+async fn a_live_run_records_nothing() {
+    let host = host();
+    let calc = child(&host, "calc");
+    let mut request = RunRequest::new(Call::Wave("add(1, 2)".into()));
+    request.mode = RunMode::Live;
+    let report = host.run(&calc, &request).await.unwrap();
+    assert!(report.transcript().is_none());
+    assert_eq!(report.wave().as_deref(), Some("3"));
+}
