@@ -8,6 +8,7 @@ mod common;
 use std::path::Path;
 
 use common::{json, mother, text};
+use serde_json::Value;
 
 /// Runs with `--json` and returns the receipt id it printed.
 fn run_receipt(home: &Path, args: &[&str]) -> String {
