@@ -169,3 +169,56 @@ async fn a_live_run_records_nothing() {
     assert!(report.transcript().is_none());
     assert_eq!(report.wave().as_deref(), Some("3"));
 }
+
+#[tokio::test]
+async fn a_preopened_directory_is_named_and_its_replay_is_not_called_exact() {
+    let host = host();
+    let cmd = child(&host, "hello-cmd");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("note.txt"), "hello\n").unwrap();
+    let canon = std::fs::canonicalize(dir.path())
+        .unwrap()
+        .display()
+        .to_string();
+    let mut request = RunRequest::new(Call::Command {
+        args: vec!["--cat".into(), format!("{canon}/note.txt")],
+    });
+    request
+        .grants
+        .push(format!("fs:{canon}:ro").parse().unwrap());
+    let recorded = record(&host, &cmd, request).await;
+    assert_eq!(
+        recorded.transcript.unrecorded,
+        vec![format!("fs:{canon}:ro")]
+    );
+    let replay = host.replay(&cmd, recorded).await.unwrap();
+    assert!(
+        !replay.exact,
+        "file reads through a preopen are not in the transcript"
+    );
+    assert!(replay.matched(), "{:?}", replay.divergence);
+}
+
+#[tokio::test]
+async fn large_output_is_kept_by_reference_and_still_replays() {
+    let host = host();
+    let cmd = child(&host, "hello-cmd");
+    let args: Vec<String> = (0..400).map(|i| format!("argument-{i:04}")).collect();
+    let recorded = record(&host, &cmd, RunRequest::new(Call::Command { args })).await;
+    let Payload::Ref { digest, len } = recorded.transcript.outcome.stdout.clone() else {
+        panic!(
+            "stdout over the inline limit is a reference: {:?}",
+            recorded.transcript.outcome.stdout
+        )
+    };
+    assert!(len as usize > patina_receipts::INLINE_LIMIT);
+    assert!(
+        recorded
+            .blobs
+            .iter()
+            .any(|b| b.digest == digest && b.is_intact())
+    );
+    let replay = host.replay(&cmd, recorded).await.unwrap();
+    assert!(replay.matched(), "{:?}", replay.divergence);
+    assert_eq!(replay.report.stdout.len() as u64, len);
+}

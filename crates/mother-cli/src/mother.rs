@@ -67,8 +67,9 @@ impl Mother {
     /// Seals a recorded run into a signed receipt and appends it (durably) to
     /// this Mother's chain. Keeps the child's bytes too, so the receipt can be
     /// replayed later. `None` for a live run.
-    pub fn record(&self, child: &Child, report: &RunReport) -> Result<Option<Receipt>> {
-        let Some((transcript, blobs)) = report.transcript() else {
+    /// The report's events move into the receipt.
+    pub fn record(&self, child: &Child, report: &mut RunReport) -> Result<Option<Receipt>> {
+        let Some((transcript, blobs)) = report.take_transcript() else {
             return Ok(None);
         };
         self.children.install(child.bytes(), None)?;

@@ -9,7 +9,7 @@
 //! - `live_chatter_100` (the baseline): `Host::run` with `RunMode::Live` —
 //!   the tape records nothing.
 //! - `record_chatter_100`: `Host::run` with `RunMode::Record` plus
-//!   `RunReport::transcript()` — per toy call the tape formats arguments and
+//!   `RunReport::take_transcript()` — per toy call the tape formats arguments and
 //!   results as WAVE text and appends an event; afterwards the transcript is
 //!   built. Both are the cost of recording.
 //! - `replay_chatter_100`: `Host::replay` of a transcript recorded once before
@@ -133,8 +133,8 @@ fn recording(c: &mut Criterion) {
     });
     group.bench_function("record_chatter_100", |b| {
         b.iter(|| {
-            let report = rt.block_on(host.run(&child, &record)).expect("host run");
-            let transcript = report.transcript();
+            let mut report = rt.block_on(host.run(&child, &record)).expect("host run");
+            let transcript = report.take_transcript();
             black_box((report, transcript))
         })
     });
@@ -152,8 +152,8 @@ fn recording(c: &mut Criterion) {
     });
     group.bench_function("record_sealed_chatter_100", |b| {
         b.iter(|| {
-            let report = rt.block_on(host.run(&child, &record)).expect("host run");
-            let (transcript, blobs) = report.transcript().expect("a transcript");
+            let mut report = rt.block_on(host.run(&child, &record)).expect("host run");
+            let (transcript, blobs) = report.take_transcript().expect("a transcript");
             let receipt = canonical::seal(transcript, &identity, 0, 1, None);
             black_box((report, receipt, blobs))
         })

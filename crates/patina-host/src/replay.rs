@@ -52,8 +52,8 @@ impl Host {
         }
         let exact = source.transcript.unrecorded.is_empty();
         let source = Arc::new(source);
-        let report = self.run(child, &replay_request(source.clone())).await?;
-        let Some((replayed, _)) = report.transcript() else {
+        let mut report = self.run(child, &replay_request(source.clone())).await?;
+        let Some((replayed, _)) = report.take_transcript() else {
             return Err(HostError::Engine("a replay ran without recording".into()));
         };
         let divergence = report

@@ -95,10 +95,27 @@ impl RunReport {
     /// The transcript of this run and the blobs it refers to, or `None` for
     /// a live run (nothing was recorded).
     pub fn transcript(&self) -> Option<(Transcript, Vec<Blob>)> {
+        self.build_transcript(self.events.clone(), self.blobs.clone())
+    }
+
+    /// Like [`Self::transcript`], but moves the events and blobs out of the
+    /// report instead of copying them (they are left empty).
+    pub fn take_transcript(&mut self) -> Option<(Transcript, Vec<Blob>)> {
+        let (events, blobs) = (
+            std::mem::take(&mut self.events),
+            std::mem::take(&mut self.blobs),
+        );
+        self.build_transcript(events, blobs)
+    }
+
+    fn build_transcript(
+        &self,
+        events: Vec<Event>,
+        mut blobs: Vec<Blob>,
+    ) -> Option<(Transcript, Vec<Blob>)> {
         if !self.recorded {
             return None;
         }
-        let mut blobs = self.blobs.clone();
         let status = match &self.outcome {
             Ok(returned) => OutcomeStatus::Returned {
                 results: Payload::of_text(&values::results_wave(&returned.results), &mut blobs),
@@ -125,7 +142,7 @@ impl RunReport {
             },
             grants: self.grants.clone(),
             unrecorded: self.unrecorded.clone(),
-            events: self.events.clone(),
+            events,
             outcome,
             fuel: self.fuel_consumed,
         };

@@ -3,20 +3,20 @@
 //! each of them from a recorded transcript instead, and notes the first
 //! [`Divergence`]. In live mode it does nothing.
 //!
-//! It is shared (behind a mutex) by the generic toy wrapper in the linker and
-//! by the WASI clock and random implementations below, so a new toy is recorded
+//! It is shared by the generic toy wrapper in the linker and by the WASI clock
+//! and random implementations ([`crate::ambient`]), so a new toy is recorded
 //! and replayed with no code of its own. The tape must never call a toy backend
 //! in replay mode, and never hand a child a value the transcript did not hold.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use patina_receipts::{Blob, Digest, Divergence, Event, EventResult, Payload, Transcript};
+use patina_receipts::{Blob, Divergence, Event, EventResult, Payload};
 use wasmtime::component::Val;
 use wasmtime::component::types::ComponentFunc;
 
-use crate::RunMode;
 use crate::ambient::Ambient;
-use crate::values;
+use crate::values::{self, wave_list};
+use crate::{ReplaySource, RunMode};
 
 /// The answer the tape gives a replayed call.
 pub(crate) enum Replayed {
@@ -35,64 +35,59 @@ pub(crate) struct Diverged(pub Divergence);
 
 #[derive(Default)]
 struct State {
-    recording: bool,
-    replay: Option<Arc<Transcript>>,
-    /// Blobs of the replayed receipt (large recorded payloads).
-    replay_blobs: Vec<Blob>,
     events: Vec<Event>,
     blobs: Vec<Blob>,
     divergence: Option<Divergence>,
 }
 
-/// The event log of one run. Cheap to clone; clones share the log.
-#[derive(Clone, Default)]
-pub(crate) struct Tape {
-    inner: Arc<Mutex<State>>,
+struct Inner {
+    recording: bool,
+    replay: Option<Arc<ReplaySource>>,
+    state: Mutex<State>,
 }
 
-fn args_text(args: &[Val]) -> String {
-    format!(
-        "({})",
-        args.iter().map(values::wave).collect::<Vec<_>>().join(", ")
-    )
+/// The event log of one run. Cheap to clone; clones share the log.
+#[derive(Clone)]
+pub(crate) struct Tape {
+    inner: Arc<Inner>,
 }
 
 impl Tape {
     /// A tape for `mode`.
     pub fn new(mode: &RunMode) -> Self {
-        let state = match mode {
-            RunMode::Live => State::default(),
-            RunMode::Record => State {
-                recording: true,
-                ..State::default()
-            },
-            RunMode::Replay(source) => State {
-                recording: true,
-                replay: Some(Arc::new(source.transcript.clone())),
-                replay_blobs: source.blobs.clone(),
-                ..State::default()
-            },
+        let (recording, replay) = match mode {
+            RunMode::Live => (false, None),
+            RunMode::Record => (true, None),
+            RunMode::Replay(source) => (true, Some(source.clone())),
+        };
+        let capacity = replay.as_ref().map_or(0, |r| r.transcript.events.len());
+        let state = State {
+            events: Vec::with_capacity(capacity),
+            ..State::default()
         };
         Self {
-            inner: Arc::new(Mutex::new(state)),
+            inner: Arc::new(Inner {
+                recording,
+                replay,
+                state: Mutex::new(state),
+            }),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether calls are answered from a transcript.
     pub fn replaying(&self) -> bool {
-        self.lock().replay.is_some()
+        self.inner.replay.is_some()
     }
 
-    /// Appends an event (record mode and replay mode alike).
-    fn push(state: &mut State, toy: &str, function: &str, args: &str, result: EventResult) {
-        if !state.recording {
-            return;
-        }
-        let args = Payload::of_text(args, &mut state.blobs);
+    fn push(state: &mut State, toy: &str, function: &str, args: String, result: EventResult) {
+        let args = Payload::of_string(args, &mut state.blobs);
         let seq = state.events.len() as u64;
         state.events.push(Event {
             seq,
@@ -111,55 +106,89 @@ impl Tape {
         args: &[Val],
         result: Result<&[Val], EventResult>,
     ) {
-        let mut state = self.lock();
-        if !state.recording {
+        if !self.inner.recording {
             return;
         }
-        let result = match result {
-            Ok(values) => EventResult::Ok(Payload::of_text(&args_text(values), &mut state.blobs)),
+        let args = wave_list(args);
+        let results = result.map(wave_list);
+        let mut state = self.lock();
+        let result = match results {
+            Ok(text) => EventResult::Ok(Payload::of_string(text, &mut state.blobs)),
             Err(other) => other,
         };
-        Self::push(&mut state, toy, function, &args_text(args), result);
+        Self::push(&mut state, toy, function, args, result);
     }
 
-    /// The next recorded event, checked against this call; records the call
-    /// too. A mismatch is the run's divergence.
+    /// Checks the next recorded event against this call and records it;
+    /// returns its sequence number and recorded answer. A mismatch is the
+    /// run's divergence.
     fn expect(
         &self,
         toy: &str,
         function: &str,
         args: &str,
-    ) -> Result<(Event, Vec<Blob>), Divergence> {
+    ) -> Result<(u64, EventResult), Divergence> {
+        let Some(source) = &self.inner.replay else {
+            return Err(Divergence {
+                index: 0,
+                expected: None,
+                got: Some("a replay without a transcript".into()),
+            });
+        };
+        let mut blobs = Vec::new();
+        let args = Payload::of_text(args, &mut blobs);
         let mut state = self.lock();
         let index = state.events.len();
-        let recorded = state
+        let recorded = source.transcript.events.get(index);
+        match recorded {
+            Some(event) if event.toy == toy && event.function == function && event.args == args => {
+                state.blobs.extend(blobs);
+                state.events.push(event.clone());
+                Ok((event.seq, event.result.clone()))
+            }
+            other => {
+                let got = Event {
+                    seq: index as u64,
+                    toy: toy.to_owned(),
+                    function: function.to_owned(),
+                    args,
+                    result: EventResult::Ok(Payload::Text("…".into())),
+                };
+                let divergence = Divergence::at_event(index, other, Some(&got));
+                state.divergence.get_or_insert(divergence.clone());
+                Err(divergence)
+            }
+        }
+    }
+
+    /// The text of a recorded payload (looking references up in the replayed
+    /// receipt's blobs).
+    fn text(&self, payload: &Payload) -> Option<String> {
+        let blobs = self.inner.replay.as_ref().map_or(&[][..], |r| &r.blobs[..]);
+        let bytes = payload.bytes(|d| {
+            blobs
+                .iter()
+                .find(|b| b.digest == *d)
+                .map(|b| b.bytes.clone())
+        })?;
+        String::from_utf8(bytes).ok()
+    }
+
+    /// The divergence for recorded event `seq` whose answer does not fit.
+    fn misfit(&self, seq: u64, why: String) -> Divergence {
+        let expected = self
+            .inner
             .replay
             .as_ref()
-            .and_then(|t| t.events.get(index).cloned());
-        let mut blobs = Vec::new();
-        let got = Event {
-            seq: index as u64,
-            toy: toy.to_owned(),
-            function: function.to_owned(),
-            args: Payload::of_text(args, &mut blobs),
-            result: EventResult::Denied,
+            .and_then(|r| r.transcript.events.get(seq as usize))
+            .map(Event::describe);
+        let divergence = Divergence {
+            index: seq,
+            expected,
+            got: Some(why),
         };
-        let matches = recorded
-            .as_ref()
-            .is_some_and(|r| r.toy == got.toy && r.function == got.function && r.args == got.args);
-        let recorded = match recorded {
-            Some(recorded) if matches => recorded,
-            other => {
-                let mut shown = got.clone();
-                shown.result = EventResult::Ok(Payload::Text("…".into()));
-                let divergence = Divergence::at_event(index, other.as_ref(), Some(&shown));
-                state.divergence.get_or_insert(divergence.clone());
-                return Err(divergence);
-            }
-        };
-        state.blobs.extend(blobs);
-        state.events.push(recorded.clone());
-        Ok((recorded, state.replay_blobs.clone()))
+        self.lock().divergence.get_or_insert(divergence.clone());
+        divergence
     }
 
     /// Answers a toy call of type `ty` from the transcript.
@@ -170,44 +199,36 @@ impl Tape {
         args: &[Val],
         ty: &ComponentFunc,
     ) -> Result<Replayed, Divergence> {
-        let (event, blobs) = self.expect(toy, function, &args_text(args))?;
-        let payload = match &event.result {
+        let (seq, result) = self.expect(toy, function, &wave_list(args))?;
+        let payload = match result {
             EventResult::Ok(payload) => payload,
             EventResult::Denied => return Ok(Replayed::Denied),
-            EventResult::Failed(message) => return Ok(Replayed::Failed(message.clone())),
+            EventResult::Failed(message) => return Ok(Replayed::Failed(message)),
         };
-        let bad = |why: String| Divergence {
-            index: event.seq,
-            expected: Some(event.describe()),
-            got: Some(format!(
-                "recorded results that do not fit the signature: {why}"
-            )),
-        };
-        let text = payload
-            .bytes(|d| find_blob(&blobs, d))
-            .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(|| bad("a recorded payload is missing".into()))?;
+        let text = self
+            .text(&payload)
+            .ok_or_else(|| self.misfit(seq, "a recorded payload is missing".into()))?;
         let types: Vec<_> = ty.results().collect();
         values::parse_value_list(&text, &types)
             .map(Replayed::Results)
-            .map_err(bad)
+            .map_err(|why| {
+                self.misfit(
+                    seq,
+                    format!("recorded results that do not fit the signature: {why}"),
+                )
+            })
     }
 
     /// Checks that a denied call was denied when recorded (replay), or records it.
     pub fn denied(&self, toy: &str, function: &str, args: &[Val]) -> Result<(), Divergence> {
-        if self.replaying() {
-            let (event, _) = self.expect(toy, function, &args_text(args))?;
-            if event.result != EventResult::Denied {
-                return Err(Divergence {
-                    index: event.seq,
-                    expected: Some(event.describe()),
-                    got: Some(format!("{toy}#{function} denied")),
-                });
-            }
+        if !self.replaying() {
+            self.record(toy, function, args, Err(EventResult::Denied));
             return Ok(());
         }
-        self.record(toy, function, args, Err(EventResult::Denied));
-        Ok(())
+        match self.expect(toy, function, &wave_list(args))? {
+            (_, EventResult::Denied) => Ok(()),
+            (seq, _) => Err(self.misfit(seq, format!("{toy}#{function} denied"))),
+        }
     }
 
     /// A value from a clock or random source: the real one, recorded, or the
@@ -219,33 +240,30 @@ impl Tape {
         fallback: T,
     ) -> T {
         if self.replaying() {
-            let Ok((event, blobs)) = self.expect(toy, function, args) else {
+            let Ok((seq, result)) = self.expect(toy, function, args) else {
                 return fallback;
             };
-            let text = match &event.result {
-                EventResult::Ok(payload) => payload
-                    .bytes(|d| find_blob(&blobs, d))
-                    .and_then(|b| String::from_utf8(b).ok()),
+            let text = match &result {
+                EventResult::Ok(payload) => self.text(payload),
                 _ => None,
             };
             return match text.as_deref().and_then(T::decode) {
                 Some(value) => value,
                 None => {
-                    let mut state = self.lock();
-                    state.divergence.get_or_insert(Divergence {
-                        index: event.seq,
-                        expected: Some(event.describe()),
-                        got: Some(format!("{toy}#{function} with a value of another shape")),
-                    });
+                    self.misfit(
+                        seq,
+                        format!("{toy}#{function} with a value of another shape"),
+                    );
                     fallback
                 }
             };
         }
         let value = real();
-        let mut state = self.lock();
-        if state.recording {
-            let result = EventResult::Ok(Payload::of_text(&value.encode(), &mut state.blobs));
-            Self::push(&mut state, toy, function, args, result);
+        if self.inner.recording {
+            let text = value.encode();
+            let mut state = self.lock();
+            let result = EventResult::Ok(Payload::of_string(text, &mut state.blobs));
+            Self::push(&mut state, toy, function, args.to_owned(), result);
         }
         value
     }
@@ -259,11 +277,4 @@ impl Tape {
             state.divergence.take(),
         )
     }
-}
-
-fn find_blob(blobs: &[Blob], digest: &Digest) -> Option<Vec<u8>> {
-    blobs
-        .iter()
-        .find(|b| b.digest == *digest)
-        .map(|b| b.bytes.clone())
 }

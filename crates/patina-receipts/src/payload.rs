@@ -79,6 +79,20 @@ impl Payload {
         Self::of_bytes(text.as_bytes(), blobs)
     }
 
+    /// Like [`Self::of_text`], taking the string (no copy when it is inline).
+    pub fn of_string(text: String, blobs: &mut Vec<Blob>) -> Self {
+        if text.len() <= INLINE_LIMIT {
+            return Self::Text(text);
+        }
+        let blob = Blob::new(text.into_bytes());
+        let payload = Self::Ref {
+            digest: blob.digest,
+            len: blob.bytes.len() as u64,
+        };
+        blobs.push(blob);
+        payload
+    }
+
     /// The bytes, looking references up with `blob`.
     pub fn bytes(&self, blob: impl Fn(&Digest) -> Option<Vec<u8>>) -> Option<Vec<u8>> {
         match self {
@@ -127,6 +141,13 @@ mod tests {
         let payload = Payload::of_bytes(&big, &mut blobs);
         assert_eq!(blobs.len(), 1);
         assert_eq!(payload.reference(), Some(blobs[0].digest));
+        let mut more = Vec::new();
+        let same = Payload::of_string(String::from_utf8(big.clone()).unwrap(), &mut more);
+        assert_eq!(
+            (same, more),
+            (payload.clone(), blobs.clone()),
+            "owned and borrowed text record alike"
+        );
         let found = payload.bytes(|d| {
             blobs
                 .iter()

@@ -187,7 +187,7 @@ async fn execute(mother: &Mother, args: RunArgs) -> Result<Option<ReceiptId>> {
     let child = mother.load(&args.child)?;
     let request = run_cmd::request(&args)?;
     match mother.host.run(&child, &request).await {
-        Ok(report) => {
+        Ok(mut report) => {
             for line in String::from_utf8_lossy(&report.stdout).lines() {
                 println!("  {line}");
             }
@@ -207,7 +207,7 @@ async fn execute(mother: &Mother, args: RunArgs) -> Result<Option<ReceiptId>> {
                 },
                 Err(error) => println!("  error[{}]: {error}", error.kind()),
             }
-            let receipt = mother.record(&child, &report)?.map(|r| r.id);
+            let receipt = mother.record(&child, &mut report)?.map(|r| r.id);
             let shown = receipt.map_or(String::new(), |id| format!(", receipt {}", id.short()));
             println!(
                 "  (fuel {}, {:.1} ms{shown})",

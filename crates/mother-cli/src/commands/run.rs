@@ -17,8 +17,8 @@ use crate::output::{self, FAILURE};
 pub async fn run(mother: &Mother, args: RunArgs) -> Result<ExitCode> {
     let child = mother.load(&args.child)?;
     let request = request(&args)?;
-    let report = mother.host.run(&child, &request).await?;
-    let receipt = mother.record(&child, &report)?;
+    let mut report = mother.host.run(&child, &request).await?;
+    let receipt = mother.record(&child, &mut report)?;
     Ok(print(&report, receipt.as_ref(), args.json))
 }
 

@@ -4,6 +4,9 @@
 //! rendered back as WAVE and JSON.
 
 pub mod json;
+mod wave_list;
+
+pub use wave_list::wave_list;
 
 use wasmtime::component::wasm_wave::{self, untyped::UntypedFuncCall};
 use wasmtime::component::{Type, Val};
