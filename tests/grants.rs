@@ -167,6 +167,53 @@ async fn an_fs_grant_opens_one_directory_and_nothing_around_it() {
 }
 
 #[tokio::test]
+async fn a_read_only_grant_refuses_writes_and_a_read_write_one_allows_them() {
+    let host = host();
+    let cmd = child(&host, "hello-cmd");
+    let dir = tempfile::tempdir().unwrap();
+    let canon = std::fs::canonicalize(dir.path())
+        .unwrap()
+        .display()
+        .to_string();
+    let target = format!("{canon}/new.txt");
+    let report = command(
+        &host,
+        &cmd,
+        &["--write", &target],
+        &[&format!("fs:{canon}:ro")],
+    )
+    .await;
+    assert_eq!(
+        report.outcome.as_ref().unwrap().exit_code,
+        Some(1),
+        "{}",
+        stderr(&report)
+    );
+    assert!(stderr(&report).contains("write: "), "{}", stderr(&report));
+    assert!(
+        !dir.path().join("new.txt").exists(),
+        "a read-only grant let the child write"
+    );
+    let report = command(
+        &host,
+        &cmd,
+        &["--write", &target],
+        &[&format!("fs:{canon}:rw")],
+    )
+    .await;
+    assert!(
+        stdout(&report).contains("write: ok"),
+        "{}{}",
+        stdout(&report),
+        stderr(&report)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("new.txt")).unwrap(),
+        "written\n"
+    );
+}
+
+#[tokio::test]
 async fn sockets_are_denied_unless_the_address_is_granted() {
     let host = host();
     let cmd = child(&host, "hello-cmd");

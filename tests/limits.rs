@@ -84,19 +84,30 @@ async fn a_cap_above_the_hosts_maximum_is_refused() {
     ));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(flavor = "current_thread")]
 async fn runaway_children_do_not_stop_the_others() {
+    // One thread: the spinning child must yield to the runtime at every epoch
+    // tick, or the other runs could not even start before its deadline.
     let host = host();
     let limits = child(&host, "limits");
+    let order = std::sync::Mutex::new(Vec::new());
     let mut spin = request("spin()", &[]);
     spin.limits.timeout = Duration::from_millis(500);
     let mut hog = request("hog-forever()", &[]);
     hog.limits.memory = 16 << 20;
     let fib = request("fib(20)", &[]);
+    let tagged = |name: &'static str, req| {
+        let (host, limits, order) = (&host, &limits, &order);
+        async move {
+            let report = host.run(limits, req).await;
+            order.lock().unwrap().push(name);
+            report
+        }
+    };
     let (spun, hogged, fib) = tokio::join!(
-        host.run(&limits, &spin),
-        host.run(&limits, &hog),
-        host.run(&limits, &fib),
+        tagged("spin", &spin),
+        tagged("hog", &hog),
+        tagged("fib", &fib)
     );
     assert!(matches!(
         spun.unwrap().outcome,
@@ -107,6 +118,11 @@ async fn runaway_children_do_not_stop_the_others() {
         Err(HostError::MemoryLimitExceeded { .. })
     ));
     assert_eq!(fib.unwrap().wave().as_deref(), Some("6765"));
+    assert_eq!(
+        order.into_inner().unwrap().last(),
+        Some(&"spin"),
+        "the spinner started first but must finish last"
+    );
 }
 
 #[tokio::test]

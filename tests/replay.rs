@@ -38,6 +38,16 @@ async fn clocks_and_random_replay_byte_for_byte() {
     assert!(toys.contains(&"wasi:clocks/monotonic-clock"), "{toys:?}");
     assert!(toys.contains(&"wasi:random/random"), "{toys:?}");
     assert!(toys.contains(&"wasi:random/insecure"), "{toys:?}");
+    let random = recorded
+        .transcript
+        .events
+        .iter()
+        .filter(|e| e.toy == "wasi:random/random")
+        .count();
+    assert_eq!(
+        random, 1,
+        "16 random bytes are one recorded chunk, not one event per byte"
+    );
 
     // A fresh run differs (new time, new random bytes) ...
     let again = host.run(&clock, &command()).await.unwrap();
@@ -191,12 +201,22 @@ async fn a_preopened_directory_is_named_and_its_replay_is_not_called_exact() {
         recorded.transcript.unrecorded,
         vec![format!("fs:{canon}:ro")]
     );
+    let Payload::Text(recorded_out) = recorded.transcript.outcome.stdout.clone() else {
+        panic!("small stdout is inline")
+    };
+    assert!(recorded_out.ends_with("hello\n"));
     let replay = host.replay(&cmd, recorded).await.unwrap();
     assert!(
         !replay.exact,
         "file reads through a preopen are not in the transcript"
     );
-    assert!(replay.matched(), "{:?}", replay.divergence);
+    // The receipt is evidence, not authority: the replay does not get the
+    // directory back, so the file cannot be read and the replay diverges.
+    assert!(
+        !stdout(&replay.report).contains("hello"),
+        "the replay read the file"
+    );
+    assert!(replay.divergence.is_some());
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ fn main() {
         match arg.as_str() {
             "--cat" => cat(value(&mut it, "--cat")),
             "--ls" => ls(value(&mut it, "--ls")),
+            "--write" => write(value(&mut it, "--write")),
             "--connect" => connect(value(&mut it, "--connect")),
             "--exit" => {
                 let n = value(&mut it, "--exit");
@@ -58,6 +59,14 @@ fn cat(path: &str) {
             let _ = out.flush();
         }
         Err(e) => fail(2, &format!("cat: {e}")),
+    }
+}
+
+/// Creates (or truncates) `path` with the text `written`, then prints `write: ok`.
+fn write(path: &str) {
+    match std::fs::write(path, "written\n") {
+        Ok(()) => println!("write: ok"),
+        Err(e) => fail(2, &format!("write: {e}")),
     }
 }
 

@@ -32,7 +32,9 @@ impl Mother {
                 .context("no platform data directory; set PATINA_HOME")?
                 .join("patina"),
         };
-        std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+        if !root.exists() {
+            create_private_dir(&root).with_context(|| format!("creating {}", root.display()))?;
+        }
         let children = ChildStore::open(&root)?;
         let host = Host::new(HostConfig::with_builtin_toys(Some(root.join("cache"))))?;
         let identity = Identity::load_or_create(&root.join("identity.key"))?;
@@ -106,4 +108,14 @@ impl Mother {
         }
         Ok((receipt, blobs))
     }
+}
+
+/// Creates `dir` (and its parents) readable by its owner only: it holds the
+/// Mother's secret key, its receipts and whatever children wrote.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }

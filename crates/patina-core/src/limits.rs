@@ -36,7 +36,7 @@ pub enum LimitsError {
     #[error("`{0}` is not a size (examples: 65536, 512KiB, 64MiB, 1GiB, 100MB)")]
     BadSize(String),
     /// Not a duration such as `5s`.
-    #[error("`{0}` is not a duration (examples: 500ms, 5s, 2m)")]
+    #[error("`{0}` is not a duration of whole milliseconds (examples: 500ms, 5s, 2m)")]
     BadDuration(String),
 }
 
@@ -64,12 +64,18 @@ pub fn parse_size(text: &str) -> Result<u64, LimitsError> {
 }
 
 /// Parses a duration such as `500ms`, `5s` or `2m`; a bare number is seconds.
+/// Receipts keep limits in whole milliseconds, so anything else is refused.
 pub fn parse_duration(text: &str) -> Result<Duration, LimitsError> {
     let trimmed = text.trim();
-    if let Ok(secs) = trimmed.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
+    let duration = match trimmed.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => humantime::parse_duration(trimmed)
+            .map_err(|_| LimitsError::BadDuration(text.to_owned()))?,
+    };
+    if duration.is_zero() || duration.subsec_nanos() % 1_000_000 != 0 {
+        return Err(LimitsError::BadDuration(text.to_owned()));
     }
-    humantime::parse_duration(trimmed).map_err(|_| LimitsError::BadDuration(text.to_owned()))
+    Ok(duration)
 }
 
 mod duration_ms {
@@ -107,6 +113,9 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("500us").is_err());
+        assert!(parse_duration("1500us").is_err());
     }
 
     #[test]

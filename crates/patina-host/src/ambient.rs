@@ -111,10 +111,57 @@ impl HostMonotonicClock for TapedMonotonicClock {
     }
 }
 
+/// Random bytes are drawn (and recorded) in chunks of this many bytes:
+/// wasmtime-wasi asks its source for one word per byte of
+/// `get-random-bytes`, and a receipt event per word would be absurd.
+pub(crate) const RANDOM_CHUNK: usize = 256;
+
 /// A random source a child sees (`wasi:random/random` or `wasi:random/insecure`).
+/// Small reads are served from a buffer refilled one recorded chunk at a
+/// time; large reads are recorded whole. The sequence of reads is the same in
+/// a replay, so the same chunks are asked for in the same order.
 pub(crate) struct TapedRandom {
-    pub tape: Tape,
-    pub interface: &'static str,
+    tape: Tape,
+    interface: &'static str,
+    buffer: Vec<u8>,
+    used: usize,
+}
+
+impl TapedRandom {
+    /// A source recorded as `interface`.
+    pub fn new(tape: Tape, interface: &'static str) -> Self {
+        Self {
+            tape,
+            interface,
+            buffer: Vec::new(),
+            used: 0,
+        }
+    }
+
+    /// `len` fresh bytes, recorded (or replayed) as one event.
+    fn draw(&self, len: usize) -> Vec<u8> {
+        let real = || {
+            let mut fresh = vec![0u8; len];
+            wasmtime_wasi::thread_rng().fill_bytes(&mut fresh);
+            RandomBytes(fresh)
+        };
+        let args = format!("({len})");
+        let bytes = self
+            .tape
+            .ambient(
+                (self.interface, "bytes", &args),
+                real,
+                RandomBytes(vec![0; len]),
+            )
+            .0;
+        // The length is part of the recorded arguments, so a matching event has
+        // the right length; anything else is refused rather than trusted.
+        if bytes.len() == len {
+            bytes
+        } else {
+            vec![0; len]
+        }
+    }
 }
 
 impl rand_core::TryRng for TapedRandom {
@@ -133,27 +180,20 @@ impl rand_core::TryRng for TapedRandom {
     }
 
     fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        let len = dst.len();
-        let real = || {
-            let mut fresh = vec![0u8; len];
-            wasmtime_wasi::thread_rng().fill_bytes(&mut fresh);
-            RandomBytes(fresh)
-        };
-        let args = format!("({len})");
-        let bytes = self
-            .tape
-            .ambient(
-                (self.interface, "bytes", &args),
-                real,
-                RandomBytes(vec![0; len]),
-            )
-            .0;
-        // The length is part of the recorded arguments, so a matching event has
-        // the right length; a tampered one is refused rather than trusted.
-        if bytes.len() == len {
-            dst.copy_from_slice(&bytes);
-        } else {
-            dst.fill(0);
+        if dst.len() >= RANDOM_CHUNK {
+            dst.copy_from_slice(&self.draw(dst.len()));
+            return Ok(());
+        }
+        let mut filled = 0;
+        while filled < dst.len() {
+            if self.used == self.buffer.len() {
+                self.buffer = self.draw(RANDOM_CHUNK);
+                self.used = 0;
+            }
+            let take = (dst.len() - filled).min(self.buffer.len() - self.used);
+            dst[filled..filled + take].copy_from_slice(&self.buffer[self.used..self.used + take]);
+            filled += take;
+            self.used += take;
         }
         Ok(())
     }

@@ -10,11 +10,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, WasmBacktraceDetails,
+};
 
 use crate::HostError;
 
-/// How often the epoch advances; a deadline is met within about one tick.
+/// How often the epoch advances: a running child yields to the async runtime
+/// every tick, and a deadline is met within about one tick.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Sizing of the engine's instance pool and of the largest limits a run may ask for.
@@ -25,6 +28,8 @@ pub struct EngineConfig {
     /// Largest linear memory any child may have, in bytes. A run's own memory
     /// cap must be at most this.
     pub max_memory: u64,
+    /// Longest wall-clock deadline a run may ask for.
+    pub max_timeout: Duration,
 }
 
 impl Default for EngineConfig {
@@ -32,6 +37,7 @@ impl Default for EngineConfig {
         Self {
             max_instances: 64,
             max_memory: 4 << 30,
+            max_timeout: Duration::from_secs(3600),
         }
     }
 }
@@ -54,7 +60,10 @@ pub fn build_engine(config: &EngineConfig) -> Result<Engine, HostError> {
     wasm.wasm_component_model(true)
         .consume_fuel(true)
         .epoch_interruption(true)
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        // Trap messages end up in receipts: keep them independent of the
+        // host's environment (WASMTIME_BACKTRACE_DETAILS).
+        .wasm_backtrace_details(WasmBacktraceDetails::Disable);
     Engine::new(&wasm).map_err(|e| HostError::Engine(format!("{e:#}")))
 }
 
@@ -95,26 +104,5 @@ impl Drop for EpochTicker {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-    }
-}
-
-/// Epoch ticks to allow for a wall-clock `timeout` (rounded up, at least one).
-pub fn deadline_ticks(timeout: Duration) -> u64 {
-    let tick = EPOCH_TICK.as_nanos();
-    let ticks = timeout.as_nanos().div_ceil(tick).max(1);
-    u64::try_from(ticks).unwrap_or(u64::MAX)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn deadline_ticks_round_up() {
-        assert_eq!(deadline_ticks(Duration::ZERO), 1);
-        assert_eq!(deadline_ticks(Duration::from_millis(1)), 1);
-        assert_eq!(deadline_ticks(Duration::from_millis(10)), 1);
-        assert_eq!(deadline_ticks(Duration::from_millis(11)), 2);
-        assert_eq!(deadline_ticks(Duration::from_secs(1)), 100);
     }
 }

@@ -44,6 +44,27 @@ impl std::fmt::Debug for ResolvedGrants {
 }
 
 impl ResolvedGrants {
+    /// The canonical grants whose use is not recorded call by call (`fs`
+    /// preopens, `net` sockets): a receipt names them, and a replay of such a
+    /// run can never be exact.
+    pub fn unrecorded(&self) -> Vec<String> {
+        self.canonical
+            .iter()
+            .filter(|g| HOST_KINDS.contains(&g.kind()))
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    /// These grants without the authority a replay must never get again:
+    /// no preopened directory, no socket address. Toys stay (a replay answers
+    /// them from the transcript), and `canonical` still names every grant, as
+    /// the transcript being replayed does.
+    pub fn without_ambient_authority(mut self) -> Self {
+        self.preopens.clear();
+        self.net.clear();
+        self
+    }
+
     /// The toy granted for `kind`, with its grant.
     pub fn toy(&self, kind: &str) -> Option<&(Arc<dyn Toy>, Grant)> {
         self.toys.iter().find(|(toy, _)| toy.grant_kind() == kind)

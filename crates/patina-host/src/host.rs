@@ -16,7 +16,7 @@ use crate::engine::{EngineConfig, EpochTicker, build_engine};
 use crate::grants::resolve_grants;
 use crate::plan::plan_imports;
 use crate::report::RunReport;
-use crate::request::{RunRequest, resolve_target};
+use crate::request::{RunMode, RunRequest, resolve_target};
 use crate::run::execute;
 use crate::state::RunState;
 use crate::{ArtifactCache, Child, HostError, child};
@@ -139,9 +139,26 @@ impl Host {
                     limits.memory, self.inner.config.engine.max_memory
                 )));
             }
+            if limits.timeout > self.inner.config.engine.max_timeout || limits.timeout.is_zero() {
+                return Err(HostError::LimitTooLarge(format!(
+                    "a deadline of {} ms is outside 1 ms to {} ms",
+                    limits.timeout.as_millis(),
+                    self.inner.config.engine.max_timeout.as_millis()
+                )));
+            }
+            if let RunMode::Replay(source) = &request.mode
+                && source.transcript.child != child.id()
+            {
+                return Err(HostError::ReplayChild { expected: source.transcript.child, got: child.id() });
+            }
             let target = resolve_target(child, request)?;
             tracing::Span::current().record("call", target.func_name.as_str());
-            let grants = resolve_grants(&request.grants, self.toys())?;
+            let mut grants = resolve_grants(&request.grants, self.toys())?;
+            if matches!(request.mode, RunMode::Replay(_)) {
+                // A replay never gets the recorded run's directories or
+                // sockets back: the receipt is evidence, not authority.
+                grants = grants.without_ambient_authority();
+            }
             let plan = plan_imports(&self.inner.engine, child, &grants, self.toys(), request.deny_missing)?;
             let pre = self.instance_pre(child, &plan)?;
             let report = execute(&pre, child, &plan, &grants, target, request).await?;

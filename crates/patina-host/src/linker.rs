@@ -62,19 +62,20 @@ pub(crate) fn instance_pre(
 }
 
 fn link_toy(linker: &mut Linker<RunState>, slot: usize, link: &ToyLink) -> Result<(), HostError> {
-    let toy: Arc<str> = link.toy.interface().to_string().into();
+    // Errors and events name the import as the child wrote it, not the
+    // host's toy version, so they read the same on every host.
     let import: Arc<str> = link.import.as_str().into();
     let mut instance = linker.instance(&link.import).map_err(link_error)?;
     for function in &link.functions {
-        let (toy, import) = (toy.clone(), import.clone());
+        let import = import.clone();
         let name: Arc<str> = function.as_str().into();
         instance
             .func_new_async(function, move |mut store, ty, params, results| {
-                let (toy, import, name) = (toy.clone(), import.clone(), name.clone());
+                let (import, name) = (import.clone(), name.clone());
                 Box::new(async move {
                     let failed = |source| {
                         wasmtime::Error::new(ToyCallFailed {
-                            toy: toy.to_string(),
+                            toy: import.to_string(),
                             source,
                         })
                     };

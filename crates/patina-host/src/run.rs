@@ -11,11 +11,10 @@ use std::time::{Duration, Instant, SystemTime};
 use patina_core::Limits;
 use patina_toys::{LogSink, ToyContext, ToyInstance};
 use wasmtime::component::{Func, ResourceTable, Val};
-use wasmtime::{Store, Trap};
+use wasmtime::{Store, Trap, UpdateDeadline};
 use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
-use crate::engine::deadline_ticks;
 use crate::grants::ResolvedGrants;
 use crate::linker::{DeniedCall, ToyCallFailed};
 use crate::plan::LinkPlan;
@@ -87,8 +86,17 @@ pub(crate) async fn execute(
     store
         .set_fuel(limits.fuel)
         .map_err(|e| HostError::Engine(format!("{e:#}")))?;
-    store.set_epoch_deadline(deadline_ticks(limits.timeout));
-    store.epoch_deadline_trap();
+    // Every epoch tick the child yields to the async runtime (so a spinning
+    // child never holds a worker thread), and once the wall-clock deadline has
+    // passed it is interrupted.
+    let deadline = Instant::now().checked_add(limits.timeout);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        Ok(match deadline {
+            Some(deadline) if Instant::now() >= deadline => UpdateDeadline::Interrupt,
+            _ => UpdateDeadline::Yield(1),
+        })
+    });
 
     let started_at = SystemTime::now();
     let started = Instant::now();
@@ -98,8 +106,13 @@ pub(crate) async fn execute(
         // Look the export up in the component this instance was made from (a
         // cached `InstancePre` may come from an earlier load of the same bytes).
         let component = pre.component();
+        let missing = || wasmtime::Error::msg(format!("export `{}` not found", target.func_name));
         let parent = match &target.interface {
-            Some(interface) => component.get_export_index(None, interface),
+            Some(interface) => Some(
+                component
+                    .get_export_index(None, interface)
+                    .ok_or_else(missing)?,
+            ),
             None => None,
         };
         let func: Func = component
@@ -111,7 +124,7 @@ pub(crate) async fn execute(
         func.call_async(&mut store, &target.args, &mut results)
             .await
     };
-    let called = tokio::time::timeout(limits.timeout + HOST_GRACE, call).await;
+    let called = tokio::time::timeout(limits.timeout.saturating_add(HOST_GRACE), call).await;
     let elapsed = started.elapsed();
 
     let fuel_consumed = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
@@ -150,11 +163,7 @@ pub(crate) async fn execute(
         args: target.args,
         argv: target.command,
         grants: grants.canonical.clone(),
-        unrecorded: grants
-            .preopens
-            .iter()
-            .map(|p| format!("fs:{}:{}", p.dir.display(), p.access))
-            .collect(),
+        unrecorded: grants.unrecorded(),
         limits: *limits,
         deny_missing: request.deny_missing,
         outcome,

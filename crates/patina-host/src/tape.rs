@@ -122,7 +122,7 @@ impl Tape {
     /// Checks the next recorded event against this call and records it;
     /// returns its sequence number and recorded answer. A mismatch is the
     /// run's divergence.
-    fn expect(
+    fn next_recorded(
         &self,
         toy: &str,
         function: &str,
@@ -199,7 +199,7 @@ impl Tape {
         args: &[Val],
         ty: &ComponentFunc,
     ) -> Result<Replayed, Divergence> {
-        let (seq, result) = self.expect(toy, function, &wave_list(args))?;
+        let (seq, result) = self.next_recorded(toy, function, &wave_list(args))?;
         let payload = match result {
             EventResult::Ok(payload) => payload,
             EventResult::Denied => return Ok(Replayed::Denied),
@@ -225,7 +225,7 @@ impl Tape {
             self.record(toy, function, args, Err(EventResult::Denied));
             return Ok(());
         }
-        match self.expect(toy, function, &wave_list(args))? {
+        match self.next_recorded(toy, function, &wave_list(args))? {
             (_, EventResult::Denied) => Ok(()),
             (seq, _) => Err(self.misfit(seq, format!("{toy}#{function} denied"))),
         }
@@ -240,7 +240,7 @@ impl Tape {
         fallback: T,
     ) -> T {
         if self.replaying() {
-            let Ok((seq, result)) = self.expect(toy, function, args) else {
+            let Ok((seq, result)) = self.next_recorded(toy, function, args) else {
                 return fallback;
             };
             let text = match &result {

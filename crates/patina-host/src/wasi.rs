@@ -19,6 +19,9 @@ use crate::ambient::{TapedMonotonicClock, TapedRandom, TapedWallClock};
 use crate::grants::ResolvedGrants;
 use crate::tape::Tape;
 
+/// The most random bytes one `get-random-bytes` call may ask for.
+const MAX_RANDOM_READ: u64 = 1 << 20;
+
 /// Where a run's WASI context sends its output and records its reads.
 pub(crate) struct WasiSetup<'a> {
     pub grants: &'a ResolvedGrants,
@@ -53,14 +56,10 @@ pub(crate) fn wasi_context(setup: WasiSetup<'_>) -> Result<WasiCtx, HostError> {
             tape: tape.clone(),
             start: std::time::Instant::now(),
         })
-        .secure_random(TapedRandom {
-            tape: tape.clone(),
-            interface: "wasi:random/random",
-        })
-        .insecure_random(TapedRandom {
-            tape: tape.clone(),
-            interface: "wasi:random/insecure",
-        })
+        .secure_random(TapedRandom::new(tape.clone(), "wasi:random/random"))
+        .insecure_random(TapedRandom::new(tape.clone(), "wasi:random/insecure"))
+        // Bounds one random read (each is recorded in full).
+        .max_random_size(MAX_RANDOM_READ)
         // Seeds hash tables, not secrets: a fixed per-child value keeps runs
         // (hash-map iteration order included) reproducible on every host.
         .insecure_random_seed(u128::from_le_bytes(

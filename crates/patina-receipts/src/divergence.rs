@@ -2,7 +2,7 @@
 //! receipt — a different call, different arguments, an extra or a missing
 //! call, a different answer, outcome or fuel.
 
-use crate::{Event, Transcript};
+use crate::{Event, Outcome, OutcomeStatus, Transcript};
 
 /// Where a replay first differed from the recorded transcript.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
@@ -32,6 +32,33 @@ fn same_call(a: &Event, b: &Event) -> bool {
     a.toy == b.toy && a.function == b.function && a.args == b.args && a.result == b.result
 }
 
+/// An outcome in one line, for people: status, then stdout and stderr (cut).
+fn describe_outcome(outcome: &Outcome) -> String {
+    let cut = |text: String| {
+        let mut shown: String = text.chars().take(120).collect();
+        if shown.len() < text.len() {
+            shown.push('…');
+        }
+        format!("{shown:?}")
+    };
+    let status = match &outcome.status {
+        OutcomeStatus::Returned {
+            results,
+            exit_code: Some(code),
+        } => format!("returned {} (exit {code})", results.display()),
+        OutcomeStatus::Returned {
+            results,
+            exit_code: None,
+        } => format!("returned {}", results.display()),
+        OutcomeStatus::Failed { kind, message } => format!("failed[{kind}]: {message}"),
+    };
+    format!(
+        "outcome {status}; stdout {}; stderr {}",
+        cut(outcome.stdout.display()),
+        cut(outcome.stderr.display())
+    )
+}
+
 /// The first difference between a recorded transcript and a replayed one, or
 /// `None` when they match (then their transcript hashes match too).
 pub fn first_divergence(recorded: &Transcript, replayed: &Transcript) -> Option<Divergence> {
@@ -47,14 +74,8 @@ pub fn first_divergence(recorded: &Transcript, replayed: &Transcript) -> Option<
     if recorded.outcome != replayed.outcome {
         return Some(Divergence {
             index: at,
-            expected: Some(format!(
-                "outcome {}",
-                crate::canonical::encode(&recorded.outcome).escape_ascii()
-            )),
-            got: Some(format!(
-                "outcome {}",
-                crate::canonical::encode(&replayed.outcome).escape_ascii()
-            )),
+            expected: Some(describe_outcome(&recorded.outcome)),
+            got: Some(describe_outcome(&replayed.outcome)),
         });
     }
     if recorded.fuel != replayed.fuel {

@@ -113,43 +113,30 @@ impl Identity {
         Ok(Self::from_seed(seed))
     }
 
-    /// Loads the identity at `path`, creating it (mode 0600) if it does not exist.
+    /// Loads the identity at `path`, creating it (mode 0600) if it does not
+    /// exist. Creation is atomic: the key is written to a private temporary
+    /// file and moved into place only if no key is there yet, so two Mothers
+    /// starting at once end up with the same key and a crash never leaves a
+    /// half-written one.
     pub fn load_or_create(path: &Path) -> Result<Self, ReceiptError> {
         let err = |reason: String| ReceiptError::Identity {
             path: path.display().to_string(),
             reason,
         };
-        match std::fs::read(path) {
-            Ok(bytes) => {
-                check_private(path).map_err(err)?;
-                let seed: [u8; 32] = bytes
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| err(format!("expected 32 bytes, found {}", bytes.len())))?;
-                Ok(Self::from_seed(seed))
+        if !path.exists() {
+            let identity = Self::generate()?;
+            match write_private_new(path, identity.key.as_bytes()) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(err(e.to_string())),
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let identity = Self::generate()?;
-                write_private(path, identity.key.as_bytes()).map_err(|e| err(e.to_string()))?;
-                // Another process may have created it first: use whatever won.
-                Self::load_existing(path)
-            }
-            Err(e) => Err(err(e.to_string())),
         }
-    }
-
-    fn load_existing(path: &Path) -> Result<Self, ReceiptError> {
-        let bytes = std::fs::read(path).map_err(|e| ReceiptError::Identity {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+        check_private(path).map_err(err)?;
+        let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
         let seed: [u8; 32] = bytes
             .as_slice()
             .try_into()
-            .map_err(|_| ReceiptError::Identity {
-                path: path.display().to_string(),
-                reason: "expected 32 bytes".into(),
-            })?;
+            .map_err(|_| err(format!("expected 32 bytes, found {}", bytes.len())))?;
         Ok(Self::from_seed(seed))
     }
 
@@ -198,22 +185,19 @@ fn check_private(_path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(bytes)?;
-            file.sync_all()
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
-    }
+/// Writes `bytes` to a new file at `path` with mode 0600; `AlreadyExists` if
+/// a file is already there (it is left untouched).
+fn write_private_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    // tempfile creates its files readable by the owner only.
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist_noclobber(path).map(drop).map_err(|e| e.error)
 }
 
 #[cfg(test)]
@@ -236,6 +220,19 @@ mod tests {
             alice.id().to_string().parse::<MotherId>().unwrap(),
             alice.id()
         );
+    }
+
+    #[test]
+    fn mothers_starting_at_once_share_one_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("identity.key");
+        let ids: Vec<MotherId> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| Identity::load_or_create(&path).unwrap().id()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
     }
 
     #[cfg(unix)]

@@ -2,7 +2,6 @@
 //! WAVE for people or as one JSON object with `--json`.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -55,16 +54,14 @@ pub fn request(args: &RunArgs) -> Result<RunRequest> {
     if let Some(memory) = &args.memory {
         limits.memory = parse_size(memory)?;
     }
-    let program = Path::new(&args.child)
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or(&args.child);
     Ok(RunRequest {
         call,
         grants,
         deny_missing: args.deny_missing,
         limits,
-        program_name: Some(program.to_owned()),
+        // argv[0] is the child id (the default), not how this user named the
+        // child, so the same run has the same transcript on every Mother.
+        program_name: None,
         mode: match args.mode {
             ModeArg::Record => RunMode::Record,
             ModeArg::Live => RunMode::Live,
