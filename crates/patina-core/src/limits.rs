@@ -12,7 +12,7 @@ pub struct Limits {
     /// Wall-clock deadline, enforced by epoch interruption.
     #[serde(with = "duration_ms")]
     pub timeout: Duration,
-    /// Cap on the linear memory (and table) growth of the child, in bytes.
+    /// Cap on the linear memory of the child (all its memories together), in bytes.
     pub memory: u64,
     /// Cap on captured stdout and on captured stderr, in bytes each.
     pub output: u64,

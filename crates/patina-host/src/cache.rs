@@ -1,7 +1,7 @@
 //! [`ArtifactCache`]: compiled children on disk, keyed by child id and engine
 //! compatibility, so a second process (or a second run) skips compilation.
 //!
-//! Layout: `<dir>/<engine-key>/<child-hex>.cwasm`, written atomically (a temp file,
+//! Layout: `<dir>/patina-host-<version>-<engine hash>/<child-hex>.cwasm`, written atomically (a temp file,
 //! then a rename). The engine key changes with the wasmtime version and every
 //! setting that affects code generation, so a stale artifact is never loaded.
 //! Deserialising runs native code produced by *this host's* compiler: the cache
@@ -9,7 +9,6 @@
 //! to load is discarded and recompiled, never trusted half-way.
 
 use std::hash::{Hash, Hasher};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use patina_core::ChildId;
@@ -17,6 +16,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use crate::HostError;
+use crate::installed::write_atomically;
 
 /// Compiled artifacts of one engine configuration under a directory.
 #[derive(Clone, Debug)]
@@ -68,14 +68,7 @@ impl ArtifactCache {
             .map_err(|e| HostError::Cache(format!("{e:#}")))?;
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| HostError::io(format!("creating {}", self.dir.display()), e))?;
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)
-            .map_err(|e| HostError::io(format!("writing into {}", self.dir.display()), e))?;
-        tmp.write_all(&bytes)
-            .and_then(|()| tmp.as_file().sync_all())
-            .map_err(|e| HostError::io("writing a compiled artifact", e))?;
-        tmp.persist(self.path(id))
-            .map_err(|e| HostError::io("saving a compiled artifact", e.error))?;
-        Ok(())
+        write_atomically(&self.dir, &format!("{}.cwasm", id.hex()), &bytes)
     }
 }
 

@@ -192,6 +192,16 @@ pub enum HostError {
         /// The child given.
         got: ChildId,
     },
+    /// The run recorded more events or bytes than a transcript may hold.
+    #[error(
+        "transcript limit exceeded: a run may record at most {events} events and {bytes} bytes"
+    )]
+    TranscriptLimitExceeded {
+        /// Most events.
+        events: usize,
+        /// Most bytes.
+        bytes: u64,
+    },
     /// A limit asked for is larger than this host allows.
     #[error("limit too large: {0}")]
     LimitTooLarge(String),
@@ -228,6 +238,7 @@ impl HostError {
             Self::OutputLimitExceeded { .. } => "output-limit-exceeded",
             Self::LimitTooLarge(_) => "limit-too-large",
             Self::Diverged(_) => "divergence",
+            Self::TranscriptLimitExceeded { .. } => "transcript-limit-exceeded",
             Self::ReplayChild { .. } => "replay-child-mismatch",
         }
     }

@@ -40,7 +40,9 @@ fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-fn write_atomically(dir: &Path, file: &str, bytes: &[u8]) -> Result<(), HostError> {
+/// Writes `bytes` to `dir/file` so that readers see the old file or the
+/// whole new one, never a torn write: a synced temp file, then a rename.
+pub(crate) fn write_atomically(dir: &Path, file: &str, bytes: &[u8]) -> Result<(), HostError> {
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .map_err(|e| HostError::io(format!("writing into {}", dir.display()), e))?;
     tmp.write_all(bytes)

@@ -35,6 +35,12 @@ pub(crate) struct DeniedCall {
     pub import: String,
 }
 
+/// A toy call after the run went over its recording budget; ends the run as
+/// [`HostError::TranscriptLimitExceeded`].
+#[derive(Debug, thiserror::Error)]
+#[error("the run recorded more than its transcript budget")]
+pub(crate) struct TranscriptFull;
+
 /// The host type behind every resource of a denied import.
 struct DeniedResource;
 
@@ -80,6 +86,9 @@ fn link_toy(linker: &mut Linker<RunState>, slot: usize, link: &ToyLink) -> Resul
                         })
                     };
                     let tape = store.data().tape.clone();
+                    if tape.full() {
+                        return Err(wasmtime::Error::new(TranscriptFull));
+                    }
                     let values = if tape.replaying() {
                         match tape.replay_call(&import, &name, params, &ty) {
                             Ok(Replayed::Results(values)) => values,

@@ -146,10 +146,7 @@ pub(crate) fn replay_request(source: Arc<ReplaySource>) -> RunRequest {
                 program,
             )
         }
-        None => (
-            Call::Wave(format!("{}({})", call.function, call.args.join(", "))),
-            None,
-        ),
+        None => (Call::Wave(call.wave_call()), None),
     };
     RunRequest {
         call: call_kind,

@@ -21,7 +21,7 @@ use crate::plan::LinkPlan;
 use crate::report::{Returned, RunReport};
 use crate::request::{RunMode, RunRequest, Target};
 use crate::state::{MemoryLimiter, RunState};
-use crate::tape::{Diverged, Tape};
+use crate::tape::{Diverged, MAX_EVENTS, MAX_RECORDED_BYTES, Recorded, Tape};
 use crate::wasi::{WasiSetup, wasi_context};
 use crate::{Child, HostError};
 
@@ -147,13 +147,23 @@ pub(crate) async fn execute(
             )),
         },
     };
-    let (events, blobs, divergence) = tape.finish();
-    // A replay that read a clock or random value the transcript did not hold
-    // has diverged, whatever the call then returned.
+    let Recorded {
+        events,
+        blobs,
+        divergence,
+        full,
+    } = tape.finish();
     let outcome = match divergence {
+        // A replay that read a clock or random value the transcript did not
+        // hold has diverged, whatever the call then returned.
         Some(divergence) if !matches!(outcome, Err(HostError::Diverged(_))) => {
             Err(HostError::Diverged(divergence))
         }
+        // A run that asked to record more than the budget is stopped.
+        _ if full => Err(HostError::TranscriptLimitExceeded {
+            events: MAX_EVENTS,
+            bytes: MAX_RECORDED_BYTES,
+        }),
         _ => outcome,
     };
     let (log_lines, logs_dropped) = logs.snapshot();

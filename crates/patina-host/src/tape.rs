@@ -33,11 +33,42 @@ pub(crate) enum Replayed {
 #[error("{0}")]
 pub(crate) struct Diverged(pub Divergence);
 
+/// Most events one run may record.
+pub(crate) const MAX_EVENTS: usize = 1_000_000;
+/// Most bytes (arguments, results, names) one run may record.
+pub(crate) const MAX_RECORDED_BYTES: u64 = 256 << 20;
+
 #[derive(Default)]
 struct State {
     events: Vec<Event>,
     blobs: Vec<Blob>,
     divergence: Option<Divergence>,
+    bytes: u64,
+    /// The run asked to record past [`MAX_EVENTS`] or [`MAX_RECORDED_BYTES`].
+    full: bool,
+}
+
+impl State {
+    /// Whether one more event of about `size` bytes fits the budget; marks
+    /// the tape full when it does not.
+    fn admit(&mut self, size: usize) -> bool {
+        let bytes = self.bytes.saturating_add(size as u64);
+        if self.full || self.events.len() >= MAX_EVENTS || bytes > MAX_RECORDED_BYTES {
+            self.full = true;
+            return false;
+        }
+        self.bytes = bytes;
+        true
+    }
+}
+
+/// What a run's tape holds when the run ends.
+pub(crate) struct Recorded {
+    pub events: Vec<Event>,
+    pub blobs: Vec<Blob>,
+    pub divergence: Option<Divergence>,
+    /// The run went over the recording budget.
+    pub full: bool,
 }
 
 struct Inner {
@@ -111,7 +142,12 @@ impl Tape {
         }
         let args = wave_list(args);
         let results = result.map(wave_list);
+        let size =
+            toy.len() + function.len() + args.len() + results.as_ref().map_or(0, String::len);
         let mut state = self.lock();
+        if !state.admit(size) {
+            return;
+        }
         let result = match results {
             Ok(text) => EventResult::Ok(Payload::of_string(text, &mut state.blobs)),
             Err(other) => other,
@@ -262,19 +298,55 @@ impl Tape {
         if self.inner.recording {
             let text = value.encode();
             let mut state = self.lock();
+            if !state.admit(toy.len() + function.len() + args.len() + text.len()) {
+                return value;
+            }
             let result = EventResult::Ok(Payload::of_string(text, &mut state.blobs));
             Self::push(&mut state, toy, function, args.to_owned(), result);
         }
         value
     }
 
-    /// The events and blobs recorded, and the first divergence seen.
-    pub fn finish(&self) -> (Vec<Event>, Vec<Blob>, Option<Divergence>) {
+    /// Whether the run has gone over the recording budget.
+    pub fn full(&self) -> bool {
+        self.lock().full
+    }
+
+    /// What the tape recorded, and the first divergence seen.
+    pub fn finish(&self) -> Recorded {
         let mut state = self.lock();
-        (
-            std::mem::take(&mut state.events),
-            std::mem::take(&mut state.blobs),
-            state.divergence.take(),
-        )
+        Recorded {
+            events: std::mem::take(&mut state.events),
+            blobs: std::mem::take(&mut state.blobs),
+            divergence: state.divergence.take(),
+            full: state.full,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_recording_budget_is_enforced_and_sticky() {
+        let mut state = State::default();
+        assert!(state.admit(100));
+        assert!(!state.admit(MAX_RECORDED_BYTES as usize));
+        assert!(state.full);
+        assert!(!state.admit(1), "once full, nothing more is recorded");
+        let tape = Tape::new(&RunMode::Record);
+        tape.record("acme:big/toy", "put", &[Val::U32(1)], Ok(&[]));
+        assert!(!tape.full());
+        tape.lock().bytes = MAX_RECORDED_BYTES;
+        tape.record("acme:big/toy", "put", &[Val::U32(2)], Ok(&[]));
+        assert!(tape.full());
+        let recorded = tape.finish();
+        assert!(recorded.full);
+        assert_eq!(
+            recorded.events.len(),
+            1,
+            "the event past the budget was not recorded"
+        );
     }
 }

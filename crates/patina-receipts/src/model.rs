@@ -24,6 +24,13 @@ pub struct CallRecord {
     pub deny_missing: bool,
 }
 
+impl CallRecord {
+    /// The call as a WAVE call expression, `function(arg, ...)`.
+    pub fn wave_call(&self) -> String {
+        format!("{}({})", self.function, self.args.join(", "))
+    }
+}
+
 /// What a toy call answered.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

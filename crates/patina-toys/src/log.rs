@@ -15,6 +15,8 @@ use crate::{Args, Toy, ToyContext, ToyError, ToyInstance};
 pub const MAX_MESSAGE: usize = 64 << 10;
 /// Most lines kept per run; later ones are counted but dropped.
 pub const MAX_LINES: usize = 10_000;
+/// Most bytes of messages kept per run; later lines are counted but dropped.
+pub const MAX_BYTES: usize = 16 << 20;
 
 /// Severity of a log line.
 #[derive(
@@ -79,6 +81,7 @@ pub struct LogSink {
 #[derive(Debug, Default)]
 struct SinkState {
     lines: Vec<LogLine>,
+    bytes: usize,
     dropped: u64,
 }
 
@@ -89,14 +92,15 @@ impl LogSink {
     }
 
     /// Appends a line, cutting an over-long message and dropping lines past
-    /// [`MAX_LINES`].
+    /// [`MAX_LINES`] or [`MAX_BYTES`].
     pub fn push(&self, level: LogLevel, message: &str) {
         let (message, truncated) = cut(message, MAX_MESSAGE);
         let mut state = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        if state.lines.len() >= MAX_LINES {
+        if state.lines.len() >= MAX_LINES || state.bytes + message.len() > MAX_BYTES {
             state.dropped += 1;
             return;
         }
+        state.bytes += message.len();
         state.lines.push(LogLine {
             level,
             message: message.to_owned(),

@@ -31,7 +31,7 @@ fn call_text(receipt: &Receipt) -> String {
     match &call.argv {
         Some(argv) if argv.len() > 1 => format!("run -- {}", argv[1..].join(" ")),
         Some(_) => "run".to_owned(),
-        None => format!("{}({})", call.function, call.args.join(", ")),
+        None => call.wave_call(),
     }
 }
 
@@ -222,7 +222,7 @@ fn import(mother: &Mother, args: ImportArgs) -> Result<ExitCode> {
     let bytes =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let (receipt, blobs) = ExportedReceipt::decode(&bytes)?;
-    verify(&receipt)?;
+    // `import` verifies the receipt and its blobs before keeping anything.
     let new = mother.receipts.import(&receipt, &blobs)?;
     if args.json {
         output::print_json(
