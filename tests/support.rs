@@ -73,3 +73,12 @@ pub fn stdout(report: &RunReport) -> String {
 pub fn stderr(report: &RunReport) -> String {
     String::from_utf8_lossy(&report.stderr).into_owned()
 }
+
+/// Runs a WAVE call that must return, from synchronous code.
+pub fn wave_sync(host: &Host, child: &Child, call: &str) -> String {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(wave(host, child, call))
+}

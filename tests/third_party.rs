@@ -149,3 +149,54 @@ fn a_second_host_takes_the_compiled_child_from_the_cache() {
     );
     assert_ne!(std::fs::read(&cache).unwrap(), b"garbage");
 }
+
+#[test]
+fn a_keyed_cache_loads_only_artifacts_it_tagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let keyed = |key: [u8; 32]| {
+        Host::new(HostConfig {
+            cache_dir: Some(dir.path().to_owned()),
+            cache_key: Some(key),
+            ..HostConfig::with_builtin_toys(None)
+        })
+        .unwrap()
+    };
+    let first = keyed([1; 32]);
+    let calc = first.load(children_artifacts::CALC_BYTES).unwrap();
+    let path = first
+        .cache()
+        .unwrap()
+        .dir()
+        .join(format!("{}.cwasm", calc.id().hex()));
+    let tagged_by_one = std::fs::read(&path).unwrap();
+
+    // The same key takes the artifact as it is.
+    keyed([1; 32]).load(children_artifacts::CALC_BYTES).unwrap();
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        tagged_by_one,
+        "not recompiled"
+    );
+
+    // Another key does not trust it: it compiles afresh and tags its own.
+    let other = keyed([2; 32]);
+    let again = other.load(children_artifacts::CALC_BYTES).unwrap();
+    assert_eq!(patina_tests::wave_sync(&other, &again, "add(2, 3)"), "5");
+    assert_ne!(
+        std::fs::read(&path).unwrap(),
+        tagged_by_one,
+        "recompiled under the other key"
+    );
+
+    // A flipped byte inside a tagged artifact is caught before it is loaded.
+    let mut altered = std::fs::read(&path).unwrap();
+    let middle = altered.len() / 2;
+    altered[middle] ^= 0xff;
+    std::fs::write(&path, &altered).unwrap();
+    keyed([2; 32]).load(children_artifacts::CALC_BYTES).unwrap();
+    assert_ne!(
+        std::fs::read(&path).unwrap(),
+        altered,
+        "an altered artifact is replaced, not run"
+    );
+}

@@ -36,8 +36,15 @@ impl Mother {
             create_private_dir(&root).with_context(|| format!("creating {}", root.display()))?;
         }
         let children = ChildStore::open(&root)?;
-        let host = Host::new(HostConfig::with_builtin_toys(Some(root.join("cache"))))?;
         let identity = Identity::load_or_create(&root.join("identity.key"))?;
+        let mut config = HostConfig::with_builtin_toys(Some(root.join("cache")));
+        // Compiled artifacts carry a tag only this Mother can make: a file
+        // dropped into its cache by anyone else is recompiled, never run.
+        config.cache_key = Some(blake3::derive_key(
+            "patina artifact cache v1",
+            &identity.seed(),
+        ));
+        let host = Host::new(config)?;
         let receipts = open_sqlite(&root)?;
         Ok(Self {
             root,

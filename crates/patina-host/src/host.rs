@@ -33,6 +33,10 @@ pub struct HostConfig {
     pub engine: EngineConfig,
     /// Where compiled children are cached (`None`: compile in memory only).
     pub cache_dir: Option<PathBuf>,
+    /// Key of the keyed tag every cached artifact carries; only artifacts
+    /// tagged with it are loaded. `None` trusts the cache directory as is.
+    /// A Mother derives it from its identity.
+    pub cache_key: Option<[u8; 32]>,
     /// The toys runs may be granted (default: none; see [`ToyRegistry::builtin`]).
     pub toys: ToyRegistry,
 }
@@ -43,6 +47,7 @@ impl HostConfig {
         Self {
             engine: EngineConfig::default(),
             cache_dir,
+            cache_key: None,
             toys: ToyRegistry::builtin(),
         }
     }
@@ -70,7 +75,7 @@ impl Host {
         let cache = config
             .cache_dir
             .as_deref()
-            .map(|dir| ArtifactCache::new(dir, &engine));
+            .map(|dir| ArtifactCache::new(dir, &engine, config.cache_key));
         let ticker = EpochTicker::start(&engine)?;
         Ok(Self {
             inner: Arc::new(HostInner {
