@@ -130,16 +130,21 @@ fn a_second_host_takes_the_compiled_child_from_the_cache() {
         "compiled artifact written to {}",
         cache.display()
     );
-    let modified = std::fs::metadata(&cache).unwrap().modified().unwrap();
+    // Every write of an artifact is a fresh file renamed into place, so the
+    // file's identity (inode) changes exactly when it is written again.
+    let identity = |path: &std::path::Path| {
+        let meta = std::fs::metadata(path).unwrap();
+        #[cfg(unix)]
+        return std::os::unix::fs::MetadataExt::ino(&meta);
+        #[cfg(not(unix))]
+        return meta.modified().unwrap();
+    };
+    let written = identity(&cache);
 
     let (second, _) = host_with_counter(Some(dir.path().to_owned()));
     let again = second.load(children_artifacts::CALC_BYTES).unwrap();
     assert_eq!(again.id(), calc.id());
-    assert_eq!(
-        std::fs::metadata(&cache).unwrap().modified().unwrap(),
-        modified,
-        "not recompiled"
-    );
+    assert_eq!(identity(&cache), written, "not recompiled");
 
     std::fs::write(&cache, b"garbage").unwrap();
     let (third, _) = host_with_counter(Some(dir.path().to_owned()));
