@@ -167,6 +167,27 @@ async fn deterministic_runs_hash_the_same_on_two_mothers() {
     let rb = canonical::seal(b.transcript, &Identity::from_seed([2; 32]), 10, 11, None);
     assert_eq!(ra.transcript_hash, rb.transcript_hash);
     assert_ne!(ra.id, rb.id);
+
+    // With toy events and a command's argv in the transcript too.
+    let mut chatter = RunRequest::new(Call::Wave("chatter(2)".into()));
+    chatter.grants.push("log".parse().unwrap());
+    let a = record(&one, &child(&one, "hello-log"), chatter.clone()).await;
+    let b = record(&two, &child(&two, "hello-log"), chatter).await;
+    assert_eq!(a.transcript.events.len(), 2);
+    assert_eq!(
+        canonical::transcript_hash(&a.transcript),
+        canonical::transcript_hash(&b.transcript)
+    );
+    let args = RunRequest::new(Call::Command {
+        args: vec!["x".into(), "y".into()],
+    });
+    let a = record(&one, &child(&one, "hello-cmd"), args.clone()).await;
+    let b = record(&two, &child(&two, "hello-cmd"), args).await;
+    assert!(a.transcript.call.argv.is_some());
+    assert_eq!(
+        canonical::transcript_hash(&a.transcript),
+        canonical::transcript_hash(&b.transcript)
+    );
 }
 
 #[tokio::test]

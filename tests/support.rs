@@ -82,3 +82,19 @@ pub fn wave_sync(host: &Host, child: &Child, call: &str) -> String {
         .expect("runtime");
     runtime.block_on(wave(host, child, call))
 }
+
+/// The identity of the file at `path` (its inode on unix). Every artifact
+/// write is a fresh file renamed into place, so it changes exactly when a file
+/// is written again — even with the same bytes.
+#[cfg(unix)]
+pub fn file_identity(path: &std::path::Path) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(path).expect("file exists"))
+}
+
+/// The identity of the file at `path` (its modification time elsewhere).
+#[cfg(not(unix))]
+pub fn file_identity(path: &std::path::Path) -> std::time::SystemTime {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .expect("file exists")
+}

@@ -130,21 +130,16 @@ fn a_second_host_takes_the_compiled_child_from_the_cache() {
         "compiled artifact written to {}",
         cache.display()
     );
-    // Every write of an artifact is a fresh file renamed into place, so the
-    // file's identity (inode) changes exactly when it is written again.
-    let identity = |path: &std::path::Path| {
-        let meta = std::fs::metadata(path).unwrap();
-        #[cfg(unix)]
-        return std::os::unix::fs::MetadataExt::ino(&meta);
-        #[cfg(not(unix))]
-        return meta.modified().unwrap();
-    };
-    let written = identity(&cache);
+    let written = patina_tests::file_identity(&cache);
 
     let (second, _) = host_with_counter(Some(dir.path().to_owned()));
     let again = second.load(children_artifacts::CALC_BYTES).unwrap();
     assert_eq!(again.id(), calc.id());
-    assert_eq!(identity(&cache), written, "not recompiled");
+    assert_eq!(
+        patina_tests::file_identity(&cache),
+        written,
+        "not recompiled"
+    );
 
     std::fs::write(&cache, b"garbage").unwrap();
     let (third, _) = host_with_counter(Some(dir.path().to_owned()));
@@ -174,12 +169,15 @@ fn a_keyed_cache_loads_only_artifacts_it_tagged() {
         .dir()
         .join(format!("{}.cwasm", calc.id().hex()));
     let tagged_by_one = std::fs::read(&path).unwrap();
+    let written = patina_tests::file_identity(&path);
 
-    // The same key takes the artifact as it is.
+    // The same key takes the artifact as it is (same bytes would not prove
+    // that: compilation is deterministic; the file itself must be untouched).
     keyed([1; 32]).load(children_artifacts::CALC_BYTES).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), tagged_by_one);
     assert_eq!(
-        std::fs::read(&path).unwrap(),
-        tagged_by_one,
+        patina_tests::file_identity(&path),
+        written,
         "not recompiled"
     );
 
