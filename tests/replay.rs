@@ -263,3 +263,29 @@ async fn large_output_is_kept_by_reference_and_still_replays() {
     assert!(replay.matched(), "{:?}", replay.divergence);
     assert_eq!(replay.report.stdout.len() as u64, len);
 }
+
+#[tokio::test]
+async fn a_replay_never_reconnects_to_a_recorded_address() {
+    let host = host();
+    let cmd = child(&host, "hello-cmd");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let mut request = RunRequest::new(Call::Command {
+        args: vec!["--connect".into(), addr.clone()],
+    });
+    request.grants.push(format!("net:{addr}").parse().unwrap());
+    let recorded = record(&host, &cmd, request).await;
+    assert_eq!(recorded.transcript.unrecorded, vec![format!("net:{addr}")]);
+    listener.set_nonblocking(true).unwrap();
+    assert!(listener.accept().is_ok(), "the recorded run connected");
+    let replay = host.replay(&cmd, recorded).await.unwrap();
+    assert!(!replay.exact, "socket traffic is not in the transcript");
+    assert!(
+        replay.divergence.is_some(),
+        "without the socket the run differs"
+    );
+    assert!(
+        listener.accept().is_err(),
+        "the replay connected to the recorded address"
+    );
+}
