@@ -71,6 +71,18 @@ impl Child {
     pub fn authority_imports(&self) -> &[(String, ComponentItem)] {
         &self.inner.authority_imports
     }
+
+    /// Whether the child imports any interface of the WIT package `package`
+    /// (`wasi:filesystem`, say), base or not.
+    pub fn imports_package(&self, package: &str) -> bool {
+        self.component()
+            .component_type()
+            .imports(self.component().engine())
+            .any(|(name, _)| {
+                name.strip_prefix(package)
+                    .is_some_and(|rest| rest.starts_with('/'))
+            })
+    }
 }
 
 impl std::fmt::Debug for Child {

@@ -3,8 +3,10 @@
 //!
 //! `fs:PATH[:ro|rw]` becomes a preopened directory (the path canonicalised, so a
 //! symlink cannot later redirect it), `net:IP[:PORT]` an allowed socket
-//! address, and every other kind must name a registered toy. Nothing here ever
-//! widens a grant: conflicting grants are refused, not merged.
+//! address, and every other kind must name a registered toy. A toy whose kind
+//! is `fs` (the `fs` and `fs-watch` toys) gets the canonical `fs` grants too:
+//! one grant both preopens a directory and enables the recorded toys on it.
+//! Nothing here ever widens a grant: conflicting grants are refused, not merged.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -31,8 +33,8 @@ pub struct ResolvedGrants {
     pub preopens: Vec<Preopen>,
     /// Socket addresses the child may use.
     pub net: Vec<NetScope>,
-    /// Granted toys with their canonical grant.
-    pub toys: Vec<(Arc<dyn Toy>, Grant)>,
+    /// Granted toys with their canonical grants (sorted, no repeats).
+    pub toys: Vec<(Arc<dyn Toy>, Vec<Grant>)>,
 }
 
 impl std::fmt::Debug for ResolvedGrants {
@@ -44,13 +46,19 @@ impl std::fmt::Debug for ResolvedGrants {
 }
 
 impl ResolvedGrants {
-    /// The canonical grants whose use is not recorded call by call (`fs`
-    /// preopens, `net` sockets): a receipt names them, and a replay of such a
-    /// run can never be exact.
-    pub fn unrecorded(&self) -> Vec<String> {
+    /// The canonical grants whose use is not recorded call by call: `fs`
+    /// grants when the child can reach the preopened directories through
+    /// `wasi:filesystem`, `net` grants when it imports `wasi:sockets`. A
+    /// receipt names them, and a replay of such a run can never be exact.
+    /// (Through the `fs` toys every access is recorded.)
+    pub fn unrecorded(&self, uses_filesystem: bool, uses_sockets: bool) -> Vec<String> {
         self.canonical
             .iter()
-            .filter(|g| HOST_KINDS.contains(&g.kind()))
+            .filter(|g| match g.kind() {
+                "fs" => uses_filesystem,
+                "net" => uses_sockets,
+                _ => false,
+            })
             .map(ToString::to_string)
             .collect()
     }
@@ -65,13 +73,38 @@ impl ResolvedGrants {
         self
     }
 
-    /// The toy granted for `kind`, with its grant.
-    pub fn toy(&self, kind: &str) -> Option<&(Arc<dyn Toy>, Grant)> {
-        self.toys.iter().find(|(toy, _)| toy.grant_kind() == kind)
+    /// The grants that enable `toy` in this run, if it is granted.
+    pub fn for_toy(&self, toy: &Arc<dyn Toy>) -> Option<&[Grant]> {
+        self.toys
+            .iter()
+            .find(|(granted, _)| Arc::ptr_eq(granted, toy))
+            .map(|(_, grants)| grants.as_slice())
+    }
+
+    fn grant_toys(
+        &mut self,
+        registry: &ToyRegistry,
+        canonical_host_grant: Option<&Grant>,
+        grant: &Grant,
+    ) -> Result<(), GrantError> {
+        for toy in registry.by_kind(grant.kind()) {
+            let canonical = match canonical_host_grant {
+                Some(host) => toy.canonicalize(host)?,
+                None => toy.canonicalize(grant)?,
+            };
+            match self.toys.iter_mut().find(|(t, _)| Arc::ptr_eq(t, toy)) {
+                Some((_, grants)) => grants.push(canonical.clone()),
+                None => self.toys.push((toy.clone(), vec![canonical.clone()])),
+            }
+            if canonical_host_grant.is_none() {
+                self.canonical.push(canonical);
+            }
+        }
+        Ok(())
     }
 }
 
-/// Kinds the host serves itself rather than through a toy.
+/// Kinds the host serves itself (besides any toy of the same kind).
 const HOST_KINDS: [&str; 2] = ["fs", "net"];
 
 /// Resolves `grants` against `registry`.
@@ -103,13 +136,13 @@ pub fn resolve_grants(
                 let text = dir
                     .to_str()
                     .ok_or_else(|| grant.scope_error("the directory's path is not UTF-8"))?;
-                resolved
-                    .canonical
-                    .push(grant.with_scope(Some(format!("{text}:{}", scope.access))));
+                let canonical = grant.with_scope(Some(format!("{text}:{}", scope.access)));
+                resolved.canonical.push(canonical.clone());
                 resolved.preopens.push(Preopen {
                     dir,
                     access: scope.access,
                 });
+                resolved.grant_toys(registry, Some(&canonical), grant)?;
             }
             "net" => {
                 let scope = NetScope::parse(grant)?;
@@ -119,28 +152,28 @@ pub fn resolve_grants(
                 resolved.net.push(scope);
             }
             kind => {
-                let toy = registry.by_kind(kind).ok_or_else(|| {
+                if !registry.has_kind(kind) {
                     let mut known: Vec<String> =
                         HOST_KINDS.iter().map(|k| (*k).to_owned()).collect();
                     known.extend(registry.kinds());
                     known.sort();
-                    GrantError::UnknownKind {
+                    known.dedup();
+                    return Err(GrantError::UnknownKind {
                         grant: grant.to_string(),
                         kind: kind.to_owned(),
                         known: known.join(", "),
-                    }
-                })?;
-                let canonical = toy.canonicalize(grant)?;
-                if resolved.toy(kind).is_some_and(|(_, g)| *g != canonical) {
-                    return Err(grant
-                        .scope_error(format!("`{kind}` is granted twice with different scopes")));
+                    });
                 }
-                if resolved.toy(kind).is_none() {
-                    resolved.toys.push((toy.clone(), canonical.clone()));
-                    resolved.canonical.push(canonical);
-                }
+                resolved.grant_toys(registry, None, grant)?;
             }
         }
+    }
+    // Whether several grants of one toy combine is decided when the toy is
+    // linked (`Toy::combine`): two `fs` directories are fine for a child that
+    // only uses `wasi:filesystem`.
+    for (_, grants) in &mut resolved.toys {
+        grants.sort();
+        grants.dedup();
     }
     resolved.canonical.sort();
     resolved.canonical.dedup();

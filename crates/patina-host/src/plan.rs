@@ -30,8 +30,8 @@ pub struct ToyLink {
     pub import: String,
     /// The toy serving it.
     pub toy: Arc<dyn Toy>,
-    /// The canonical grant that allowed it.
-    pub grant: Grant,
+    /// The canonical grants that allowed it.
+    pub grants: Vec<Grant>,
     /// The functions the child imports from it.
     pub functions: Vec<String>,
 }
@@ -126,9 +126,10 @@ pub fn plan_imports(
             .and_then(|name| registry.serving(&name).cloned());
         let granted = toy
             .as_ref()
-            .and_then(|toy| grants.toy(toy.grant_kind()).cloned());
+            .and_then(|toy| Some((toy.clone(), grants.for_toy(toy)?.to_vec())));
         match (granted, item) {
-            (Some((toy, grant)), ComponentItem::ComponentInstance(instance)) => {
+            (Some((toy, toy_grants)), ComponentItem::ComponentInstance(instance)) => {
+                toy.combine(&toy_grants)?;
                 let mut functions = Vec::new();
                 for (name, export) in instance.exports(engine) {
                     match export.ty {
@@ -153,7 +154,7 @@ pub fn plan_imports(
                 plan.toys.push(ToyLink {
                     import: import.to_owned(),
                     toy,
-                    grant,
+                    grants: toy_grants,
                     functions,
                 });
             }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use patina_core::{Grant, Limits};
+use patina_core::{ChildId, Grant, Limits};
 use patina_receipts::{Blob, Transcript};
 use wasmtime::component::Val;
 
@@ -66,6 +66,10 @@ pub struct RunRequest {
     pub program_name: Option<String>,
     /// Live, record (default) or replay.
     pub mode: RunMode,
+    /// The children whose `invoke` calls led to this run, outermost first;
+    /// empty for a run a user or embedder started. The `invoke` toy refuses
+    /// to call any of them again (no cycles, no self-invocation).
+    pub invoked_by: Vec<ChildId>,
 }
 
 impl RunRequest {
@@ -78,6 +82,7 @@ impl RunRequest {
             limits: Limits::default(),
             program_name: None,
             mode: RunMode::Record,
+            invoked_by: Vec::new(),
         }
     }
 }
@@ -155,5 +160,6 @@ pub(crate) fn replay_request(source: Arc<ReplaySource>) -> RunRequest {
         limits: call.limits,
         program_name,
         mode: RunMode::Replay(source),
+        invoked_by: Vec::new(),
     }
 }

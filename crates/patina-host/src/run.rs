@@ -64,8 +64,9 @@ pub(crate) async fn execute(
         .map(|link| {
             let ctx = ToyContext {
                 child: child.id(),
-                grant: link.grant.clone(),
+                grants: link.grants.clone(),
                 logs: logs.clone(),
+                invoked_by: request.invoked_by.clone(),
             };
             link.toy.instantiate(&ctx).map_err(|source| HostError::Toy {
                 toy: link.toy.interface().to_string(),
@@ -126,6 +127,7 @@ pub(crate) async fn execute(
     };
     let called = tokio::time::timeout(limits.timeout.saturating_add(HOST_GRACE), call).await;
     let elapsed = started.elapsed();
+    let finished = finish_toys(&mut store).await;
 
     let fuel_consumed = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
     let (stdout, stderr) = (stdout.contents().to_vec(), stderr.contents().to_vec());
@@ -164,7 +166,10 @@ pub(crate) async fn execute(
             events: MAX_EVENTS,
             bytes: MAX_RECORDED_BYTES,
         }),
-        _ => outcome,
+        _ => match (outcome, finished) {
+            (Ok(_), Err(error)) => Err(error),
+            (outcome, _) => outcome,
+        },
     };
     let (log_lines, logs_dropped) = logs.snapshot();
     Ok(RunReport {
@@ -173,7 +178,10 @@ pub(crate) async fn execute(
         args: target.args,
         argv: target.command,
         grants: grants.canonical.clone(),
-        unrecorded: grants.unrecorded(),
+        unrecorded: grants.unrecorded(
+            child.imports_package("wasi:filesystem"),
+            child.imports_package("wasi:sockets"),
+        ),
         limits: *limits,
         deny_missing: request.deny_missing,
         outcome,
@@ -189,6 +197,24 @@ pub(crate) async fn execute(
         events,
         blobs,
     })
+}
+
+/// Lets every toy instance flush what the run produced. The first failure
+/// fails a run that had returned.
+async fn finish_toys(store: &mut Store<RunState>) -> Result<(), HostError> {
+    let mut first = Ok(());
+    for (slot, toy) in store.data_mut().toys.iter_mut().enumerate() {
+        if let Err(source) = toy.finish().await {
+            tracing::warn!(slot, %source, "a toy failed to finish the run");
+            if first.is_ok() {
+                first = Err(HostError::Toy {
+                    toy: format!("toy #{slot}"),
+                    source,
+                });
+            }
+        }
+    }
+    first
 }
 
 fn millis(d: Duration) -> u64 {

@@ -207,11 +207,8 @@ mod tests {
     use patina_core::{ChildId, Grant};
 
     fn instance(sink: &LogSink) -> Box<dyn ToyInstance> {
-        let ctx = ToyContext {
-            child: ChildId::of(b"child"),
-            grant: "log".parse::<Grant>().unwrap(),
-            logs: sink.clone(),
-        };
+        let mut ctx = ToyContext::new(ChildId::of(b"child"), vec!["log".parse::<Grant>().unwrap()]);
+        ctx.logs = sink.clone();
         LogToy::new().instantiate(&ctx).unwrap()
     }
 

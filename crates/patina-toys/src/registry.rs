@@ -26,19 +26,23 @@ impl ToyRegistry {
         registry
     }
 
-    /// Adds a toy. A toy registered later with the same grant kind or
-    /// interface replaces the earlier one, so an embedder can swap a backend.
+    /// Adds a toy. A toy registered later for the same interface replaces
+    /// the earlier one, so an embedder can swap a backend. Several toys may
+    /// share a grant kind (`fs` enables both `fs` and `fs-watch`).
     pub fn register(&mut self, toy: Arc<dyn Toy>) {
-        self.toys.retain(|t| {
-            t.grant_kind() != toy.grant_kind()
-                && t.interface().unversioned() != toy.interface().unversioned()
-        });
+        self.toys
+            .retain(|t| t.interface().unversioned() != toy.interface().unversioned());
         self.toys.push(toy);
     }
 
-    /// The toy granted with `kind`.
-    pub fn by_kind(&self, kind: &str) -> Option<&Arc<dyn Toy>> {
-        self.toys.iter().find(|t| t.grant_kind() == kind)
+    /// The toys a grant of `kind` enables.
+    pub fn by_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Arc<dyn Toy>> + 'a {
+        self.toys.iter().filter(move |t| t.grant_kind() == kind)
+    }
+
+    /// Whether some toy is granted with `kind`.
+    pub fn has_kind(&self, kind: &str) -> bool {
+        self.by_kind(kind).next().is_some()
     }
 
     /// The toy that serves an import of `interface`, if any.
@@ -59,6 +63,7 @@ impl ToyRegistry {
             .map(|t| t.grant_kind().to_owned())
             .collect();
         kinds.sort();
+        kinds.dedup();
         kinds
     }
 }
@@ -78,12 +83,12 @@ mod tests {
     #[test]
     fn builtin_has_log_by_kind_and_interface() {
         let registry = ToyRegistry::builtin();
-        assert!(registry.by_kind("log").is_some());
+        assert!(registry.has_kind("log"));
         let import: ToyName = "patina:toys/log@0.1.0".parse().unwrap();
         assert!(registry.serving(&import).is_some());
         let newer: ToyName = "patina:toys/log@0.2.0".parse().unwrap();
         assert!(registry.serving(&newer).is_none());
-        assert!(registry.by_kind("fs").is_none());
+        assert!(!registry.has_kind("teleport"));
         assert_eq!(registry.kinds(), vec!["log".to_owned()]);
     }
 

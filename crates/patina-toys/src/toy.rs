@@ -10,10 +10,37 @@ use crate::LogSink;
 pub struct ToyContext {
     /// The child being run.
     pub child: ChildId,
-    /// The canonical grant that enabled this toy for the run.
-    pub grant: Grant,
+    /// The canonical grants of this toy's kind for the run (at least one,
+    /// sorted, no repeats), as [`Toy::combine`] accepted them.
+    pub grants: Vec<Grant>,
     /// Where log lines of this run go (returned with the run's outcome).
     pub logs: LogSink,
+    /// The children whose `invoke` calls led to this run, outermost first
+    /// (empty for a run a user or embedder started).
+    pub invoked_by: Vec<ChildId>,
+}
+
+impl ToyContext {
+    /// A context for a run of `child` under `grants` that nobody invoked.
+    pub fn new(child: ChildId, grants: Vec<Grant>) -> Self {
+        Self {
+            child,
+            grants,
+            logs: LogSink::new(),
+            invoked_by: Vec::new(),
+        }
+    }
+
+    /// The one grant of a toy whose [`Toy::combine`] admits a single grant.
+    pub fn grant(&self) -> Result<&Grant, ToyError> {
+        match self.grants.as_slice() {
+            [grant] => Ok(grant),
+            _ => Err(ToyError::Backend(format!(
+                "expected one grant, got {}",
+                self.grants.len()
+            ))),
+        }
+    }
 }
 
 /// A failure of a toy call that is not an answer the WIT interface can carry.
@@ -71,6 +98,19 @@ pub trait Toy: Send + Sync + 'static {
         }
     }
 
+    /// Checks that the canonical grants of this kind given to one run (sorted,
+    /// no repeats) may be combined. The default admits one grant only: a
+    /// toy that takes several (an allowlist, several files) says so here.
+    fn combine(&self, grants: &[Grant]) -> Result<(), GrantError> {
+        match grants {
+            [] | [_] => Ok(()),
+            [first, second, ..] => Err(second.scope_error(format!(
+                "`{}` is granted twice with different scopes (also as `{first}`); grant it once",
+                self.grant_kind()
+            ))),
+        }
+    }
+
     /// Makes the per-run state of this toy for one child instance.
     fn instantiate(&self, ctx: &ToyContext) -> Result<Box<dyn ToyInstance>, ToyError>;
 }
@@ -82,4 +122,11 @@ pub trait ToyInstance: Send {
     /// component model from the child's declared signature) and returns its
     /// results, one value per WIT result.
     async fn call(&mut self, function: &str, args: &[Val]) -> Result<Vec<Val>, ToyError>;
+
+    /// Called once after the child's call ended (returned or not), before the
+    /// run is reported: the place to flush what the run produced (metrics,
+    /// say). Not called in a replay, where no backend is instantiated.
+    async fn finish(&mut self) -> Result<(), ToyError> {
+        Ok(())
+    }
 }
