@@ -18,7 +18,7 @@ mod log;
 mod registry;
 mod toy;
 
-pub use args::{Args, expect_arity};
+pub use args::{Args, expect_arity, vals};
 pub use log::{LogLevel, LogLine, LogSink, LogToy};
 pub use registry::ToyRegistry;
 pub use toy::{Toy, ToyContext, ToyError, ToyInstance};
