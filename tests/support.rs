@@ -9,6 +9,13 @@ pub fn host() -> Host {
     Host::new(HostConfig::with_builtin_toys(None)).expect("host")
 }
 
+/// A host offering exactly the toys of `toys`, and no disk cache.
+pub fn host_with(toys: patina_toys::ToyRegistry) -> Host {
+    let mut config = HostConfig::with_builtin_toys(None);
+    config.toys = toys;
+    Host::new(config).expect("host")
+}
+
 /// Loads one of the example children by name (`calc`, `hello-log`, `hello-cmd`, `limits`).
 pub fn child(host: &Host, name: &str) -> Child {
     let built = children_artifacts::by_name(name).unwrap_or_else(|| panic!("no child {name}"));
