@@ -63,16 +63,6 @@ impl ResolvedGrants {
             .collect()
     }
 
-    /// These grants without the authority a replay must never get again:
-    /// no preopened directory, no socket address. Toys stay (a replay answers
-    /// them from the transcript), and `canonical` still names every grant, as
-    /// the transcript being replayed does.
-    pub fn without_ambient_authority(mut self) -> Self {
-        self.preopens.clear();
-        self.net.clear();
-        self
-    }
-
     /// The grants that enable `toy` in this run, if it is granted.
     pub fn for_toy(&self, toy: &Arc<dyn Toy>) -> Option<&[Grant]> {
         self.toys
@@ -106,6 +96,51 @@ impl ResolvedGrants {
 
 /// Kinds the host serves itself (besides any toy of the same kind).
 const HOST_KINDS: [&str; 2] = ["fs", "net"];
+
+fn unknown_kind(grant: &Grant, registry: &ToyRegistry) -> GrantError {
+    let mut known: Vec<String> = HOST_KINDS.iter().map(|k| (*k).to_owned()).collect();
+    known.extend(registry.kinds());
+    known.sort();
+    known.dedup();
+    GrantError::UnknownKind {
+        grant: grant.to_string(),
+        kind: grant.kind().to_owned(),
+        known: known.join(", "),
+    }
+}
+
+/// The grants of a recorded run, for its replay: taken as the receipt states
+/// them (canonical already), without touching the file system or the
+/// network, since the directories, repositories and files they name may be
+/// gone or different on this host. They carry no authority: no directory is
+/// preopened, no socket allowed, and the toys they name are linked but never
+/// instantiated (a replay answers every toy call from the transcript).
+pub fn recorded_grants(
+    grants: &[Grant],
+    registry: &ToyRegistry,
+) -> Result<ResolvedGrants, GrantError> {
+    let mut resolved = ResolvedGrants::default();
+    for grant in grants {
+        let kind = grant.kind();
+        if !HOST_KINDS.contains(&kind) && !registry.has_kind(kind) {
+            return Err(unknown_kind(grant, registry));
+        }
+        resolved.canonical.push(grant.clone());
+        for toy in registry.by_kind(kind) {
+            match resolved.toys.iter_mut().find(|(t, _)| Arc::ptr_eq(t, toy)) {
+                Some((_, grants)) => grants.push(grant.clone()),
+                None => resolved.toys.push((toy.clone(), vec![grant.clone()])),
+            }
+        }
+    }
+    resolved.canonical.sort();
+    resolved.canonical.dedup();
+    for (_, grants) in &mut resolved.toys {
+        grants.sort();
+        grants.dedup();
+    }
+    Ok(resolved)
+}
 
 /// Resolves `grants` against `registry`.
 pub fn resolve_grants(
@@ -153,16 +188,7 @@ pub fn resolve_grants(
             }
             kind => {
                 if !registry.has_kind(kind) {
-                    let mut known: Vec<String> =
-                        HOST_KINDS.iter().map(|k| (*k).to_owned()).collect();
-                    known.extend(registry.kinds());
-                    known.sort();
-                    known.dedup();
-                    return Err(GrantError::UnknownKind {
-                        grant: grant.to_string(),
-                        kind: kind.to_owned(),
-                        known: known.join(", "),
-                    });
+                    return Err(unknown_kind(grant, registry));
                 }
                 resolved.grant_toys(registry, None, grant)?;
             }
@@ -247,6 +273,19 @@ mod tests {
         let file = dir.path().join("file");
         std::fs::write(&file, b"x").unwrap();
         assert!(resolve_grants(&grants(&[&format!("fs:{}", file.display())]), &registry).is_err());
+    }
+
+    #[test]
+    fn recorded_grants_need_nothing_they_name_to_exist() {
+        let gone = grants(&["fs:/no/such/dir:ro", "net:127.0.0.1:80", "log"]);
+        let registry = ToyRegistry::builtin();
+        assert!(resolve_grants(&gone, &registry).is_err());
+        let recorded = recorded_grants(&gone, &registry).unwrap();
+        assert!(recorded.preopens.is_empty());
+        assert!(recorded.net.is_empty());
+        assert_eq!(recorded.canonical.len(), 3);
+        assert_eq!(recorded.toys.len(), 1);
+        assert!(recorded_grants(&grants(&["teleport"]), &registry).is_err());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use wasmtime::Engine;
 use wasmtime::component::InstancePre;
 
 use crate::engine::{EngineConfig, EpochTicker, build_engine};
-use crate::grants::resolve_grants;
+use crate::grants::{recorded_grants, resolve_grants};
 use crate::plan::plan_imports;
 use crate::report::RunReport;
 use crate::request::{RunMode, RunRequest, resolve_target};
@@ -158,12 +158,14 @@ impl Host {
             }
             let target = resolve_target(child, request)?;
             tracing::Span::current().record("call", target.func_name.as_str());
-            let mut grants = resolve_grants(&request.grants, self.toys())?;
-            if matches!(request.mode, RunMode::Replay(_)) {
+            let grants = if matches!(request.mode, RunMode::Replay(_)) {
                 // A replay never gets the recorded run's directories or
-                // sockets back: the receipt is evidence, not authority.
-                grants = grants.without_ambient_authority();
-            }
+                // sockets back, and needs none of them to exist: the receipt
+                // is evidence, not authority.
+                recorded_grants(&request.grants, self.toys())?
+            } else {
+                resolve_grants(&request.grants, self.toys())?
+            };
             let plan = plan_imports(&self.inner.engine, child, &grants, self.toys(), request.deny_missing)?;
             let pre = self.instance_pre(child, &plan)?;
             let report = execute(&pre, child, &plan, &grants, target, request).await?;
