@@ -36,17 +36,26 @@ impl Toy for CounterToy {
             .unwrap_or("0")
             .parse()
             .map_err(|_| grant.scope_error("start must be a u32"))?;
-        Ok(grant.with_scope(Some(start.to_string())))
+        grant.with_scope(Some(start.to_string()))
     }
     fn instantiate(&self, ctx: &ToyContext) -> Result<Box<dyn ToyInstance>, ToyError> {
         self.instances.fetch_add(1, Ordering::SeqCst);
-        let start = ctx.grant.scope().and_then(|s| s.parse().ok()).unwrap_or(0);
-        Ok(Box::new(Counter { next: start }))
+        let start = ctx
+            .grant()?
+            .scope()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        Ok(Box::new(Counter {
+            next: start,
+            unlucky: start == 13,
+        }))
     }
 }
 
 struct Counter {
     next: u32,
+    /// Started at 13: fails to finish the run (to test `finish` failures).
+    unlucky: bool,
 }
 
 #[async_trait::async_trait]
@@ -56,6 +65,13 @@ impl ToyInstance for Counter {
         let value = self.next;
         self.next = self.next.wrapping_add(1);
         Ok(vec![Val::U32(value)])
+    }
+
+    async fn finish(&mut self) -> Result<(), ToyError> {
+        if self.unlucky {
+            return Err(ToyError::Backend("the counter's ledger is full".into()));
+        }
+        Ok(())
     }
 }
 
@@ -202,4 +218,25 @@ fn a_keyed_cache_loads_only_artifacts_it_tagged() {
         altered,
         "an altered artifact is replaced, not run"
     );
+}
+
+/// A toy that cannot save what the run produced leaves a warning, not a
+/// different outcome: the replay (which finishes no toy) still matches.
+#[tokio::test]
+async fn a_failed_finish_is_a_warning_and_the_run_still_replays() {
+    let (host, _) = host_with_counter(None);
+    let twice = patina_tests::wat_child(&host, TWICE_WAT);
+    let mut report = patina_tests::run(&host, &twice, "twice()", &["counter:13"])
+        .await
+        .unwrap();
+    assert_eq!(report.wave().as_deref(), Some("27"));
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(report.warnings[0].contains("ledger is full"));
+    let (transcript, blobs) = report.take_transcript().unwrap();
+    let replay = host
+        .replay(&twice, patina_host::ReplaySource { transcript, blobs })
+        .await
+        .unwrap();
+    assert!(replay.matched(), "{:?}", replay.divergence);
+    assert!(replay.report.warnings.is_empty());
 }

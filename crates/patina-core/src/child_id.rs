@@ -102,6 +102,18 @@ impl<'de> serde::Deserialize<'de> for ChildId {
     }
 }
 
+/// Whether `name` can name an installed child: 1 to 128 ASCII letters,
+/// digits, `-`, `_` and `.`, not starting with `.` (so a name is also a safe
+/// file name, and never `.` or `..`).
+pub fn is_valid_child_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

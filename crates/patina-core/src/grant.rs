@@ -81,11 +81,20 @@ impl Grant {
     }
 
     /// The same kind with a (canonical) scope put in place of this one's.
-    pub fn with_scope(&self, scope: Option<String>) -> Self {
-        Self {
+    /// Refuses control characters, as parsing does: a canonical path may
+    /// hold a newline, and a grant must stay one line of text wherever it is
+    /// written down.
+    pub fn with_scope(&self, scope: Option<String>) -> Result<Self, GrantError> {
+        if scope
+            .as_deref()
+            .is_some_and(|s| s.chars().any(char::is_control))
+        {
+            return Err(self.scope_error("control characters are not allowed"));
+        }
+        Ok(Self {
             kind: self.kind.clone(),
             scope,
-        }
+        })
     }
 
     /// A scope error for this grant.

@@ -15,7 +15,7 @@ mod grant;
 mod limits;
 mod toy_name;
 
-pub use child_id::{ChildId, ChildIdError};
+pub use child_id::{ChildId, ChildIdError, is_valid_child_name};
 pub use grant::{FsAccess, FsScope, Grant, GrantError, NetScope};
 pub use limits::{Limits, LimitsError, parse_duration, parse_size};
 pub use toy_name::{ToyName, ToyNameError};

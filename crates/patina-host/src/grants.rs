@@ -142,6 +142,44 @@ pub fn recorded_grants(
     Ok(resolved)
 }
 
+/// Resolves `grants` against `registry`, then refuses any grant whose path
+/// reaches into one of the `protected` directories or contains one (a
+/// Mother's own state: its key, receipts and stores must never be a child's).
+/// `protected` must hold canonical paths.
+pub fn resolve_grants_protecting(
+    grants: &[Grant],
+    registry: &ToyRegistry,
+    protected: &[PathBuf],
+) -> Result<ResolvedGrants, GrantError> {
+    let resolved = resolve_grants(grants, registry)?;
+    for grant in &resolved.canonical {
+        let Some(path) = grant_path(grant) else {
+            continue;
+        };
+        if let Some(dir) = protected
+            .iter()
+            .find(|dir| path.starts_with(dir) || dir.starts_with(&path))
+        {
+            return Err(grant.scope_error(format!(
+                "it would give the child the Mother's own state in `{}`; grant a directory that neither holds nor lies inside it",
+                dir.display()
+            )));
+        }
+    }
+    Ok(resolved)
+}
+
+/// The file-system path a canonical grant names, if any: the directory of
+/// `fs:DIR:ro|rw`, and an absolute path scope of any other kind (`git:DIR`,
+/// `kv:FILE`).
+fn grant_path(grant: &Grant) -> Option<PathBuf> {
+    let scope = grant.scope()?;
+    if grant.kind() == "fs" {
+        return FsScope::parse(grant).ok().map(|s| PathBuf::from(s.path));
+    }
+    scope.starts_with('/').then(|| PathBuf::from(scope))
+}
+
 /// Resolves `grants` against `registry`.
 pub fn resolve_grants(
     grants: &[Grant],
@@ -171,7 +209,7 @@ pub fn resolve_grants(
                 let text = dir
                     .to_str()
                     .ok_or_else(|| grant.scope_error("the directory's path is not UTF-8"))?;
-                let canonical = grant.with_scope(Some(format!("{text}:{}", scope.access)));
+                let canonical = grant.with_scope(Some(format!("{text}:{}", scope.access)))?;
                 resolved.canonical.push(canonical.clone());
                 resolved.preopens.push(Preopen {
                     dir,
@@ -183,7 +221,7 @@ pub fn resolve_grants(
                 let scope = NetScope::parse(grant)?;
                 resolved
                     .canonical
-                    .push(grant.with_scope(Some(scope.to_string())));
+                    .push(grant.with_scope(Some(scope.to_string()))?);
                 resolved.net.push(scope);
             }
             kind => {
@@ -273,6 +311,47 @@ mod tests {
         let file = dir.path().join("file");
         std::fs::write(&file, b"x").unwrap();
         assert!(resolve_grants(&grants(&[&format!("fs:{}", file.display())]), &registry).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_canonical_path_with_a_newline_is_refused() {
+        // A symlink whose target holds a newline would otherwise canonicalise
+        // to a grant text that reads as two grants when written down.
+        let dir = tempfile::tempdir().unwrap();
+        let evil = dir.path().join("a\nfs:/etc");
+        std::fs::create_dir_all(&evil).unwrap();
+        std::os::unix::fs::symlink(&evil, dir.path().join("link")).unwrap();
+        let text = format!("fs:{}", dir.path().join("link").display());
+        let err = resolve_grants(&grants(&[&text]), &ToyRegistry::builtin()).unwrap_err();
+        assert!(err.to_string().contains("control characters"), "{err}");
+    }
+
+    #[test]
+    fn protected_directories_are_neither_reached_nor_contained() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(dir.path()).unwrap();
+        let home = base.join("home");
+        let inside = home.join("blobs");
+        let beside = base.join("notes");
+        for d in [&inside, &beside] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let registry = ToyRegistry::builtin();
+        let protected = [home.clone()];
+        for refused in [&home, &inside, &base] {
+            let grant = format!("fs:{}:ro", refused.display());
+            let err =
+                resolve_grants_protecting(&grants(&[&grant]), &registry, &protected).unwrap_err();
+            assert!(err.to_string().contains("the Mother's own state"), "{err}");
+        }
+        let grant = format!("fs:{}:rw", beside.display());
+        assert!(resolve_grants_protecting(&grants(&[&grant]), &registry, &protected).is_ok());
+        // A sibling whose name merely starts with the same text is fine.
+        let sibling = base.join("home-other");
+        std::fs::create_dir(&sibling).unwrap();
+        let grant = format!("fs:{}:ro", sibling.display());
+        assert!(resolve_grants_protecting(&grants(&[&grant]), &registry, &protected).is_ok());
     }
 
     #[test]

@@ -6,14 +6,14 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use patina_core::ChildId;
+use patina_core::{ChildId, Grant, GrantError};
 use patina_toys::ToyRegistry;
 use tracing::Instrument;
 use wasmtime::Engine;
 use wasmtime::component::InstancePre;
 
 use crate::engine::{EngineConfig, EpochTicker, build_engine};
-use crate::grants::{recorded_grants, resolve_grants};
+use crate::grants::{ResolvedGrants, recorded_grants, resolve_grants_protecting};
 use crate::plan::plan_imports;
 use crate::report::RunReport;
 use crate::request::{RunMode, RunRequest, resolve_target};
@@ -39,6 +39,9 @@ pub struct HostConfig {
     pub cache_key: Option<[u8; 32]>,
     /// The toys runs may be granted (default: none; see [`ToyRegistry::builtin`]).
     pub toys: ToyRegistry,
+    /// Directories no grant may reach into or contain: the embedder's own
+    /// state (a Mother protects its home: key, receipts, stores).
+    pub protected: Vec<PathBuf>,
 }
 
 impl HostConfig {
@@ -49,6 +52,7 @@ impl HostConfig {
             cache_dir,
             cache_key: None,
             toys: ToyRegistry::builtin(),
+            protected: Vec::new(),
         }
     }
 }
@@ -62,6 +66,8 @@ pub struct Host {
 struct HostInner {
     engine: Engine,
     config: HostConfig,
+    /// `config.protected`, canonical.
+    protected: Vec<PathBuf>,
     cache: Option<ArtifactCache>,
     linked: Mutex<HashMap<String, InstancePre<RunState>>>,
     loaded: Mutex<HashMap<ChildId, Child>>,
@@ -77,8 +83,15 @@ impl Host {
             .as_deref()
             .map(|dir| ArtifactCache::new(dir, &engine, config.cache_key));
         let ticker = EpochTicker::start(&engine)?;
+        // Canonical, so that a grant (canonical too) is compared path to path.
+        let protected = config
+            .protected
+            .iter()
+            .map(|dir| std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone()))
+            .collect();
         Ok(Self {
             inner: Arc::new(HostInner {
+                protected,
                 engine,
                 config,
                 cache,
@@ -164,7 +177,7 @@ impl Host {
                 // is evidence, not authority.
                 recorded_grants(&request.grants, self.toys())?
             } else {
-                resolve_grants(&request.grants, self.toys())?
+                self.resolve_grants(&request.grants)?
             };
             let plan = plan_imports(&self.inner.engine, child, &grants, self.toys(), request.deny_missing)?;
             let pre = self.instance_pre(child, &plan)?;
@@ -177,6 +190,12 @@ impl Host {
         }
         .instrument(span)
         .await
+    }
+
+    /// Checks and canonicalises `grants` as a run would (refusing any that
+    /// reach the host's protected directories).
+    pub fn resolve_grants(&self, grants: &[Grant]) -> Result<ResolvedGrants, GrantError> {
+        resolve_grants_protecting(grants, self.toys(), &self.inner.protected)
     }
 
     /// The linked, pre-instantiated child for `plan`, from the cache or built now.

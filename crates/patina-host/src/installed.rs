@@ -1,7 +1,10 @@
 //! [`ChildStore`]: installed children on disk, by id and by name.
 //!
 //! Layout under the store's root: `children/<hex>.wasm` (the bytes, named by
-//! their blake3 digest) and `names/<name>` (a file holding the `b3:` id). Every
+//! their blake3 digest), `names/<name>` (a file holding the `b3:` id) and
+//! `grants/<name>` (JSON: the id of the bytes and the grants the child
+//! installed as `name` runs with when another child invokes it; no file, or
+//! a file for other bytes, means none). Every
 //! write is a temp file + rename, so two `mother install` at once cannot leave
 //! a torn file, and bytes are re-hashed on read, so a corrupted file is refused
 //! rather than run under the wrong identity. The store never compiles or runs
@@ -10,9 +13,16 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use patina_core::ChildId;
+use patina_core::{ChildId, Grant};
 
 use crate::HostError;
+
+/// What `grants/<name>` holds.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct InstallGrants {
+    child: ChildId,
+    grants: Vec<String>,
+}
 
 /// A child in the store.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -31,14 +41,7 @@ pub struct ChildStore {
     root: PathBuf,
 }
 
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 128
-        && !name.starts_with('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-}
+use patina_core::is_valid_child_name as valid_name;
 
 /// Writes `bytes` to `dir/file` so that readers see the old file or the
 /// whole new one, never a torn write: a synced temp file, then a rename.
@@ -56,7 +59,7 @@ pub(crate) fn write_atomically(dir: &Path, file: &str, bytes: &[u8]) -> Result<(
 impl ChildStore {
     /// Opens (creating if needed) the store under `root`.
     pub fn open(root: &Path) -> Result<Self, HostError> {
-        for sub in ["children", "names"] {
+        for sub in ["children", "names", "grants"] {
             let dir = root.join(sub);
             std::fs::create_dir_all(&dir)
                 .map_err(|e| HostError::io(format!("creating {}", dir.display()), e))?;
@@ -72,6 +75,10 @@ impl ChildStore {
 
     fn names_dir(&self) -> PathBuf {
         self.root.join("names")
+    }
+
+    fn grants_dir(&self) -> PathBuf {
+        self.root.join("grants")
     }
 
     fn wasm_path(&self, id: &ChildId) -> PathBuf {
@@ -92,6 +99,65 @@ impl ChildStore {
             write_atomically(&self.names_dir(), name, format!("{id}\n").as_bytes())?;
         }
         Ok(id)
+    }
+
+    /// Sets the grants the child installed as `name` (with the bytes `id`)
+    /// runs with when another child invokes it (the caller's grants never
+    /// pass to it). The caller checks them first (see
+    /// [`crate::resolve_grants`]). The grants belong to those bytes: once the
+    /// name points at other bytes they no longer apply.
+    pub fn set_grants(&self, name: &str, id: &ChildId, grants: &[Grant]) -> Result<(), HostError> {
+        if !valid_name(name) {
+            return Err(HostError::BadName(name.to_owned()));
+        }
+        let record = InstallGrants {
+            child: *id,
+            grants: grants.iter().map(ToString::to_string).collect(),
+        };
+        let json = serde_json::to_vec_pretty(&record)
+            .map_err(|e| HostError::io("encoding grants", std::io::Error::other(e)))?;
+        write_atomically(&self.grants_dir(), name, &json)
+    }
+
+    /// The grants of the child installed as `name`, if they were given for
+    /// the bytes `id` (empty otherwise: deny by default, so a reinstall
+    /// racing a read never lends one child's grants to another's bytes).
+    pub fn grants(&self, name: &str, id: &ChildId) -> Result<Vec<Grant>, HostError> {
+        if !valid_name(name) {
+            return Err(HostError::BadName(name.to_owned()));
+        }
+        let path = self.grants_dir().join(name);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(HostError::io(format!("reading {}", path.display()), e)),
+        };
+        let record: InstallGrants = serde_json::from_slice(&bytes).map_err(|e| {
+            HostError::io(
+                format!("reading {}", path.display()),
+                std::io::Error::other(e),
+            )
+        })?;
+        if record.child != *id {
+            return Ok(Vec::new());
+        }
+        record
+            .grants
+            .iter()
+            .map(|text| text.parse::<Grant>().map_err(HostError::from))
+            .collect()
+    }
+
+    /// The child installed under exactly `name` (no id prefixes), if any.
+    pub fn named(&self, name: &str) -> Result<Option<ChildId>, HostError> {
+        if !valid_name(name) {
+            return Ok(None);
+        }
+        Ok(self
+            .names()?
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, id)| id))
     }
 
     fn names(&self) -> Result<Vec<(String, ChildId)>, HostError> {
@@ -196,6 +262,26 @@ impl ChildStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grants_belong_to_the_bytes_installed_under_a_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ChildStore::open(dir.path()).unwrap();
+        let (one, two) = (ChildId::of(b"one"), ChildId::of(b"two"));
+        store.install(b"one", Some("svc")).unwrap();
+        assert!(store.grants("svc", &one).unwrap().is_empty());
+        let grants: Vec<Grant> = vec!["log".parse().unwrap(), "kv".parse().unwrap()];
+        store.set_grants("svc", &one, &grants).unwrap();
+        assert_eq!(store.grants("svc", &one).unwrap(), grants);
+        assert_eq!(store.named("svc").unwrap(), Some(one));
+        assert_eq!(store.named("other").unwrap(), None);
+        // Other bytes under the name (a reinstall, or one racing a read)
+        // never get the grants given for the first ones.
+        store.install(b"two", Some("svc")).unwrap();
+        assert!(store.grants("svc", &two).unwrap().is_empty());
+        assert!(store.grants("../x", &one).is_err());
+        assert!(store.set_grants("../x", &one, &grants).is_err());
+    }
 
     #[test]
     fn install_list_resolve_and_read() {

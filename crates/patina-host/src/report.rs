@@ -51,6 +51,10 @@ pub struct RunReport {
     pub logs: Vec<LogLine>,
     /// Lines dropped past the log cap.
     pub logs_dropped: u64,
+    /// Problems after the call that did not change its outcome, e.g. a toy
+    /// that could not save what the run produced (its `finish`). Not part of
+    /// the transcript: a replay, which instantiates no toy, has none.
+    pub warnings: Vec<String>,
     /// Fuel the run consumed.
     pub fuel_consumed: u64,
     /// When the run started and ended.

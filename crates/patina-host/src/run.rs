@@ -44,6 +44,9 @@ pub(crate) async fn execute(
     let stdout = MemoryOutputPipe::new(output_cap);
     let stderr = MemoryOutputPipe::new(output_cap);
     let logs = LogSink::new();
+    let run_deadline = Instant::now()
+        .checked_add(limits.timeout)
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
     let wasi = wasi_context(WasiSetup {
         grants,
         argv: target.command.as_deref(),
@@ -67,6 +70,8 @@ pub(crate) async fn execute(
                 grants: link.grants.clone(),
                 logs: logs.clone(),
                 invoked_by: request.invoked_by.clone(),
+                limits: *limits,
+                deadline: run_deadline,
             };
             link.toy.instantiate(&ctx).map_err(|source| HostError::Toy {
                 toy: link.toy.interface().to_string(),
@@ -127,7 +132,7 @@ pub(crate) async fn execute(
     };
     let called = tokio::time::timeout(limits.timeout.saturating_add(HOST_GRACE), call).await;
     let elapsed = started.elapsed();
-    let finished = finish_toys(&mut store).await;
+    let warnings = finish_toys(&mut store, limits.timeout).await;
 
     let fuel_consumed = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
     let (stdout, stderr) = (stdout.contents().to_vec(), stderr.contents().to_vec());
@@ -166,10 +171,7 @@ pub(crate) async fn execute(
             events: MAX_EVENTS,
             bytes: MAX_RECORDED_BYTES,
         }),
-        _ => match (outcome, finished) {
-            (Ok(_), Err(error)) => Err(error),
-            (outcome, _) => outcome,
-        },
+        _ => outcome,
     };
     let (log_lines, logs_dropped) = logs.snapshot();
     Ok(RunReport {
@@ -189,6 +191,7 @@ pub(crate) async fn execute(
         stderr,
         logs: log_lines,
         logs_dropped,
+        warnings,
         fuel_consumed,
         started_at,
         ended_at: SystemTime::now(),
@@ -199,22 +202,25 @@ pub(crate) async fn execute(
     })
 }
 
-/// Lets every toy instance flush what the run produced. The first failure
-/// fails a run that had returned.
-async fn finish_toys(store: &mut Store<RunState>) -> Result<(), HostError> {
-    let mut first = Ok(());
+/// Lets every toy instance flush what the run produced, each within the
+/// run's own time limit. A failure is a warning of the report, never a change
+/// of the outcome: the outcome is what the child did, and a replay (which has
+/// no toy to finish) must reproduce it.
+async fn finish_toys(store: &mut Store<RunState>, time: Duration) -> Vec<String> {
+    let mut warnings = Vec::new();
     for (slot, toy) in store.data_mut().toys.iter_mut().enumerate() {
-        if let Err(source) = toy.finish().await {
-            tracing::warn!(slot, %source, "a toy failed to finish the run");
-            if first.is_ok() {
-                first = Err(HostError::Toy {
-                    toy: format!("toy #{slot}"),
-                    source,
-                });
-            }
-        }
+        let warning = match tokio::time::timeout(time, toy.finish()).await {
+            Ok(Ok(())) => continue,
+            Ok(Err(error)) => format!("toy #{slot} could not finish the run: {error}"),
+            Err(_) => format!(
+                "toy #{slot} did not finish the run within {} ms",
+                millis(time)
+            ),
+        };
+        tracing::warn!("{warning}");
+        warnings.push(warning);
     }
-    first
+    warnings
 }
 
 fn millis(d: Duration) -> u64 {

@@ -126,7 +126,9 @@ impl<'a> Args<'a> {
 
     /// Argument `index` as a raw value (for shapes the helpers above lack).
     pub fn value(&self, index: usize) -> Result<&'a Val, ToyError> {
-        self.values.get(index).ok_or_else(|| self.bad(index, "a value"))
+        self.values
+            .get(index)
+            .ok_or_else(|| self.bad(index, "a value"))
     }
 }
 

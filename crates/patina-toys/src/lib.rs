@@ -14,13 +14,31 @@
 //! a malformed call is a [`ToyError`], which ends the run with a typed error.
 
 mod args;
+mod blob;
+mod fs;
+mod fs_watch;
+mod git;
+mod http;
+mod invoke;
+mod kv;
 mod log;
+pub mod measure;
 mod registry;
 mod toy;
 
 pub use args::{Args, expect_arity, vals};
+pub use blob::{BlobToy, MAX_BLOB};
+pub use fs::{FsToy, MAX_LIST as MAX_FS_LIST, MAX_READ as MAX_FS_READ};
+pub use fs_watch::{FsWatchToy, MAX_WAIT_MS};
+pub use git::GitToy;
+pub use http::{HttpToy, MAX_BODY as MAX_HTTP_BODY};
+pub use invoke::{
+    Invocation, InvokeAnswer, InvokeRequest, InvokeToy, Invoker, InvokerSlot, MAX_DEPTH,
+};
+pub use kv::KvToy;
 pub use log::{LogLevel, LogLine, LogSink, LogToy};
-pub use registry::ToyRegistry;
+pub use measure::{MeasureToy, MetricsStore};
+pub use registry::{ToyRegistry, ToyStateDir};
 pub use toy::{Toy, ToyContext, ToyError, ToyInstance};
 
 /// The dynamic component value type toys are called with (re-exported from wasmtime).

@@ -1,11 +1,51 @@
 //! [`ToyRegistry`]: the toys a host offers, looked up by grant kind or by the
 //! interface a child imports.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use patina_core::ToyName;
 
-use crate::{LogToy, Toy};
+use crate::{
+    BlobToy, FsToy, FsWatchToy, GitToy, HttpToy, KvToy, LogToy, MeasureToy, MetricsStore, Toy,
+    ToyError,
+};
+
+/// Where the toys that keep state keep it, under one directory (a Mother's
+/// home). Every path is derived here, so a Mother and its tools agree.
+#[derive(Clone, Debug)]
+pub struct ToyStateDir {
+    root: PathBuf,
+}
+
+impl ToyStateDir {
+    /// The layout under `root`.
+    pub fn new(root: &Path) -> Self {
+        Self {
+            root: root.to_owned(),
+        }
+    }
+
+    /// The `blob` store's directory.
+    pub fn blobs(&self) -> PathBuf {
+        self.root.join("blobs")
+    }
+
+    /// The `kv` store's SQLite file.
+    pub fn kv(&self) -> PathBuf {
+        self.root.join("kv.sqlite")
+    }
+
+    /// The `measure` store's SQLite file (what `mother metrics` reads).
+    pub fn metrics(&self) -> PathBuf {
+        self.root.join("metrics.sqlite")
+    }
+
+    /// Where `fs-watch` keeps its snapshots.
+    pub fn snapshots(&self) -> PathBuf {
+        self.root.join("fs-watch")
+    }
+}
 
 /// The set of toys a host can link. Cheap to clone.
 #[derive(Clone, Default)]
@@ -24,6 +64,22 @@ impl ToyRegistry {
         let mut registry = Self::empty();
         registry.register(Arc::new(LogToy::new()));
         registry
+    }
+
+    /// Every toy that ships with Patina but `invoke` (which needs a host to
+    /// run callees: see [`crate::InvokeToy`]): log, measure, fs, fs-watch,
+    /// git, blob, kv and http, their state kept under `state`.
+    pub fn standard(state: &ToyStateDir) -> Result<Self, ToyError> {
+        let mut registry = Self::builtin();
+        let metrics = Arc::new(MetricsStore::open(&state.metrics())?);
+        registry.register(Arc::new(MeasureToy::new(metrics)));
+        registry.register(Arc::new(FsToy::new()));
+        registry.register(Arc::new(FsWatchToy::new(state.snapshots())));
+        registry.register(Arc::new(GitToy::new()));
+        registry.register(Arc::new(BlobToy::new(state.blobs())));
+        registry.register(Arc::new(KvToy::open(state.kv())?));
+        registry.register(Arc::new(HttpToy::new()));
+        Ok(registry)
     }
 
     /// Adds a toy. A toy registered later for the same interface replaces
@@ -90,6 +146,21 @@ mod tests {
         assert!(registry.serving(&newer).is_none());
         assert!(!registry.has_kind("teleport"));
         assert_eq!(registry.kinds(), vec!["log".to_owned()]);
+    }
+
+    #[test]
+    fn standard_offers_every_pack_and_fs_enables_two_toys() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = ToyRegistry::standard(&ToyStateDir::new(dir.path())).unwrap();
+        assert_eq!(
+            registry.kinds(),
+            ["blob", "fs", "git", "http", "kv", "log", "measure"]
+        );
+        let fs: Vec<String> = registry
+            .by_kind("fs")
+            .map(|t| t.interface().to_string())
+            .collect();
+        assert_eq!(fs, ["patina:toys/fs@0.1.0", "patina:toys/fs-watch@0.1.0"]);
     }
 
     #[test]

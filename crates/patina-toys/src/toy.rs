@@ -1,6 +1,8 @@
 //! The [`Toy`] and [`ToyInstance`] traits: what a capability provider implements.
 
-use patina_core::{ChildId, Grant, GrantError, ToyName};
+use std::time::Instant;
+
+use patina_core::{ChildId, Grant, GrantError, Limits, ToyName};
 use wasmtime::component::Val;
 
 use crate::LogSink;
@@ -18,6 +20,11 @@ pub struct ToyContext {
     /// The children whose `invoke` calls led to this run, outermost first
     /// (empty for a run a user or embedder started).
     pub invoked_by: Vec<ChildId>,
+    /// The run's limits (a toy that starts other work, like `invoke`, keeps
+    /// it within them).
+    pub limits: Limits,
+    /// When the run's wall-clock deadline passes.
+    pub deadline: Instant,
 }
 
 impl ToyContext {
@@ -28,6 +35,8 @@ impl ToyContext {
             grants,
             logs: LogSink::new(),
             invoked_by: Vec::new(),
+            limits: Limits::default(),
+            deadline: Instant::now() + Limits::default().timeout,
         }
     }
 

@@ -1,0 +1,275 @@
+//! The `blob` toy (`patina:toys/blob@0.1.0`): content-addressed bytes in the
+//! Mother's blob store, `dir/<2 hex>/<64 hex>`, id `b3:<64 lowercase hex>`.
+//!
+//! Writes go through a fresh temporary file that is fsynced and renamed into
+//! place, so a crash never leaves a torn blob; reads re-hash the bytes and
+//! refuse a blob whose content no longer matches its id. An id is validated
+//! strictly before anything touches the disk: no text from a child ever
+//! becomes part of a path unchecked, and the store never follows an id out of
+//! its directory.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use patina_core::ToyName;
+use wasmtime::component::Val;
+
+use crate::{Args, Toy, ToyContext, ToyError, ToyInstance, vals};
+
+/// Largest blob, in bytes.
+pub const MAX_BLOB: usize = 16 << 20;
+
+/// The prefix of a blob id.
+const PREFIX: &str = "b3:";
+
+/// The `blob` toy: one store shared by every child of a Mother.
+#[derive(Debug)]
+pub struct BlobToy {
+    interface: ToyName,
+    store: Arc<BlobStore>,
+}
+
+impl BlobToy {
+    /// The toy for `patina:toys/blob@0.1.0`, storing blobs under `dir`
+    /// (created, owner-only, on the first `put`).
+    pub fn new(dir: PathBuf) -> Self {
+        let interface = "patina:toys/blob@0.1.0"
+            .parse()
+            .unwrap_or_else(|_| unreachable!("valid literal"));
+        Self {
+            interface,
+            store: Arc::new(BlobStore::new(dir)),
+        }
+    }
+}
+
+impl Toy for BlobToy {
+    fn interface(&self) -> &ToyName {
+        &self.interface
+    }
+
+    fn grant_kind(&self) -> &str {
+        "blob"
+    }
+
+    fn summary(&self) -> &str {
+        "content-addressed bytes in the Mother's blob store (put, get, has)"
+    }
+
+    fn functions(&self) -> &[&str] {
+        &["put", "get", "has"]
+    }
+
+    fn instantiate(&self, _ctx: &ToyContext) -> Result<Box<dyn ToyInstance>, ToyError> {
+        Ok(Box::new(BlobInstance {
+            store: Arc::clone(&self.store),
+        }))
+    }
+}
+
+struct BlobInstance {
+    store: Arc<BlobStore>,
+}
+
+#[async_trait::async_trait]
+impl ToyInstance for BlobInstance {
+    async fn call(&mut self, function: &str, args: &[Val]) -> Result<Vec<Val>, ToyError> {
+        let answer = match function {
+            "put" => {
+                let data = Args::new(function, args, 1)?.bytes(0)?;
+                if data.len() > MAX_BLOB {
+                    vals::err_string(format!(
+                        "a blob holds at most {MAX_BLOB} bytes, got {}",
+                        data.len()
+                    ))
+                } else {
+                    let store = Arc::clone(&self.store);
+                    match blocking(move || store.put(&data)).await? {
+                        Ok(id) => vals::ok(Some(vals::string(id))),
+                        Err(e) => vals::err_string(e),
+                    }
+                }
+            }
+            "get" | "has" => {
+                let id = Args::new(function, args, 1)?.string(0)?;
+                match parse_id(id) {
+                    Err(e) => vals::err_string(e),
+                    Ok(digest) => {
+                        let store = Arc::clone(&self.store);
+                        if function == "get" {
+                            match blocking(move || store.get(&digest)).await? {
+                                Ok(data) => {
+                                    vals::ok(Some(vals::option(data.as_deref().map(vals::bytes))))
+                                }
+                                Err(e) => vals::err_string(e),
+                            }
+                        } else {
+                            match blocking(move || store.has(&digest)).await? {
+                                Ok(has) => vals::ok(Some(Val::Bool(has))),
+                                Err(e) => vals::err_string(e),
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {
+                return Err(ToyError::NoSuchFunction {
+                    toy: "patina:toys/blob".into(),
+                    function: function.into(),
+                });
+            }
+        };
+        Ok(vec![answer])
+    }
+}
+
+/// Runs blocking file work off the async runtime.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ToyError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ToyError::Backend(format!("blob store task failed: {e}")))
+}
+
+/// The 64 lowercase hex digits of a valid id `b3:<64 lowercase hex>`, or why
+/// the text is not one. Nothing else may name a file of the store.
+pub fn parse_id(id: &str) -> Result<String, String> {
+    let valid = id.strip_prefix(PREFIX).filter(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    });
+    match valid {
+        Some(hex) => Ok(hex.to_owned()),
+        None => {
+            let shown: String = id.chars().take(80).collect();
+            Err(format!(
+                "invalid blob id {shown:?}: an id is `b3:` followed by 64 lowercase hex digits"
+            ))
+        }
+    }
+}
+
+/// The files of the store. Paths are built only from validated digests.
+#[derive(Debug)]
+struct BlobStore {
+    dir: PathBuf,
+    temp_counter: AtomicU64,
+}
+
+impl BlobStore {
+    fn new(dir: PathBuf) -> Self {
+        Self {
+            dir,
+            temp_counter: AtomicU64::new(0),
+        }
+    }
+
+    /// `dir/<first 2>/<all 64>` of a validated digest.
+    fn path(&self, digest: &str) -> PathBuf {
+        self.dir.join(&digest[..2]).join(digest)
+    }
+
+    fn put(&self, data: &[u8]) -> Result<String, String> {
+        let digest = blake3::hash(data).to_hex().to_string();
+        let path = self.path(&digest);
+        // Idempotent: an intact copy is kept as is; a damaged one is replaced.
+        if let Ok(Some(existing)) = read_bounded(&path)
+            && blake3::hash(&existing).to_hex().as_str() == digest
+        {
+            return Ok(format!("{PREFIX}{digest}"));
+        }
+        let shard = path
+            .parent()
+            .ok_or_else(|| "blob path has no parent".to_owned())?;
+        create_private_dir(&self.dir).map_err(|e| io_message("create the blob store", &e))?;
+        create_private_dir(shard).map_err(|e| io_message("create the blob store", &e))?;
+        let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
+        let temp = shard.join(format!(".tmp-{}-{n}-{digest}", std::process::id()));
+        let written = write_durably(&temp, &path, data);
+        if written.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        written.map_err(|e| io_message("write the blob", &e))?;
+        tracing::debug!(target: "patina::blob", id = %digest, bytes = data.len(), "stored blob");
+        Ok(format!("{PREFIX}{digest}"))
+    }
+
+    fn get(&self, digest: &str) -> Result<Option<Vec<u8>>, String> {
+        let Some(data) =
+            read_bounded(&self.path(digest)).map_err(|e| io_message("read the blob", &e))?
+        else {
+            return Ok(None);
+        };
+        if blake3::hash(&data).to_hex().as_str() != digest {
+            tracing::warn!(target: "patina::blob", id = %digest, "corrupt blob refused");
+            return Err(format!(
+                "blob b3:{digest} is corrupt: its bytes no longer match its id"
+            ));
+        }
+        Ok(Some(data))
+    }
+
+    fn has(&self, digest: &str) -> Result<bool, String> {
+        match fs::metadata(self.path(digest)) {
+            Ok(meta) => Ok(meta.is_file()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io_message("look up the blob", &e)),
+        }
+    }
+}
+
+fn io_message(what: &str, e: &io::Error) -> String {
+    format!("could not {what}: {e}")
+}
+
+/// The bytes of `path` (`None` if absent), refusing more than [`MAX_BLOB`].
+fn read_bounded(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    let mut data = Vec::new();
+    file.take(MAX_BLOB as u64 + 1).read_to_end(&mut data)?;
+    if data.len() > MAX_BLOB {
+        return Err(io::Error::other("stored blob is larger than the limit"));
+    }
+    Ok(Some(data))
+}
+
+/// Writes `data` to the new file `temp`, fsyncs it, renames it to `path` and
+/// fsyncs the directory, so `path` is either absent or complete.
+fn write_durably(temp: &Path, path: &Path, data: &[u8]) -> io::Result<()> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(temp)?;
+    file.write_all(data)?;
+    file.sync_all()?;
+    drop(file);
+    fs::rename(temp, path)?;
+    #[cfg(unix)]
+    if let Some(parent) = path.parent() {
+        File::open(parent)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Creates `dir` (owner-only on unix) if it does not exist.
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+#[cfg(test)]
+mod tests;

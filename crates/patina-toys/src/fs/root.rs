@@ -1,0 +1,63 @@
+//! The `fs` grant shared by the `fs` and `fs-watch` toys: its canonical text
+//! and the granted directory, opened once as a cap-std [`Dir`].
+//!
+//! This is the only place these toys use ambient authority, and only to open
+//! the granted directory itself; every later access goes through the `Dir`.
+//! It must never open anything else by an ambient path.
+
+use std::path::PathBuf;
+
+use cap_std::fs::Dir;
+use patina_core::{FsAccess, FsScope, Grant, GrantError};
+
+use crate::{ToyContext, ToyError};
+
+/// The canonical form of an `fs` grant: `fs:/canonical/dir:ro|rw`.
+///
+/// The host hands over grants it already canonicalised; those come back
+/// unchanged (canonicalising a canonical path is the identity). A raw grant
+/// (`fs:./data`) is resolved here the same way the host does it.
+pub(crate) fn canonical_fs_grant(grant: &Grant) -> Result<Grant, GrantError> {
+    let scope = FsScope::parse(grant)?;
+    let dir = std::fs::canonicalize(&scope.path)
+        .map_err(|e| grant.scope_error(format!("cannot open `{}`: {e}", scope.path)))?;
+    if !dir.is_dir() {
+        return Err(grant.scope_error(format!("`{}` is not a directory", scope.path)));
+    }
+    let text = dir
+        .to_str()
+        .ok_or_else(|| grant.scope_error("the directory's path is not UTF-8"))?;
+    grant.with_scope(Some(format!("{text}:{}", scope.access)))
+}
+
+/// The granted directory of one run.
+pub(crate) struct Root {
+    /// The directory handle every access goes through.
+    pub dir: Dir,
+    /// Its canonical path (for naming it, and for file events).
+    pub path: PathBuf,
+    /// What the grant allows.
+    pub access: FsAccess,
+}
+
+impl Root {
+    /// Opens the one directory the run's (canonical) `fs` grant names.
+    pub(crate) fn open(ctx: &ToyContext) -> Result<Self, ToyError> {
+        let grant = ctx.grant()?;
+        let scope = FsScope::parse(grant).map_err(|e| ToyError::Backend(e.to_string()))?;
+        let path = PathBuf::from(&scope.path);
+        if !path.is_absolute() {
+            return Err(ToyError::Backend(format!(
+                "the `fs` grant `{grant}` is not canonical"
+            )));
+        }
+        let dir = Dir::open_ambient_dir(&path, cap_std::ambient_authority()).map_err(|e| {
+            ToyError::Backend(format!("cannot open the granted `{}`: {e}", path.display()))
+        })?;
+        Ok(Self {
+            dir,
+            path,
+            access: scope.access,
+        })
+    }
+}

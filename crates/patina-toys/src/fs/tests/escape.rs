@@ -1,0 +1,204 @@
+//! Escape attempts against the `fs` toy: none may ever read, list, stat,
+//! write, create or remove anything outside the granted directory.
+
+use std::os::unix::fs::symlink;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::*;
+
+fn is_escape(result: &Result<Option<Val>, Val>) -> bool {
+    matches!(result, Err(Val::Variant(case, Some(_))) if case == "escape")
+}
+
+#[tokio::test]
+async fn lexical_escapes_are_refused_by_every_function() {
+    let world = World::new();
+    let mut fs = world.instance("rw");
+    let secret = world.secret().display().to_string();
+    for path in [
+        "../secret.txt",
+        "a/../../secret.txt",
+        "sub/../../secret.txt",
+        "..",
+        &secret,
+        "/etc/passwd",
+    ] {
+        for function in ["read", "list", "stat", "create-dir", "remove"] {
+            let result = call(&mut fs, function, path, None).await;
+            assert!(is_escape(&result), "{function}({path}) = {result:?}");
+        }
+        let result = call(&mut fs, "write", path, Some(b"pwned")).await;
+        assert!(is_escape(&result), "write({path}) = {result:?}");
+    }
+    assert_eq!(std::fs::read(world.secret()).unwrap(), SECRET);
+}
+
+#[tokio::test]
+async fn symlinks_leading_out_are_never_followed() {
+    let world = World::new();
+    symlink("../secret.txt", world.root.join("rel-link")).unwrap();
+    symlink(world.secret(), world.root.join("abs-link")).unwrap();
+    symlink("../outside", world.root.join("out-dir")).unwrap();
+    symlink(&world.outside, world.root.join("abs-dir")).unwrap();
+    symlink("sub/../../outside/new", world.root.join("dangling-out")).unwrap();
+    symlink("a.txt", world.root.join("in-link")).unwrap();
+    let mut fs = world.instance("rw");
+
+    for link in [
+        "rel-link",
+        "abs-link",
+        "out-dir/secret-marker",
+        "abs-dir/secret-marker",
+    ] {
+        let result = call(&mut fs, "read", link, None).await;
+        assert!(is_escape(&result), "read({link}) = {result:?}");
+        let result = call(&mut fs, "write", link, Some(b"pwned")).await;
+        assert!(is_escape(&result), "write({link}) = {result:?}");
+    }
+    for dir in ["out-dir", "abs-dir", "out-dir/", "out-dir/."] {
+        let result = call(&mut fs, "list", dir, None).await;
+        assert!(is_escape(&result), "list({dir}) = {result:?}");
+    }
+    for path in [
+        "out-dir/secret-marker",
+        "abs-dir/secret-marker",
+        "out-dir/./secret-marker",
+    ] {
+        let result = call(&mut fs, "stat", path, None).await;
+        assert!(is_escape(&result), "stat({path}) = {result:?}");
+        let result = call(&mut fs, "remove", path, None).await;
+        assert!(is_escape(&result), "remove({path}) = {result:?}");
+    }
+    for path in ["out-dir/new", "abs-dir/new", "dangling-out"] {
+        let result = call(&mut fs, "write", path, Some(b"pwned")).await;
+        assert!(is_escape(&result), "write({path}) = {result:?}");
+        let result = call(&mut fs, "create-dir", path, None).await;
+        assert!(
+            is_escape(&result) || path == "dangling-out",
+            "create-dir({path}) = {result:?}"
+        );
+    }
+    // Nothing outside changed.
+    assert_eq!(std::fs::read(world.secret()).unwrap(), SECRET);
+    assert_eq!(
+        std::fs::read(world.outside.join("secret-marker")).unwrap(),
+        SECRET
+    );
+    assert!(!world.outside.join("new").exists());
+
+    // A symlink itself is inside: stat and list describe it without following
+    // it, and removing it removes the link, not its target.
+    let Some(Val::Record(meta)) = call(&mut fs, "stat", "abs-link", None).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(meta[0].1, Val::Enum("symlink".into()));
+    let listing = names(call(&mut fs, "list", "", None).await.unwrap());
+    assert!(
+        listing.contains(&("out-dir".into(), "symlink".into())),
+        "{listing:?}"
+    );
+    // A symlink inside the root to a file inside it is followed.
+    assert_eq!(
+        bytes(call(&mut fs, "read", "in-link", None).await.unwrap()),
+        b"hello"
+    );
+    call(&mut fs, "remove", "rel-link", None).await.unwrap();
+    call(&mut fs, "remove", "out-dir", None).await.unwrap();
+    assert!(world.secret().exists());
+    assert!(world.outside.join("secret-marker").exists());
+}
+
+/// Swaps `name` between a real entry inside the root and a symlink leading
+/// out, as fast as it can, until `stop`.
+fn swapper(
+    root: PathBuf,
+    target: PathBuf,
+    dir: bool,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let path = root.join("race");
+        let mut swaps = 0;
+        while !stop.load(Ordering::Relaxed) {
+            let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_dir(&path);
+            let _ = symlink(&target, &path);
+            let _ = std::fs::remove_file(&path);
+            if dir {
+                let _ = std::fs::create_dir(&path);
+            } else {
+                let _ = std::fs::write(&path, b"inside");
+            }
+            swaps += 1;
+        }
+        swaps
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_symlink_swapped_in_during_calls_never_leads_out() {
+    let world = World::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    let files = swapper(world.root.clone(), world.secret(), false, stop.clone());
+    let mut fs = world.instance("rw");
+    let mut inside = 0;
+    for i in 0..3000 {
+        if let Ok(value) = call(&mut fs, "read", "race", None).await {
+            let data = bytes(value);
+            assert_ne!(data, SECRET, "read leaked the outside file");
+            inside += usize::from(data == b"inside");
+        }
+        if let Ok(Some(Val::Record(meta))) = call(&mut fs, "stat", "race", None).await {
+            assert_ne!(
+                meta[1].1,
+                Val::U64(SECRET.len() as u64),
+                "stat followed the link"
+            );
+        }
+        let _ = call(&mut fs, "write", "race", Some(format!("w{i}").as_bytes())).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let swaps = files.join().unwrap();
+    assert_eq!(
+        std::fs::read(world.secret()).unwrap(),
+        SECRET,
+        "a write leaked out"
+    );
+    assert!(
+        swaps > 0 && inside > 0,
+        "the race did not run: {swaps} swaps, {inside} reads"
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let _ = std::fs::remove_file(world.root.join("race"));
+    let dirs = swapper(
+        world.root.clone(),
+        world.outside.clone(),
+        true,
+        stop.clone(),
+    );
+    for i in 0..3000 {
+        if let Ok(listing) = call(&mut fs, "list", "race", None).await {
+            let listing = names(listing);
+            assert!(
+                listing.iter().all(|(name, _)| name != "secret-marker"),
+                "list followed the link out"
+            );
+        }
+        let result = call(&mut fs, "read", "race/secret-marker", None).await;
+        assert!(
+            result.is_err(),
+            "read through a swapped directory: {result:?}"
+        );
+        let _ = call(&mut fs, "write", &format!("race/w{i}"), Some(b"x")).await;
+        let _ = call(&mut fs, "remove", "race/secret-marker", None).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    dirs.join().unwrap();
+    let outside: Vec<_> = std::fs::read_dir(&world.outside)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(outside, vec![std::ffi::OsString::from("secret-marker")]);
+}
