@@ -14,6 +14,12 @@ const CHILDREN: &[(&str, &str, &str)] = &[
     ("limits", "limits.wasm", "LIMITS"),
     ("hello-cmd", "hello-cmd.wasm", "HELLO_CMD"),
     ("clock-random", "clock-random.wasm", "CLOCK_RANDOM"),
+    ("composer", "composer.wasm", "COMPOSER"),
+    ("metered", "metered.wasm", "METERED"),
+    ("http-get", "http_get.wasm", "HTTP_GET"),
+    ("indexer", "indexer.wasm", "INDEXER"),
+    ("folder-watcher", "folder_watcher.wasm", "FOLDER_WATCHER"),
+    ("git-status", "git_status.wasm", "GIT_STATUS"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";
