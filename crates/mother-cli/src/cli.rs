@@ -34,6 +34,8 @@ pub enum Command {
     Receipts(ReceiptsCommand),
     /// Re-run a receipt's child with every toy call answered from the receipt.
     Replay(ReplayArgs),
+    /// Show what children measured with the `measure` toy (counters, gauges, histograms).
+    Metrics(MetricsArgs),
     /// Install the example children and run them: imports, grants, results, limits, receipts.
     Demo,
 }
@@ -116,6 +118,7 @@ impl Command {
                 ReceiptsCommand::Show(a) | ReceiptsCommand::Verify(a) | ReceiptsCommand::Export(a),
             ) => a.json,
             Self::Receipts(ReceiptsCommand::Import(a)) => a.json,
+            Self::Metrics(a) => a.json,
             Self::Demo => false,
         }
     }
@@ -140,9 +143,26 @@ pub struct InstallArgs {
     /// A name to run it by (letters, digits, `-`, `_`, `.`).
     #[arg(long)]
     pub name: Option<String>,
+    /// A grant the child runs with when another child invokes it (repeat;
+    /// needs --name). The caller's grants never pass to it.
+    #[arg(long = "grant", short = 'g', value_name = "GRANT", requires = "name")]
+    pub grants: Vec<String>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// Only this child's metrics (an installed name, or an id prefix).
+    #[arg(long)]
+    pub child: Option<String>,
+    /// Print JSON.
+    #[arg(long, conflicts_with = "prometheus")]
+    pub json: bool,
+    /// Print Prometheus text (exposition format 0.0.4).
+    #[arg(long)]
+    pub prometheus: bool,
 }
 
 #[derive(Debug, Args)]

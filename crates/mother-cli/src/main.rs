@@ -5,6 +5,7 @@
 
 mod cli;
 mod commands;
+mod invoker;
 mod mother;
 mod output;
 
@@ -45,6 +46,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => commands::run::run(&mother, args).await,
         Command::Receipts(command) => commands::receipts::run(&mother, command),
         Command::Replay(args) => commands::replay::run(&mother, args).await,
+        Command::Metrics(args) => commands::metrics::run(&mother, args),
         Command::Demo => commands::demo::run(&mother).await,
     }
 }

@@ -4,11 +4,13 @@
 //! It only wires the libraries together; the logic lives in them.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, Result};
 use patina_host::{Child, ChildStore, Host, HostConfig, RunReport, unix_millis};
 use patina_receipts::store::{ReceiptStore, SqliteStore, open_sqlite};
 use patina_receipts::{Blob, ExportedReceipt, Identity, Receipt, canonical};
+use patina_toys::{InvokeToy, Invoker, InvokerSlot, ToyRegistry, ToyStateDir};
 
 /// The Mother's state and the layers built on it.
 pub struct Mother {
@@ -21,11 +23,14 @@ pub struct Mother {
     pub identity: Identity,
     /// Receipts: this Mother's chain and imported ones.
     pub receipts: SqliteStore,
+    /// Runs the children other children invoke (kept alive here; the
+    /// `invoke` toy holds it weakly).
+    invoker: OnceLock<Arc<crate::invoker::MotherInvoker>>,
 }
 
 impl Mother {
     /// Opens `root`, or the platform data directory's `patina` folder.
-    pub fn open(root: Option<PathBuf>) -> Result<Self> {
+    pub fn open(root: Option<PathBuf>) -> Result<Arc<Self>> {
         let root = match root {
             Some(root) => root,
             None => dirs::data_dir()
@@ -38,6 +43,13 @@ impl Mother {
         let children = ChildStore::open(&root)?;
         let identity = Identity::load_or_create(&root.join("identity.key"))?;
         let mut config = HostConfig::with_builtin_toys(Some(root.join("cache")));
+        config.toys =
+            ToyRegistry::standard(&ToyStateDir::new(&root)).context("opening the toys' state")?;
+        // No grant may reach into the Mother's home (its key, receipts,
+        // stores), or contain it.
+        config.protected.push(root.clone());
+        let slot = InvokerSlot::new();
+        config.toys.register(Arc::new(InvokeToy::new(slot.clone())));
         // Compiled artifacts carry a tag only this Mother can make: a file
         // dropped into its cache by anyone else is recompiled, never run.
         config.cache_key = Some(blake3::derive_key(
@@ -46,13 +58,20 @@ impl Mother {
         ));
         let host = Host::new(config)?;
         let receipts = open_sqlite(&root)?;
-        Ok(Self {
+        let mother = Arc::new(Self {
             root,
             children,
             host,
             identity,
             receipts,
-        })
+            invoker: OnceLock::new(),
+        });
+        let invoker = Arc::new(crate::invoker::MotherInvoker::new(Arc::downgrade(&mother)));
+        let weak: std::sync::Weak<dyn Invoker> =
+            Arc::downgrade(&(invoker.clone() as Arc<dyn Invoker>));
+        slot.set(weak);
+        let _ = mother.invoker.set(invoker);
+        Ok(mother)
     }
 
     /// The state directory.

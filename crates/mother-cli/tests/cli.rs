@@ -201,8 +201,10 @@ fn inspect_shows_imports_exports_and_what_they_need() {
 
 #[test]
 fn the_demo_runs_end_to_end() {
-    let home = tempfile::tempdir().unwrap();
-    let out = mother(home.path(), &["demo"]);
+    let dir = tempfile::tempdir().unwrap();
+    // The demo's folders go beside the home (`home-demo`), inside `dir`.
+    let home = dir.path().join("home");
+    let out = mother(&home, &["demo"]);
     let shown = text(&out.stdout) + &text(&out.stderr);
     assert!(out.status.success(), "{shown}\n{}", text(&out.stderr));
     for expected in [
@@ -219,13 +221,20 @@ fn the_demo_runs_end_to_end() {
         "signature   ok",
         "matched: transcript",
         "hashes intact",
+        "files: 2, words:",
+        "{path: \"receipts.md\", score: 1",
+        "added: [\"new.md\"], modified: [\"receipts.md\"]",
+        "value: \"\\\"hello, from composer!\\\"\"",
+        "cannot invoke itself",
+        "items         counter    5",
     ] {
         assert!(
             shown.contains(expected),
             "demo output lacks {expected:?}:\n{shown}"
         );
     }
-    let list = json(&mother(home.path(), &["list", "--json"]));
+    assert!(dir.path().join("home-demo/demo-notes/new.md").is_file());
+    let list = json(&mother(&home, &["list", "--json"]));
     assert_eq!(
         list.as_array().unwrap().len(),
         children_artifacts::ALL.len()

@@ -16,7 +16,11 @@ use crate::mother::Mother;
 use patina_receipts::ReceiptId;
 
 pub async fn run(mother: &Mother) -> Result<ExitCode> {
-    println!("Patina demo — state in {}\n", mother.root().display());
+    println!(
+        "Patina demo — state in {}, example folders in {}\n",
+        mother.root().display(),
+        workspace(mother).display()
+    );
 
     section("1. Install the example children (each is known by the blake3 of its bytes)");
     for child in children_artifacts::ALL {
@@ -61,7 +65,7 @@ pub async fn run(mother: &Mother) -> Result<ExitCode> {
     step(mother, "calc", Some(r#"add("two", 3)"#), &[], &[]).await?;
 
     section("5. A command child: empty environment, no files, no sockets unless granted");
-    let folder = mother.root().join("demo-folder");
+    let folder = workspace(mother).join("demo-folder");
     std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
     std::fs::write(folder.join("hello.txt"), "a file the child may read\n")?;
     let folder = folder.display().to_string();
@@ -82,7 +86,9 @@ pub async fn run(mother: &Mother) -> Result<ExitCode> {
     step_limited(mother, "hog-forever", Limit::Memory("32MiB")).await?;
     step(mother, "limits", Some("fib(50)"), &[], &[]).await?;
 
-    section("7. Receipts: every run above was recorded, signed and chained; replay is exact");
+    super::demo_work::run(mother).await?;
+
+    section("9. Receipts: every run above was recorded, signed and chained; replay is exact");
     let greeted = step(mother, "hello-log", Some("chatter(3)"), &["log"], &[]).await?;
     let clocked = step(mother, "clock-random", None, &[], &[]).await?;
     println!("$ mother receipts list --limit 4");
@@ -133,7 +139,17 @@ pub async fn run(mother: &Mother) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn section(title: &str) {
+/// Where the demo keeps the folders it grants: beside the Mother's home, never
+/// inside it (no grant may reach the Mother's own state).
+pub(super) fn workspace(mother: &Mother) -> std::path::PathBuf {
+    let name = mother
+        .root()
+        .file_name()
+        .map_or_else(|| "patina".into(), |n| n.to_string_lossy().into_owned());
+    mother.root().with_file_name(format!("{name}-demo"))
+}
+
+pub(super) fn section(title: &str) {
     println!("\n{title}");
 }
 
@@ -143,7 +159,7 @@ enum Limit {
     Memory(&'static str),
 }
 
-fn args(child: &str, call: Option<&str>, grants: &[&str], argv: &[&str]) -> RunArgs {
+pub(super) fn args(child: &str, call: Option<&str>, grants: &[&str], argv: &[&str]) -> RunArgs {
     RunArgs {
         child: child.to_owned(),
         call: call.map(str::to_owned),
@@ -182,7 +198,12 @@ fn command_line(args: &RunArgs) -> String {
     line
 }
 
-async fn execute(mother: &Mother, args: RunArgs) -> Result<Option<ReceiptId>> {
+/// Runs one step like `mother run` and prints it; returns the receipt id and
+/// the returned value in WAVE, when there are any.
+pub(super) async fn execute(
+    mother: &Mother,
+    args: RunArgs,
+) -> Result<(Option<ReceiptId>, Option<String>)> {
     println!("{}", command_line(&args));
     let child = mother.load(&args.child)?;
     let request = run_cmd::request(&args)?;
@@ -197,6 +218,7 @@ async fn execute(mother: &Mother, args: RunArgs) -> Result<Option<ReceiptId>> {
             for line in &report.logs {
                 println!("  [{}] {}", line.level.as_str(), line.message);
             }
+            let wave = report.wave();
             match &report.outcome {
                 Ok(returned) => match returned.exit_code {
                     Some(code) => println!("  exit status {code}"),
@@ -214,21 +236,21 @@ async fn execute(mother: &Mother, args: RunArgs) -> Result<Option<ReceiptId>> {
                 report.fuel_consumed,
                 report.elapsed.as_secs_f64() * 1000.0
             );
-            return Ok(receipt);
+            return Ok((receipt, wave));
         }
         Err(error) => println!("  refused[{}]: {error}", error.kind()),
     }
-    Ok(None)
+    Ok((None, None))
 }
 
-async fn step(
+pub(super) async fn step(
     mother: &Mother,
     child: &str,
     call: Option<&str>,
     grants: &[&str],
     argv: &[&str],
 ) -> Result<Option<ReceiptId>> {
-    execute(mother, args(child, call, grants, argv)).await
+    Ok(execute(mother, args(child, call, grants, argv)).await?.0)
 }
 
 async fn step_limited(mother: &Mother, call: &str, limit: Limit) -> Result<()> {

@@ -66,6 +66,7 @@ pub fn request(args: &RunArgs) -> Result<RunRequest> {
             ModeArg::Record => RunMode::Record,
             ModeArg::Live => RunMode::Live,
         },
+        invoked_by: Vec::new(),
     })
 }
 
@@ -106,6 +107,9 @@ pub fn report_json(report: &RunReport) -> serde_json::Value {
         "stderr": String::from_utf8_lossy(&report.stderr),
         "logs": report.logs,
     });
+    if !report.warnings.is_empty() {
+        value["warnings"] = serde_json::json!(report.warnings);
+    }
     match &report.outcome {
         Ok(returned) => {
             value["result"] = values::results_json(&returned.results);
@@ -129,6 +133,9 @@ fn print_text(report: &RunReport) {
     let _ = stderr.write_all(&report.stderr);
     for line in &report.logs {
         let _ = writeln!(stderr, "[{}] {}", line.level.as_str(), line.message);
+    }
+    for warning in &report.warnings {
+        let _ = writeln!(stderr, "warning: {warning}");
     }
     if report.logs_dropped > 0 {
         let _ = writeln!(stderr, "[{} more log lines dropped]", report.logs_dropped);
