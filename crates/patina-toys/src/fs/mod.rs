@@ -4,15 +4,18 @@
 //! Granted with `fs:DIR:ro|rw`, the same grant that preopens `DIR` for
 //! `wasi:filesystem`. The directory is opened once per run as a cap-std `Dir`
 //! and every access goes through it, so nothing leads out of it: absolute
-//! paths, `..` above the root and symlinks leading out (even swapped in during
-//! a call) are answered `escape`. An `ro` grant never writes. A failure the
-//! WIT can name is an answer; only malformed calls end the run.
+//! paths, `..` above the root, absolute symlinks and relative symlinks
+//! leading out (even swapped in during a call) are answered `escape`. An `ro`
+//! grant never writes; a write replaces the file atomically (temp file and
+//! rename), never writing an existing inode. A failure the WIT can name is an
+//! answer; only malformed calls end the run.
 
 mod error;
 mod ops;
 mod root;
 #[cfg(test)]
 mod tests;
+mod write;
 
 use std::sync::Arc;
 
@@ -24,6 +27,7 @@ use crate::{Args, Toy, ToyContext, ToyError, ToyInstance, vals};
 
 pub use ops::{MAX_LIST, MAX_READ};
 
+pub(crate) use error::shorten;
 pub(crate) use root::{Root, canonical_fs_grant};
 
 use error::{ChildPath, FsError, check_path};
@@ -149,7 +153,7 @@ fn run(dir: &Dir, op: Op, path: &ChildPath) -> Result<Answer, FsError> {
         Op::List => Answer::Entries(ops::list(dir, rel)?),
         Op::Stat => Answer::Stat(ops::stat(dir, rel)?),
         Op::Write(data) => {
-            ops::write(dir, rel, &data)?;
+            write::write(dir, rel, &data)?;
             Answer::Done
         }
         Op::CreateDir => {

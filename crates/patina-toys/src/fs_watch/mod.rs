@@ -8,7 +8,9 @@
 //! A file is `modified` when its size, mtime or kind differ: a change that
 //! keeps both size and mtime is not seen. It never reads file contents, never
 //! reads a snapshot of another child or root, and never lets a cursor name a
-//! file outside its store.
+//! file outside its store. Walks are bounded (entries, depth, path bytes),
+//! each pair keeps its newest 16 snapshots, and `wait` refuses trees of more
+//! than 10,000 directories rather than add a kernel watch for each.
 
 mod snapshot;
 mod store;
@@ -35,11 +37,17 @@ use watch::Watch;
 /// Longest wait, in milliseconds.
 pub const MAX_WAIT_MS: u32 = 60_000;
 
+/// Most directories (the root included) `wait` watches: each is one
+/// inotify watch, a per-user kernel resource. Above it `wait` is an `err`
+/// answer and the child can still poll `changes`.
+pub(crate) const MAX_WATCH_DIRS: usize = 10_000;
+
 /// The `fs-watch` toy; snapshots live under its state directory.
 #[derive(Debug)]
 pub struct FsWatchToy {
     interface: ToyName,
     state_dir: PathBuf,
+    max_watch_dirs: usize,
 }
 
 impl FsWatchToy {
@@ -53,7 +61,15 @@ impl FsWatchToy {
         Self {
             interface,
             state_dir,
+            max_watch_dirs: MAX_WATCH_DIRS,
         }
+    }
+
+    /// The same toy with another directory cap for `wait` (tests).
+    #[cfg(test)]
+    pub(crate) fn with_max_watch_dirs(mut self, max: usize) -> Self {
+        self.max_watch_dirs = max;
+        self
     }
 }
 
@@ -94,6 +110,7 @@ impl Toy for FsWatchToy {
                 root_text,
             )),
             watch: None,
+            max_watch_dirs: self.max_watch_dirs,
         }))
     }
 }
@@ -104,6 +121,7 @@ struct FsWatchInstance {
     store: Arc<SnapshotStore>,
     /// Started by the first `wait`, kept for the run.
     watch: Option<Watch>,
+    max_watch_dirs: usize,
 }
 
 /// A failure of `changes`: an answer, or a broken state directory.
@@ -123,12 +141,25 @@ fn changes(
             .load(cursor)
             .map_err(|e| Failure::Answer(e.to_string()))?,
     };
-    let now = snapshot::walk(dir).map_err(Failure::Answer)?;
+    let now = snapshot::walk(dir).map_err(Failure::Answer)?.files;
     let changes = snapshot::diff(&old, &now);
     let cursor = store
         .save(now)
         .map_err(|e| Failure::Backend(format!("cannot store the fs-watch snapshot: {e}")))?;
     Ok((changes, cursor))
+}
+
+/// Counts the directories under the root with the bounded walk, then starts
+/// the watch (one inotify watch per directory) if they are at most `max_dirs`.
+fn start_watch(dir: &Dir, path: &std::path::Path, max_dirs: usize) -> Result<Watch, String> {
+    let limits = snapshot::Limits {
+        dirs: max_dirs,
+        ..snapshot::Limits::SNAPSHOT
+    };
+    snapshot::walk_within(dir, &limits, &mut || {}).map_err(|e| {
+        format!("cannot wait: {e} (each directory needs a watch); poll `changes` instead")
+    })?;
+    Watch::start(path)
 }
 
 fn changes_val(changes: &[(String, ChangeKind)], cursor: String) -> Val {
@@ -179,10 +210,12 @@ impl ToyInstance for FsWatchInstance {
                 let args = Args::new(function, args, 1)?;
                 let timeout = Duration::from_millis(u64::from(args.u32(0)?.min(MAX_WAIT_MS)));
                 if self.watch.is_none() {
-                    let path = self.path.clone();
-                    let started = tokio::task::spawn_blocking(move || Watch::start(&path))
-                        .await
-                        .map_err(|e| ToyError::Backend(format!("wait did not start: {e}")))?;
+                    let (dir, path) = (self.dir.clone(), self.path.clone());
+                    let max_dirs = self.max_watch_dirs;
+                    let started =
+                        tokio::task::spawn_blocking(move || start_watch(&dir, &path, max_dirs))
+                            .await
+                            .map_err(|e| ToyError::Backend(format!("wait did not start: {e}")))?;
                     match started {
                         Ok(watch) => self.watch = Some(watch),
                         Err(message) => return Ok(vec![vals::err_string(message)]),

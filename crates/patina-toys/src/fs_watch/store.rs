@@ -6,14 +6,23 @@
 //! of another child or another root never names a snapshot of this pair. A
 //! cursor is checked to be pure hex before it touches the disk: it must never
 //! lead to a file outside the pair's directory.
+//!
+//! A pair keeps its [`KEEP`] most recently used snapshots (stored, returned
+//! again or loaded; the order is the files' mtimes): storing a new one
+//! deletes older ones, and their cursors become unknown.
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use super::snapshot::Files;
 
 /// Version of the snapshot serialisation.
 const FORMAT: u32 = 1;
+
+/// Snapshots kept per (child, root) pair: storing a new one deletes the
+/// least recently used beyond this, whose cursors become unknown.
+pub(crate) const KEEP: usize = 16;
 
 /// One stored snapshot, as serialised (the field order is part of the format).
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -75,6 +84,7 @@ impl SnapshotStore {
         let cursor = blake3::hash(&bytes).to_hex().to_string();
         let path = self.path_of(&cursor);
         if path.is_file() {
+            self.mark_used(&path);
             return Ok(cursor);
         }
         private_dir_all(&self.dir)?;
@@ -86,6 +96,8 @@ impl SnapshotStore {
         std::fs::rename(&temp, &path).inspect_err(|_| {
             let _ = std::fs::remove_file(&temp);
         })?;
+        self.mark_used(&path);
+        self.prune();
         Ok(cursor)
     }
 
@@ -114,7 +126,74 @@ impl SnapshotStore {
         if stored.format != FORMAT || stored.child != self.child || stored.root != self.root {
             return Err(CursorError::Unknown(shown));
         }
+        self.mark_used(&self.path_of(cursor));
         Ok(stored.files)
+    }
+
+    /// The stored snapshots of the pair: (last use, file name).
+    fn snapshots(&self) -> io::Result<Vec<(SystemTime, String)>> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let is_snapshot = name.strip_suffix(".json").is_some_and(|cursor| {
+                cursor.len() == 64 && cursor.bytes().all(|b| b.is_ascii_hexdigit())
+            });
+            if !is_snapshot {
+                continue;
+            }
+            match entry.metadata().and_then(|meta| meta.modified()) {
+                Ok(used) => found.push((used, name)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(found)
+    }
+
+    /// Makes the snapshot at `path` the most recently used: its mtime
+    /// becomes now, or just after the newest other one when the clock (or
+    /// the filesystem's timestamp) has not moved on. Best effort.
+    fn mark_used(&self, path: &Path) {
+        let newest = self
+            .snapshots()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, name)| Some(name.as_str()) != path.file_name().and_then(|n| n.to_str()))
+            .map(|(used, _)| used)
+            .max();
+        let now = SystemTime::now();
+        let used = match newest {
+            Some(newest) if newest >= now => newest + Duration::from_micros(1),
+            _ => now,
+        };
+        let marked = std::fs::File::open(path).and_then(|file| file.set_modified(used));
+        if let Err(e) = marked {
+            tracing::warn!(path = %path.display(), "cannot mark an fs-watch snapshot used: {e}");
+        }
+    }
+
+    /// Deletes the least recently used snapshots beyond [`KEEP`]. Best
+    /// effort: a failure leaves extra snapshots, never loses a kept one.
+    fn prune(&self) {
+        let mut snapshots = match self.snapshots() {
+            Ok(snapshots) => snapshots,
+            Err(e) => {
+                tracing::warn!(dir = %self.dir.display(), "cannot prune fs-watch snapshots: {e}");
+                return;
+            }
+        };
+        // Newest first; equal times by name, so the order is total.
+        snapshots.sort_by(|a, b| b.cmp(a));
+        for (_, name) in snapshots.into_iter().skip(KEEP) {
+            match std::fs::remove_file(self.dir.join(&name)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!(name, "cannot prune an fs-watch snapshot: {e}"),
+            }
+        }
     }
 }
 

@@ -1,8 +1,11 @@
 //! Tests of the `fs` toy: success paths, the `ro` refusal, grants and
-//! malformed calls here; escapes (lexical, symlinks, races) in `escape`.
+//! malformed calls here; escapes (lexical, symlinks, races) in `escape`;
+//! limits, atomic writes and special files in `hardening`.
 
 #[cfg(unix)]
 mod escape;
+#[cfg(unix)]
+mod hardening;
 
 use std::path::{Path, PathBuf};
 

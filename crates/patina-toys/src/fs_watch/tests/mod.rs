@@ -1,5 +1,8 @@
 //! Tests of the `fs-watch` toy: changes across cursors and across toy
-//! instances, refused cursors, symlinks not followed, and waits.
+//! instances, refused cursors, symlinks not followed, and waits; the bounds
+//! of walks, stores and watches in `limits`.
+
+mod limits;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -8,16 +11,16 @@ use patina_core::{ChildId, Grant};
 
 use super::*;
 
-struct World {
-    _tmp: tempfile::TempDir,
-    root: PathBuf,
-    other: PathBuf,
-    outside: PathBuf,
-    state: PathBuf,
+pub(super) struct World {
+    pub _tmp: tempfile::TempDir,
+    pub root: PathBuf,
+    pub other: PathBuf,
+    pub outside: PathBuf,
+    pub state: PathBuf,
 }
 
 impl World {
-    fn new() -> Self {
+    pub fn new() -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let base = std::fs::canonicalize(tmp.path()).unwrap();
         let (root, other, outside, state) = (
@@ -43,8 +46,11 @@ impl World {
         }
     }
 
-    fn instance(&self, child: &[u8], root: &Path) -> Box<dyn ToyInstance> {
-        let toy = FsWatchToy::new(self.state.clone());
+    pub fn instance(&self, child: &[u8], root: &Path) -> Box<dyn ToyInstance> {
+        self.instance_of(FsWatchToy::new(self.state.clone()), child, root)
+    }
+
+    pub fn instance_of(&self, toy: FsWatchToy, child: &[u8], root: &Path) -> Box<dyn ToyInstance> {
         let raw: Grant = format!("fs:{}:ro", root.display()).parse().unwrap();
         let grant = toy.canonicalize(&raw).unwrap();
         toy.instantiate(&ToyContext::new(ChildId::of(child), vec![grant]))
@@ -52,9 +58,9 @@ impl World {
     }
 }
 
-type Changes = Vec<(String, String)>;
+pub(super) type Changes = Vec<(String, String)>;
 
-async fn changes(
+pub(super) async fn changes(
     watch: &mut Box<dyn ToyInstance>,
     cursor: Option<&str>,
 ) -> Result<(Changes, String), String> {
@@ -303,7 +309,8 @@ fn snapshots_are_private_and_content_addressed() {
     let store = store::SnapshotStore::new(&world.state, "c".into(), "/r".into());
     let files =
         snapshot::walk(&Dir::open_ambient_dir(&world.root, cap_std::ambient_authority()).unwrap())
-            .unwrap();
+            .unwrap()
+            .files;
     let one = store.save(files.clone()).unwrap();
     let two = store.save(files.clone()).unwrap();
     assert_eq!(one, two);
