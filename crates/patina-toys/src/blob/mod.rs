@@ -3,7 +3,10 @@
 //!
 //! Writes go through a fresh temporary file that is fsynced and renamed into
 //! place, so a crash never leaves a torn blob; reads re-hash the bytes and
-//! refuse a blob whose content no longer matches its id. An id is validated
+//! refuse a blob whose content no longer matches its id (`has` verifies too,
+//! so it never says true for a blob `get` would refuse). Ids are content
+//! hashes, not secrets: the store is shared by every child, and `has` of a
+//! guessed hash tells whether anyone stored those bytes. An id is validated
 //! strictly before anything touches the disk: no text from a child ever
 //! becomes part of a path unchecked, and the store never follows an id out of
 //! its directory.
@@ -19,8 +22,9 @@ use wasmtime::component::Val;
 
 use crate::{Args, Toy, ToyContext, ToyError, ToyInstance, vals};
 
-/// Largest blob, in bytes.
-pub const MAX_BLOB: usize = 16 << 20;
+/// Largest blob, in bytes. A `get` answer costs ~40 bytes of host memory per
+/// byte (`list<u8>` is a list of `Val::U8`), so this stays small.
+pub const MAX_BLOB: usize = 4 << 20;
 
 /// The prefix of a blob id.
 const PREFIX: &str = "b3:";
@@ -212,12 +216,10 @@ impl BlobStore {
         Ok(Some(data))
     }
 
+    /// Whether the store holds blob `digest` intact: it is read and re-hashed
+    /// like [`Self::get`], so a corrupt blob is the same `err` and never `true`.
     fn has(&self, digest: &str) -> Result<bool, String> {
-        match fs::metadata(self.path(digest)) {
-            Ok(meta) => Ok(meta.is_file()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(io_message("look up the blob", &e)),
-        }
+        Ok(self.get(digest)?.is_some())
     }
 }
 

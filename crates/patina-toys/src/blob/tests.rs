@@ -157,9 +157,22 @@ async fn a_corrupt_blob_is_refused_and_a_put_repairs_it() {
         panic!("{answer:?}")
     };
     assert!(format!("{message:?}").contains("corrupt"), "{message:?}");
+    // `has` agrees with `get`: a corrupt blob is not held.
+    let answer = call1(&mut blob, "has", &id).await;
+    assert!(format!("{answer:?}").contains("corrupt"), "{answer:?}");
     // A truncated (torn) copy is refused too.
     fs::write(&file, b"prec").unwrap();
     assert!(is_err(&call1(&mut blob, "get", &id).await));
+    assert!(is_err(&call1(&mut blob, "has", &id).await));
+    // So is a directory or an oversized file where the blob should be.
+    fs::remove_file(&file).unwrap();
+    fs::write(&file, vec![0u8; MAX_BLOB + 1]).unwrap();
+    assert!(is_err(&call1(&mut blob, "has", &id).await));
+    fs::remove_file(&file).unwrap();
+    fs::create_dir(&file).unwrap();
+    assert!(is_err(&call1(&mut blob, "has", &id).await));
+    assert!(is_err(&call1(&mut blob, "get", &id).await));
+    fs::remove_dir(&file).unwrap();
     // Putting the bytes again replaces the damaged copy.
     assert_eq!(put(&mut blob, b"precious bytes").await, id);
     assert_eq!(
@@ -175,7 +188,16 @@ async fn oversized_blobs_and_bad_calls() {
     let big = vals::bytes(&vec![0u8; MAX_BLOB + 1]);
     let answer = blob.call("put", &[big]).await.unwrap();
     assert!(is_err(&answer[0]), "{answer:?}");
+    // The cap is 4 MiB (each byte answered costs ~40 in the host).
+    let over = vals::bytes(&vec![0u8; (4 << 20) + 1]);
+    assert!(is_err(&blob.call("put", &[over]).await.unwrap()[0]));
     assert!(!tmp.path().join("blobs").exists());
+    let max = vec![1u8; 4 << 20];
+    let id = put(&mut blob, &max).await;
+    assert_eq!(
+        call1(&mut blob, "has", &id).await,
+        vals::ok(Some(Val::Bool(true)))
+    );
     assert!(matches!(
         blob.call("delete", &[]).await,
         Err(ToyError::NoSuchFunction { .. })

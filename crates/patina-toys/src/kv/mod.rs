@@ -4,9 +4,13 @@
 //! Every access to the own store is scoped to the run's child id
 //! (`ctx.child`); no function takes a child id, so no child can name another's
 //! keys. `query` only opens files that were granted, by their canonical path,
-//! and never writes or attaches ([`query`]). SQLite work runs in
-//! `spawn_blocking`; the store's lock is never held across an `.await`.
+//! and never changes their content or attaches ([`query`]). A full or busy
+//! own store is an `err` answer; only a broken one is a [`ToyError`]. SQLite
+//! work runs in `spawn_blocking`; the store's lock is never held across an
+//! `.await`.
 
+#[cfg(test)]
+mod answer_tests;
 mod query;
 #[cfg(test)]
 mod query_tests;
@@ -142,7 +146,10 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ToyError::Backend(format!("kv task failed: {e}")))
 }
 
-/// `ok(value)`, `err(message)` for a refusal, a [`ToyError`] for SQLite breakage.
+/// `ok(value)`; `err(message)` for a refusal or a store that is full or busy
+/// (a child can fill the disk, another process can hold the lock: the child
+/// may handle both); a [`ToyError`] only for breakage of the store itself
+/// (corrupt, unreadable), which no answer could explain to the child.
 fn answer<T>(
     result: Result<T, StoreError>,
     ok: impl FnOnce(T) -> Option<Val>,
@@ -150,6 +157,7 @@ fn answer<T>(
     match result {
         Ok(value) => Ok(vals::ok(ok(value))),
         Err(StoreError::Refused(message)) => Ok(vals::err_string(message)),
+        Err(e @ StoreError::Unavailable(_)) => Ok(vals::err_string(e.to_string())),
         Err(e @ StoreError::Sqlite(_)) => Err(ToyError::Backend(e.to_string())),
     }
 }
@@ -241,7 +249,7 @@ impl KvInstance {
                         ),
                     ),
                 ]))),
-                Err(message) => vals::err_string(message),
+                Err(e) => vals::err_string(e.to_string()),
             },
         )
     }

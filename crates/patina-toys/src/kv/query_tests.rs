@@ -1,5 +1,6 @@
 //! Unit tests of `query`: parameters and types, refusals of writes, attach
-//! and settings, granted paths, symlinks, and row and time bounds.
+//! and settings (each by the guard that must fire), granted paths, symlinks,
+//! and row and time bounds. Answer-size bounds and WAL files: `answer_tests`.
 
 use super::query::{MAX_QUERY_TIME, MAX_ROWS};
 use super::tests::*;
@@ -78,38 +79,73 @@ async fn query_with_params_maps_every_type() {
 
 #[tokio::test]
 async fn query_refuses_writes_attach_and_settings() {
+    use query::QueryError::{Denied, Invalid, MultipleStatements, NotReadOnly};
     let f = fixture();
     let db = f.database("data.db");
     let other = f.database("other.db");
     let before = std::fs::read(&db).unwrap();
-    let mut kv = f.instance(b"child", &[&format!("kv:{}", db.display())]);
+    let copy = f.dir.path().join("copy.db");
+    // Each attack with the guard that must stop it: the authorizer while
+    // preparing, or (for statements it is never asked about) the read-only check.
     let attack = [
-        "INSERT INTO t (name) VALUES ('eve')".to_owned(),
-        "UPDATE t SET name = 'eve'".to_owned(),
-        "DELETE FROM t".to_owned(),
-        "DROP TABLE t".to_owned(),
-        "CREATE TABLE u (x)".to_owned(),
-        "CREATE TEMP TABLE u (x)".to_owned(),
-        format!("ATTACH DATABASE '{}' AS o", other.display()),
-        "DETACH DATABASE main".to_owned(),
-        "PRAGMA writable_schema = ON".to_owned(),
-        "PRAGMA writable_schema".to_owned(),
-        "PRAGMA query_only = OFF".to_owned(),
-        "PRAGMA user_version = 7".to_owned(),
-        "PRAGMA journal_mode = DELETE".to_owned(),
-        "VACUUM".to_owned(),
-        format!("VACUUM INTO '{}'", f.dir.path().join("copy.db").display()),
-        "BEGIN".to_owned(),
-        "SELECT load_extension('/tmp/evil.so')".to_owned(),
-        "SELECT 1; DELETE FROM t".to_owned(),
-        "WITH x AS (SELECT 1) INSERT INTO t (name) SELECT 'eve' FROM x".to_owned(),
+        (
+            "INSERT INTO t (name) VALUES ('eve')".to_owned(),
+            "authorizer",
+        ),
+        ("UPDATE t SET name = 'eve'".to_owned(), "authorizer"),
+        ("DELETE FROM t".to_owned(), "authorizer"),
+        ("DROP TABLE t".to_owned(), "authorizer"),
+        ("CREATE TABLE u (x)".to_owned(), "authorizer"),
+        ("CREATE TEMP TABLE u (x)".to_owned(), "authorizer"),
+        (
+            format!("ATTACH DATABASE '{}' AS o", other.display()),
+            "authorizer",
+        ),
+        ("DETACH DATABASE main".to_owned(), "authorizer"),
+        ("PRAGMA writable_schema = ON".to_owned(), "authorizer"),
+        ("PRAGMA writable_schema".to_owned(), "authorizer"),
+        ("PRAGMA query_only = OFF".to_owned(), "authorizer"),
+        ("PRAGMA user_version = 7".to_owned(), "authorizer"),
+        ("PRAGMA journal_mode = DELETE".to_owned(), "authorizer"),
+        ("VACUUM".to_owned(), "read-only"),
+        (format!("VACUUM INTO '{}'", copy.display()), "read-only"),
+        ("BEGIN".to_owned(), "authorizer"),
+        (
+            "SELECT load_extension('/tmp/evil.so')".to_owned(),
+            "authorizer",
+        ),
+        ("SELECT 1; DELETE FROM t".to_owned(), "authorizer"),
+        ("SELECT 1; SELECT 2".to_owned(), "one statement"),
+        (
+            "WITH x AS (SELECT 1) INSERT INTO t (name) SELECT 'eve' FROM x".to_owned(),
+            "authorizer",
+        ),
     ];
-    for sql in &attack {
-        let answer = query(&mut kv, "", sql, vec![]).await;
-        let message = err_text(&answer);
-        assert!(message.contains("refused"), "{sql}: {message}");
+    for (sql, guard) in &attack {
+        let e = query::query(&db, sql, vec![], MAX_QUERY_TIME).unwrap_err();
+        let fired = match &e {
+            Denied(m) if m.contains("not authorized") => "authorizer",
+            NotReadOnly => "read-only",
+            MultipleStatements => "one statement",
+            _ => "another",
+        };
+        assert_eq!(fired, *guard, "{sql}: {e:?}");
     }
-    assert!(!f.dir.path().join("copy.db").exists());
+    // A syntax error or an unknown table is an invalid query, not a refusal.
+    for sql in ["SELEC nonsense", "SELECT * FROM missing", "INSERT INTO"] {
+        let e = query::query(&db, sql, vec![], MAX_QUERY_TIME).unwrap_err();
+        assert!(matches!(e, Invalid(_)), "{sql}: {e:?}");
+        assert!(!e.to_string().contains("refused"), "{sql}: {e}");
+    }
+    // Through the toy, each is an `err` answer with the guard's message.
+    let mut kv = f.instance(b"child", &[&format!("kv:{}", db.display())]);
+    let message = err_text(&query(&mut kv, "", "DELETE FROM t", vec![]).await);
+    assert!(message.contains("refused by the authorizer"), "{message}");
+    let message = err_text(&query(&mut kv, "", "VACUUM", vec![]).await);
+    assert!(message.contains("only read-only statements"), "{message}");
+    let message = err_text(&query(&mut kv, "", "SELEC nonsense", vec![]).await);
+    assert!(message.starts_with("invalid query"), "{message}");
+    assert!(!copy.exists());
     assert_eq!(
         std::fs::read(&db).unwrap(),
         before,
@@ -188,13 +224,27 @@ async fn symlinks_cannot_swap_the_granted_file() {
     // ... and the link's own path is not a granted name.
     let message = err_text(&query(&mut kv, link.to_str().unwrap(), "SELECT 1", vec![]).await);
     assert!(message.contains("not granted"), "{message}");
-    // Swapping the granted file for a symlink to another one after the grant
-    // is refused when the query opens it.
+    // Swapping the granted file itself (the last path component) for a
+    // symlink to another one after the grant is refused when the query opens it.
     std::fs::remove_file(&db).unwrap();
     std::os::unix::fs::symlink(&secret, &db).unwrap();
     let answer = query(&mut kv, "", "SELECT name FROM t", vec![]).await;
     assert!(!format!("{answer:?}").contains("SECRET"), "{answer:?}");
-    err_text(&answer);
+    assert!(err_text(&answer).starts_with("cannot open"), "{answer:?}");
+    // SQLite's NOFOLLOW also refuses a symlink in any directory of the path
+    // (SQLITE_CANTOPEN_SYMLINK): a parent directory swapped after the grant.
+    let sub = f.dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let granted = f.database("sub/in.db");
+    let mut kv = f.instance(b"child", &[&format!("kv:{}", granted.display())]);
+    let elsewhere = f.dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::rename(&secret, elsewhere.join("in.db")).unwrap();
+    std::fs::rename(&sub, f.dir.path().join("sub.old")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &sub).unwrap();
+    let answer = query(&mut kv, "", "SELECT name FROM t", vec![]).await;
+    assert!(!format!("{answer:?}").contains("SECRET"), "{answer:?}");
+    assert!(err_text(&answer).starts_with("cannot open"), "{answer:?}");
 }
 
 #[test]
@@ -217,13 +267,14 @@ fn queries_are_bounded_in_rows_and_time() {
         vec![Value::Integer(MAX_ROWS as i64 + 1)],
         MAX_QUERY_TIME,
     );
-    assert!(too_many.unwrap_err().contains("rows"));
+    assert_eq!(too_many.unwrap_err(), query::QueryError::TooManyRows);
     let forever =
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
     let started = std::time::Instant::now();
     let stopped = query::query(&db, forever, vec![], Duration::from_millis(200));
-    assert!(stopped.unwrap_err().contains("stopped"));
+    assert_eq!(
+        stopped.unwrap_err(),
+        query::QueryError::Stopped(Duration::from_millis(200))
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
-    let huge = query::query(&db, "SELECT zeroblob(100000000)", vec![], MAX_QUERY_TIME);
-    assert!(huge.is_err());
 }

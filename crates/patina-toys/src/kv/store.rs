@@ -14,8 +14,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 /// Longest namespace and key, in bytes.
 pub const MAX_NAME: usize = 1 << 10;
-/// Largest value, in bytes.
-pub const MAX_VALUE: usize = 16 << 20;
+/// Largest value, in bytes. A `get` answer costs ~40 bytes of host memory
+/// per byte (`list<u8>` is a list of `Val::U8`), so this stays small.
+pub const MAX_VALUE: usize = 4 << 20;
 /// Most keys one `keys` call answers with.
 pub const MAX_KEYS: usize = 100_000;
 
@@ -25,9 +26,28 @@ pub enum StoreError {
     /// The call broke a limit: an answer the child gets as `err(...)`.
     #[error("{0}")]
     Refused(String),
-    /// SQLite failed.
+    /// The store cannot do it now: the disk or the file is full
+    /// (`SQLITE_FULL`, which a child can cause with a loop of `set`s), or
+    /// another connection held the store past the busy timeout
+    /// (`SQLITE_BUSY`/`SQLITE_LOCKED`). An answer the child gets as
+    /// `err(...)`; the run goes on.
+    #[error("kv store unavailable: {0}")]
+    Unavailable(rusqlite::Error),
+    /// SQLite failed in a way no call of a child explains (a corrupt or
+    /// unreadable store, an I/O error, a read-only file): backend breakage,
+    /// which ends the run so the failure is seen rather than answered.
     #[error("kv store: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked, DiskFull, TooBig};
+        match e.sqlite_error_code() {
+            Some(DiskFull | DatabaseBusy | DatabaseLocked | TooBig) => Self::Unavailable(e),
+            _ => Self::Sqlite(e),
+        }
+    }
 }
 
 /// The store: one connection, shared by every run of the Mother.
@@ -61,7 +81,7 @@ impl Store {
         })
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
+    pub(super) fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }
 

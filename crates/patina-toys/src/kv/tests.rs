@@ -224,6 +224,57 @@ async fn limits_are_answers() {
     let big = vals::bytes(&vec![7u8; MAX_VALUE + 1]);
     assert!(err_text(&call(&mut kv, "set", &[s("n"), s("k"), big]).await).contains("value"));
     assert_eq!(get(&mut kv, "n", "k").await, None);
+    // Values are at most 4 MiB (each byte answered costs ~40 in the host).
+    let over = vals::bytes(&vec![7u8; (4 << 20) + 1]);
+    assert!(err_text(&call(&mut kv, "set", &[s("n"), s("k"), over]).await).contains("value"));
+    set(&mut kv, "n", "k", &vec![7u8; 4 << 20]).await;
+}
+
+#[tokio::test]
+async fn a_full_or_busy_store_is_an_answer_and_the_run_goes_on() {
+    let f = fixture();
+    let mut kv = f.instance(b"child", &["kv"]);
+    set(&mut kv, "n", "first", b"kept").await;
+    // A child filling the store (here a page cap stands in for the disk).
+    {
+        let conn = f.toy.store.conn();
+        let pages: i64 = conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        conn.pragma_update(None, "max_page_count", pages + 4)
+            .unwrap();
+    }
+    let mut full = None;
+    for i in 0..100u8 {
+        let args = [s("n"), s(&format!("k{i}")), vals::bytes(&[i; 3000])];
+        let answer = call(&mut kv, "set", &args).await;
+        if answer != vals::ok(None) {
+            full = Some(err_text(&answer));
+            break;
+        }
+    }
+    let message = full.expect("the store fills up");
+    assert!(message.contains("full"), "{message}");
+    assert_eq!(get(&mut kv, "n", "first").await.unwrap(), b"kept");
+    assert_eq!(
+        call(&mut kv, "delete", &[s("n"), s("k0")]).await,
+        vals::ok(Some(Val::Bool(true)))
+    );
+    // Another connection holding the write lock past the busy timeout.
+    {
+        let conn = f.toy.store.conn();
+        conn.pragma_update(None, "max_page_count", 1_000_000)
+            .unwrap();
+        conn.busy_timeout(std::time::Duration::from_millis(50))
+            .unwrap();
+    }
+    let other = Connection::open(f.dir.path().join("state/kv.sqlite")).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let answer = call(&mut kv, "set", &[s("n"), s("late"), vals::bytes(b"v")]).await;
+    assert!(err_text(&answer).contains("locked"), "{answer:?}");
+    other.execute_batch("COMMIT").unwrap();
+    set(&mut kv, "n", "late", b"v").await;
+    assert_eq!(get(&mut kv, "n", "late").await.unwrap(), b"v");
 }
 
 #[tokio::test]
