@@ -1,8 +1,9 @@
 //! The `git-status` child against the `git` toy and real repositories made
 //! with the `git` binary: its answers match `git status --porcelain` and
 //! `git rev-list --left-right --count`, a replay answers from the receipt
-//! after the repository changed, and repositories whose `.git` or
-//! `core.worktree` lead out of the granted directory are refused.
+//! after the repository changed, and repositories whose `.git`,
+//! `core.worktree`, nested alternates or symlinked refs lead out of the
+//! granted directory are refused.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -246,6 +247,39 @@ async fn repositories_leading_out_of_the_grant_are_refused() {
     let grant = format!("git:{}", worktree.display());
     let err = run(&host, &child, "status()", &[&grant]).await.unwrap_err();
     assert!(err.to_string().contains("core.worktree"), "{err}");
+
+    // Alternates of alternates leading out (any alternates file is refused).
+    let nested = root.join("nested-alternates");
+    init(&nested);
+    write(&nested, "a.txt", "a\n");
+    commit(&nested, "first");
+    let alt = nested.join("alt");
+    std::fs::create_dir_all(alt.join("info")).unwrap();
+    let objects = format!("{}\n", outside.join(".git/objects").display());
+    std::fs::write(alt.join("info/alternates"), objects).unwrap();
+    let first = format!("{}\n", alt.display());
+    std::fs::write(nested.join(".git/objects/info/alternates"), first).unwrap();
+    let grant = format!("git:{}", nested.display());
+    let err = run(&host, &child, "status()", &[&grant]).await.unwrap_err();
+    assert!(err.to_string().contains("alternate object stores"), "{err}");
+
+    // A ref symlinked to a file outside: refused, its content never shown.
+    let linked = root.join("linked-ref");
+    init(&linked);
+    write(&linked, "a.txt", "a\n");
+    commit(&linked, "first");
+    let secret = root.join("secret-ref");
+    std::fs::write(&secret, "TOP-SECRET\n").unwrap();
+    let head_ref = linked.join(".git/refs/heads/main");
+    std::fs::remove_file(&head_ref).unwrap();
+    std::os::unix::fs::symlink(&secret, &head_ref).unwrap();
+    let grant = format!("git:{}", linked.display());
+    let err = run(&host, &child, "status()", &[&grant]).await.unwrap_err();
+    let err = err.to_string();
+    assert!(
+        err.contains("symbolic link") && !err.contains("TOP-SECRET"),
+        "{err}"
+    );
 
     // Without a grant the child cannot start.
     assert!(run(&host, &child, "status()", &[]).await.is_err());

@@ -3,14 +3,25 @@
 //!
 //! It must never write objects or refs, never run a diff or textconv driver
 //! (the configuration is cut down before these run), and never walk more
-//! than [`MAX_LOG`] commits for one `log` call.
+//! than [`MAX_LOG`] commits for one `log` call, resolve a revision the
+//! [`revspec`](super::revspec) grammar refuses, or diff more than
+//! [`MAX_DIFF_FILES`] files or [`MAX_DIFF_BYTES`] bytes for one `diff-stat`.
 
 use gix::bstr::ByteSlice;
 
+use super::guard::{MAX_FIELD, cap};
 use super::repo::chain;
+use super::revspec;
 
 /// Most commits one `log` call returns, whatever `max` asks.
 pub const MAX_LOG: u32 = 10_000;
+
+/// Most changed files one `diff-stat` answers; past it the call answers `err`.
+pub const MAX_DIFF_FILES: usize = 10_000;
+
+/// Most blob bytes (both sides, summed) one `diff-stat` loads to count
+/// lines; past it the call answers `err`.
+pub const MAX_DIFF_BYTES: u64 = 64 << 20;
 
 /// One commit (the WIT `commit`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,11 +73,14 @@ fn commit_info(commit: &gix::Commit<'_>) -> Result<CommitInfo, String> {
         .trim();
     Ok(CommitInfo {
         id: id.to_hex().to_string(),
-        summary: message.summary().to_str_lossy().into_owned(),
-        author: format!(
-            "{} <{}>",
-            author.name.to_str_lossy(),
-            author.email.to_str_lossy()
+        summary: cap(message.summary().to_str_lossy().into_owned(), MAX_FIELD),
+        author: cap(
+            format!(
+                "{} <{}>",
+                author.name.to_str_lossy(),
+                author.email.to_str_lossy()
+            ),
+            MAX_FIELD,
         ),
         time: author.seconds(),
     })
@@ -113,6 +127,7 @@ pub fn log(repo: &gix::Repository, max: u32) -> Result<Vec<CommitInfo>, String> 
 }
 
 fn tree_of<'repo>(repo: &'repo gix::Repository, spec: &str) -> Result<gix::Tree<'repo>, String> {
+    revspec::check(spec)?;
     let id = repo
         .rev_parse_single(spec)
         .map_err(|e| err(&format!("bad revision `{spec}`"), &e))?;
@@ -122,9 +137,22 @@ fn tree_of<'repo>(repo: &'repo gix::Repository, spec: &str) -> Result<gix::Tree<
 }
 
 /// Line changes from revision `from` to revision `to`, per file. Renames
-/// count as a deletion and an addition; binary files count 0/0; a changed
-/// submodule counts one line removed and one added, like git.
+/// count as a deletion and an addition; binary files and blobs larger than
+/// `core.bigFileThreshold` count 0/0; a changed submodule counts one line
+/// removed and one added, like git.
 pub fn diff_stat(repo: &gix::Repository, from: &str, to: &str) -> Result<DiffSummary, String> {
+    diff_stat_capped(repo, from, to, MAX_DIFF_FILES, MAX_DIFF_BYTES)
+}
+
+/// [`diff_stat`] with the caps given: past `max_files` changed files or
+/// `max_bytes` loaded blob bytes it answers an error.
+pub(crate) fn diff_stat_capped(
+    repo: &gix::Repository,
+    from: &str,
+    to: &str,
+    max_files: usize,
+    max_bytes: u64,
+) -> Result<DiffSummary, String> {
     let old = tree_of(repo, from)?;
     let new = tree_of(repo, to)?;
     let mut cache = repo
@@ -132,54 +160,58 @@ pub fn diff_stat(repo: &gix::Repository, from: &str, to: &str) -> Result<DiffSum
         .map_err(|e| err("cannot prepare the diff", &e))?;
     let mut files = Vec::new();
     let mut failure = None;
+    let mut loaded = 0u64;
     let mut changes = old
         .changes()
         .map_err(|e| err("cannot prepare the diff", &e))?;
     changes.options(|o| {
         o.track_path().track_rewrites(None);
     });
-    changes
-        .for_each_to_obtain_tree(&new, |change| {
-            use gix::object::tree::diff::Change;
-            let (mode, previous) = match change {
-                Change::Addition { entry_mode, .. } => (entry_mode, None),
-                Change::Deletion { entry_mode, .. } => (entry_mode, None),
-                Change::Modification {
-                    entry_mode,
-                    previous_entry_mode,
-                    ..
-                } => (entry_mode, Some(previous_entry_mode)),
-                Change::Rewrite { entry_mode, .. } => (entry_mode, None),
-            };
-            if mode.is_tree() && previous.is_none_or(|p| p.is_tree()) {
-                return Ok(std::ops::ControlFlow::Continue(()));
+    let walked = changes.for_each_to_obtain_tree(&new, |change| {
+        use gix::object::tree::diff::Change;
+        let (mode, previous) = match change {
+            Change::Addition { entry_mode, .. } => (entry_mode, None),
+            Change::Deletion { entry_mode, .. } => (entry_mode, None),
+            Change::Modification {
+                entry_mode,
+                previous_entry_mode,
+                ..
+            } => (entry_mode, Some(previous_entry_mode)),
+            Change::Rewrite { entry_mode, .. } => (entry_mode, None),
+        };
+        if mode.is_tree() && previous.is_none_or(|p| p.is_tree()) {
+            return Ok(std::ops::ControlFlow::Continue(()));
+        }
+        if files.len() >= max_files {
+            failure = Some(format!("too many changed files: more than {max_files}"));
+            return Ok(std::ops::ControlFlow::Break(()));
+        }
+        let path = cap(change.location().to_str_lossy().into_owned(), MAX_FIELD);
+        let (insertions, deletions) = if mode.is_commit() || previous.is_some_and(|p| p.is_commit())
+        {
+            submodule_lines(&change)
+        } else {
+            match count_lines(&change, &mut cache, &mut loaded, max_bytes) {
+                Ok(counts) => counts,
+                Err(message) => {
+                    failure = Some(format!("cannot diff `{path}`: {message}"));
+                    return Ok(std::ops::ControlFlow::Break(()));
+                }
             }
-            let path = change.location().to_str_lossy().into_owned();
-            let (insertions, deletions) =
-                if mode.is_commit() || previous.is_some_and(|p| p.is_commit()) {
-                    submodule_lines(&change)
-                } else {
-                    match change.diff(&mut cache).and_then(|mut p| p.line_counts()) {
-                        Ok(Some(counts)) => (counts.insertions, counts.removals),
-                        Ok(None) => (0, 0),
-                        Err(e) => {
-                            failure = Some(err(&format!("cannot diff `{path}`"), &e));
-                            return Ok(std::ops::ControlFlow::Break(()));
-                        }
-                    }
-                };
-            cache.clear_resource_cache_keep_allocation();
-            files.push(FileStat {
-                path,
-                insertions,
-                deletions,
-            });
-            Ok(std::ops::ControlFlow::Continue(()))
-        })
-        .map_err(|e| err("cannot diff the trees", &e))?;
+        };
+        cache.clear_resource_cache_keep_allocation();
+        files.push(FileStat {
+            path,
+            insertions,
+            deletions,
+        });
+        Ok(std::ops::ControlFlow::Continue(()))
+    });
+    // A failure in the callback cancels the walk: report it, not the cancel.
     if let Some(failure) = failure {
         return Err(failure);
     }
+    walked.map_err(|e| err("cannot diff the trees", &e))?;
     files.sort();
     let insertions = files
         .iter()
@@ -192,6 +224,34 @@ pub fn diff_stat(repo: &gix::Repository, from: &str, to: &str) -> Result<DiffSum
         insertions,
         deletions,
     })
+}
+
+/// Lines added and removed by the blob `change`, after adding the bytes it
+/// loads to `loaded` and refusing past `max_bytes`.
+fn count_lines(
+    change: &gix::object::tree::diff::Change<'_, '_, '_>,
+    cache: &mut gix::diff::blob::Platform,
+    loaded: &mut u64,
+    max_bytes: u64,
+) -> Result<(u32, u32), String> {
+    use gix::diff::blob::platform::resource::Data;
+    let mut platform = change.diff(cache).map_err(|e| chain(&e))?;
+    if let Some((old, new)) = platform.resource_cache.resources() {
+        for data in [old.data, new.data] {
+            if let Data::Buffer { buf, .. } = data {
+                *loaded = loaded.saturating_add(buf.len() as u64);
+            }
+        }
+    }
+    if *loaded > max_bytes {
+        return Err(format!(
+            "too much to diff: more than {max_bytes} bytes of file contents"
+        ));
+    }
+    match platform.line_counts().map_err(|e| chain(&e))? {
+        Some(counts) => Ok((counts.insertions, counts.removals)),
+        None => Ok((0, 0)),
+    }
 }
 
 /// What `git diff --stat` counts for a submodule entry: its commit line.

@@ -7,10 +7,16 @@
 //! the repository, never run a program the repository names (hooks, filters,
 //! fsmonitor, credential or diff drivers), and never read outside `DIR`: a
 //! `.git` file, `commondir` or alternate object store leading out of `DIR`, or
-//! a `core.worktree` naming another directory, is refused.
+//! a `core.worktree` naming another directory, is refused; so is any
+//! alternate object store, symlink or FIFO in the git directory. Every call
+//! runs under [`guard`]: a watchdog, `catch_unwind` and bounded error text.
 
+mod guard;
 mod history;
+mod layout;
+mod nested;
 mod repo;
+mod revspec;
 mod status;
 
 #[cfg(test)]
@@ -18,9 +24,14 @@ mod tests;
 #[cfg(test)]
 mod tests_history;
 #[cfg(test)]
+mod tests_hostile;
+#[cfg(test)]
+mod tests_limits;
+#[cfg(test)]
 mod tests_security;
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use patina_core::{Grant, GrantError, ToyName};
 use wasmtime::component::Val;
@@ -97,12 +108,22 @@ impl Toy for GitToy {
             .ok_or_else(|| ToyError::Backend(format!("grant `{grant}` has no directory")))?;
         Ok(Box::new(GitInstance {
             dir: PathBuf::from(dir),
+            deadline: ctx.deadline,
+            max_call: guard::MAX_CALL,
+            stuck: false,
         }))
     }
 }
 
 struct GitInstance {
     dir: PathBuf,
+    /// The run's deadline: no call waits past it.
+    deadline: Instant,
+    /// Longest wait for one call ([`guard::MAX_CALL`]; shorter in tests).
+    max_call: Duration,
+    /// Set once a call timed out: its worker may still be blocked, so later
+    /// calls answer `err` at once instead of leaking one thread each.
+    stuck: bool,
 }
 
 /// One parsed call.
@@ -137,14 +158,31 @@ impl ToyInstance for GitInstance {
                 });
             }
         };
+        if self.stuck {
+            return Ok(vec![vals::err_string(
+                "timed out (an earlier call to this repository did not finish)",
+            )]);
+        }
         let dir = self.dir.clone();
-        let answer = tokio::task::spawn_blocking(move || serve(&dir, request))
-            .await
-            .map_err(|e| ToyError::Backend(format!("git worker failed: {e}")))?;
+        let limit = self.max_call.min(guard::call_limit(self.deadline));
+        if limit.is_zero() {
+            return Ok(vec![vals::err_string(guard::TIMED_OUT)]);
+        }
+        let guarded =
+            tokio::task::spawn_blocking(move || guard::run(limit, move || serve(&dir, request)))
+                .await
+                .map_err(|e| ToyError::Backend(format!("git worker failed: {e}")))?;
+        let answer = match guarded {
+            guard::Guarded::Answer(answer) => answer,
+            guard::Guarded::TimedOut => {
+                self.stuck = true;
+                Err(guard::TIMED_OUT.to_owned())
+            }
+        };
         tracing::debug!(target: "patina::toys::git", function, ok = answer.is_ok(), "git call");
         Ok(vec![match answer {
             Ok(value) => vals::ok(Some(value)),
-            Err(message) => vals::err_string(message),
+            Err(message) => vals::err_string(guard::clean_message(&message)),
         }])
     }
 }

@@ -8,7 +8,9 @@
 //! `core.worktree` out of the granted directory, never write to the
 //! repository, and never run anything.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use super::layout::{check_layout, inside};
 
 /// Why a directory cannot be served as a granted repository.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,6 +31,15 @@ pub enum RepoError {
     /// A bare repository has no work tree to show.
     #[error("`{0}` is a bare repository; grant the work tree of a non-bare one")]
     Bare(String),
+    /// The layout holds something the toy does not serve (a symlink, FIFO or
+    /// alternate object store in `.git`, a hostile work-tree pattern file).
+    #[error("refusing the repository at `{dir}`: {reason}")]
+    Refused {
+        /// The granted directory.
+        dir: String,
+        /// What was found.
+        reason: String,
+    },
     /// The layout or the repository could not be read.
     #[error("cannot open the repository at `{dir}`: {reason}")]
     Open {
@@ -39,7 +50,7 @@ pub enum RepoError {
     },
 }
 
-fn open_error(dir: &Path, reason: impl std::fmt::Display) -> RepoError {
+pub(crate) fn open_error(dir: &Path, reason: impl std::fmt::Display) -> RepoError {
     RepoError::Open {
         dir: dir.display().to_string(),
         reason: reason.to_string(),
@@ -61,107 +72,8 @@ pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// Longest layout file (`.git`, `commondir`, `alternates`) read, in bytes.
-const MAX_LAYOUT_FILE: u64 = 64 << 10;
-
-/// The text of the small regular file at `path`, `None` if there is none
-/// (a FIFO or a directory there counts as none, so reading never blocks).
-fn read_small(dir: &Path, path: &Path) -> Result<Option<String>, RepoError> {
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.is_file() && meta.len() <= MAX_LAYOUT_FILE => {
-            std::fs::read_to_string(path)
-                .map(Some)
-                .map_err(|e| open_error(dir, format!("cannot read {}: {e}", path.display())))
-        }
-        Ok(meta) if meta.is_file() => {
-            Err(open_error(dir, format!("{} is too large", path.display())))
-        }
-        _ => Ok(None),
-    }
-}
-
-/// Resolves `path` (relative to `base`) and requires it to lie in `dir`.
-fn inside(dir: &Path, base: &Path, path: &Path, what: &'static str) -> Result<PathBuf, RepoError> {
-    let joined = base.join(path);
-    let resolved = std::fs::canonicalize(&joined)
-        .map_err(|e| open_error(dir, format!("cannot resolve {}: {e}", joined.display())))?;
-    if resolved.starts_with(dir) {
-        Ok(resolved)
-    } else {
-        Err(RepoError::Escape {
-            dir: dir.display().to_string(),
-            what,
-            target: resolved.display().to_string(),
-        })
-    }
-}
-
-/// Checks the on-disk layout of the repository whose work tree is `dir`
-/// (canonical): `.git` (a directory, a symlink or a `gitdir:` file) must
-/// resolve inside `dir`, and so must its `commondir` and every alternate
-/// object directory. Returns the canonical git directory.
-pub(crate) fn check_layout(dir: &Path) -> Result<PathBuf, RepoError> {
-    let dot_git = dir.join(".git");
-    let meta = std::fs::symlink_metadata(&dot_git)
-        .map_err(|_| RepoError::NotARepository(dir.display().to_string()))?;
-    let git_dir = if meta.is_file() {
-        let text = read_small(dir, &dot_git)?.unwrap_or_default();
-        let target = text
-            .strip_prefix("gitdir:")
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| open_error(dir, "the `.git` file does not start with `gitdir:`"))?;
-        inside(dir, dir, Path::new(target), "git directory")?
-    } else {
-        inside(dir, dir, Path::new(".git"), "git directory")?
-    };
-    if !git_dir.is_dir() {
-        return Err(RepoError::NotARepository(dir.display().to_string()));
-    }
-    let common = match read_small(dir, &git_dir.join("commondir"))? {
-        Some(text) => inside(
-            dir,
-            &git_dir,
-            Path::new(text.trim()),
-            "common git directory",
-        )?,
-        None => git_dir.clone(),
-    };
-    // gix reads these whole when opening or answering: anything but a
-    // regular file (a FIFO would block the reader forever) is refused.
-    for (base, name) in [
-        (&git_dir, "HEAD"),
-        (&git_dir, "index"),
-        (&git_dir, "commondir"),
-        (&git_dir, "config.worktree"),
-        (&common, "config"),
-        (&common, "packed-refs"),
-        (&common, "info/exclude"),
-        (&common, "objects/info/alternates"),
-    ] {
-        let path = base.join(name);
-        if let Ok(meta) = std::fs::metadata(&path)
-            && !meta.is_file()
-        {
-            return Err(open_error(
-                dir,
-                format!("{} is not a regular file", path.display()),
-            ));
-        }
-    }
-    let objects = common.join("objects");
-    if let Some(text) = read_small(dir, &objects.join("info").join("alternates"))? {
-        for line in text.lines().map(str::trim) {
-            if !line.is_empty() && !line.starts_with('#') {
-                inside(dir, &objects, Path::new(line), "alternate object store")?;
-            }
-        }
-    }
-    Ok(git_dir)
-}
-
 /// Opens the repository whose work tree is the canonical `dir`, after
-/// [`check_layout`], isolated and with its configuration cut down, and checks
+/// [`check_layout`](super::layout::check_layout), isolated and with its configuration cut down, and checks
 /// that the repository gix opened is the one that was checked.
 pub(crate) fn open(dir: &Path) -> Result<gix::Repository, RepoError> {
     let git_dir = check_layout(dir)?;
@@ -222,14 +134,18 @@ fn kept_keys(section: &str, has_subsection: bool) -> Option<Option<&'static [&'s
     match (section, has_subsection) {
         ("core", false) => Some(Some(CORE)),
         ("extensions", false) | ("index", false) => Some(None),
-        ("diff", false) => Some(Some(&["algorithm"])),
         ("branch", true) => Some(Some(&["remote", "merge"])),
         ("remote", true) => Some(Some(&["url", "pushurl", "fetch", "push"])),
         _ => None,
     }
 }
 
-/// Removes every configuration section and key that [`kept_keys`] does not keep.
+/// `core.bigFileThreshold` forced on every repository, in bytes.
+pub const BIG_FILE_THRESHOLD: u64 = 8 << 20;
+
+/// Removes every configuration section and key that [`kept_keys`] does not
+/// keep (so `diff.algorithm` too: diffs use Myers), and sets
+/// `core.bigFileThreshold` to [`BIG_FILE_THRESHOLD`].
 fn sanitize_config(repo: &mut gix::Repository) -> Result<(), String> {
     let mut config = repo.config_snapshot_mut();
     let mut drop_sections = Vec::new();
@@ -261,6 +177,14 @@ fn sanitize_config(repo: &mut gix::Repository) -> Result<(), String> {
             }
         }
     }
+    // Blobs past this size count as binary (0/0) in diff stats instead of
+    // being loaded and diffed.
+    config
+        .set_value(
+            &gix::config::tree::Core::BIG_FILE_THRESHOLD,
+            BIG_FILE_THRESHOLD.to_string().as_str(),
+        )
+        .map_err(|e| chain(&e))?;
     config.commit().map_err(|e| chain(&e))?;
     Ok(())
 }

@@ -4,13 +4,28 @@
 //!
 //! It must never write the index back (gix offers refreshed stat data; it is
 //! dropped), never check submodules (that would open other repositories),
-//! and never fetch.
+//! never fetch, never answer more than [`MAX_LIST`] paths per list, and
+//! never walk more than [`MAX_AHEAD_BEHIND`] commits to count ahead/behind.
 
 use gix::bstr::ByteSlice;
 use gix::status::index_worktree::Item as WorktreeItem;
 use gix::status::plumbing::index_as_worktree::{Change, EntryStatus};
 
+use super::guard::{MAX_FIELD, cap};
+use super::nested::ForeignRepos;
 use super::repo::chain;
+
+/// Most paths in each of `staged`, `unstaged` and `untracked`; a status with
+/// more answers `err("too many changes: ...")`.
+pub const MAX_LIST: usize = 10_000;
+
+/// Most commits walked each way to count `ahead` / `behind`; past it the
+/// count is `none`.
+pub const MAX_AHEAD_BEHIND: u32 = 10_000;
+
+/// Most rename candidates compared for staged renames (git's default is
+/// 1000; each candidate pair may load two blobs).
+pub const RENAME_LIMIT: usize = 100;
 
 /// How a path differs (the WIT `change-kind`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -71,7 +86,7 @@ pub struct RepoStatus {
 }
 
 fn text(path: &gix::bstr::BStr) -> String {
-    path.to_str_lossy().into_owned()
+    cap(path.to_str_lossy().into_owned(), MAX_FIELD)
 }
 
 fn err(what: &str, e: &dyn std::error::Error) -> String {
@@ -80,6 +95,11 @@ fn err(what: &str, e: &dyn std::error::Error) -> String {
 
 /// Computes the status of `repo` (opened by [`super::repo::open`]).
 pub fn status(repo: &gix::Repository) -> Result<RepoStatus, String> {
+    status_capped(repo, MAX_LIST)
+}
+
+/// [`status`], answering an error when a list exceeds `max_list` paths.
+pub(crate) fn status_capped(repo: &gix::Repository, max_list: usize) -> Result<RepoStatus, String> {
     let head = repo.head().map_err(|e| err("cannot read HEAD", &e))?;
     let branch = head.referent_name().map(|name| text(name.shorten()));
     let head_id = head.id().map(|id| id.detach());
@@ -96,15 +116,30 @@ pub fn status(repo: &gix::Repository) -> Result<RepoStatus, String> {
         .index_worktree_submodules(None)
         .index_worktree_rewrites(None)
         .tree_index_track_renames(gix::status::tree_index::TrackRenames::Given(
-            gix::diff::Rewrites::default(),
+            gix::diff::Rewrites {
+                limit: RENAME_LIMIT,
+                ..gix::diff::Rewrites::default()
+            },
         ))
         .into_iter(Vec::new())
         .map_err(|e| err("cannot compute the status", &e))?;
+    let mut foreign = ForeignRepos::new(repo.workdir().unwrap_or(repo.git_dir()));
     for item in iter {
         let item = item.map_err(|e| err("cannot compute the status", &e))?;
         match item {
             gix::status::Item::TreeIndex(change) => out.staged.push(staged(&change)),
-            gix::status::Item::IndexWorktree(item) => worktree(item, &mut out),
+            gix::status::Item::IndexWorktree(item) => worktree(item, &mut out, &mut foreign),
+        }
+        for (name, list) in [
+            ("staged", out.staged.len()),
+            ("unstaged", out.unstaged.len()),
+            ("untracked", out.untracked.len()),
+        ] {
+            if list > max_list {
+                return Err(format!(
+                    "too many changes: more than {max_list} {name} paths"
+                ));
+            }
         }
     }
     out.staged.sort();
@@ -158,7 +193,7 @@ fn kind_of(mode: gix::index::entry::Mode) -> u8 {
     }
 }
 
-fn worktree(item: WorktreeItem, out: &mut RepoStatus) {
+fn worktree(item: WorktreeItem, out: &mut RepoStatus, foreign: &mut ForeignRepos) {
     match item {
         WorktreeItem::Modification {
             rela_path, status, ..
@@ -187,7 +222,9 @@ fn worktree(item: WorktreeItem, out: &mut RepoStatus) {
                 ) {
                     path.push('/');
                 }
-                out.untracked.push(path);
+                if !foreign.hides(&path) {
+                    out.untracked.push(path);
+                }
             }
         }
         // Worktree rename tracking is off, so no rewrites are reported.
@@ -222,26 +259,27 @@ fn upstream(
     let Some(head) = head else {
         return Ok(());
     };
-    out.ahead = Some(count_only_in(repo, head, upstream_id)?);
-    out.behind = Some(count_only_in(repo, upstream_id, head)?);
+    out.ahead = count_only_in(repo, head, upstream_id, MAX_AHEAD_BEHIND);
+    out.behind = count_only_in(repo, upstream_id, head, MAX_AHEAD_BEHIND);
     Ok(())
 }
 
-/// The number of commits reachable from `tip` but not from `hidden`.
-fn count_only_in(
+/// The number of commits reachable from `tip` but not from `hidden`; `None`
+/// past `max` or when the walk fails (the rest of the status stands).
+pub(crate) fn count_only_in(
     repo: &gix::Repository,
     tip: gix::ObjectId,
     hidden: gix::ObjectId,
-) -> Result<u32, String> {
-    let walk = repo
-        .rev_walk([tip])
-        .with_hidden([hidden])
-        .all()
-        .map_err(|e| err("cannot walk the history", &e))?;
+    max: u32,
+) -> Option<u32> {
+    let walk = repo.rev_walk([tip]).with_hidden([hidden]).all().ok()?;
     let mut count = 0u32;
     for info in walk {
-        info.map_err(|e| err("cannot walk the history", &e))?;
-        count = count.saturating_add(1);
+        info.ok()?;
+        if count >= max {
+            return None;
+        }
+        count += 1;
     }
-    Ok(count)
+    Some(count)
 }
