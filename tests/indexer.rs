@@ -81,6 +81,17 @@ fn grants(folder: &Path) -> [String; 2] {
     [format!("fs:{}:ro", folder.display()), "kv".to_owned()]
 }
 
+/// Runs `search(query)` on the world's indexer over its folder.
+async fn search(world: &World, query: &str) -> RunReport {
+    call(
+        world,
+        &world.indexer,
+        &format!("search({query:?})"),
+        world.folder.path(),
+    )
+    .await
+}
+
 async fn call(world: &World, child: &Child, call: &str, folder: &Path) -> RunReport {
     let [fs, kv] = grants(folder);
     let report = run(&world.host, child, call, &[&fs, &kv])
@@ -241,14 +252,7 @@ async fn index_then_search_agrees_with_grep() {
         "padding",
         "bike, remover!",
     ] {
-        let report = call(
-            &w,
-            &w.indexer,
-            &format!("search({query:?})"),
-            w.folder.path(),
-        )
-        .await;
-        let got = hits(&report);
+        let got = hits(&search(&w, query).await);
         let expected = grep(w.folder.path(), query);
         assert!(!expected.is_empty(), "{query}");
         assert_eq!(got, expected, "search({query:?})");
@@ -268,14 +272,11 @@ async fn index_then_search_agrees_with_grep() {
         "",
         "!?",
     ] {
-        let report = call(
-            &w,
-            &w.indexer,
-            &format!("search({query:?})"),
-            w.folder.path(),
-        )
-        .await;
-        assert_eq!(hits(&report), Vec::<Hit>::new(), "{query:?}");
+        assert_eq!(
+            hits(&search(&w, query).await),
+            Vec::<Hit>::new(),
+            "{query:?}"
+        );
     }
 
     // Every file access went through the recorded `fs` toy; the index

@@ -111,16 +111,10 @@ pub async fn run(mother: &Mother) -> Result<ExitCode> {
         )?;
     }
     if let Some(id) = clocked {
-        println!(
-            "$ mother replay {}   # the clocks and random bytes come back from the receipt",
-            id.short()
-        );
-        replay::run(
+        replay_step(
             mother,
-            ReplayArgs {
-                receipt: id.short(),
-                json: false,
-            },
+            &id,
+            "the clocks and random bytes come back from the receipt",
         )
         .await?;
         println!("$ mother receipts verify {}", id.short());
@@ -137,6 +131,20 @@ pub async fn run(mother: &Mother) -> Result<ExitCode> {
         "\nDone. Try `mother list`, `mother receipts list`, `mother inspect calc`, or `mother run calc --json 'add(40, 2)'`."
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Replays receipt `id` like `mother replay`, with a comment on the command line.
+pub(super) async fn replay_step(mother: &Mother, id: &ReceiptId, comment: &str) -> Result<()> {
+    println!("$ mother replay {}   # {comment}", id.short());
+    replay::run(
+        mother,
+        ReplayArgs {
+            receipt: id.short(),
+            json: false,
+        },
+    )
+    .await
+    .map(drop)
 }
 
 /// Where the demo keeps the folders it grants: beside the Mother's home, never

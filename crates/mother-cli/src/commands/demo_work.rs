@@ -6,9 +6,9 @@
 
 use anyhow::{Context, Result};
 
-use crate::cli::{MetricsArgs, ReplayArgs};
-use crate::commands::demo::{args, execute, section, step, workspace};
-use crate::commands::{metrics, replay};
+use crate::cli::MetricsArgs;
+use crate::commands::demo::{args, execute, replay_step, section, step, workspace};
+use crate::commands::metrics;
 use crate::mother::Mother;
 
 pub async fn run(mother: &Mother) -> Result<()> {
@@ -56,16 +56,10 @@ pub async fn run(mother: &Mother) -> Result<()> {
     }
 
     if let Some(id) = searched {
-        println!(
-            "$ mother replay {}   # the notes changed since; the answers come from the receipt",
-            id.short()
-        );
-        replay::run(
+        replay_step(
             mother,
-            ReplayArgs {
-                receipt: id.short(),
-                json: false,
-            },
+            &id,
+            "the notes changed since; the answers come from the receipt",
         )
         .await?;
     }
