@@ -5,7 +5,7 @@
 //! the granted directory itself; every later access goes through the `Dir`.
 //! It must never open anything else by an ambient path.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use cap_std::fs::Dir;
 use patina_core::{FsAccess, FsScope, Grant, GrantError};
@@ -51,7 +51,7 @@ impl Root {
                 "the `fs` grant `{grant}` is not canonical"
             )));
         }
-        let dir = Dir::open_ambient_dir(&path, cap_std::ambient_authority()).map_err(|e| {
+        let dir = open_without_symlinks(&path).map_err(|e| {
             ToyError::Backend(format!("cannot open the granted `{}`: {e}", path.display()))
         })?;
         Ok(Self {
@@ -60,4 +60,28 @@ impl Root {
             access: scope.access,
         })
     }
+}
+
+/// Opens the canonical directory `path` one component at a time from `/`,
+/// never following a symlink. The grant was canonicalised before the run; if
+/// any component has been swapped for a symlink since, the open fails rather
+/// than landing somewhere the grant never named.
+pub(crate) fn open_without_symlinks(path: &Path) -> std::io::Result<Dir> {
+    use cap_fs_ext::DirExt;
+    use std::path::Component;
+
+    let mut dir = Dir::open_ambient_dir("/", cap_std::ambient_authority())?;
+    for component in path.components() {
+        match component {
+            Component::RootDir => {}
+            Component::Normal(name) => dir = dir.open_dir_nofollow(name)?,
+            _ => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "the path is not canonical",
+                ));
+            }
+        }
+    }
+    Ok(dir)
 }

@@ -202,3 +202,40 @@ async fn a_symlink_swapped_in_during_calls_never_leads_out() {
         .collect();
     assert_eq!(outside, vec![std::ffi::OsString::from("secret-marker")]);
 }
+
+/// The grant is canonicalised before the run; a directory on its path
+/// swapped for a symlink afterwards (the root itself, or a parent) makes the
+/// run's open fail instead of landing where the symlink points.
+#[test]
+fn a_root_swapped_for_a_symlink_after_the_grant_is_not_opened() {
+    for swapped_parent in [false, true] {
+        let world = World::new();
+        let toy = FsToy::new();
+        let raw: Grant = format!("fs:{}:ro", world.root.display()).parse().unwrap();
+        let grant = toy.canonicalize(&raw).unwrap();
+        // Swap the root (or its parent) for a symlink to the outside.
+        let victim = if swapped_parent {
+            world.root.parent().unwrap().to_path_buf()
+        } else {
+            world.root.clone()
+        };
+        let moved = victim.with_extension("moved");
+        std::fs::rename(&victim, &moved).unwrap();
+        let target = if swapped_parent {
+            // A look-alike tree whose `root` is the outside directory.
+            let fake = moved.join("fake");
+            std::fs::create_dir_all(&fake).unwrap();
+            std::os::unix::fs::symlink(moved.join("outside"), fake.join("root")).unwrap();
+            fake
+        } else {
+            moved.join("outside")
+        };
+        std::os::unix::fs::symlink(&target, &victim).unwrap();
+        let ctx = ToyContext::new(ChildId::of(b"child"), vec![grant]);
+        let opened = toy.instantiate(&ctx);
+        assert!(opened.is_err(), "swapped parent: {swapped_parent}");
+        // Undo, so the tempdir cleans up.
+        std::fs::remove_file(&victim).unwrap();
+        std::fs::rename(&moved, &victim).unwrap();
+    }
+}
