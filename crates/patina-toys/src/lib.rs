@@ -24,6 +24,7 @@ mod kv;
 mod log;
 pub mod measure;
 mod registry;
+mod sqlite_busy;
 mod toy;
 
 pub use args::{Args, expect_arity, vals};

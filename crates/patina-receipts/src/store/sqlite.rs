@@ -11,7 +11,7 @@
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
@@ -59,9 +59,9 @@ pub fn open_sqlite(dir: &Path) -> Result<SqliteStore, ReceiptError> {
     let err = |e: rusqlite::Error| store_error(&format!("opening {}", path.display()), e);
     let mut conn = Connection::open(&path).map_err(err)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))
-        .map_err(err)?;
+    let mode: String =
+        retry_busy(|| conn.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0)))
+            .map_err(err)?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(store_error(
             &path.display().to_string(),
@@ -70,17 +70,18 @@ pub fn open_sqlite(dir: &Path) -> Result<SqliteStore, ReceiptError> {
     }
     conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
         .map_err(err)?;
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(err)?;
-    tx.execute_batch(SCHEMA).map_err(err)?;
-    let version: String = tx
-        .query_row(
+    let version: String = retry_busy(|| {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(SCHEMA)?;
+        let version = tx.query_row(
             "SELECT value FROM meta WHERE key = 'schema_version'",
             [],
             |row| row.get(0),
-        )
-        .map_err(err)?;
+        )?;
+        tx.commit()?;
+        Ok(version)
+    })
+    .map_err(err)?;
     if version != SCHEMA_VERSION {
         return Err(store_error(
             &path.display().to_string(),
@@ -89,10 +90,30 @@ pub fn open_sqlite(dir: &Path) -> Result<SqliteStore, ReceiptError> {
             ),
         ));
     }
-    tx.commit().map_err(err)?;
     Ok(SqliteStore {
         conn: Mutex::new(conn),
     })
+}
+
+/// Runs `step` again while SQLite answers busy or locked, up to the busy
+/// timeout. Switching a new database to WAL and creating its schema can fail
+/// at once, without SQLite's busy handler, when several processes open a new
+/// store together.
+fn retry_busy<T>(mut step: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match step() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
 }
 
 fn store_error(context: &str, error: impl std::fmt::Display) -> ReceiptError {

@@ -14,7 +14,7 @@ mod answer_tests;
 mod query;
 #[cfg(test)]
 mod query_tests;
-mod store;
+pub(crate) mod store;
 #[cfg(test)]
 mod tests;
 

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use crate::sqlite_busy::retry_busy;
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Longest namespace and key, in bytes.
@@ -69,13 +70,16 @@ impl Store {
     /// Opens (creating it if needed) the store file at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
-        conn.busy_timeout(Duration::from_secs(10))?;
-        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+        let timeout = Duration::from_secs(10);
+        conn.busy_timeout(timeout)?;
+        let mode: String = retry_busy(timeout, || {
+            conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        })?;
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(target: "patina::kv", %mode, "kv store is not in WAL mode");
         }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.execute_batch(SCHEMA)?;
+        retry_busy(timeout, || conn.execute_batch(SCHEMA))?;
         Ok(Self {
             conn: Mutex::new(conn),
         })

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use crate::sqlite_busy::retry_busy;
 use patina_core::ChildId;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
@@ -75,25 +76,27 @@ impl MetricsStore {
         let err = |e: rusqlite::Error| backend(path, e);
         let mut conn = Connection::open(path).map_err(err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))
-            .map_err(err)?;
+        let mode: String = retry_busy(BUSY_TIMEOUT, || {
+            conn.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))
+        })
+        .map_err(err)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(backend(path, format!("journal mode is {mode}, not WAL")));
         }
         conn.execute_batch("PRAGMA synchronous=NORMAL;")
             .map_err(err)?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(err)?;
-        tx.execute_batch(SCHEMA).map_err(err)?;
-        let version: String = tx
-            .query_row(
+        let version: String = retry_busy(BUSY_TIMEOUT, || {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(SCHEMA)?;
+            let version = tx.query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",
                 [],
                 |row| row.get(0),
-            )
-            .map_err(err)?;
+            )?;
+            tx.commit()?;
+            Ok(version)
+        })
+        .map_err(err)?;
         if version != SCHEMA_VERSION {
             return Err(backend(
                 path,
@@ -102,7 +105,6 @@ impl MetricsStore {
                 ),
             ));
         }
-        tx.commit().map_err(err)?;
         Ok(Self {
             path: path.to_owned(),
             conn: Mutex::new(conn),

@@ -1,0 +1,50 @@
+//! Opening the Mother's SQLite stores when several processes open them at
+//! once: the switch to WAL and the first schema creation can fail at once with
+//! "database is locked" (SQLite does not call its busy handler there), so
+//! those steps are retried up to the busy timeout. Never used for a child's
+//! own SQL.
+
+use std::time::{Duration, Instant};
+
+/// Runs `step` again while SQLite answers busy or locked, until `timeout`.
+pub(crate) fn retry_busy<T>(
+    timeout: Duration,
+    mut step: impl FnMut() -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match step() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::MetricsStore;
+    use crate::kv::store::Store;
+
+    /// Several handles opening one new file at once all succeed (as two
+    /// `mother` commands on a fresh home do).
+    #[test]
+    fn many_handles_open_a_new_store_at_once() {
+        for _round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let (kv, metrics) = (dir.path().join("kv.sqlite"), dir.path().join("m.sqlite"));
+            std::thread::scope(|scope| {
+                for _ in 0..8 {
+                    scope.spawn(|| Store::open(&kv).unwrap());
+                    scope.spawn(|| MetricsStore::open(&metrics).unwrap());
+                }
+            });
+        }
+    }
+}
