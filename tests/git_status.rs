@@ -95,7 +95,13 @@ fn busy_clone() -> (tempfile::TempDir, PathBuf) {
 fn expected_summary(work: &Path) -> Value {
     let porcelain = git(
         work,
-        &["status", "--porcelain=v1", "-z", "--untracked-files=all"],
+        &[
+            "--no-optional-locks",
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=all",
+        ],
     );
     let (mut staged, mut unstaged, mut untracked) = (vec![], vec![], vec![]);
     for entry in porcelain.split('\0').filter(|e| !e.is_empty()) {

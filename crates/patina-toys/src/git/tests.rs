@@ -109,7 +109,15 @@ impl Repo {
 /// `git status --porcelain=v1 -z --untracked-files=all`, parsed into the
 /// toy's shape.
 fn git_status(repo: &Repo) -> (Vec<FileChange>, Vec<FileChange>, Vec<String>) {
-    let out = repo.git(&["status", "--porcelain=v1", "-z", "--untracked-files=all"]);
+    // `--no-optional-locks`: git status must not refresh (write) the index,
+    // which the tests check our status never does.
+    let out = repo.git(&[
+        "--no-optional-locks",
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--untracked-files=all",
+    ]);
     let mut fields = out.split('\0').filter(|f| !f.is_empty());
     let (mut staged, mut unstaged, mut untracked) = (vec![], vec![], vec![]);
     let kind = |c: char| match c {
