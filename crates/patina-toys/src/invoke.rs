@@ -116,9 +116,7 @@ impl InvokeToy {
     /// A toy that runs callees through the invoker `slot` will hold.
     pub fn new(slot: InvokerSlot) -> Self {
         Self {
-            interface: "patina:toys/invoke@0.1.0"
-                .parse()
-                .unwrap_or_else(|_| unreachable!("valid literal")),
+            interface: crate::toy::patina_toy("invoke"),
             slot,
         }
     }

@@ -40,7 +40,7 @@ pub use kv::KvToy;
 pub use log::{LogLevel, LogLine, LogSink, LogToy};
 pub use measure::{MeasureToy, MetricsStore};
 pub use registry::{ToyRegistry, ToyStateDir};
-pub use toy::{Toy, ToyContext, ToyError, ToyInstance};
+pub use toy::{Toy, ToyContext, ToyError, ToyInstance, blocking};
 
 /// The dynamic component value type toys are called with (re-exported from wasmtime).
 pub use wasmtime::component::Val;

@@ -136,9 +136,7 @@ pub struct LogToy {
 impl LogToy {
     /// The toy for `patina:toys/log@0.1.0`.
     pub fn new() -> Self {
-        let interface = "patina:toys/log@0.1.0"
-            .parse()
-            .unwrap_or_else(|_| unreachable!("valid literal"));
+        let interface = crate::toy::patina_toy("log");
         Self { interface }
     }
 }

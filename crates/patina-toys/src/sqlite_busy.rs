@@ -4,7 +4,24 @@
 //! those steps are retried up to the busy timeout. Never used for a child's
 //! own SQL.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+/// Opens (creating it) the SQLite file at `path` for one of the toys' own
+/// stores: the busy timeout set, switched to WAL with `synchronous=NORMAL`.
+/// Returns the journal mode SQLite settled on (`wal` unless the file system
+/// cannot do WAL), for the caller to judge.
+pub(crate) fn open_wal(path: &Path, timeout: Duration) -> rusqlite::Result<(Connection, String)> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(timeout)?;
+    let mode: String = retry_busy(timeout, || {
+        conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+    })?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok((conn, mode))
+}
 
 /// Runs `step` again while SQLite answers busy or locked, until `timeout`.
 pub(crate) fn retry_busy<T>(

@@ -139,3 +139,24 @@ pub trait ToyInstance: Send {
         Ok(())
     }
 }
+
+/// The name of the Patina toy interface `interface` in this release's
+/// package, `patina:toys/<interface>@0.1.0`. For the built-in toys, whose
+/// names are literals: a test checks that every one of them parses.
+pub(crate) fn patina_toy(interface: &str) -> ToyName {
+    format!("patina:toys/{interface}@0.1.0")
+        .parse()
+        .unwrap_or_else(|e| unreachable!("built-in toy name `{interface}`: {e}"))
+}
+
+/// Runs blocking work (files, SQLite, git, HTTP) off the async runtime, so a
+/// toy call never holds up the runtime's threads. `what` names the work in
+/// the error if the task itself failed (it panicked or was cancelled).
+pub async fn blocking<T: Send + 'static>(
+    what: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ToyError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ToyError::Backend(format!("{what} did not finish: {e}")))
+}

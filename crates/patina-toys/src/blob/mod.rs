@@ -40,9 +40,7 @@ impl BlobToy {
     /// The toy for `patina:toys/blob@0.1.0`, storing blobs under `dir`
     /// (created, owner-only, on the first `put`).
     pub fn new(dir: PathBuf) -> Self {
-        let interface = "patina:toys/blob@0.1.0"
-            .parse()
-            .unwrap_or_else(|_| unreachable!("valid literal"));
+        let interface = crate::toy::patina_toy("blob");
         Self {
             interface,
             store: Arc::new(BlobStore::new(dir)),
@@ -91,7 +89,7 @@ impl ToyInstance for BlobInstance {
                     ))
                 } else {
                     let store = Arc::clone(&self.store);
-                    match blocking(move || store.put(&data)).await? {
+                    match crate::blocking("the blob store", move || store.put(&data)).await? {
                         Ok(id) => vals::ok(Some(vals::string(id))),
                         Err(e) => vals::err_string(e),
                     }
@@ -104,14 +102,18 @@ impl ToyInstance for BlobInstance {
                     Ok(digest) => {
                         let store = Arc::clone(&self.store);
                         if function == "get" {
-                            match blocking(move || store.get(&digest)).await? {
+                            match crate::blocking("the blob store", move || store.get(&digest))
+                                .await?
+                            {
                                 Ok(data) => {
                                     vals::ok(Some(vals::option(data.as_deref().map(vals::bytes))))
                                 }
                                 Err(e) => vals::err_string(e),
                             }
                         } else {
-                            match blocking(move || store.has(&digest)).await? {
+                            match crate::blocking("the blob store", move || store.has(&digest))
+                                .await?
+                            {
                                 Ok(has) => vals::ok(Some(Val::Bool(has))),
                                 Err(e) => vals::err_string(e),
                             }
@@ -128,15 +130,6 @@ impl ToyInstance for BlobInstance {
         };
         Ok(vec![answer])
     }
-}
-
-/// Runs blocking file work off the async runtime.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ToyError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ToyError::Backend(format!("blob store task failed: {e}")))
 }
 
 /// The 64 lowercase hex digits of a valid id `b3:<64 lowercase hex>`, or why

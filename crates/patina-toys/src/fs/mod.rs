@@ -44,9 +44,7 @@ pub struct FsToy {
 impl FsToy {
     /// The toy for `patina:toys/fs@0.1.0`.
     pub fn new() -> Self {
-        let interface = "patina:toys/fs@0.1.0"
-            .parse()
-            .unwrap_or_else(|_| unreachable!("valid literal"));
+        let interface = crate::toy::patina_toy("fs");
         Self { interface }
     }
 }
@@ -202,9 +200,7 @@ impl ToyInstance for FsInstance {
             return Ok(vec![vals::err(refused.to_val())]);
         }
         let dir = self.dir.clone();
-        let answer = tokio::task::spawn_blocking(move || run(&dir, op, &path))
-            .await
-            .map_err(|e| ToyError::Backend(format!("fs call did not finish: {e}")))?;
+        let answer = crate::blocking("the fs call", move || run(&dir, op, &path)).await?;
         Ok(vec![match answer {
             Ok(answer) => answer.to_val(),
             Err(error) => {

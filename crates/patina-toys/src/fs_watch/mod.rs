@@ -55,9 +55,7 @@ impl FsWatchToy {
     /// `state_dir` (its own directory, e.g. `<mother state>/fs-watch`; created
     /// when first needed, owner-only), one subdirectory per (child, root).
     pub fn new(state_dir: PathBuf) -> Self {
-        let interface = "patina:toys/fs-watch@0.1.0"
-            .parse()
-            .unwrap_or_else(|_| unreachable!("valid literal"));
+        let interface = crate::toy::patina_toy("fs-watch");
         Self {
             interface,
             state_dir,
@@ -197,9 +195,8 @@ impl ToyInstance for FsWatchInstance {
                 }
                 let (dir, store) = (self.dir.clone(), self.store.clone());
                 let answer =
-                    tokio::task::spawn_blocking(move || changes(&dir, &store, cursor.as_deref()))
-                        .await
-                        .map_err(|e| ToyError::Backend(format!("changes did not finish: {e}")))?;
+                    crate::blocking("changes", move || changes(&dir, &store, cursor.as_deref()))
+                        .await?;
                 match answer {
                     Ok((changes, cursor)) => Ok(vec![changes_val(&changes, cursor)]),
                     Err(Failure::Answer(message)) => Ok(vec![vals::err_string(message)]),
@@ -212,10 +209,10 @@ impl ToyInstance for FsWatchInstance {
                 if self.watch.is_none() {
                     let (dir, path) = (self.dir.clone(), self.path.clone());
                     let max_dirs = self.max_watch_dirs;
-                    let started =
-                        tokio::task::spawn_blocking(move || start_watch(&dir, &path, max_dirs))
-                            .await
-                            .map_err(|e| ToyError::Backend(format!("wait did not start: {e}")))?;
+                    let started = crate::blocking("starting the watch", move || {
+                        start_watch(&dir, &path, max_dirs)
+                    })
+                    .await?;
                     match started {
                         Ok(watch) => self.watch = Some(watch),
                         Err(message) => return Ok(vec![vals::err_string(message)]),

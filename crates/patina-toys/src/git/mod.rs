@@ -54,9 +54,7 @@ pub struct GitToy {
 impl GitToy {
     /// The toy for `patina:toys/git@0.1.0`.
     pub fn new() -> Self {
-        let interface = "patina:toys/git@0.1.0"
-            .parse()
-            .unwrap_or_else(|_| unreachable!("valid literal"));
+        let interface = crate::toy::patina_toy("git");
         Self { interface }
     }
 }

@@ -39,9 +39,7 @@ pub struct HttpToy {
 impl HttpToy {
     /// The toy for `patina:toys/http@0.1.0`.
     pub fn new() -> Self {
-        let interface = "patina:toys/http@0.1.0"
-            .parse()
-            .unwrap_or_else(|_| unreachable!("valid literal"));
+        let interface = crate::toy::patina_toy("http");
         Self {
             interface,
             dns: resolve::system_dns(),

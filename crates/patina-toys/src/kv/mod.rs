@@ -60,9 +60,7 @@ impl KvToy {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
                 .map_err(|e| backend("cannot restrict its permissions", &e))?;
         }
-        let interface = "patina:toys/kv@0.1.0"
-            .parse()
-            .unwrap_or_else(|_| unreachable!("valid literal"));
+        let interface = crate::toy::patina_toy("kv");
         Ok(Self {
             interface,
             store: Arc::new(store),
@@ -137,15 +135,6 @@ struct KvInstance {
     files: Vec<String>,
 }
 
-/// Runs blocking SQLite work off the async runtime.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ToyError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ToyError::Backend(format!("kv task failed: {e}")))
-}
-
 /// `ok(value)`; `err(message)` for a refusal or a store that is full or busy
 /// (a child can fill the disk, another process can hold the lock: the child
 /// may handle both); a [`ToyError`] only for breakage of the store itself
@@ -189,23 +178,31 @@ impl KvInstance {
         let child = self.child.clone();
         match function {
             "get" => answer(
-                blocking(move || store.get(&child, &namespace, &key)).await?,
+                crate::blocking("the kv store", move || store.get(&child, &namespace, &key))
+                    .await?,
                 |v| Some(vals::option(v.as_deref().map(vals::bytes))),
             ),
             "set" => answer(
-                blocking(move || store.set(&child, &namespace, &key, &value)).await?,
+                crate::blocking("the kv store", move || {
+                    store.set(&child, &namespace, &key, &value)
+                })
+                .await?,
                 |()| None,
             ),
             "delete" => answer(
-                blocking(move || store.delete(&child, &namespace, &key)).await?,
+                crate::blocking("the kv store", move || {
+                    store.delete(&child, &namespace, &key)
+                })
+                .await?,
                 |removed| Some(Val::Bool(removed)),
             ),
             "keys" => answer(
-                blocking(move || store.keys(&child, &namespace, &key)).await?,
+                crate::blocking("the kv store", move || store.keys(&child, &namespace, &key))
+                    .await?,
                 |keys| Some(vals::strings(keys)),
             ),
             _ => answer(
-                blocking(move || store.clear(&child, &namespace)).await?,
+                crate::blocking("the kv store", move || store.clear(&child, &namespace)).await?,
                 |n| Some(Val::U64(n)),
             ),
         }
@@ -236,7 +233,11 @@ impl KvInstance {
             Err(message) => return Ok(vals::err_string(message)),
         };
         Ok(
-            match blocking(move || query::query(&path, &sql, params, MAX_QUERY_TIME)).await? {
+            match crate::blocking("the kv store", move || {
+                query::query(&path, &sql, params, MAX_QUERY_TIME)
+            })
+            .await?
+            {
                 Ok(rows) => vals::ok(Some(vals::record([
                     ("columns", vals::strings(rows.columns)),
                     (

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use crate::sqlite_busy::retry_busy;
+use crate::sqlite_busy::{open_wal, retry_busy};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Longest namespace and key, in bytes.
@@ -69,16 +69,11 @@ CREATE TABLE IF NOT EXISTS kv (
 impl Store {
     /// Opens (creating it if needed) the store file at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let conn = Connection::open(path)?;
         let timeout = Duration::from_secs(10);
-        conn.busy_timeout(timeout)?;
-        let mode: String = retry_busy(timeout, || {
-            conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-        })?;
+        let (conn, mode) = open_wal(path, timeout)?;
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(target: "patina::kv", %mode, "kv store is not in WAL mode");
         }
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
         retry_busy(timeout, || conn.execute_batch(SCHEMA))?;
         Ok(Self {
             conn: Mutex::new(conn),

@@ -42,9 +42,7 @@ pub struct MeasureToy {
 impl MeasureToy {
     /// The toy for `patina:toys/measure@0.1.0`, saving runs' metrics in `store`.
     pub fn new(store: Arc<MetricsStore>) -> Self {
-        let interface = "patina:toys/measure@0.1.0"
-            .parse()
-            .unwrap_or_else(|_| unreachable!("valid literal"));
+        let interface = crate::toy::patina_toy("measure");
         Self { interface, store }
     }
 
@@ -93,9 +91,8 @@ impl MeasureInstance {
     async fn recorder(&mut self) -> Result<&mut Recorder, ToyError> {
         if self.recorder.is_none() {
             let (store, child) = (Arc::clone(&self.store), self.child);
-            let kinds = tokio::task::spawn_blocking(move || store.kinds(&child))
-                .await
-                .map_err(|e| ToyError::Backend(format!("reading metric types: {e}")))??;
+            let kinds =
+                crate::blocking("reading metric types", move || store.kinds(&child)).await??;
             self.recorder = Some(Recorder::new(kinds));
         }
         self.recorder
@@ -151,9 +148,8 @@ impl ToyInstance for MeasureInstance {
             return Ok(());
         }
         let (store, child, run) = (Arc::clone(&self.store), self.child, recorder.run);
-        let applied = tokio::task::spawn_blocking(move || store.apply(&child, &run))
-            .await
-            .map_err(|e| ToyError::Backend(format!("saving metrics: {e}")))??;
+        let applied =
+            crate::blocking("saving metrics", move || store.apply(&child, &run)).await??;
         tracing::debug!(child = %self.child.short(), written = applied.written, "metrics saved");
         Ok(())
     }

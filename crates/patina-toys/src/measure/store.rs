@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use crate::sqlite_busy::retry_busy;
+use crate::sqlite_busy::{open_wal, retry_busy};
 use patina_core::ChildId;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
@@ -74,17 +74,10 @@ impl MetricsStore {
     /// Opens (creating it) the metrics file at `path`.
     pub fn open(path: &Path) -> Result<Self, ToyError> {
         let err = |e: rusqlite::Error| backend(path, e);
-        let mut conn = Connection::open(path).map_err(err)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
-        let mode: String = retry_busy(BUSY_TIMEOUT, || {
-            conn.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))
-        })
-        .map_err(err)?;
+        let (mut conn, mode) = open_wal(path, BUSY_TIMEOUT).map_err(err)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(backend(path, format!("journal mode is {mode}, not WAL")));
         }
-        conn.execute_batch("PRAGMA synchronous=NORMAL;")
-            .map_err(err)?;
         let version: String = retry_busy(BUSY_TIMEOUT, || {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute_batch(SCHEMA)?;
