@@ -34,6 +34,8 @@ struct ChildInner {
     functions: FunctionIndex,
     /// Imports that are not WASI base, sorted out once at load time.
     authority_imports: Vec<(String, ComponentItem)>,
+    /// The WIT packages of every import (`wasi:filesystem`, ...), sorted.
+    import_packages: Vec<String>,
 }
 
 impl Child {
@@ -75,13 +77,10 @@ impl Child {
     /// Whether the child imports any interface of the WIT package `package`
     /// (`wasi:filesystem`, say), base or not.
     pub fn imports_package(&self, package: &str) -> bool {
-        self.component()
-            .component_type()
-            .imports(self.component().engine())
-            .any(|(name, _)| {
-                name.strip_prefix(package)
-                    .is_some_and(|rest| rest.starts_with('/'))
-            })
+        self.inner
+            .import_packages
+            .binary_search_by(|p| p.as_str().cmp(package))
+            .is_ok()
     }
 }
 
@@ -134,11 +133,20 @@ pub(crate) fn load(
         }
     };
     let functions = FunctionIndex::new(engine, &component);
-    let authority_imports = component
+    let imports: Vec<(String, ComponentItem)> = component
         .component_type()
         .imports(engine)
-        .filter(|(name, _)| !is_base(name))
         .map(|(name, item)| (name.to_owned(), item.ty))
+        .collect();
+    let mut import_packages: Vec<String> = imports
+        .iter()
+        .filter_map(|(name, _)| name.split_once('/').map(|(package, _)| package.to_owned()))
+        .collect();
+    import_packages.sort();
+    import_packages.dedup();
+    let authority_imports = imports
+        .into_iter()
+        .filter(|(name, _)| !is_base(name))
         .collect();
     Ok(Child {
         inner: Arc::new(ChildInner {
@@ -147,6 +155,7 @@ pub(crate) fn load(
             component,
             functions,
             authority_imports,
+            import_packages,
         }),
     })
 }

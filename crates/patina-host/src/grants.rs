@@ -71,26 +71,24 @@ impl ResolvedGrants {
             .map(|(_, grants)| grants.as_slice())
     }
 
-    fn grant_toys(
-        &mut self,
-        registry: &ToyRegistry,
-        canonical_host_grant: Option<&Grant>,
-        grant: &Grant,
-    ) -> Result<(), GrantError> {
-        for toy in registry.by_kind(grant.kind()) {
-            let canonical = match canonical_host_grant {
-                Some(host) => toy.canonicalize(host)?,
-                None => toy.canonicalize(grant)?,
-            };
-            match self.toys.iter_mut().find(|(t, _)| Arc::ptr_eq(t, toy)) {
-                Some((_, grants)) => grants.push(canonical.clone()),
-                None => self.toys.push((toy.clone(), vec![canonical.clone()])),
-            }
-            if canonical_host_grant.is_none() {
-                self.canonical.push(canonical);
-            }
+    /// Adds `grant` (canonical) to what enables `toy` in this run.
+    fn add_toy_grant(&mut self, toy: &Arc<dyn Toy>, grant: Grant) {
+        match self.toys.iter_mut().find(|(t, _)| Arc::ptr_eq(t, toy)) {
+            Some((_, grants)) => grants.push(grant),
+            None => self.toys.push((toy.clone(), vec![grant])),
         }
-        Ok(())
+    }
+
+    /// Sorts and deduplicates every list, as a receipt records them.
+    fn normalise(mut self) -> Self {
+        for (_, grants) in &mut self.toys {
+            grants.sort();
+            grants.dedup();
+        }
+        self.canonical.sort();
+        self.canonical.dedup();
+        self.net.dedup();
+        self
     }
 }
 
@@ -127,19 +125,10 @@ pub fn recorded_grants(
         }
         resolved.canonical.push(grant.clone());
         for toy in registry.by_kind(kind) {
-            match resolved.toys.iter_mut().find(|(t, _)| Arc::ptr_eq(t, toy)) {
-                Some((_, grants)) => grants.push(grant.clone()),
-                None => resolved.toys.push((toy.clone(), vec![grant.clone()])),
-            }
+            resolved.add_toy_grant(toy, grant.clone());
         }
     }
-    resolved.canonical.sort();
-    resolved.canonical.dedup();
-    for (_, grants) in &mut resolved.toys {
-        grants.sort();
-        grants.dedup();
-    }
-    Ok(resolved)
+    Ok(resolved.normalise())
 }
 
 /// Resolves `grants` against `registry`, then refuses any grant whose path
@@ -215,7 +204,10 @@ pub fn resolve_grants(
                     dir,
                     access: scope.access,
                 });
-                resolved.grant_toys(registry, Some(&canonical), grant)?;
+                // The `fs` toys get the host's canonical grant.
+                for toy in registry.by_kind("fs") {
+                    resolved.add_toy_grant(toy, toy.canonicalize(&canonical)?);
+                }
             }
             "net" => {
                 let scope = NetScope::parse(grant)?;
@@ -228,21 +220,18 @@ pub fn resolve_grants(
                 if !registry.has_kind(kind) {
                     return Err(unknown_kind(grant, registry));
                 }
-                resolved.grant_toys(registry, None, grant)?;
+                for toy in registry.by_kind(kind) {
+                    let canonical = toy.canonicalize(grant)?;
+                    resolved.canonical.push(canonical.clone());
+                    resolved.add_toy_grant(toy, canonical);
+                }
             }
         }
     }
     // Whether several grants of one toy combine is decided when the toy is
     // linked (`Toy::combine`): two `fs` directories are fine for a child that
     // only uses `wasi:filesystem`.
-    for (_, grants) in &mut resolved.toys {
-        grants.sort();
-        grants.dedup();
-    }
-    resolved.canonical.sort();
-    resolved.canonical.dedup();
-    resolved.net.dedup();
-    Ok(resolved)
+    Ok(resolved.normalise())
 }
 
 #[cfg(test)]

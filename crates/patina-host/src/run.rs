@@ -44,7 +44,9 @@ pub(crate) async fn execute(
     let stdout = MemoryOutputPipe::new(output_cap);
     let stderr = MemoryOutputPipe::new(output_cap);
     let logs = LogSink::new();
-    let run_deadline = Instant::now()
+    // The host caps the timeout (`EngineConfig::max_timeout`), so this never
+    // overflows in practice; if it did, a day is as good as never.
+    let deadline = Instant::now()
         .checked_add(limits.timeout)
         .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
     let wasi = wasi_context(WasiSetup {
@@ -71,7 +73,7 @@ pub(crate) async fn execute(
                 logs: logs.clone(),
                 invoked_by: request.invoked_by.clone(),
                 limits: *limits,
-                deadline: run_deadline,
+                deadline,
             };
             link.toy.instantiate(&ctx).map_err(|source| HostError::Toy {
                 toy: link.toy.interface().to_string(),
@@ -95,12 +97,12 @@ pub(crate) async fn execute(
     // Every epoch tick the child yields to the async runtime (so a spinning
     // child never holds a worker thread), and once the wall-clock deadline has
     // passed it is interrupted.
-    let deadline = Instant::now().checked_add(limits.timeout);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |_| {
-        Ok(match deadline {
-            Some(deadline) if Instant::now() >= deadline => UpdateDeadline::Interrupt,
-            _ => UpdateDeadline::Yield(1),
+        Ok(if Instant::now() >= deadline {
+            UpdateDeadline::Interrupt
+        } else {
+            UpdateDeadline::Yield(1)
         })
     });
 
