@@ -14,6 +14,8 @@ mod answer_tests;
 mod query;
 #[cfg(test)]
 mod query_tests;
+#[cfg(test)]
+mod quota_tests;
 pub(crate) mod store;
 #[cfg(test)]
 mod tests;
@@ -35,6 +37,7 @@ use store::{Store, StoreError};
 pub struct KvToy {
     interface: ToyName,
     store: Arc<Store>,
+    quota: u64,
 }
 
 impl KvToy {
@@ -64,7 +67,23 @@ impl KvToy {
         Ok(Self {
             interface,
             store: Arc::new(store),
+            quota: store::DEFAULT_QUOTA,
         })
+    }
+
+    /// The most bytes (namespaces, keys and values) one child may keep in
+    /// its own store; [`DEFAULT_QUOTA`](store::DEFAULT_QUOTA) (256 MiB) unless
+    /// set. A `set` past it is an `err` answer.
+    pub fn with_quota(mut self, bytes: u64) -> Self {
+        self.quota = bytes;
+        self
+    }
+
+    /// How many bytes `child` keeps in its own store now.
+    pub fn usage(&self, child: &patina_core::ChildId) -> Result<u64, ToyError> {
+        self.store
+            .usage(&child.to_string())
+            .map_err(|e| ToyError::Backend(e.to_string()))
     }
 }
 
@@ -121,6 +140,7 @@ impl Toy for KvToy {
         Ok(Box::new(KvInstance {
             child: ctx.child.to_string(),
             store: own.then(|| Arc::clone(&self.store)),
+            quota: self.quota,
             files,
         }))
     }
@@ -131,6 +151,8 @@ struct KvInstance {
     child: String,
     /// The own store, when a bare `kv` was granted.
     store: Option<Arc<Store>>,
+    /// The most bytes the child may keep in the own store.
+    quota: u64,
     /// Canonical paths of the granted database files.
     files: Vec<String>,
 }
@@ -175,7 +197,7 @@ impl KvInstance {
                 "this run has no store of its own: it needs the bare `kv` grant (`--grant kv`)",
             ));
         };
-        let child = self.child.clone();
+        let (child, quota) = (self.child.clone(), self.quota);
         match function {
             "get" => answer(
                 crate::blocking("the kv store", move || store.get(&child, &namespace, &key))
@@ -184,7 +206,7 @@ impl KvInstance {
             ),
             "set" => answer(
                 crate::blocking("the kv store", move || {
-                    store.set(&child, &namespace, &key, &value)
+                    store.set(&child, &namespace, &key, &value, quota)
                 })
                 .await?,
                 |()| None,
