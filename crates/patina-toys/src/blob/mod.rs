@@ -10,12 +10,19 @@
 //! strictly before anything touches the disk: no text from a child ever
 //! becomes part of a path unchecked, and the store never follows an id out of
 //! its directory.
+//!
+//! The store holds at most a quota of bytes ([`DEFAULT_QUOTA`], 1 GiB, unless
+//! [`BlobToy::with_quota`] says otherwise): a `put` that would pass it is an
+//! `err` answer. The store is shared, so the quota is the Mother's, not one
+//! child's. Its use is counted by one walk of the store at the first `put`,
+//! then kept in memory; two Mothers sharing one home each count their own
+//! writes after their walk, so together they may pass it until they restart.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use patina_core::ToyName;
 use wasmtime::component::Val;
@@ -25,6 +32,9 @@ use crate::{Args, Toy, ToyContext, ToyError, ToyInstance, vals};
 /// Largest blob, in bytes. A `get` answer costs ~40 bytes of host memory per
 /// byte (`list<u8>` is a list of `Val::U8`), so this stays small.
 pub const MAX_BLOB: usize = 4 << 20;
+
+/// The default quota: the most bytes the whole store holds.
+pub const DEFAULT_QUOTA: u64 = 1 << 30;
 
 /// The prefix of a blob id.
 const PREFIX: &str = "b3:";
@@ -43,7 +53,16 @@ impl BlobToy {
         let interface = crate::toy::patina_toy("blob");
         Self {
             interface,
-            store: Arc::new(BlobStore::new(dir)),
+            store: Arc::new(BlobStore::new(dir, DEFAULT_QUOTA)),
+        }
+    }
+
+    /// The same toy with a quota of `bytes` for the whole store instead of
+    /// [`DEFAULT_QUOTA`].
+    pub fn with_quota(self, bytes: u64) -> Self {
+        Self {
+            interface: self.interface,
+            store: Arc::new(BlobStore::new(self.store.dir.clone(), bytes)),
         }
     }
 }
@@ -154,13 +173,50 @@ pub fn parse_id(id: &str) -> Result<String, String> {
 struct BlobStore {
     dir: PathBuf,
     temp_counter: AtomicU64,
+    quota: u64,
+    /// Bytes the store holds, with the writes in flight reserved; `None`
+    /// until the first `put` walks the store.
+    used: Mutex<Option<u64>>,
 }
 
 impl BlobStore {
-    fn new(dir: PathBuf) -> Self {
+    fn new(dir: PathBuf, quota: u64) -> Self {
         Self {
             dir,
             temp_counter: AtomicU64::new(0),
+            quota,
+            used: Mutex::new(None),
+        }
+    }
+
+    /// Reserves `bytes` of the quota for a write, or says why not.
+    fn reserve(&self, bytes: u64) -> Result<(), String> {
+        let mut used = self.used.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = match *used {
+            Some(now) => now,
+            None => {
+                stored_bytes(&self.dir).map_err(|e| io_message("measure the blob store", &e))?
+            }
+        };
+        let after = now.saturating_add(bytes);
+        if after > self.quota {
+            *used = Some(now);
+            return Err(format!(
+                "the blob store is full: it holds {now} bytes, its quota is {}, \
+                 and this blob needs {bytes}",
+                self.quota
+            ));
+        }
+        *used = Some(after);
+        Ok(())
+    }
+
+    /// Gives back `bytes` reserved (a failed write) or freed (a damaged
+    /// copy that was replaced).
+    fn release(&self, bytes: u64) {
+        let mut used = self.used.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(now) = used.as_mut() {
+            *now = now.saturating_sub(bytes);
         }
     }
 
@@ -173,11 +229,22 @@ impl BlobStore {
         let digest = blake3::hash(data).to_hex().to_string();
         let path = self.path(&digest);
         // Idempotent: an intact copy is kept as is; a damaged one is replaced.
-        if let Ok(Some(existing)) = read_bounded(&path)
-            && blake3::hash(&existing).to_hex().as_str() == digest
-        {
-            return Ok(format!("{PREFIX}{digest}"));
-        }
+        let damaged = match read_bounded(&path) {
+            Ok(Some(existing)) if blake3::hash(&existing).to_hex().as_str() == digest => {
+                return Ok(format!("{PREFIX}{digest}"));
+            }
+            Ok(Some(existing)) => existing.len() as u64,
+            _ => 0,
+        };
+        let size = data.len() as u64;
+        self.reserve(size)?;
+        let stored = self.write(&digest, &path, data);
+        self.release(if stored.is_ok() { damaged } else { size });
+        stored
+    }
+
+    /// Writes `data` as the blob `digest` at `path` (quota already reserved).
+    fn write(&self, digest: &str, path: &Path, data: &[u8]) -> Result<String, String> {
         let shard = path
             .parent()
             .ok_or_else(|| "blob path has no parent".to_owned())?;
@@ -185,7 +252,7 @@ impl BlobStore {
         create_private_dir(shard).map_err(|e| io_message("create the blob store", &e))?;
         let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
         let temp = shard.join(format!(".tmp-{}-{n}-{digest}", std::process::id()));
-        let written = write_durably(&temp, &path, data);
+        let written = write_durably(&temp, path, data);
         if written.is_err() {
             let _ = fs::remove_file(&temp);
         }
@@ -214,6 +281,30 @@ impl BlobStore {
     fn has(&self, digest: &str) -> Result<bool, String> {
         Ok(self.get(digest)?.is_some())
     }
+}
+
+/// The bytes of every file in the store's shard directories (temporary
+/// files of interrupted writes included: they take the disk too).
+fn stored_bytes(dir: &Path) -> io::Result<u64> {
+    let shards = match fs::read_dir(dir) {
+        Ok(shards) => shards,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut total: u64 = 0;
+    for shard in shards {
+        let shard = shard?;
+        if !shard.file_type()?.is_dir() {
+            continue;
+        }
+        for blob in fs::read_dir(shard.path())? {
+            let meta = blob?.metadata()?;
+            if meta.is_file() {
+                total = total.saturating_add(meta.len());
+            }
+        }
+    }
+    Ok(total)
 }
 
 fn io_message(what: &str, e: &io::Error) -> String {

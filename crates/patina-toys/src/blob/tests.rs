@@ -218,3 +218,37 @@ fn scopes_are_refused() {
     assert!(toy.canonicalize(&"blob:/tmp".parse().unwrap()).is_err());
     assert!(toy.canonicalize(&"blob".parse().unwrap()).is_ok());
 }
+
+#[tokio::test]
+async fn the_store_quota_counts_what_is_there_and_refuses_past_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("blobs");
+    let ctx = ToyContext::new(
+        ChildId::of(b"child"),
+        vec!["blob".parse::<Grant>().unwrap()],
+    );
+    // 60 bytes already stored by an earlier Mother are counted by the walk.
+    let mut earlier = BlobToy::new(dir.clone()).instantiate(&ctx).unwrap();
+    put(&mut earlier, &[1; 60]).await;
+    let toy = BlobToy::new(dir.clone()).with_quota(100);
+    let mut blob = toy.instantiate(&ctx).unwrap();
+    let answer = blob.call("put", &[vals::bytes(&[2; 41])]).await.unwrap();
+    match &answer[..] {
+        [Val::Result(Err(Some(message)))] => {
+            assert!(
+                matches!(message.as_ref(), Val::String(m) if m.contains("the blob store is full")),
+                "{message:?}"
+            );
+        }
+        other => panic!("not refused: {other:?}"),
+    }
+    // Nothing of the refused blob was written.
+    let hex = blake3::hash(&[2; 41]).to_hex();
+    assert!(!dir.join(&hex[..2]).join(hex.as_str()).exists());
+    // Up to the quota is allowed; a blob already there costs nothing more.
+    put(&mut blob, &[3; 40]).await;
+    put(&mut blob, &[1; 60]).await;
+    put(&mut blob, &[3; 40]).await;
+    let answer = blob.call("put", &[vals::bytes(&[4; 1])]).await.unwrap();
+    assert!(is_err(&answer[0]), "{answer:?}");
+}
