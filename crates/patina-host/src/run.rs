@@ -126,9 +126,7 @@ pub(crate) async fn execute(
         let func: Func = component
             .get_export_index(parent.as_ref(), &target.function)
             .and_then(|index| instance.get_func(&mut store, index))
-            .ok_or_else(|| {
-                wasmtime::Error::msg(format!("export `{}` not found", target.func_name))
-            })?;
+            .ok_or_else(missing)?;
         func.call_async(&mut store, &target.args, &mut results)
             .await
     };
@@ -163,11 +161,10 @@ pub(crate) async fn execute(
         full,
     } = tape.finish();
     let outcome = match divergence {
-        // A replay that read a clock or random value the transcript did not
-        // hold has diverged, whatever the call then returned.
-        Some(divergence) if !matches!(outcome, Err(HostError::Diverged(_))) => {
-            Err(HostError::Diverged(divergence))
-        }
+        // The tape keeps the first divergence: a clock or random read the
+        // transcript did not hold lets the child run on, so a later toy call
+        // may diverge too, but the run is reported where it first diverged.
+        Some(divergence) => Err(HostError::Diverged(divergence)),
         // A run that asked to record more than the budget is stopped.
         _ if full => Err(HostError::TranscriptLimitExceeded {
             events: MAX_EVENTS,
@@ -204,14 +201,15 @@ pub(crate) async fn execute(
     })
 }
 
-/// Lets every toy instance flush what the run produced, each within the
-/// run's own time limit. A failure is a warning of the report, never a change
+/// Lets every toy instance flush what the run produced, all of them within
+/// one run's time limit (not one each). A failure is a warning of the report, never a change
 /// of the outcome: the outcome is what the child did, and a replay (which has
 /// no toy to finish) must reproduce it.
 async fn finish_toys(store: &mut Store<RunState>, time: Duration) -> Vec<String> {
     let mut warnings = Vec::new();
+    let deadline = tokio::time::Instant::now() + time;
     for (slot, toy) in store.data_mut().toys.iter_mut().enumerate() {
-        let warning = match tokio::time::timeout(time, toy.finish()).await {
+        let warning = match tokio::time::timeout_at(deadline, toy.finish()).await {
             Ok(Ok(())) => continue,
             Ok(Err(error)) => format!("toy #{slot} could not finish the run: {error}"),
             Err(_) => format!(
