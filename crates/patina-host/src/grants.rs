@@ -179,12 +179,11 @@ pub fn resolve_grants(
     for grant in grants {
         match grant.kind() {
             "fs" => {
-                let scope = FsScope::parse(grant)?;
-                let dir = std::fs::canonicalize(&scope.path)
-                    .map_err(|e| grant.scope_error(format!("cannot open `{}`: {e}", scope.path)))?;
-                if !dir.is_dir() {
-                    return Err(grant.scope_error(format!("`{}` is not a directory", scope.path)));
-                }
+                // One canonical form, shared with the `fs` toys, which get
+                // exactly this grant (not canonicalised a second time).
+                let canonical = patina_toys::canonical_fs_grant(grant)?;
+                let scope = FsScope::parse(&canonical)?;
+                let dir = PathBuf::from(&scope.path);
                 if let Some(previous) = dirs.insert(dir.clone(), scope.access) {
                     if previous != scope.access {
                         return Err(grant.scope_error(format!(
@@ -195,18 +194,13 @@ pub fn resolve_grants(
                     }
                     continue;
                 }
-                let text = dir
-                    .to_str()
-                    .ok_or_else(|| grant.scope_error("the directory's path is not UTF-8"))?;
-                let canonical = grant.with_scope(Some(format!("{text}:{}", scope.access)))?;
                 resolved.canonical.push(canonical.clone());
                 resolved.preopens.push(Preopen {
                     dir,
                     access: scope.access,
                 });
-                // The `fs` toys get the host's canonical grant.
                 for toy in registry.by_kind("fs") {
-                    resolved.add_toy_grant(toy, toy.canonicalize(&canonical)?);
+                    resolved.add_toy_grant(toy, canonical.clone());
                 }
             }
             "net" => {

@@ -29,7 +29,7 @@ mod toy;
 
 pub use args::{Args, expect_arity, vals};
 pub use blob::{BlobToy, MAX_BLOB};
-pub use fs::{FsToy, MAX_LIST as MAX_FS_LIST, MAX_READ as MAX_FS_READ};
+pub use fs::{FsToy, MAX_LIST as MAX_FS_LIST, MAX_READ as MAX_FS_READ, canonical_fs_grant};
 pub use fs_watch::{FsWatchToy, MAX_WAIT_MS};
 pub use git::GitToy;
 pub use http::{HttpToy, MAX_BODY as MAX_HTTP_BODY};

@@ -28,7 +28,8 @@ use crate::{Args, Toy, ToyContext, ToyError, ToyInstance, vals};
 pub use ops::{MAX_LIST, MAX_READ};
 
 pub(crate) use error::shorten;
-pub(crate) use root::{Root, canonical_fs_grant};
+pub(crate) use root::Root;
+pub use root::canonical_fs_grant;
 
 use error::{ChildPath, FsError, check_path};
 

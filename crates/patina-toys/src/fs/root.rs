@@ -14,10 +14,10 @@ use crate::{ToyContext, ToyError};
 
 /// The canonical form of an `fs` grant: `fs:/canonical/dir:ro|rw`.
 ///
-/// The host hands over grants it already canonicalised; those come back
-/// unchanged (canonicalising a canonical path is the identity). A raw grant
-/// (`fs:./data`) is resolved here the same way the host does it.
-pub(crate) fn canonical_fs_grant(grant: &Grant) -> Result<Grant, GrantError> {
+/// The one implementation: the host resolves `fs:` grants with it (for the
+/// preopen and the `fs` toys alike), and the toys' `canonicalize` calls it
+/// for a raw grant (`fs:./data`) handed to them directly.
+pub fn canonical_fs_grant(grant: &Grant) -> Result<Grant, GrantError> {
     let scope = FsScope::parse(grant)?;
     let dir = std::fs::canonicalize(&scope.path)
         .map_err(|e| grant.scope_error(format!("cannot open `{}`: {e}", scope.path)))?;
