@@ -113,7 +113,7 @@ fn unknown_kind(grant: &Grant, registry: &ToyRegistry) -> GrantError {
 /// gone or different on this host. They carry no authority: no directory is
 /// preopened, no socket allowed, and the toys they name are linked but never
 /// instantiated (a replay answers every toy call from the transcript).
-pub fn recorded_grants(
+pub(crate) fn recorded_grants(
     grants: &[Grant],
     registry: &ToyRegistry,
 ) -> Result<ResolvedGrants, GrantError> {
@@ -135,7 +135,7 @@ pub fn recorded_grants(
 /// reaches into one of the `protected` directories or contains one (a
 /// Mother's own state: its key, receipts and stores must never be a child's).
 /// `protected` must hold canonical paths.
-pub fn resolve_grants_protecting(
+pub(crate) fn resolve_grants_protecting(
     grants: &[Grant],
     registry: &ToyRegistry,
     protected: &[PathBuf],
@@ -170,7 +170,7 @@ fn grant_path(grant: &Grant) -> Option<PathBuf> {
 }
 
 /// Resolves `grants` against `registry`.
-pub fn resolve_grants(
+pub(crate) fn resolve_grants(
     grants: &[Grant],
     registry: &ToyRegistry,
 ) -> Result<ResolvedGrants, GrantError> {

@@ -104,7 +104,8 @@ impl ChildStore {
     /// Sets the grants the child installed as `name` (with the bytes `id`)
     /// runs with when another child invokes it (the caller's grants never
     /// pass to it). The caller checks them first (see
-    /// [`crate::resolve_grants`]). The grants belong to those bytes: once the
+    /// [`Host::resolve_grants`](crate::Host::resolve_grants), which also refuses
+    /// the host's protected directories). The grants belong to those bytes: once the
     /// name points at other bytes they no longer apply.
     pub fn set_grants(&self, name: &str, id: &ChildId, grants: &[Grant]) -> Result<(), HostError> {
         if !valid_name(name) {
@@ -153,11 +154,20 @@ impl ChildStore {
         if !valid_name(name) {
             return Ok(None);
         }
-        Ok(self
-            .names()?
-            .into_iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, id)| id))
+        // A valid name is a safe file name: read its one file, not them all.
+        let path = self.names_dir().join(name);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(HostError::io(format!("reading {}", path.display()), e)),
+        };
+        match text.trim().parse::<ChildId>() {
+            Ok(id) => Ok(Some(id)),
+            Err(error) => {
+                tracing::warn!(name, %error, "ignoring a damaged name file");
+                Ok(None)
+            }
+        }
     }
 
     fn names(&self) -> Result<Vec<(String, ChildId)>, HostError> {
@@ -218,12 +228,7 @@ impl ChildStore {
     /// The id `reference` names: an installed name, a full id, or a unique id
     /// prefix (with or without `b3:`).
     pub fn resolve(&self, reference: &str) -> Result<ChildId, HostError> {
-        if valid_name(reference)
-            && let Some((_, id)) = self
-                .names()?
-                .into_iter()
-                .find(|(name, _)| name == reference)
-        {
+        if let Some(id) = self.named(reference)? {
             return Ok(id);
         }
         let matches: Vec<ChildId> = self

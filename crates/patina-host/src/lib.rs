@@ -51,9 +51,7 @@ pub use describe::{Description, FunctionSignature, ItemDescription, ItemKind, de
 pub use engine::{EPOCH_TICK, EngineConfig};
 pub use error::{HostError, MissingGrant};
 pub use functions::{ExportedFunction, FunctionIndex};
-pub use grants::{
-    Preopen, ResolvedGrants, recorded_grants, resolve_grants, resolve_grants_protecting,
-};
+pub use grants::{Preopen, ResolvedGrants};
 pub use host::{Host, HostConfig};
 pub use installed::{ChildStore, InstalledChild};
 pub use plan::{ImportStatus, import_status};
