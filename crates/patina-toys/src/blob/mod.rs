@@ -236,10 +236,15 @@ impl BlobStore {
             Ok(Some(existing)) => existing.len() as u64,
             _ => 0,
         };
+        // Replacing a damaged copy only needs what the blob adds to it.
         let size = data.len() as u64;
-        self.reserve(size)?;
+        let grows = size.saturating_sub(damaged);
+        self.reserve(grows)?;
         let stored = self.write(&digest, &path, data);
-        self.release(if stored.is_ok() { damaged } else { size });
+        self.release(match stored {
+            Ok(_) => damaged.saturating_sub(size),
+            Err(_) => grows,
+        });
         stored
     }
 

@@ -173,8 +173,11 @@ async fn a_corrupt_blob_is_refused_and_a_put_repairs_it() {
     assert!(is_err(&call1(&mut blob, "has", &id).await));
     assert!(is_err(&call1(&mut blob, "get", &id).await));
     fs::remove_dir(&file).unwrap();
-    // Putting the bytes again replaces the damaged copy.
+    // Putting the bytes again replaces a damaged copy in place.
+    fs::write(&file, b"precious bytez").unwrap();
+    assert!(is_err(&call1(&mut blob, "get", &id).await));
     assert_eq!(put(&mut blob, b"precious bytes").await, id);
+    assert_eq!(fs::read(&file).unwrap(), b"precious bytes");
     assert_eq!(
         call1(&mut blob, "get", &id).await,
         vals::ok(Some(vals::option(Some(vals::bytes(b"precious bytes")))))
@@ -248,6 +251,13 @@ async fn the_store_quota_counts_what_is_there_and_refuses_past_it() {
     // Up to the quota is allowed; a blob already there costs nothing more.
     put(&mut blob, &[3; 40]).await;
     put(&mut blob, &[1; 60]).await;
+    put(&mut blob, &[3; 40]).await;
+    let answer = blob.call("put", &[vals::bytes(&[4; 1])]).await.unwrap();
+    assert!(is_err(&answer[0]), "{answer:?}");
+    // Replacing a damaged copy of the same size takes no more of the quota.
+    let hex = blake3::hash(&[3; 40]).to_hex();
+    fs::write(dir.join(&hex[..2]).join(hex.as_str()), [9; 40]).unwrap();
+    put(&mut blob, &[3; 40]).await;
     put(&mut blob, &[3; 40]).await;
     let answer = blob.call("put", &[vals::bytes(&[4; 1])]).await.unwrap();
     assert!(is_err(&answer[0]), "{answer:?}");
