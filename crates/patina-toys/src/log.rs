@@ -108,7 +108,8 @@ impl LogSink {
         });
     }
 
-    /// The lines so far, and how many were dropped past [`MAX_LINES`].
+    /// The lines so far, and how many were dropped past [`MAX_LINES`] or
+    /// [`MAX_BYTES`].
     pub fn snapshot(&self) -> (Vec<LogLine>, u64) {
         let state = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         (state.lines.clone(), state.dropped)
@@ -120,11 +121,7 @@ fn cut(s: &str, max: usize) -> (&str, bool) {
     if s.len() <= max {
         return (s, false);
     }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    (&s[..end], true)
+    (&s[..s.floor_char_boundary(max)], true)
 }
 
 /// The `log` toy.
@@ -268,6 +265,31 @@ mod tests {
             log.call("log", &level).await,
             Err(ToyError::BadArguments { .. })
         ));
+    }
+
+    #[test]
+    fn lines_past_the_byte_and_line_budgets_are_dropped_and_counted() {
+        let sink = LogSink::new();
+        let full = "x".repeat(MAX_MESSAGE);
+        let fit = MAX_BYTES / MAX_MESSAGE;
+        for _ in 0..fit + 3 {
+            sink.push(LogLevel::Info, &full);
+        }
+        let (lines, dropped) = sink.snapshot();
+        assert_eq!(lines.len(), fit);
+        assert_eq!(dropped, 3);
+        assert_eq!(
+            lines.iter().map(|l| l.message.len()).sum::<usize>(),
+            MAX_BYTES
+        );
+
+        let sink = LogSink::new();
+        for i in 0..MAX_LINES + 2 {
+            sink.push(LogLevel::Debug, &i.to_string());
+        }
+        let (lines, dropped) = sink.snapshot();
+        assert_eq!((lines.len(), dropped), (MAX_LINES, 2));
+        assert_eq!(lines[MAX_LINES - 1].message, (MAX_LINES - 1).to_string());
     }
 
     #[test]

@@ -73,10 +73,7 @@ pub(crate) fn shorten(path: &str) -> String {
     if path.len() <= SHOWN_PATH {
         return path.to_owned();
     }
-    let mut end = SHOWN_PATH;
-    while !path.is_char_boundary(end) {
-        end -= 1;
-    }
+    let end = path.floor_char_boundary(SHOWN_PATH);
     format!("{}… ({} bytes)", &path[..end], path.len())
 }
 
