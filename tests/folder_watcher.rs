@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use patina_host::{Host, ReplaySource, RunReport, Val};
+use patina_host::{Host, HostError, ReplaySource, RunReport, Val};
 use patina_tests::{child, host_with, run};
 use patina_toys::{FsWatchToy, ToyRegistry};
 
@@ -199,5 +199,14 @@ async fn the_run_needs_the_fs_grant() {
     let state = tempfile::tempdir().unwrap();
     let host = host(state.path());
     let watcher = child(&host, "folder-watcher");
-    assert!(run(&host, &watcher, "changes(none)", &[]).await.is_err());
+    let err = run(&host, &watcher, "changes(none)", &[])
+        .await
+        .unwrap_err();
+    let HostError::MissingGrants { missing } = &err else {
+        panic!("{err}")
+    };
+    assert!(
+        missing.iter().all(|m| m.grant.as_deref() == Some("fs")),
+        "{err}"
+    );
 }

@@ -280,12 +280,13 @@ async fn index_then_search_agrees_with_grep() {
     }
 
     // Every file access went through the recorded `fs` toy; the index
-    // through `kv`.
+    // through `kv`: nothing of the run is unrecorded.
     let toys: BTreeSet<&str> = report.events.iter().map(|e| e.toy.as_str()).collect();
-    assert!(
-        toys.iter().all(|t| !t.starts_with("wasi:filesystem")),
-        "{toys:?}"
+    assert_eq!(
+        toys,
+        BTreeSet::from(["patina:toys/fs@0.1.0", "patina:toys/kv@0.1.0"])
     );
+    assert_eq!(report.unrecorded, Vec::<String>::new());
 
     // Reindexing a changed folder replaces the old index.
     std::fs::remove_file(w.folder.path().join("guide.md")).unwrap();

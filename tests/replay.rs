@@ -4,7 +4,7 @@
 //! first divergence.
 
 use patina_host::{Call, HostError, ReplaySource, RunMode, RunRequest};
-use patina_receipts::{EventResult, Identity, Payload, canonical, verify};
+use patina_receipts::{EventResult, Identity, Payload, ReceiptError, Tampered, canonical, verify};
 use patina_tests::{child, host, stdout};
 
 async fn record(
@@ -109,7 +109,17 @@ async fn an_edited_event_makes_the_replay_diverge_and_the_receipt_fail_verificat
 
     let mut edited = receipt.clone();
     edited.transcript.events[1].args = Payload::Text("(debug, \"line 9\")".into());
-    assert!(verify(&edited).is_err());
+    assert!(
+        matches!(
+            verify(&edited),
+            Err(ReceiptError::Tampered {
+                what: Tampered::Transcript { .. },
+                ..
+            })
+        ),
+        "{:?}",
+        verify(&edited)
+    );
     let replay = host
         .replay(
             &hello,

@@ -418,8 +418,12 @@ mod tests {
     #[test]
     fn grants_name_a_child() {
         let toy = InvokeToy::new(InvokerSlot::new());
-        assert!(toy.canonicalize(&"invoke".parse().unwrap()).is_err());
-        assert!(toy.canonicalize(&"invoke:../x".parse().unwrap()).is_err());
+        let bare = toy.canonicalize(&"invoke".parse().unwrap()).unwrap_err();
+        assert!(bare.to_string().contains("needs the child"), "{bare}");
+        let path = toy
+            .canonicalize(&"invoke:../x".parse().unwrap())
+            .unwrap_err();
+        assert!(path.to_string().contains("is not a child name"), "{path}");
         assert!(
             toy.canonicalize(&"invoke:git-status".parse().unwrap())
                 .is_ok()
@@ -432,6 +436,9 @@ mod tests {
         let ctx = ToyContext::new(ChildId::of(b"me"), vec!["invoke:a".parse().unwrap()]);
         let mut instance = toy.instantiate(&ctx).unwrap();
         let answer = call(&mut instance, "a").await;
-        assert!(refusal(&answer).is_some());
+        assert!(
+            refusal(&answer).is_some_and(|r| r.contains("no invoker")),
+            "{answer:?}"
+        );
     }
 }
