@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use patina_core::ToyName;
 use wasmtime::component::Val;
 
+use crate::registry::create_private_dir;
 use crate::{Args, Toy, ToyContext, ToyError, ToyInstance, vals};
 
 /// Largest blob, in bytes. A `get` answer costs ~40 bytes of host memory per
@@ -351,15 +352,6 @@ fn write_durably(temp: &Path, path: &Path, data: &[u8]) -> io::Result<()> {
         File::open(parent)?.sync_all()?;
     }
     Ok(())
-}
-
-/// Creates `dir` (owner-only on unix) if it does not exist.
-fn create_private_dir(dir: &Path) -> io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
 }
 
 #[cfg(test)]

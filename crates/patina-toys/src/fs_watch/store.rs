@@ -87,7 +87,7 @@ impl SnapshotStore {
             self.mark_used(&path);
             return Ok(cursor);
         }
-        private_dir_all(&self.dir)?;
+        crate::registry::create_private_dir(&self.dir)?;
         // A fresh file renamed into place: a reader never sees half of one.
         let temp = self
             .dir
@@ -202,16 +202,4 @@ fn unique() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
     NEXT.fetch_add(1, Ordering::Relaxed)
-}
-
-/// Creates `dir` and its missing parents, readable by the owner only.
-fn private_dir_all(dir: &Path) -> io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
 }

@@ -48,12 +48,7 @@ impl KvToy {
             ToyError::Backend(format!("kv store {}: {what}: {e}", path.display()))
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            let mut builder = std::fs::DirBuilder::new();
-            builder.recursive(true);
-            #[cfg(unix)]
-            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-            builder
-                .create(dir)
+            crate::registry::create_private_dir(dir)
                 .map_err(|e| backend("cannot create its directory", &e))?;
         }
         let store = Store::open(&path).map_err(|e| backend("cannot open", &e))?;

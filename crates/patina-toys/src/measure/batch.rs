@@ -156,18 +156,20 @@ impl RunMetrics {
 /// Checks `name`: 1 to [`MAX_NAME`] characters of `a-z`, `0-9` and `_`,
 /// starting with a letter. The error is the answer the child gets.
 pub fn check_name(name: &str) -> Result<(), String> {
-    let shown = quoted(name);
+    let shown = || quoted(name);
     let Some(first) = name.chars().next() else {
         return Err("a metric name must not be empty".to_owned());
     };
     if name.chars().count() > MAX_NAME {
         return Err(format!(
-            "metric name {shown} is longer than {MAX_NAME} characters"
+            "metric name {} is longer than {MAX_NAME} characters",
+            shown()
         ));
     }
     if !first.is_ascii_lowercase() {
         return Err(format!(
-            "metric name {shown} must start with a letter `a`-`z`"
+            "metric name {} must start with a letter `a`-`z`",
+            shown()
         ));
     }
     if let Some(bad) = name
@@ -175,7 +177,8 @@ pub fn check_name(name: &str) -> Result<(), String> {
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_'))
     {
         return Err(format!(
-            "metric name {shown} has `{}`; use `a`-`z`, `0`-`9` and `_`",
+            "metric name {} has `{}`; use `a`-`z`, `0`-`9` and `_`",
+            shown(),
             bad.escape_default()
         ));
     }
@@ -223,14 +226,12 @@ impl Recorder {
         }
     }
 
-    /// Checks that `name` may be used as a `kind` in this run: a valid name,
-    /// the same type as before, within the limits on names.
+    /// Checks that `name` (already checked by [`check_name`]) may be used as
+    /// a `kind` in this run: the same type as before, within the limits on
+    /// names.
     fn admit(&mut self, name: &str, kind: MetricKind) -> Result<(), String> {
-        check_name(name)?;
-        let known = self
-            .run
-            .kind(name)
-            .or_else(|| self.stored.get(name).copied());
+        let in_run = self.run.kind(name);
+        let known = in_run.or_else(|| self.stored.get(name).copied());
         if let Some(existing) = known
             && existing != kind
         {
@@ -238,7 +239,7 @@ impl Recorder {
                 "metric `{name}` is a {existing}, not a {kind}; a name keeps its first type"
             ));
         }
-        if self.run.kind(name).is_none() {
+        if in_run.is_none() {
             if self.run.len() >= MAX_NAMES_PER_RUN {
                 return Err(format!(
                     "a run may touch at most {MAX_NAMES_PER_RUN} metric names"
@@ -258,6 +259,7 @@ impl Recorder {
 
     /// `counter-add(name, delta)`.
     pub fn counter_add(&mut self, name: &str, delta: u64) -> Result<(), String> {
+        check_name(name)?;
         self.admit(name, MetricKind::Counter)?;
         let value = self.run.counters.entry(name.to_owned()).or_default();
         *value = value.saturating_add(delta);
