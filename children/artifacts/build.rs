@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod wasm_target;
+
 /// (package name = crate directory under `children/`, produced file, constant).
 /// A cdylib's file uses `_` for `-`; a bin keeps its name as is.
 const CHILDREN: &[(&str, &str, &str)] = &[
@@ -33,6 +35,7 @@ fn main() {
     let wasm_target_dir = wasm_target_dir(&out_dir);
 
     rerun_if_changed(&children_dir, &repo);
+    wasm_target::ensure_installed(TARGET);
     build_children(&children_dir, &wasm_target_dir);
 
     let release = wasm_target_dir.join(TARGET).join("release");
@@ -83,6 +86,7 @@ fn wasm_target_dir(out_dir: &Path) -> PathBuf {
 fn rerun_if_changed(children_dir: &Path, repo: &Path) {
     let mut paths = vec![
         PathBuf::from("build.rs"),
+        PathBuf::from("wasm_target.rs"),
         children_dir.join("Cargo.toml"),
         children_dir.join("Cargo.lock"),
         repo.join("wit"),
@@ -135,9 +139,7 @@ fn build_children(children_dir: &Path, wasm_target_dir: &Path) {
         .unwrap_or_else(|e| panic!("could not run nested cargo: {e}"));
     if !output.status.success() {
         panic!(
-            "building the wasm children failed ({}):\n{}\n\nhint: the children need the \
-             wasm32-wasip2 target: `rustup target add wasm32-wasip2`, or use the toolchain \
-             pinned by rust-toolchain.toml (which installs it).",
+            "building the wasm children failed ({}):\n{}",
             output.status,
             String::from_utf8_lossy(&output.stderr)
         );
