@@ -26,11 +26,13 @@ pub fn ensure_installed(target: &str) {
     let Some(rustup) = rustup() else {
         panic!(
             "the {target} target is not installed for {} (sysroot {}), and rustup was not \
-             found.\nInstall the {target} standard library for this compiler: with rustup, \
-             `{command}`; with a distribution's Rust, its package for {target} (e.g. the \
-             rust-std-{target} component).",
+             found, so it cannot be added here.\nRun `rustup toolchain install {pinned} \
+             --target {target}` (rustup from rustup.rs; {pinned} is the toolchain \
+             rust-toolchain.toml pins), or install the {target} standard library of the \
+             distribution that provided this compiler, then build again.",
             Path::new(&rustc).display(),
             sysroot.display(),
+            pinned = pinned_channel().unwrap_or_else(|| "stable".into()),
         );
     };
     // Shown by cargo as `warning: children-artifacts@…: …`, once.
@@ -88,7 +90,22 @@ fn active_toolchain(sysroot: &Path) -> String {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
         })
-        .unwrap_or_else(|| "1.95.0".into())
+        .unwrap_or_else(|| "stable".into())
+}
+
+/// The `channel` rust-toolchain.toml pins, read from the repository root.
+fn pinned_channel() -> Option<String> {
+    let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR")?);
+    let text =
+        std::fs::read_to_string(manifest.ancestors().nth(2)?.join("rust-toolchain.toml")).ok()?;
+    text.lines().find_map(|line| {
+        let value = line
+            .trim()
+            .strip_prefix("channel")?
+            .trim()
+            .strip_prefix('=')?;
+        Some(value.trim().trim_matches('"').to_owned())
+    })
 }
 
 /// `rustup` on `PATH`, else in `$CARGO_HOME/bin` or `~/.cargo/bin`.
