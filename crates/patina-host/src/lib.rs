@@ -25,6 +25,7 @@
 //! networking or peer code: it is usable on its own.
 
 mod ambient;
+mod ambient_value;
 mod cache;
 mod child;
 mod describe;
