@@ -298,8 +298,8 @@ mod tests {
         );
         let file = dir.path().join("file");
         std::fs::write(&file, b"x").unwrap();
-        let err = resolve_grants(&grants(&[&format!("fs:{}", file.display())]), &registry)
-            .unwrap_err();
+        let err =
+            resolve_grants(&grants(&[&format!("fs:{}", file.display())]), &registry).unwrap_err();
         assert!(
             matches!(&err, GrantError::BadScope { reason, .. } if reason.ends_with("is not a directory")),
             "{err:?}"

@@ -26,6 +26,7 @@
 
 mod ambient;
 mod ambient_value;
+mod atomic;
 mod cache;
 mod child;
 mod describe;
@@ -48,9 +49,14 @@ mod wasi;
 
 pub use cache::ArtifactCache;
 pub use child::Child;
-pub use describe::{Description, FunctionSignature, ItemDescription, ItemKind, describe_component};
+pub use describe::{
+    DescribeError, Description, FunctionSignature, ItemDescription, ItemKind, describe_component,
+};
 pub use engine::{EPOCH_TICK, EngineConfig};
-pub use error::{HostError, MissingGrant};
+pub use error::{
+    HostError, IoError, LimitTooLarge, LoadError, MissingGrant, OutputStream, RunFailure,
+    RunRefused,
+};
 pub use functions::{ExportedFunction, FunctionIndex};
 pub use grants::{Preopen, ResolvedGrants};
 pub use host::{Host, HostConfig};

@@ -11,7 +11,7 @@ use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 
 use crate::grants::ResolvedGrants;
-use crate::{Child, HostError, MissingGrant};
+use crate::{Child, MissingGrant, RunRefused};
 
 /// The WASI packages linked for every child, with no authority behind them.
 const BASE_PACKAGES: [&str; 6] = [
@@ -115,7 +115,7 @@ pub fn plan_imports(
     grants: &ResolvedGrants,
     registry: &ToyRegistry,
     deny_missing: bool,
-) -> Result<LinkPlan, HostError> {
+) -> Result<LinkPlan, RunRefused> {
     let mut plan = LinkPlan::default();
     let mut missing = Vec::new();
     for (import, item) in child.authority_imports() {
@@ -137,14 +137,14 @@ pub fn plan_imports(
                             functions.push(name.to_owned());
                         }
                         ComponentItem::ComponentFunc(_) => {
-                            return Err(HostError::Link(format!(
+                            return Err(RunRefused::Link(format!(
                                 "the child imports `{name}` from `{import}`, which toy `{}` does not provide",
                                 toy.interface()
                             )));
                         }
                         ComponentItem::Type(_) => {}
                         _ => {
-                            return Err(HostError::Link(format!(
+                            return Err(RunRefused::Link(format!(
                                 "the child imports `{name}` from `{import}` as something toy `{}` does not provide",
                                 toy.interface()
                             )));
@@ -171,7 +171,7 @@ pub fn plan_imports(
     if missing.is_empty() {
         Ok(plan)
     } else {
-        Err(HostError::MissingGrants { missing })
+        Err(RunRefused::MissingGrants { missing })
     }
 }
 

@@ -23,7 +23,7 @@ use crate::request::{RunMode, RunRequest, Target};
 use crate::state::{MemoryLimiter, RunState};
 use crate::tape::{Diverged, MAX_EVENTS, MAX_RECORDED_BYTES, Recorded, Tape};
 use crate::wasi::{WasiSetup, wasi_context};
-use crate::{Child, HostError};
+use crate::{Child, OutputStream, RunFailure, RunRefused};
 
 /// Extra wall-clock time allowed past the deadline for host-side waits (a toy
 /// awaiting I/O cannot be interrupted by epochs).
@@ -37,7 +37,7 @@ pub(crate) async fn execute(
     grants: &ResolvedGrants,
     target: Target,
     request: &RunRequest,
-) -> Result<RunReport, HostError> {
+) -> Result<RunReport, RunRefused> {
     let limits = &request.limits;
     let tape = Tape::new(&request.mode);
     let output_cap = usize::try_from(limits.output).unwrap_or(usize::MAX);
@@ -75,12 +75,14 @@ pub(crate) async fn execute(
                 limits: *limits,
                 deadline,
             };
-            link.toy.instantiate(&ctx).map_err(|source| HostError::Toy {
-                toy: link.toy.interface().to_string(),
-                source,
-            })
+            link.toy
+                .instantiate(&ctx)
+                .map_err(|source| RunRefused::Toy {
+                    toy: link.toy.interface().to_string(),
+                    source,
+                })
         })
-        .collect::<Result<Vec<Box<dyn ToyInstance>>, HostError>>()?;
+        .collect::<Result<Vec<Box<dyn ToyInstance>>, RunRefused>>()?;
 
     let state = RunState {
         wasi,
@@ -93,7 +95,7 @@ pub(crate) async fn execute(
     store.limiter(|state| &mut state.limiter);
     store
         .set_fuel(limits.fuel)
-        .map_err(|e| HostError::Engine(format!("{e:#}")))?;
+        .map_err(|e| RunRefused::Engine(format!("{e:#}")))?;
     // Every epoch tick the child yields to the async runtime (so a spinning
     // child never holds a worker thread), and once the wall-clock deadline has
     // passed it is interrupted.
@@ -137,7 +139,7 @@ pub(crate) async fn execute(
     let fuel_consumed = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
     let (stdout, stderr) = (stdout.contents().to_vec(), stderr.contents().to_vec());
     let outcome = match called {
-        Err(_elapsed) => Err(HostError::DeadlineExceeded {
+        Err(_elapsed) => Err(RunFailure::DeadlineExceeded {
             timeout_ms: millis(limits.timeout),
         }),
         Ok(Ok(())) => Ok(returned(results, target.command.is_some())),
@@ -150,7 +152,10 @@ pub(crate) async fn execute(
                 &error,
                 &store,
                 limits,
-                [(&stdout, "stdout"), (&stderr, "stderr")],
+                [
+                    (&stdout, OutputStream::Stdout),
+                    (&stderr, OutputStream::Stderr),
+                ],
             )),
         },
     };
@@ -164,9 +169,9 @@ pub(crate) async fn execute(
         // The tape keeps the first divergence: a clock or random read the
         // transcript did not hold lets the child run on, so a later toy call
         // may diverge too, but the run is reported where it first diverged.
-        Some(divergence) => Err(HostError::Diverged(divergence)),
+        Some(divergence) => Err(RunFailure::Diverged(divergence)),
         // A run that asked to record more than the budget is stopped.
-        _ if full => Err(HostError::TranscriptLimitExceeded {
+        _ if full => Err(RunFailure::TranscriptLimitExceeded {
             events: MAX_EVENTS,
             bytes: MAX_RECORDED_BYTES,
         }),
@@ -235,41 +240,41 @@ fn returned(results: Vec<Val>, command: bool) -> Returned {
     Returned { results, exit_code }
 }
 
-/// Turns a failed call into the typed error that says why.
+/// Turns a failed call into the typed failure that says why.
 fn classify(
     error: &wasmtime::Error,
     store: &Store<RunState>,
     limits: &Limits,
-    outputs: [(&Vec<u8>, &'static str); 2],
-) -> HostError {
+    outputs: [(&Vec<u8>, OutputStream); 2],
+) -> RunFailure {
     if let Some(Diverged(divergence)) = error.downcast_ref::<Diverged>() {
-        return HostError::Diverged(divergence.clone());
+        return RunFailure::Diverged(divergence.clone());
     }
     if let Some(reached) = &store.data().limiter.reached {
-        return HostError::MemoryLimitExceeded {
+        return RunFailure::MemoryLimitExceeded {
             requested: reached.requested,
             cap: reached.cap,
         };
     }
     if let Some(denied) = error.downcast_ref::<DeniedCall>() {
-        return HostError::Denied {
+        return RunFailure::Denied {
             import: denied.import.clone(),
         };
     }
     if let Some(failed) = error.downcast_ref::<ToyCallFailed>() {
-        return HostError::Toy {
+        return RunFailure::Toy {
             toy: failed.toy.clone(),
-            source: failed.source.clone(),
+            message: failed.source.to_string(),
         };
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => {
-            return HostError::OutOfFuel {
+            return RunFailure::OutOfFuel {
                 budget: limits.fuel,
             };
         }
         Some(Trap::Interrupt) => {
-            return HostError::DeadlineExceeded {
+            return RunFailure::DeadlineExceeded {
                 timeout_ms: millis(limits.timeout),
             };
         }
@@ -279,7 +284,7 @@ fn classify(
     // then panics): name the cap rather than the panic it caused.
     for (bytes, stream) in outputs {
         if bytes.len() as u64 >= limits.output {
-            return HostError::OutputLimitExceeded {
+            return RunFailure::OutputLimitExceeded {
                 stream,
                 cap: limits.output,
             };
@@ -289,5 +294,5 @@ fn classify(
         Some(trap) => trap.to_string(),
         None => crate::child::one_line(error),
     };
-    HostError::Trap(message)
+    RunFailure::Trap { message }
 }
