@@ -12,9 +12,9 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
 
+use crate::base::is_base;
 use crate::describe::{Description, describe_component};
 use crate::functions::FunctionIndex;
-use crate::plan::is_base;
 use crate::{ArtifactCache, LoadError};
 
 const WASM_MAGIC: &[u8; 4] = b"\0asm";

@@ -27,6 +27,7 @@
 mod ambient;
 mod ambient_value;
 mod atomic;
+mod base;
 mod cache;
 mod child;
 mod describe;

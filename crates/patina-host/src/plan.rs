@@ -10,18 +10,9 @@ use patina_toys::{Toy, ToyRegistry};
 use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 
+use crate::base::is_base;
 use crate::grants::ResolvedGrants;
 use crate::{Child, MissingGrant, RunRefused};
-
-/// The WASI packages linked for every child, with no authority behind them.
-const BASE_PACKAGES: [&str; 6] = [
-    "wasi:io",
-    "wasi:clocks",
-    "wasi:random",
-    "wasi:cli",
-    "wasi:filesystem",
-    "wasi:sockets",
-];
 
 /// A granted toy linked to one import of the child.
 #[derive(Clone)]
@@ -66,14 +57,6 @@ impl LinkPlan {
         }
         key
     }
-}
-
-/// Whether `import` is a WASI base interface (`wasi:cli/stdout@0.2.6`, ...).
-pub(crate) fn is_base(import: &str) -> bool {
-    let package = import
-        .split_once('/')
-        .map_or(import, |(package, _)| package);
-    BASE_PACKAGES.contains(&package) && import.parse::<ToyName>().is_ok()
 }
 
 /// How an import of a child can be served by a host with `registry`.
@@ -172,21 +155,5 @@ pub fn plan_imports(
         Ok(plan)
     } else {
         Err(RunRefused::MissingGrants { missing })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base_interfaces_are_wasi_without_authority_packages() {
-        assert!(is_base("wasi:cli/environment@0.2.3"));
-        assert!(is_base("wasi:filesystem/preopens@0.2.0"));
-        assert!(is_base("wasi:io/streams@0.2.6"));
-        assert!(!is_base("wasi:http/outgoing-handler@0.2.3"));
-        assert!(!is_base("patina:toys/log@0.1.0"));
-        assert!(!is_base("wasi-cli"));
-        assert!(!is_base("acme:wasi/cli"));
     }
 }
