@@ -2,7 +2,7 @@
 //! a one-line way to run a call. Tests only; never used by the product.
 
 use patina_core::Grant;
-use patina_host::{Call, Child, Host, HostConfig, HostError, RunReport, RunRequest};
+use patina_host::{Call, Child, Host, HostConfig, RunRefused, RunReport, RunRequest};
 
 /// A host with the built-in toys and no disk cache.
 pub fn host() -> Host {
@@ -44,7 +44,7 @@ pub async fn run(
     child: &Child,
     call: &str,
     grants: &[&str],
-) -> Result<RunReport, HostError> {
+) -> Result<RunReport, RunRefused> {
     host.run(child, &request(call, grants)).await
 }
 

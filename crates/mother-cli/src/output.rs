@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use patina_core::{GrantError, LimitsError};
-use patina_host::HostError;
+use patina_host::{HostError, LoadError, RunFailure, RunRefused};
 
 /// Exit status of a run or command that failed.
 pub const FAILURE: u8 = 1;
@@ -15,6 +15,15 @@ pub fn kind(error: &anyhow::Error) -> &'static str {
     for cause in error.chain() {
         if let Some(host) = cause.downcast_ref::<HostError>() {
             return host.kind();
+        }
+        if let Some(load) = cause.downcast_ref::<LoadError>() {
+            return load.kind();
+        }
+        if let Some(refused) = cause.downcast_ref::<RunRefused>() {
+            return refused.kind();
+        }
+        if let Some(failure) = cause.downcast_ref::<RunFailure>() {
+            return failure.kind();
         }
         if let Some(receipt) = cause.downcast_ref::<patina_receipts::ReceiptError>() {
             return receipt.kind();

@@ -342,8 +342,18 @@ mod tests {
         assert_eq!(scope.to_string(), "/data:ro");
         let rw = FsScope::parse(&grant("fs:C:/x:rw")).unwrap();
         assert_eq!((rw.path.as_str(), rw.access), ("C:/x", FsAccess::ReadWrite));
-        assert!(FsScope::parse(&grant("fs::rw")).is_err());
-        assert!(FsScope::parse(&grant("fs")).is_err());
+        let reason = |text: &str| match FsScope::parse(&grant(text)) {
+            Err(GrantError::BadScope { grant, reason }) => (grant, reason),
+            other => panic!("{text}: {other:?}"),
+        };
+        assert_eq!(
+            reason("fs::rw"),
+            ("fs::rw".to_owned(), "empty directory path".to_owned())
+        );
+        assert_eq!(
+            reason("fs").1,
+            "`fs` needs a directory: `fs:PATH:ro` or `fs:PATH:rw`"
+        );
     }
 
     #[test]
@@ -356,14 +366,20 @@ mod tests {
         assert_eq!(one.to_string(), "[::1]:8080");
         assert!(one.allows("[::1]:8080".parse().unwrap()));
         assert!(!one.allows("[::1]:8081".parse().unwrap()));
-        for bad in [
-            "net:example.com:80",
-            "net:127.0.0.1:0",
-            "net:127.0.0.1:x",
-            "net:[::1",
-            "net",
+        for (bad, why) in [
+            ("net:example.com:80", "is not an IP address"),
+            ("net:127.0.0.1:0", "`0` is not a port"),
+            ("net:127.0.0.1:x", "`x` is not a port"),
+            ("net:[::1", "missing `]`"),
+            ("net", "`net` needs an address"),
         ] {
-            assert!(NetScope::parse(&grant(bad)).is_err(), "{bad}");
+            match NetScope::parse(&grant(bad)) {
+                Err(GrantError::BadScope { grant, reason }) => {
+                    assert_eq!(grant, bad);
+                    assert!(reason.contains(why), "{bad}: {reason}");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
         }
     }
 
@@ -373,6 +389,10 @@ mod tests {
         let json = serde_json::to_string(&g).unwrap();
         assert_eq!(json, "\"fs:/data:ro\"");
         assert_eq!(serde_json::from_str::<Grant>(&json).unwrap(), g);
-        assert!(serde_json::from_str::<Grant>("\"BAD\"").is_err());
+        let err = serde_json::from_str::<Grant>("\"BAD\"").unwrap_err();
+        assert!(
+            err.to_string().contains("must be a lowercase word"),
+            "{err}"
+        );
     }
 }

@@ -103,7 +103,11 @@ mod tests {
         assert_eq!(parse_size("1 GiB"), Ok(1 << 30));
         assert_eq!(parse_size("100MB"), Ok(100_000_000));
         for bad in ["", "MiB", "-1", "12XB", "99999999999999999999G", "1.5M"] {
-            assert!(parse_size(bad).is_err(), "{bad}");
+            assert_eq!(
+                parse_size(bad),
+                Err(LimitsError::BadSize(bad.to_owned())),
+                "{bad}"
+            );
         }
     }
 
@@ -112,10 +116,13 @@ mod tests {
         assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("0").is_err());
-        assert!(parse_duration("500us").is_err());
-        assert!(parse_duration("1500us").is_err());
+        for bad in ["soon", "0", "500us", "1500us"] {
+            assert_eq!(
+                parse_duration(bad),
+                Err(LimitsError::BadDuration(bad.to_owned())),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -17,8 +17,9 @@ use patina_core::ChildId;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use crate::HostError;
-use crate::installed::write_atomically;
+use crate::LoadError;
+use crate::atomic::write_atomically;
+use crate::error::IoError;
 
 /// Length of the keyed tag appended to each artifact.
 const TAG_LEN: usize = 32;
@@ -97,17 +98,21 @@ impl ArtifactCache {
     }
 
     /// Stores the compiled `component` of child `id`.
-    pub fn store(&self, id: &ChildId, component: &Component) -> Result<(), HostError> {
+    pub fn store(&self, id: &ChildId, component: &Component) -> Result<(), LoadError> {
         let mut bytes = component
             .serialize()
-            .map_err(|e| HostError::Cache(format!("{e:#}")))?;
+            .map_err(|e| LoadError::Cache(format!("{e:#}")))?;
         if let Some(key) = &self.key {
             let tag = blake3::keyed_hash(key, &bytes);
             bytes.extend_from_slice(tag.as_bytes());
         }
         std::fs::create_dir_all(&self.dir)
-            .map_err(|e| HostError::io(format!("creating {}", self.dir.display()), e))?;
-        write_atomically(&self.dir, &format!("{}.cwasm", id.hex()), &bytes)
+            .map_err(|e| IoError::new(format!("creating {}", self.dir.display()), e))?;
+        Ok(write_atomically(
+            &self.dir,
+            &format!("{}.cwasm", id.hex()),
+            &bytes,
+        )?)
     }
 }
 

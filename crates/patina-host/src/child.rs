@@ -12,10 +12,10 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 use wasmtime::component::types::ComponentItem;
 
+use crate::base::is_base;
 use crate::describe::{Description, describe_component};
 use crate::functions::FunctionIndex;
-use crate::plan::is_base;
-use crate::{ArtifactCache, HostError};
+use crate::{ArtifactCache, LoadError};
 
 const WASM_MAGIC: &[u8; 4] = b"\0asm";
 /// The version/layer field of a core module (version 1, layer 0).
@@ -65,8 +65,8 @@ impl Child {
     }
 
     /// Every import and export with its WIT types.
-    pub fn describe(&self) -> Result<Description, HostError> {
-        describe_component(&self.inner.bytes).map_err(HostError::InvalidComponent)
+    pub fn describe(&self) -> Result<Description, LoadError> {
+        describe_component(&self.inner.bytes).map_err(LoadError::Undescribable)
     }
 
     /// The imports that need a grant (everything but the WASI base), with their types.
@@ -93,15 +93,15 @@ impl std::fmt::Debug for Child {
 }
 
 /// Checks that `bytes` look like a component before handing them to the compiler.
-pub(crate) fn check_header(bytes: &[u8]) -> Result<(), HostError> {
+pub(crate) fn check_header(bytes: &[u8]) -> Result<(), LoadError> {
     if bytes.len() < 8 || &bytes[..4] != WASM_MAGIC {
-        return Err(HostError::NotWasm(format!(
+        return Err(LoadError::NotWasm(format!(
             "the {} bytes do not start with the WebAssembly magic `\\0asm`",
             bytes.len()
         )));
     }
     if bytes[4..8] == CORE_LAYER {
-        return Err(HostError::CoreModule);
+        return Err(LoadError::CoreModule);
     }
     Ok(())
 }
@@ -113,7 +113,7 @@ pub(crate) fn load(
     cache: Option<&ArtifactCache>,
     bytes: &[u8],
     id: ChildId,
-) -> Result<Child, HostError> {
+) -> Result<Child, LoadError> {
     check_header(bytes)?;
     let span = tracing::debug_span!("load", child = %id, size = bytes.len());
     let _enter = span.enter();
@@ -125,7 +125,7 @@ pub(crate) fn load(
         }
         None => {
             let component = Component::new(engine, bytes)
-                .map_err(|e| HostError::InvalidComponent(one_line(&e)))?;
+                .map_err(|e| LoadError::InvalidComponent(one_line(&e)))?;
             if let Some(Err(error)) = cache.map(|cache| cache.store(&id, &component)) {
                 tracing::warn!(%error, "could not cache the compiled child; it will be compiled again next time");
             }
@@ -176,14 +176,14 @@ mod tests {
 
     #[test]
     fn header_check_names_the_problem() {
-        assert!(matches!(check_header(b""), Err(HostError::NotWasm(_))));
+        assert!(matches!(check_header(b""), Err(LoadError::NotWasm(_))));
         assert!(matches!(
             check_header(b"hello world, not wasm"),
-            Err(HostError::NotWasm(_))
+            Err(LoadError::NotWasm(_))
         ));
         assert!(matches!(
             check_header(b"\0asm\x01\0\0\0"),
-            Err(HostError::CoreModule)
+            Err(LoadError::CoreModule)
         ));
         assert!(check_header(b"\0asm\x0d\0\x01\0").is_ok());
     }

@@ -11,7 +11,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
 
-use crate::HostError;
+use crate::RunRefused;
 
 /// One exported function.
 #[derive(Clone)]
@@ -92,7 +92,7 @@ impl FunctionIndex {
     }
 
     /// The function `name` refers to (see the module doc for accepted names).
-    pub fn find(&self, name: &str) -> Result<&ExportedFunction, HostError> {
+    pub fn find(&self, name: &str) -> Result<&ExportedFunction, RunRefused> {
         if let Some(exact) = self.functions.iter().find(|f| f.name == name) {
             return Ok(exact);
         }
@@ -103,11 +103,11 @@ impl FunctionIndex {
             .collect();
         match matches.as_slice() {
             [one] => Ok(one),
-            [] => Err(HostError::UnknownFunction {
+            [] => Err(RunRefused::UnknownFunction {
                 name: name.to_owned(),
                 available: self.names(),
             }),
-            many => Err(HostError::AmbiguousFunction {
+            many => Err(RunRefused::AmbiguousFunction {
                 name: name.to_owned(),
                 candidates: many.iter().map(|f| f.name.clone()).collect(),
             }),

@@ -291,10 +291,19 @@ mod tests {
         ]);
         let err = resolve_grants(&both, &registry).unwrap_err();
         assert!(err.to_string().contains("is granted both"), "{err}");
-        assert!(resolve_grants(&grants(&["log:loud"]), &registry).is_err());
+        let err = resolve_grants(&grants(&["log:loud"]), &registry).unwrap_err();
+        assert!(
+            matches!(&err, GrantError::Scope { grant, reason } if grant == "log:loud" && reason.contains("takes no scope")),
+            "{err:?}"
+        );
         let file = dir.path().join("file");
         std::fs::write(&file, b"x").unwrap();
-        assert!(resolve_grants(&grants(&[&format!("fs:{}", file.display())]), &registry).is_err());
+        let err =
+            resolve_grants(&grants(&[&format!("fs:{}", file.display())]), &registry).unwrap_err();
+        assert!(
+            matches!(&err, GrantError::BadScope { reason, .. } if reason.ends_with("is not a directory")),
+            "{err:?}"
+        );
     }
 
     #[cfg(unix)]
@@ -342,13 +351,20 @@ mod tests {
     fn recorded_grants_need_nothing_they_name_to_exist() {
         let gone = grants(&["fs:/no/such/dir:ro", "net:127.0.0.1:80", "log"]);
         let registry = ToyRegistry::builtin();
-        assert!(resolve_grants(&gone, &registry).is_err());
+        let err = resolve_grants(&gone, &registry).unwrap_err();
+        assert!(
+            matches!(&err, GrantError::BadScope { grant, reason } if grant == "fs:/no/such/dir:ro" && reason.starts_with("cannot open `/no/such/dir`")),
+            "{err:?}"
+        );
         let recorded = recorded_grants(&gone, &registry).unwrap();
         assert!(recorded.preopens.is_empty());
         assert!(recorded.net.is_empty());
         assert_eq!(recorded.canonical.len(), 3);
         assert_eq!(recorded.toys.len(), 1);
-        assert!(recorded_grants(&grants(&["teleport"]), &registry).is_err());
+        assert!(matches!(
+            recorded_grants(&grants(&["teleport"]), &registry),
+            Err(GrantError::UnknownKind { kind, .. }) if kind == "teleport"
+        ));
     }
 
     #[test]

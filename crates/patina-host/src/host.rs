@@ -19,7 +19,7 @@ use crate::report::RunReport;
 use crate::request::{RunMode, RunRequest, resolve_target};
 use crate::run::execute;
 use crate::state::RunState;
-use crate::{ArtifactCache, Child, HostError, child};
+use crate::{ArtifactCache, Child, HostError, LimitTooLarge, LoadError, RunRefused, child};
 
 /// Linked children kept ready; past this many the cache starts afresh.
 const MAX_LINKED: usize = 256;
@@ -120,7 +120,7 @@ impl Host {
     /// Validates, identifies and compiles component `bytes` (or takes the
     /// compiled artifact from the cache).
     /// Loading the same bytes again returns the child already loaded.
-    pub fn load(&self, bytes: &[u8]) -> Result<Child, HostError> {
+    pub fn load(&self, bytes: &[u8]) -> Result<Child, LoadError> {
         let id = ChildId::of(bytes);
         if let Some(child) = self
             .inner
@@ -147,27 +147,14 @@ impl Host {
     /// Runs `child` as `request` asks. `Err` means the run was refused before
     /// any child code ran; a run that started returns a report, whose
     /// `outcome` says whether it returned or why it stopped.
-    pub async fn run(&self, child: &Child, request: &RunRequest) -> Result<RunReport, HostError> {
+    pub async fn run(&self, child: &Child, request: &RunRequest) -> Result<RunReport, RunRefused> {
         let span = tracing::info_span!("run", child = %child.id(), call = tracing::field::Empty);
         async {
-            let limits = &request.limits;
-            if limits.memory > self.inner.config.engine.max_memory {
-                return Err(HostError::LimitTooLarge(format!(
-                    "memory cap {} is above this host's maximum of {} bytes",
-                    limits.memory, self.inner.config.engine.max_memory
-                )));
-            }
-            if limits.timeout > self.inner.config.engine.max_timeout || limits.timeout.is_zero() {
-                return Err(HostError::LimitTooLarge(format!(
-                    "a deadline of {} ms is outside 1 ms to {} ms",
-                    limits.timeout.as_millis(),
-                    self.inner.config.engine.max_timeout.as_millis()
-                )));
-            }
+            self.check_limits(&request.limits)?;
             if let RunMode::Replay(source) = &request.mode
                 && source.transcript.child != child.id()
             {
-                return Err(HostError::ReplayChild { expected: source.transcript.child, got: child.id() });
+                return Err(RunRefused::ReplayChild { expected: source.transcript.child, got: child.id() });
             }
             let target = resolve_target(child, request)?;
             tracing::Span::current().record("call", target.func_name.as_str());
@@ -192,6 +179,24 @@ impl Host {
         .await
     }
 
+    /// Refuses limits outside what this host allows.
+    fn check_limits(&self, limits: &patina_core::Limits) -> Result<(), RunRefused> {
+        let engine = &self.inner.config.engine;
+        if limits.memory > engine.max_memory {
+            return Err(RunRefused::LimitTooLarge(LimitTooLarge::Memory {
+                asked: limits.memory,
+                max: engine.max_memory,
+            }));
+        }
+        if limits.timeout > engine.max_timeout || limits.timeout.is_zero() {
+            return Err(RunRefused::LimitTooLarge(LimitTooLarge::Timeout {
+                asked_ms: limits.timeout.as_millis(),
+                max_ms: engine.max_timeout.as_millis(),
+            }));
+        }
+        Ok(())
+    }
+
     /// Checks and canonicalises `grants` as a run would (refusing any that
     /// reach the host's protected directories).
     pub fn resolve_grants(&self, grants: &[Grant]) -> Result<ResolvedGrants, GrantError> {
@@ -203,7 +208,7 @@ impl Host {
         &self,
         child: &Child,
         plan: &crate::plan::LinkPlan,
-    ) -> Result<InstancePre<RunState>, HostError> {
+    ) -> Result<InstancePre<RunState>, RunRefused> {
         let key = plan.cache_key(child);
         let mut linked = self
             .inner

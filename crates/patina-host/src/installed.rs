@@ -10,12 +10,12 @@
 //! rather than run under the wrong identity. The store never compiles or runs
 //! anything: callers validate bytes with [`crate::Host::load`] first.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use patina_core::{ChildId, Grant};
 
-use crate::HostError;
+use crate::atomic::write_atomically;
+use crate::{HostError, LoadError};
 
 /// What `grants/<name>` holds.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -42,19 +42,6 @@ pub struct ChildStore {
 }
 
 use patina_core::is_valid_child_name as valid_name;
-
-/// Writes `bytes` to `dir/file` so that readers see the old file or the
-/// whole new one, never a torn write: a synced temp file, then a rename.
-pub(crate) fn write_atomically(dir: &Path, file: &str, bytes: &[u8]) -> Result<(), HostError> {
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| HostError::io(format!("writing into {}", dir.display()), e))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| HostError::io(format!("writing {file}"), e))?;
-    tmp.persist(dir.join(file))
-        .map_err(|e| HostError::io(format!("saving {file}"), e.error))?;
-    Ok(())
-}
 
 impl ChildStore {
     /// Opens (creating if needed) the store under `root`.
@@ -117,7 +104,7 @@ impl ChildStore {
         };
         let json = serde_json::to_vec_pretty(&record)
             .map_err(|e| HostError::io("encoding grants", std::io::Error::other(e)))?;
-        write_atomically(&self.grants_dir(), name, &json)
+        Ok(write_atomically(&self.grants_dir(), name, &json)?)
     }
 
     /// The grants of the child installed as `name`, if they were given for
@@ -255,10 +242,11 @@ impl ChildStore {
             _ => HostError::io(format!("reading {}", path.display()), e),
         })?;
         if ChildId::of(&bytes) != *id {
-            return Err(HostError::InvalidComponent(format!(
+            return Err(LoadError::InvalidComponent(format!(
                 "{} is damaged: its bytes no longer hash to {id}",
                 path.display()
-            )));
+            ))
+            .into());
         }
         Ok(bytes)
     }
@@ -284,8 +272,13 @@ mod tests {
         // never get the grants given for the first ones.
         store.install(b"two", Some("svc")).unwrap();
         assert!(store.grants("svc", &two).unwrap().is_empty());
-        assert!(store.grants("../x", &one).is_err());
-        assert!(store.set_grants("../x", &one, &grants).is_err());
+        assert!(
+            matches!(store.grants("../x", &one), Err(HostError::BadName(name)) if name == "../x")
+        );
+        assert!(matches!(
+            store.set_grants("../x", &one, &grants),
+            Err(HostError::BadName(name)) if name == "../x"
+        ));
     }
 
     #[test]
@@ -329,7 +322,7 @@ mod tests {
         .unwrap();
         assert!(matches!(
             store.read(&id),
-            Err(HostError::InvalidComponent(_))
+            Err(HostError::Load(LoadError::InvalidComponent(message))) if message.contains("is damaged")
         ));
     }
 }

@@ -25,6 +25,9 @@
 //! networking or peer code: it is usable on its own.
 
 mod ambient;
+mod ambient_value;
+mod atomic;
+mod base;
 mod cache;
 mod child;
 mod describe;
@@ -47,9 +50,14 @@ mod wasi;
 
 pub use cache::ArtifactCache;
 pub use child::Child;
-pub use describe::{Description, FunctionSignature, ItemDescription, ItemKind, describe_component};
+pub use describe::{
+    DescribeError, Description, FunctionSignature, ItemDescription, ItemKind, describe_component,
+};
 pub use engine::{EPOCH_TICK, EngineConfig};
-pub use error::{HostError, MissingGrant};
+pub use error::{
+    HostError, IoError, LimitTooLarge, LoadError, MissingGrant, OutputStream, RunFailure,
+    RunRefused,
+};
 pub use functions::{ExportedFunction, FunctionIndex};
 pub use grants::{Preopen, ResolvedGrants};
 pub use host::{Host, HostConfig};

@@ -17,9 +17,9 @@ use wasmtime::component::{InstancePre, Linker, LinkerInstance, ResourceType};
 use crate::plan::{DeniedImport, LinkPlan, ToyLink};
 use crate::state::RunState;
 use crate::tape::{Diverged, Replayed};
-use crate::{Child, HostError};
+use crate::{Child, RunRefused};
 
-/// A toy call that failed; ends the run as [`HostError::Toy`].
+/// A toy call that failed; ends the run as [`RunFailure::Toy`](crate::RunFailure::Toy).
 #[derive(Debug, thiserror::Error)]
 #[error("toy `{toy}`: {source}")]
 pub(crate) struct ToyCallFailed {
@@ -28,7 +28,7 @@ pub(crate) struct ToyCallFailed {
     pub source: ToyError,
 }
 
-/// A call to a deny stub; ends the run as [`HostError::Denied`].
+/// A call to a deny stub; ends the run as [`RunFailure::Denied`](crate::RunFailure::Denied).
 #[derive(Debug, thiserror::Error)]
 #[error("denied: {import}")]
 pub(crate) struct DeniedCall {
@@ -36,7 +36,7 @@ pub(crate) struct DeniedCall {
 }
 
 /// A toy call after the run went over its recording budget; ends the run as
-/// [`HostError::TranscriptLimitExceeded`].
+/// [`RunFailure::TranscriptLimitExceeded`](crate::RunFailure::TranscriptLimitExceeded).
 #[derive(Debug, thiserror::Error)]
 #[error("the run recorded more than its transcript budget")]
 pub(crate) struct TranscriptFull;
@@ -44,8 +44,8 @@ pub(crate) struct TranscriptFull;
 /// The host type behind every resource of a denied import.
 struct DeniedResource;
 
-fn link_error(error: wasmtime::Error) -> HostError {
-    HostError::Link(crate::child::one_line(&error))
+fn link_error(error: wasmtime::Error) -> RunRefused {
+    RunRefused::Link(crate::child::one_line(&error))
 }
 
 /// Builds the pre-instantiated child for `plan`.
@@ -53,7 +53,7 @@ pub(crate) fn instance_pre(
     engine: &Engine,
     child: &Child,
     plan: &LinkPlan,
-) -> Result<InstancePre<RunState>, HostError> {
+) -> Result<InstancePre<RunState>, RunRefused> {
     let mut linker: Linker<RunState> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link_error)?;
     for (slot, link) in plan.toys.iter().enumerate() {
@@ -67,7 +67,7 @@ pub(crate) fn instance_pre(
         .map_err(link_error)
 }
 
-fn link_toy(linker: &mut Linker<RunState>, slot: usize, link: &ToyLink) -> Result<(), HostError> {
+fn link_toy(linker: &mut Linker<RunState>, slot: usize, link: &ToyLink) -> Result<(), RunRefused> {
     // Errors and events name the import as the child wrote it, not the
     // host's toy version, so they read the same on every host.
     let import: Arc<str> = link.import.as_str().into();
@@ -150,7 +150,7 @@ fn deny_function(
     instance: &mut LinkerInstance<'_, RunState>,
     name: &str,
     import: &str,
-) -> Result<(), HostError> {
+) -> Result<(), RunRefused> {
     let import = import.to_owned();
     let function = name.to_owned();
     instance
@@ -169,7 +169,7 @@ fn link_denied(
     engine: &Engine,
     linker: &mut Linker<RunState>,
     denied: &DeniedImport,
-) -> Result<(), HostError> {
+) -> Result<(), RunRefused> {
     let import = denied.import.as_str();
     match &denied.item {
         ComponentItem::ComponentInstance(instance_type) => {
@@ -194,7 +194,7 @@ fn link_denied(
                 |_, _| Ok(()),
             )
             .map_err(link_error),
-        _ => Err(HostError::Link(format!(
+        _ => Err(RunRefused::Link(format!(
             "cannot stub the import `{import}`: it is not an interface, function or resource"
         ))),
     }

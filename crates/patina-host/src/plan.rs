@@ -10,18 +10,9 @@ use patina_toys::{Toy, ToyRegistry};
 use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 
+use crate::base::is_base;
 use crate::grants::ResolvedGrants;
-use crate::{Child, HostError, MissingGrant};
-
-/// The WASI packages linked for every child, with no authority behind them.
-const BASE_PACKAGES: [&str; 6] = [
-    "wasi:io",
-    "wasi:clocks",
-    "wasi:random",
-    "wasi:cli",
-    "wasi:filesystem",
-    "wasi:sockets",
-];
+use crate::{Child, MissingGrant, RunRefused};
 
 /// A granted toy linked to one import of the child.
 #[derive(Clone)]
@@ -68,14 +59,6 @@ impl LinkPlan {
     }
 }
 
-/// Whether `import` is a WASI base interface (`wasi:cli/stdout@0.2.6`, ...).
-pub(crate) fn is_base(import: &str) -> bool {
-    let package = import
-        .split_once('/')
-        .map_or(import, |(package, _)| package);
-    BASE_PACKAGES.contains(&package) && import.parse::<ToyName>().is_ok()
-}
-
 /// How an import of a child can be served by a host with `registry`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
@@ -115,7 +98,7 @@ pub fn plan_imports(
     grants: &ResolvedGrants,
     registry: &ToyRegistry,
     deny_missing: bool,
-) -> Result<LinkPlan, HostError> {
+) -> Result<LinkPlan, RunRefused> {
     let mut plan = LinkPlan::default();
     let mut missing = Vec::new();
     for (import, item) in child.authority_imports() {
@@ -137,14 +120,14 @@ pub fn plan_imports(
                             functions.push(name.to_owned());
                         }
                         ComponentItem::ComponentFunc(_) => {
-                            return Err(HostError::Link(format!(
+                            return Err(RunRefused::Link(format!(
                                 "the child imports `{name}` from `{import}`, which toy `{}` does not provide",
                                 toy.interface()
                             )));
                         }
                         ComponentItem::Type(_) => {}
                         _ => {
-                            return Err(HostError::Link(format!(
+                            return Err(RunRefused::Link(format!(
                                 "the child imports `{name}` from `{import}` as something toy `{}` does not provide",
                                 toy.interface()
                             )));
@@ -171,22 +154,6 @@ pub fn plan_imports(
     if missing.is_empty() {
         Ok(plan)
     } else {
-        Err(HostError::MissingGrants { missing })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base_interfaces_are_wasi_without_authority_packages() {
-        assert!(is_base("wasi:cli/environment@0.2.3"));
-        assert!(is_base("wasi:filesystem/preopens@0.2.0"));
-        assert!(is_base("wasi:io/streams@0.2.6"));
-        assert!(!is_base("wasi:http/outgoing-handler@0.2.3"));
-        assert!(!is_base("patina:toys/log@0.1.0"));
-        assert!(!is_base("wasi-cli"));
-        assert!(!is_base("acme:wasi/cli"));
+        Err(RunRefused::MissingGrants { missing })
     }
 }

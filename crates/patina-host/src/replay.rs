@@ -12,7 +12,7 @@ use std::sync::Arc;
 use patina_receipts::{Digest, Divergence, canonical, first_divergence};
 
 use crate::request::replay_request;
-use crate::{Child, Host, HostError, ReplaySource, RunReport};
+use crate::{Child, Host, ReplaySource, RunRefused, RunReport};
 
 /// What a replay found.
 #[derive(Debug)]
@@ -42,12 +42,12 @@ impl Host {
         &self,
         child: &Child,
         source: ReplaySource,
-    ) -> Result<ReplayReport, HostError> {
+    ) -> Result<ReplayReport, RunRefused> {
         let exact = source.transcript.unrecorded.is_empty();
         let source = Arc::new(source);
         let mut report = self.run(child, &replay_request(source.clone())).await?;
         let Some((replayed, _)) = report.take_transcript() else {
-            return Err(HostError::Engine("a replay ran without recording".into()));
+            return Err(RunRefused::Engine("a replay ran without recording".into()));
         };
         let divergence = report
             .divergence()

@@ -11,7 +11,7 @@ use patina_receipts::{
 use patina_toys::LogLine;
 use wasmtime::component::Val;
 
-use crate::{HostError, values};
+use crate::{RunFailure, values};
 
 /// What a call returned.
 #[derive(Clone, Debug)]
@@ -42,7 +42,7 @@ pub struct RunReport {
     /// Whether ungranted imports were deny stubs.
     pub deny_missing: bool,
     /// The results, or why the run ended without any.
-    pub outcome: Result<Returned, HostError>,
+    pub outcome: Result<Returned, RunFailure>,
     /// Captured stdout.
     pub stdout: Vec<u8>,
     /// Captured stderr.
@@ -91,7 +91,7 @@ impl RunReport {
     /// The divergence that stopped a replay, if this run was one and did.
     pub fn divergence(&self) -> Option<&Divergence> {
         match &self.outcome {
-            Err(HostError::Diverged(divergence)) => Some(divergence),
+            Err(RunFailure::Diverged(divergence)) => Some(divergence),
             _ => None,
         }
     }

@@ -8,7 +8,7 @@ use patina_core::{ChildId, Grant, Limits};
 use patina_receipts::{Blob, Transcript};
 use wasmtime::component::Val;
 
-use crate::{Child, HostError, values};
+use crate::{Child, RunRefused, values};
 
 /// What to call.
 #[derive(Clone, Debug)]
@@ -98,7 +98,7 @@ pub(crate) struct Target {
 }
 
 /// Resolves the function and checks the arguments, before anything runs.
-pub(crate) fn resolve_target(child: &Child, request: &RunRequest) -> Result<Target, HostError> {
+pub(crate) fn resolve_target(child: &Child, request: &RunRequest) -> Result<Target, RunRefused> {
     let functions = child.functions();
     let (function, args, command) = match &request.call {
         Call::Wave(text) => {
@@ -113,7 +113,7 @@ pub(crate) fn resolve_target(child: &Child, request: &RunRequest) -> Result<Targ
         Call::Command { args } => {
             let function = functions
                 .command_entry()
-                .ok_or_else(|| HostError::NotACommand {
+                .ok_or_else(|| RunRefused::NotACommand {
                     child: child.id(),
                     exports: functions.names(),
                 })?;

@@ -9,9 +9,10 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use patina_core::Limits;
+use patina_receipts::Divergence;
 use patina_toys::{LogSink, ToyContext, ToyInstance};
-use wasmtime::component::{Func, ResourceTable, Val};
-use wasmtime::{Store, Trap, UpdateDeadline};
+use wasmtime::component::{Func, InstancePre, ResourceTable, Val};
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
@@ -23,156 +24,78 @@ use crate::request::{RunMode, RunRequest, Target};
 use crate::state::{MemoryLimiter, RunState};
 use crate::tape::{Diverged, MAX_EVENTS, MAX_RECORDED_BYTES, Recorded, Tape};
 use crate::wasi::{WasiSetup, wasi_context};
-use crate::{Child, HostError};
+use crate::{Child, OutputStream, RunFailure, RunRefused};
 
 /// Extra wall-clock time allowed past the deadline for host-side waits (a toy
 /// awaiting I/O cannot be interrupted by epochs).
 const HOST_GRACE: Duration = Duration::from_millis(500);
 
+/// What a run's store captures, read back when the run ends.
+struct Capture {
+    tape: Tape,
+    stdout: MemoryOutputPipe,
+    stderr: MemoryOutputPipe,
+    logs: LogSink,
+}
+
+impl Capture {
+    /// Empty pipes of `output` bytes each, no log lines, a tape for `mode`.
+    fn new(mode: &RunMode, output: u64) -> Self {
+        let output_cap = usize::try_from(output).unwrap_or(usize::MAX);
+        Self {
+            tape: Tape::new(mode),
+            stdout: MemoryOutputPipe::new(output_cap),
+            stderr: MemoryOutputPipe::new(output_cap),
+            logs: LogSink::new(),
+        }
+    }
+}
+
+/// How the call of the export came back.
+enum Called {
+    /// It returned these results.
+    Returned(Vec<Val>),
+    /// It failed (a trap, an exit, a limit, a toy failure, ...).
+    Failed(wasmtime::Error),
+    /// It outlived its deadline plus the host's grace.
+    TimedOut,
+}
+
 /// Runs `target` on a fresh store from `pre` and reports what happened.
 pub(crate) async fn execute(
-    pre: &wasmtime::component::InstancePre<RunState>,
+    pre: &InstancePre<RunState>,
     child: &Child,
     plan: &LinkPlan,
     grants: &ResolvedGrants,
     target: Target,
     request: &RunRequest,
-) -> Result<RunReport, HostError> {
+) -> Result<RunReport, RunRefused> {
     let limits = &request.limits;
-    let tape = Tape::new(&request.mode);
-    let output_cap = usize::try_from(limits.output).unwrap_or(usize::MAX);
-    let stdout = MemoryOutputPipe::new(output_cap);
-    let stderr = MemoryOutputPipe::new(output_cap);
-    let logs = LogSink::new();
-    // The host caps the timeout (`EngineConfig::max_timeout`), so this never
-    // overflows in practice; if it did, a day is as good as never.
-    let deadline = Instant::now()
-        .checked_add(limits.timeout)
-        .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
-    let wasi = wasi_context(WasiSetup {
-        grants,
-        argv: target.command.as_deref(),
-        stdout: &stdout,
-        stderr: &stderr,
-        tape: &tape,
-        child: child.id(),
-    })?;
-    // A replay answers every toy call from the transcript: no backend is
-    // instantiated, let alone called.
-    let live_toys = if tape.replaying() {
-        &[][..]
-    } else {
-        &plan.toys[..]
-    };
-    let toys = live_toys
-        .iter()
-        .map(|link| {
-            let ctx = ToyContext {
-                child: child.id(),
-                grants: link.grants.clone(),
-                logs: logs.clone(),
-                invoked_by: request.invoked_by.clone(),
-                limits: *limits,
-                deadline,
-            };
-            link.toy.instantiate(&ctx).map_err(|source| HostError::Toy {
-                toy: link.toy.interface().to_string(),
-                source,
-            })
-        })
-        .collect::<Result<Vec<Box<dyn ToyInstance>>, HostError>>()?;
-
-    let state = RunState {
-        wasi,
-        table: ResourceTable::new(),
-        limiter: MemoryLimiter::new(limits.memory),
-        toys,
-        tape: tape.clone(),
-    };
-    let mut store = Store::new(pre.engine(), state);
-    store.limiter(|state| &mut state.limiter);
-    store
-        .set_fuel(limits.fuel)
-        .map_err(|e| HostError::Engine(format!("{e:#}")))?;
-    // Every epoch tick the child yields to the async runtime (so a spinning
-    // child never holds a worker thread), and once the wall-clock deadline has
-    // passed it is interrupted.
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        Ok(if Instant::now() >= deadline {
-            UpdateDeadline::Interrupt
-        } else {
-            UpdateDeadline::Yield(1)
-        })
-    });
+    let deadline = deadline_after(limits.timeout);
+    let capture = Capture::new(&request.mode, limits.output);
+    let state = run_state(child, plan, grants, &target, request, &capture, deadline)?;
+    let mut store = new_store(pre.engine(), state, limits, deadline)?;
 
     let started_at = SystemTime::now();
     let started = Instant::now();
-    let mut results = vec![Val::Bool(false); target.results];
-    let call = async {
-        let instance = pre.instantiate_async(&mut store).await?;
-        // Look the export up in the component this instance was made from (a
-        // cached `InstancePre` may come from an earlier load of the same bytes).
-        let component = pre.component();
-        let missing = || wasmtime::Error::msg(format!("export `{}` not found", target.func_name));
-        let parent = match &target.interface {
-            Some(interface) => Some(
-                component
-                    .get_export_index(None, interface)
-                    .ok_or_else(missing)?,
-            ),
-            None => None,
-        };
-        let func: Func = component
-            .get_export_index(parent.as_ref(), &target.function)
-            .and_then(|index| instance.get_func(&mut store, index))
-            .ok_or_else(missing)?;
-        func.call_async(&mut store, &target.args, &mut results)
-            .await
-    };
-    let called = tokio::time::timeout(limits.timeout.saturating_add(HOST_GRACE), call).await;
+    let called = call_export(pre, &mut store, &target, limits.timeout).await;
     let elapsed = started.elapsed();
     let warnings = finish_toys(&mut store, limits.timeout).await;
 
     let fuel_consumed = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
-    let (stdout, stderr) = (stdout.contents().to_vec(), stderr.contents().to_vec());
-    let outcome = match called {
-        Err(_elapsed) => Err(HostError::DeadlineExceeded {
-            timeout_ms: millis(limits.timeout),
-        }),
-        Ok(Ok(())) => Ok(returned(results, target.command.is_some())),
-        Ok(Err(error)) => match error.downcast_ref::<I32Exit>() {
-            Some(exit) if target.command.is_some() => Ok(Returned {
-                results: Vec::new(),
-                exit_code: Some(exit.0),
-            }),
-            _ => Err(classify(
-                &error,
-                &store,
-                limits,
-                [(&stdout, "stdout"), (&stderr, "stderr")],
-            )),
-        },
-    };
+    let (stdout, stderr) = (
+        capture.stdout.contents().to_vec(),
+        capture.stderr.contents().to_vec(),
+    );
+    let outcome = outcome_of(called, &target, &store, limits, [&stdout, &stderr]);
     let Recorded {
         events,
         blobs,
         divergence,
         full,
-    } = tape.finish();
-    let outcome = match divergence {
-        // The tape keeps the first divergence: a clock or random read the
-        // transcript did not hold lets the child run on, so a later toy call
-        // may diverge too, but the run is reported where it first diverged.
-        Some(divergence) => Err(HostError::Diverged(divergence)),
-        // A run that asked to record more than the budget is stopped.
-        _ if full => Err(HostError::TranscriptLimitExceeded {
-            events: MAX_EVENTS,
-            bytes: MAX_RECORDED_BYTES,
-        }),
-        _ => outcome,
-    };
-    let (log_lines, logs_dropped) = logs.snapshot();
+    } = capture.tape.finish();
+    let outcome = with_tape_verdict(outcome, divergence, full);
+    let (log_lines, logs_dropped) = capture.logs.snapshot();
     Ok(RunReport {
         child: child.id(),
         function: target.func_name,
@@ -199,6 +122,187 @@ pub(crate) async fn execute(
         events,
         blobs,
     })
+}
+
+/// The instant `timeout` from now. The host caps the timeout
+/// (`EngineConfig::max_timeout`), so this never overflows in practice; if it
+/// did, a day is as good as never.
+fn deadline_after(timeout: Duration) -> Instant {
+    Instant::now()
+        .checked_add(timeout)
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400))
+}
+
+/// The store data of one run: its WASI context (granted authority only) and
+/// an instance of every granted toy.
+fn run_state(
+    child: &Child,
+    plan: &LinkPlan,
+    grants: &ResolvedGrants,
+    target: &Target,
+    request: &RunRequest,
+    capture: &Capture,
+    deadline: Instant,
+) -> Result<RunState, RunRefused> {
+    let wasi = wasi_context(WasiSetup {
+        grants,
+        argv: target.command.as_deref(),
+        stdout: &capture.stdout,
+        stderr: &capture.stderr,
+        tape: &capture.tape,
+        child: child.id(),
+    })?;
+    // A replay answers every toy call from the transcript: no backend is
+    // instantiated, let alone called.
+    let live_toys = if capture.tape.replaying() {
+        &[][..]
+    } else {
+        &plan.toys[..]
+    };
+    let toys = live_toys
+        .iter()
+        .map(|link| {
+            let ctx = ToyContext {
+                child: child.id(),
+                grants: link.grants.clone(),
+                logs: capture.logs.clone(),
+                invoked_by: request.invoked_by.clone(),
+                limits: request.limits,
+                deadline,
+            };
+            link.toy
+                .instantiate(&ctx)
+                .map_err(|source| RunRefused::Toy {
+                    toy: link.toy.interface().to_string(),
+                    source,
+                })
+        })
+        .collect::<Result<Vec<Box<dyn ToyInstance>>, RunRefused>>()?;
+    Ok(RunState {
+        wasi,
+        table: ResourceTable::new(),
+        limiter: MemoryLimiter::new(request.limits.memory),
+        toys,
+        tape: capture.tape.clone(),
+    })
+}
+
+/// A store for `state` under the run's memory cap, fuel budget and deadline.
+fn new_store(
+    engine: &Engine,
+    state: RunState,
+    limits: &Limits,
+    deadline: Instant,
+) -> Result<Store<RunState>, RunRefused> {
+    let mut store = Store::new(engine, state);
+    store.limiter(|state| &mut state.limiter);
+    store
+        .set_fuel(limits.fuel)
+        .map_err(|e| RunRefused::Engine(format!("{e:#}")))?;
+    // Every epoch tick the child yields to the async runtime (so a spinning
+    // child never holds a worker thread), and once the wall-clock deadline has
+    // passed it is interrupted.
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        Ok(if Instant::now() >= deadline {
+            UpdateDeadline::Interrupt
+        } else {
+            UpdateDeadline::Yield(1)
+        })
+    });
+    Ok(store)
+}
+
+/// Instantiates the child in `store` and calls the target export, within
+/// `timeout` plus the host's grace for waits epochs cannot interrupt.
+async fn call_export(
+    pre: &InstancePre<RunState>,
+    store: &mut Store<RunState>,
+    target: &Target,
+    timeout: Duration,
+) -> Called {
+    let call = async {
+        let instance = pre.instantiate_async(&mut *store).await?;
+        // Look the export up in the component this instance was made from (a
+        // cached `InstancePre` may come from an earlier load of the same bytes).
+        let component = pre.component();
+        let missing = || wasmtime::Error::msg(format!("export `{}` not found", target.func_name));
+        let parent = match &target.interface {
+            Some(interface) => Some(
+                component
+                    .get_export_index(None, interface)
+                    .ok_or_else(missing)?,
+            ),
+            None => None,
+        };
+        let func: Func = component
+            .get_export_index(parent.as_ref(), &target.function)
+            .and_then(|index| instance.get_func(&mut *store, index))
+            .ok_or_else(missing)?;
+        let mut results = vec![Val::Bool(false); target.results];
+        func.call_async(&mut *store, &target.args, &mut results)
+            .await
+            .map(|()| results)
+    };
+    match tokio::time::timeout(timeout.saturating_add(HOST_GRACE), call).await {
+        Ok(Ok(results)) => Called::Returned(results),
+        Ok(Err(error)) => Called::Failed(error),
+        Err(_elapsed) => Called::TimedOut,
+    }
+}
+
+/// What the call's coming back means: results (or a command's exit status),
+/// or the typed failure that says why there are none.
+fn outcome_of(
+    called: Called,
+    target: &Target,
+    store: &Store<RunState>,
+    limits: &Limits,
+    [stdout, stderr]: [&[u8]; 2],
+) -> Result<Returned, RunFailure> {
+    match called {
+        Called::TimedOut => Err(RunFailure::DeadlineExceeded {
+            timeout_ms: millis(limits.timeout),
+        }),
+        Called::Returned(results) => Ok(returned(results, target.command.is_some())),
+        Called::Failed(error) => match error.downcast_ref::<I32Exit>() {
+            Some(exit) if target.command.is_some() => Ok(Returned {
+                results: Vec::new(),
+                exit_code: Some(exit.0),
+            }),
+            _ => Err(classify(
+                &error,
+                store,
+                limits,
+                [
+                    (stdout, OutputStream::Stdout),
+                    (stderr, OutputStream::Stderr),
+                ],
+            )),
+        },
+    }
+}
+
+/// The outcome once the tape has had its say: a replay that diverged, or a
+/// run that recorded past the transcript budget, ends so whatever the child
+/// did after.
+fn with_tape_verdict(
+    outcome: Result<Returned, RunFailure>,
+    divergence: Option<Divergence>,
+    full: bool,
+) -> Result<Returned, RunFailure> {
+    match divergence {
+        // The tape keeps the first divergence: a clock or random read the
+        // transcript did not hold lets the child run on, so a later toy call
+        // may diverge too, but the run is reported where it first diverged.
+        Some(divergence) => Err(RunFailure::Diverged(divergence)),
+        // A run that asked to record more than the budget is stopped.
+        _ if full => Err(RunFailure::TranscriptLimitExceeded {
+            events: MAX_EVENTS,
+            bytes: MAX_RECORDED_BYTES,
+        }),
+        _ => outcome,
+    }
 }
 
 /// Lets every toy instance flush what the run produced, all of them within
@@ -235,41 +339,41 @@ fn returned(results: Vec<Val>, command: bool) -> Returned {
     Returned { results, exit_code }
 }
 
-/// Turns a failed call into the typed error that says why.
+/// Turns a failed call into the typed failure that says why.
 fn classify(
     error: &wasmtime::Error,
     store: &Store<RunState>,
     limits: &Limits,
-    outputs: [(&Vec<u8>, &'static str); 2],
-) -> HostError {
+    outputs: [(&[u8], OutputStream); 2],
+) -> RunFailure {
     if let Some(Diverged(divergence)) = error.downcast_ref::<Diverged>() {
-        return HostError::Diverged(divergence.clone());
+        return RunFailure::Diverged(divergence.clone());
     }
     if let Some(reached) = &store.data().limiter.reached {
-        return HostError::MemoryLimitExceeded {
+        return RunFailure::MemoryLimitExceeded {
             requested: reached.requested,
             cap: reached.cap,
         };
     }
     if let Some(denied) = error.downcast_ref::<DeniedCall>() {
-        return HostError::Denied {
+        return RunFailure::Denied {
             import: denied.import.clone(),
         };
     }
     if let Some(failed) = error.downcast_ref::<ToyCallFailed>() {
-        return HostError::Toy {
+        return RunFailure::Toy {
             toy: failed.toy.clone(),
-            source: failed.source.clone(),
+            message: failed.source.to_string(),
         };
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => {
-            return HostError::OutOfFuel {
+            return RunFailure::OutOfFuel {
                 budget: limits.fuel,
             };
         }
         Some(Trap::Interrupt) => {
-            return HostError::DeadlineExceeded {
+            return RunFailure::DeadlineExceeded {
                 timeout_ms: millis(limits.timeout),
             };
         }
@@ -279,7 +383,7 @@ fn classify(
     // then panics): name the cap rather than the panic it caused.
     for (bytes, stream) in outputs {
         if bytes.len() as u64 >= limits.output {
-            return HostError::OutputLimitExceeded {
+            return RunFailure::OutputLimitExceeded {
                 stream,
                 cap: limits.output,
             };
@@ -289,5 +393,5 @@ fn classify(
         Some(trap) => trap.to_string(),
         None => crate::child::one_line(error),
     };
-    HostError::Trap(message)
+    RunFailure::Trap { message }
 }

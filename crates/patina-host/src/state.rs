@@ -99,7 +99,11 @@ mod tests {
         let mut limiter = MemoryLimiter::new(100);
         assert!(limiter.memory_growing(0, 60, None).unwrap());
         assert!(limiter.memory_growing(0, 40, None).unwrap());
-        assert!(limiter.memory_growing(40, 41, None).is_err());
+        let err = limiter.memory_growing(40, 41, None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "memory limit exceeded: asked for 101 bytes, the cap is 100"
+        );
         let reached = limiter.reached.as_ref().unwrap();
         assert_eq!((reached.requested, reached.cap), (101, 100));
     }

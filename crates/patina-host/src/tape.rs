@@ -4,7 +4,8 @@
 //! [`Divergence`]. In live mode it does nothing.
 //!
 //! It is shared by the generic toy wrapper in the linker and by the WASI clock
-//! and random implementations ([`crate::ambient`]), so a new toy is recorded
+//! and random implementations ([`crate::ambient`], which encode their values
+//! with [`crate::ambient_value`]), so a new toy is recorded
 //! and replayed with no code of its own. The tape must never call a toy backend
 //! in replay mode, and never hand a child a value the transcript did not hold.
 
@@ -14,7 +15,7 @@ use patina_receipts::{Blob, Divergence, Event, EventResult, Payload};
 use wasmtime::component::Val;
 use wasmtime::component::types::ComponentFunc;
 
-use crate::ambient::Ambient;
+use crate::ambient_value::Ambient;
 use crate::values::{self, wave_list};
 use crate::{ReplaySource, RunMode};
 

@@ -14,7 +14,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtx};
 
-use crate::HostError;
+use crate::RunRefused;
 use crate::ambient::{TapedMonotonicClock, TapedRandom, TapedWallClock};
 use crate::grants::ResolvedGrants;
 use crate::tape::Tape;
@@ -33,7 +33,7 @@ pub(crate) struct WasiSetup<'a> {
 }
 
 /// The empty WASI context of a run, with only the granted authority added.
-pub(crate) fn wasi_context(setup: WasiSetup<'_>) -> Result<WasiCtx, HostError> {
+pub(crate) fn wasi_context(setup: WasiSetup<'_>) -> Result<WasiCtx, RunRefused> {
     let WasiSetup {
         grants,
         argv,
@@ -74,7 +74,7 @@ pub(crate) fn wasi_context(setup: WasiSetup<'_>) -> Result<WasiCtx, HostError> {
         builder
             .preopened_dir(&preopen.dir, guest, perms)
             .map_err(|e| {
-                HostError::Link(format!("cannot preopen {}: {e}", preopen.dir.display()))
+                RunRefused::Link(format!("cannot preopen {}: {e}", preopen.dir.display()))
             })?;
     }
     // TCP and UDP stay off entirely unless some address was granted.

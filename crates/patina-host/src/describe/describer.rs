@@ -16,7 +16,7 @@ use wit_parser::{
 };
 
 use super::types::{Definition, MAX_DEPTH};
-use super::{Description, FunctionSignature, ItemDescription, ItemKind};
+use super::{DescribeError, Description, FunctionSignature, ItemDescription, ItemKind};
 
 /// Prints the parts of one decoded [`Resolve`] as WIT.
 pub(super) struct Describer<'a> {
@@ -33,9 +33,9 @@ impl<'a> Describer<'a> {
         }
     }
 
-    pub(super) fn describe(&self, world_id: WorldId) -> Result<Description, String> {
+    pub(super) fn describe(&self, world_id: WorldId) -> Result<Description, DescribeError> {
         let Some(world) = self.resolve.worlds.get(world_id) else {
-            return Err("the decoded component has no world".to_string());
+            return Err(DescribeError::NoWorld);
         };
         let items = |map: &'a wit_parser::IndexMap<WorldKey, WorldItem>| {
             map.iter()
@@ -48,9 +48,7 @@ impl<'a> Describer<'a> {
             wit: self.world_wit(world_id),
         };
         if self.too_deep.get() {
-            return Err(format!(
-                "a type in this component is nested more than {MAX_DEPTH} levels deep"
-            ));
+            return Err(DescribeError::TooDeep { max: MAX_DEPTH });
         }
         Ok(description)
     }

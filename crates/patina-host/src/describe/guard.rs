@@ -10,21 +10,22 @@
 use wit_parser::decoding::{DecodedWasm, decode};
 use wit_parser::{Resolve, WorldId};
 
+use super::DescribeError;
+
 /// Decodes component `bytes` into its resolve and world, after
-/// [`check_framing`]. Errors are plain strings describing why the bytes are
-/// not a decodable component.
-pub(super) fn decode_component(bytes: &[u8]) -> Result<(Resolve, WorldId), String> {
+/// [`check_framing`].
+pub(super) fn decode_component(bytes: &[u8]) -> Result<(Resolve, WorldId), DescribeError> {
     check_framing(bytes)?;
     // The decoder validates the component before interpreting it, so it should never
     // panic; if it does anyway on some odd input, that is still only an error
     // for these bytes, never a crashed host.
     let decoded = std::panic::catch_unwind(|| decode(bytes))
-        .map_err(|_| "the component could not be decoded (the WIT decoder failed)".to_string())?
-        .map_err(|e| format!("not a decodable component: {e:#}"))?;
+        .map_err(|_| DescribeError::DecoderFailed)?
+        .map_err(|e| DescribeError::Undecodable(format!("{e:#}")))?;
     let (resolve, world) = match decoded {
         DecodedWasm::Component(resolve, world) => (resolve, world),
         DecodedWasm::WitPackage(..) => {
-            return Err("this is a WIT package, not a runnable component".to_string());
+            return Err(DescribeError::WitPackage);
         }
     };
     Ok((resolve, world))
@@ -39,47 +40,34 @@ const COMPONENT_VERSION: [u8; 4] = [0x0d, 0x00, 0x01, 0x00];
 /// header claims before it finds out the input is shorter; doing this walk
 /// first bounds that to the real input size (nested modules and components
 /// are then bounded by their enclosing section, which the decoder checks).
-fn check_framing(bytes: &[u8]) -> Result<(), String> {
+fn check_framing(bytes: &[u8]) -> Result<(), DescribeError> {
     let Some(rest) = bytes.strip_prefix(b"\0asm") else {
-        return Err("not WebAssembly: the bytes do not start with `\\0asm`".to_string());
+        return Err(DescribeError::NotWasm);
     };
     let Some((version, mut rest)) = rest.split_first_chunk::<4>() else {
-        return Err("truncated: the WebAssembly header is incomplete".to_string());
+        return Err(DescribeError::TruncatedHeader);
     };
     match version {
         v if *v == COMPONENT_VERSION => {}
-        [_, _, 0, 0] => {
-            return Err(
-                "this is a core WebAssembly module, not a component (build for wasm32-wasip2 or \
-                 wrap it with `wasm-tools component new`)"
-                    .to_string(),
-            );
+        [_, _, 0, 0] => return Err(DescribeError::CoreModule),
+        [version, _, 1, 0] => {
+            return Err(DescribeError::UnsupportedVersion { version: *version });
         }
-        [_, _, 1, 0] => {
-            return Err(format!(
-                "unsupported component binary version 0x{:02x} (expected 0x0d)",
-                version[0]
-            ));
-        }
-        _ => {
-            return Err(format!(
-                "not a component: unknown WebAssembly header {version:02x?}"
-            ));
-        }
+        _ => return Err(DescribeError::UnknownHeader { header: *version }),
     }
     let mut offset = 8usize;
     while let Some((&id, after_id)) = rest.split_first() {
         let Some((len, used)) = read_var_u32(after_id) else {
-            return Err(format!(
-                "truncated or malformed section {id} at byte {offset}"
-            ));
+            return Err(DescribeError::MalformedSection { id, offset });
         };
         let body = after_id.get(used..).unwrap_or_default();
         let Some(next) = usize::try_from(len).ok().and_then(|len| body.get(len..)) else {
-            return Err(format!(
-                "truncated: section {id} at byte {offset} declares {len} bytes but only {} remain",
-                body.len()
-            ));
+            return Err(DescribeError::TruncatedSection {
+                id,
+                offset,
+                declared: len,
+                remaining: body.len(),
+            });
         };
         offset = offset
             .saturating_add(1 + used)

@@ -10,7 +10,7 @@
 //! It only decodes: it never instantiates, compiles or runs the component, and
 //! it never panics on hostile bytes. Every failure — not WebAssembly, a core
 //! module, a truncated or malformed component, a WIT package instead of a
-//! component, absurdly deep types — is an `Err` with a plain message. Before
+//! component, absurdly deep types — is a typed [`DescribeError`]. Before
 //! anything is decoded, the top-level section framing is checked against the
 //! real length of the input, so a few bytes claiming a 4 GiB section are
 //! rejected without the decoder reserving memory for it. The output is a pure
@@ -22,6 +22,7 @@
 //! prints the whole world as WIT text.
 
 mod describer;
+mod error;
 mod guard;
 mod types;
 mod world;
@@ -32,6 +33,7 @@ mod tests;
 use serde::Serialize;
 
 use describer::Describer;
+pub use error::DescribeError;
 
 /// Everything a component imports and exports, with WIT types.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -85,9 +87,8 @@ pub struct FunctionSignature {
     pub signature: String,
 }
 
-/// Describes component `bytes`. Errors are plain strings describing why the
-/// bytes are not a decodable component.
-pub fn describe_component(bytes: &[u8]) -> Result<Description, String> {
+/// Describes component `bytes`, or says why they are not a describable component.
+pub fn describe_component(bytes: &[u8]) -> Result<Description, DescribeError> {
     let (resolve, world) = guard::decode_component(bytes)?;
     Describer::new(&resolve).describe(world)
 }

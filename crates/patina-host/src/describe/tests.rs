@@ -222,15 +222,32 @@ fn rejects_what_is_not_a_component() {
     ];
     for (what, bytes) in cases {
         let err = describe_component(bytes).expect_err(what);
-        assert!(!err.is_empty(), "{what}");
+        assert!(!err.to_string().is_empty(), "{what}");
     }
-    assert!(
-        describe_component(b"\0asm\x01\0\0\0")
-            .unwrap_err()
-            .contains("core")
+    assert_eq!(describe_component(b"").unwrap_err(), DescribeError::NotWasm);
+    assert_eq!(
+        describe_component(b"\0asm\x0d\0\x01").unwrap_err(),
+        DescribeError::TruncatedHeader
     );
-    let huge = describe_component(b"\0asm\x0d\0\x01\0\0\xff\xff\xff\xff\x0f");
-    assert!(huge.unwrap_err().contains("declares 4294967295 bytes"));
+    assert_eq!(
+        describe_component(b"\0asm\x01\0\0\0").unwrap_err(),
+        DescribeError::CoreModule
+    );
+    assert!(matches!(
+        describe_component(half).unwrap_err(),
+        DescribeError::TruncatedSection { .. } | DescribeError::Undecodable(_)
+    ));
+    let huge = describe_component(b"\0asm\x0d\0\x01\0\0\xff\xff\xff\xff\x0f").unwrap_err();
+    assert_eq!(
+        huge,
+        DescribeError::TruncatedSection {
+            id: 0,
+            offset: 8,
+            declared: u32::MAX,
+            remaining: 0
+        }
+    );
+    assert!(huge.to_string().contains("declares 4294967295 bytes"));
 }
 
 #[test]
@@ -266,7 +283,7 @@ fn every_prefix_and_some_mutations_are_errors_not_panics() {
 }
 
 /// Describes world `world` of a WIT source, for shapes the children lack.
-fn try_describe_wit(source: &str, world: &str) -> Result<Description, String> {
+fn try_describe_wit(source: &str, world: &str) -> Result<Description, DescribeError> {
     let mut resolve = Resolve::default();
     let pkg = resolve.push_source("test.wit", source).expect("parses");
     let world = resolve.select_world(&[pkg], Some(world)).expect("world");
@@ -358,7 +375,8 @@ fn refuses_absurdly_deep_types() {
     let err = Describer::new(&resolve)
         .describe(world)
         .expect_err("too deep");
-    assert!(err.contains("nested"), "{err}");
+    assert_eq!(err, DescribeError::TooDeep { max: MAX_DEPTH });
+    assert!(err.to_string().contains("nested"), "{err}");
 }
 
 #[test]

@@ -11,14 +11,14 @@ pub use wave_list::wave_list;
 use wasmtime::component::wasm_wave::{self, untyped::UntypedFuncCall};
 use wasmtime::component::{Type, Val};
 
-use crate::HostError;
+use crate::RunRefused;
 use crate::functions::ExportedFunction;
 
 /// Splits a call expression into the function name and its argument list
 /// text (with parentheses). `noop` and `noop()` are both calls without arguments.
-pub fn split_call(text: &str) -> Result<(&str, Option<&str>), HostError> {
+pub fn split_call(text: &str) -> Result<(&str, Option<&str>), RunRefused> {
     let text = text.trim();
-    let bad = |reason: &str| HostError::BadCall {
+    let bad = |reason: &str| RunRefused::BadCall {
         call: text.to_owned(),
         reason: reason.to_owned(),
     };
@@ -64,10 +64,10 @@ fn check_writable(ty: &Type) -> Result<(), String> {
 }
 
 /// The parameter types of `function`, if every one can be written by a caller.
-pub fn param_types(function: &ExportedFunction) -> Result<Vec<Type>, HostError> {
+pub fn param_types(function: &ExportedFunction) -> Result<Vec<Type>, RunRefused> {
     let types: Vec<Type> = function.ty.params().map(|(_, ty)| ty).collect();
     for ty in &types {
-        check_writable(ty).map_err(|reason| HostError::Unsupported {
+        check_writable(ty).map_err(|reason| RunRefused::Unsupported {
             function: function.name.clone(),
             reason,
         })?;
@@ -79,9 +79,9 @@ pub fn param_types(function: &ExportedFunction) -> Result<Vec<Type>, HostError> 
 pub fn parse_wave_args(
     function: &ExportedFunction,
     args: Option<&str>,
-) -> Result<Vec<Val>, HostError> {
+) -> Result<Vec<Val>, RunRefused> {
     let types = param_types(function)?;
-    let bad = |reason: String| HostError::BadArguments {
+    let bad = |reason: String| RunRefused::BadArguments {
         function: function.name.clone(),
         reason,
     };
@@ -116,9 +116,9 @@ pub fn parse_value_list(text: &str, types: &[Type]) -> Result<Vec<Val>, String> 
 pub fn parse_json_args(
     function: &ExportedFunction,
     args: &serde_json::Value,
-) -> Result<Vec<Val>, HostError> {
+) -> Result<Vec<Val>, RunRefused> {
     let types = param_types(function)?;
-    json::json_to_params(&types, args).map_err(|e| HostError::BadArguments {
+    json::json_to_params(&types, args).map_err(|e| RunRefused::BadArguments {
         function: function.name.clone(),
         reason: format!("{e}; the signature is {}", signature(function)),
     })
@@ -179,7 +179,17 @@ mod tests {
             ("ops.greet", Some("(\"a(b)\")"))
         );
         assert_eq!(split_call("noop").unwrap(), ("noop", None));
-        assert!(split_call("(1)").is_err());
-        assert!(split_call("two words").is_err());
+        for (bad, why) in [
+            ("(1)", "missing function name"),
+            ("two words", "has no spaces"),
+        ] {
+            match split_call(bad) {
+                Err(RunRefused::BadCall { call, reason }) => {
+                    assert_eq!(call, bad);
+                    assert!(reason.contains(why), "{bad}: {reason}");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
     }
 }

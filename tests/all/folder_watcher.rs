@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use patina_host::{Host, HostError, ReplaySource, RunReport, Val};
+use patina_host::{Host, ReplaySource, RunRefused, RunReport, Val};
 use patina_tests::{child, host_with, run};
 use patina_toys::{FsWatchToy, ToyRegistry};
 
@@ -202,7 +202,7 @@ async fn the_run_needs_the_fs_grant() {
     let err = run(&host, &watcher, "changes(none)", &[])
         .await
         .unwrap_err();
-    let HostError::MissingGrants { missing } = &err else {
+    let RunRefused::MissingGrants { missing } = &err else {
         panic!("{err}")
     };
     assert!(

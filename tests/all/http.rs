@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 
-use patina_host::{HostError, ReplaySource};
+use patina_host::{ReplaySource, RunRefused};
 use patina_tests::{child, host_with, run};
 use patina_toys::{HttpToy, ToyRegistry};
 
@@ -111,7 +111,7 @@ async fn a_granted_get_reaches_the_server_and_others_are_denied() {
     let err = run(&host, &get, &format!("get({url:?})"), &[])
         .await
         .unwrap_err();
-    assert!(matches!(err, HostError::MissingGrants { .. }), "{err}");
+    assert!(matches!(err, RunRefused::MissingGrants { .. }), "{err}");
     let err = run(
         &host,
         &get,

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use patina_host::{Host, HostError, ReplaySource};
+use patina_host::{Host, ReplaySource, RunRefused};
 use patina_tests::{child, host_with, run};
 use patina_toys::{GitToy, ToyRegistry};
 use serde_json::{Value, json};
@@ -289,7 +289,7 @@ async fn repositories_leading_out_of_the_grant_are_refused() {
 
     // Without a grant the child cannot start.
     let err = run(&host, &child, "status()", &[]).await.unwrap_err();
-    let HostError::MissingGrants { missing } = &err else {
+    let RunRefused::MissingGrants { missing } = &err else {
         panic!("{err}")
     };
     assert!(

@@ -2,7 +2,7 @@
 //! truncated component, a core module, unknown functions, wrong argument
 //! counts and types, malformed calls, a command call on a library child.
 
-use patina_host::{Call, HostError, RunRequest};
+use patina_host::{Call, RunRefused, RunRequest};
 use patina_tests::{child, host, run};
 
 #[test]
@@ -69,7 +69,7 @@ async fn a_library_child_is_not_a_command() {
         .run(&calc, &RunRequest::new(Call::Command { args: vec![] }))
         .await
         .unwrap_err();
-    assert!(matches!(err, HostError::NotACommand { .. }), "{err}");
+    assert!(matches!(err, RunRefused::NotACommand { .. }), "{err}");
     assert!(err.to_string().contains("add"));
 }
 
@@ -91,7 +91,7 @@ async fn an_ambiguous_short_name_lists_the_candidates() {
     let host = host();
     let twins = patina_tests::wat_child(&host, TWINS_WAT);
     let err = run(&host, &twins, "same()", &[]).await.unwrap_err();
-    let HostError::AmbiguousFunction { candidates, .. } = &err else {
+    let RunRefused::AmbiguousFunction { candidates, .. } = &err else {
         panic!("{err}")
     };
     assert_eq!(candidates, &vec!["a.same".to_owned(), "b.same".to_owned()]);

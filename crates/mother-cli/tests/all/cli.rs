@@ -2,9 +2,7 @@
 //! inspect, run (WAVE and JSON), errors as one line or one JSON object with a
 //! non-zero exit, and the demo — each in a fresh `$PATINA_HOME`.
 
-mod common;
-
-use common::{json, mother, text};
+use crate::common::{json, mother, text};
 
 #[test]
 fn install_list_and_run_by_name_and_id_prefix() {

@@ -4,9 +4,7 @@
 //! call is recorded as a receipt that the caller's answer names, and the
 //! caller's receipt replays without running the callee again.
 
-mod common;
-
-use common::{json, mother, text};
+use crate::common::{json, mother, text};
 use serde_json::Value;
 
 fn install(home: &std::path::Path, file: &str, name: &str, grants: &[&str]) {

@@ -2,9 +2,7 @@
 //! from a `$PATINA_HOME/metrics.sqlite` filled through `MetricsStore` the way
 //! the `measure` toy fills it at the end of runs.
 
-mod common;
-
-use common::{json, mother, text};
+use crate::common::{json, mother, text};
 use patina_core::ChildId;
 use patina_toys::measure::{GaugeValue, HistogramData, MetricsStore, RunMetrics};
 

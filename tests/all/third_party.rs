@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use patina_core::{Grant, GrantError, ToyName};
-use patina_host::{Host, HostConfig, HostError, ToyRegistry};
+use patina_host::{Host, HostConfig, RunRefused, ToyRegistry};
 use patina_toys::{Toy, ToyContext, ToyError, ToyInstance, Val};
 
 /// `acme:counter/counter@1.0.0`: `next: func() -> u32`, counting from the
@@ -123,7 +123,7 @@ async fn a_third_party_toy_is_granted_linked_and_fresh_per_run() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, HostError::MissingGrants { missing } if missing[0].grant.as_deref() == Some("counter"))
+        matches!(&err, RunRefused::MissingGrants { missing } if missing[0].grant.as_deref() == Some("counter"))
     );
     let err = patina_tests::run(&host, &twice, "twice()", &["counter:many"])
         .await

@@ -3,11 +3,9 @@
 //! is caught and named; the same run on two Mothers has the same transcript
 //! hash and different receipt ids.
 
-mod common;
-
 use std::path::Path;
 
-use common::{json, mother, text};
+use crate::common::{json, mother, text};
 use serde_json::Value;
 
 /// Runs with `--json` and returns the receipt id it printed.

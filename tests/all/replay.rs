@@ -3,7 +3,7 @@
 //! run exactly — clocks, random bytes and toy answers included — or names the
 //! first divergence.
 
-use patina_host::{Call, HostError, ReplaySource, RunMode, RunRequest};
+use patina_host::{Call, ReplaySource, RunFailure, RunMode, RunRequest};
 use patina_receipts::{EventResult, Identity, Payload, ReceiptError, Tampered, canonical, verify};
 use patina_tests::{child, host, stdout};
 
@@ -134,7 +134,10 @@ async fn an_edited_event_makes_the_replay_diverge_and_the_receipt_fail_verificat
     assert_eq!(divergence.index, 1);
     assert!(divergence.expected.unwrap().contains("line 9"));
     assert!(divergence.got.unwrap().contains("line 1"));
-    assert!(matches!(replay.report.outcome, Err(HostError::Diverged(_))));
+    assert!(matches!(
+        replay.report.outcome,
+        Err(RunFailure::Diverged(_))
+    ));
 
     let mut fewer = recorded.clone();
     fewer.transcript.events.pop();
@@ -158,7 +161,7 @@ async fn other_bytes_are_refused_and_denials_replay() {
     assert!(replay.matched(), "{:?}", replay.divergence);
     assert!(matches!(
         replay.report.outcome,
-        Err(HostError::Denied { .. })
+        Err(RunFailure::Denied { .. })
     ));
 }
 

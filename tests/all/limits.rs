@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use patina_host::HostError;
+use patina_host::{LimitTooLarge, OutputStream, RunFailure, RunRefused};
 use patina_tests::{child, host, request, wave};
 
 #[tokio::test]
@@ -17,7 +17,7 @@ async fn a_looping_child_is_stopped_at_its_deadline() {
     assert!(
         matches!(
             report.outcome,
-            Err(HostError::DeadlineExceeded { timeout_ms: 200 })
+            Err(RunFailure::DeadlineExceeded { timeout_ms: 200 })
         ),
         "{:?}",
         report.outcome
@@ -35,7 +35,7 @@ async fn fuel_runs_out() {
     assert!(
         matches!(
             report.outcome,
-            Err(HostError::OutOfFuel { budget: 1_000_000 })
+            Err(RunFailure::OutOfFuel { budget: 1_000_000 })
         ),
         "{:?}",
         report.outcome
@@ -58,7 +58,7 @@ async fn memory_growth_past_the_cap_is_stopped() {
     req.limits.memory = 32 << 20;
     let report = host.run(&limits, &req).await.unwrap();
     match report.outcome {
-        Err(HostError::MemoryLimitExceeded { requested, cap }) => {
+        Err(RunFailure::MemoryLimitExceeded { requested, cap }) => {
             assert_eq!(cap, 32 << 20);
             assert!(requested > cap);
         }
@@ -80,7 +80,10 @@ async fn a_cap_above_the_hosts_maximum_is_refused() {
     req.limits.memory = u64::MAX;
     assert!(matches!(
         host.run(&limits, &req).await,
-        Err(HostError::LimitTooLarge(_))
+        Err(RunRefused::LimitTooLarge(LimitTooLarge::Memory {
+            asked: u64::MAX,
+            ..
+        }))
     ));
 }
 
@@ -111,11 +114,11 @@ async fn runaway_children_do_not_stop_the_others() {
     );
     assert!(matches!(
         spun.unwrap().outcome,
-        Err(HostError::DeadlineExceeded { .. })
+        Err(RunFailure::DeadlineExceeded { .. })
     ));
     assert!(matches!(
         hogged.unwrap().outcome,
-        Err(HostError::MemoryLimitExceeded { .. })
+        Err(RunFailure::MemoryLimitExceeded { .. })
     ));
     assert_eq!(fib.unwrap().wave().as_deref(), Some("6765"));
     assert_eq!(
@@ -136,8 +139,8 @@ async fn output_past_the_cap_is_its_own_error() {
     assert!(
         matches!(
             report.outcome,
-            Err(HostError::OutputLimitExceeded {
-                stream: "stdout",
+            Err(RunFailure::OutputLimitExceeded {
+                stream: OutputStream::Stdout,
                 cap: 64
             })
         ),

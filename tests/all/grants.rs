@@ -2,7 +2,7 @@
 //! the WASI base carries no authority, and `fs` / `net` grants give exactly
 //! what they name — no escape through `..`, absolute paths or symlinks.
 
-use patina_host::HostError;
+use patina_host::{RunFailure, RunRefused};
 use patina_tests::{child, command, host, run, stderr, stdout, wat_child};
 
 #[tokio::test]
@@ -10,7 +10,7 @@ async fn an_ungranted_toy_refuses_the_run_with_the_missing_grant() {
     let host = host();
     let hello = child(&host, "hello-log");
     let err = run(&host, &hello, "greet(\"ann\")", &[]).await.unwrap_err();
-    let HostError::MissingGrants { missing } = &err else {
+    let RunRefused::MissingGrants { missing } = &err else {
         panic!("{err}")
     };
     assert_eq!(missing.len(), 1);
@@ -42,7 +42,7 @@ async fn deny_missing_links_stubs_that_fail_deterministically() {
         let report = host.run(&hello, &request).await.unwrap();
         let err = report.outcome.unwrap_err();
         assert!(
-            matches!(&err, HostError::Denied { import } if import == "patina:toys/log@0.1.0"),
+            matches!(&err, RunFailure::Denied { import } if import == "patina:toys/log@0.1.0"),
             "{err}"
         );
         assert_eq!(err.to_string(), "denied: patina:toys/log@0.1.0");
@@ -75,7 +75,7 @@ async fn an_import_no_toy_serves_is_refused_or_denied() {
     let host = host();
     let vault = wat_child(&host, VAULT_WAT);
     let err = run(&host, &vault, "calm()", &[]).await.unwrap_err();
-    let HostError::MissingGrants { missing } = &err else {
+    let RunRefused::MissingGrants { missing } = &err else {
         panic!("{err}")
     };
     assert_eq!(missing[0].import, "acme:secret/vault@1.0.0");

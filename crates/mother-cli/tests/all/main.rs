@@ -1,0 +1,8 @@
+//! The `mother` binary's tests as one test binary (one link instead of one
+//! per file), one module per area; `common` holds the shared helpers.
+
+mod cli;
+mod common;
+mod invoke;
+mod metrics;
+mod receipts;

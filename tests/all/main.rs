@@ -1,0 +1,14 @@
+//! The cross-crate tests — the host, the toys and real children together — as
+//! one test binary (one link of wasmtime instead of one per file), one module
+//! per area. Shared helpers are the `patina_tests` library (`support.rs`).
+
+mod bad_input;
+mod folder_watcher;
+mod git_status;
+mod grants;
+mod http;
+mod indexer;
+mod limits;
+mod replay;
+mod third_party;
+mod typed_calls;
