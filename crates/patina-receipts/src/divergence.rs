@@ -5,7 +5,7 @@
 use crate::{Event, Outcome, OutcomeStatus, Transcript};
 
 /// Where a replay first differed from the recorded transcript.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("divergence at event {index}: expected {}, got {}", expected.as_deref().unwrap_or("no event"), got.as_deref().unwrap_or("no event"))]
 pub struct Divergence {
     /// Index of the first differing event; `events.len()` for the outcome,
