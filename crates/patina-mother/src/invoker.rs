@@ -1,0 +1,129 @@
+//! [`MotherInvoker`]: how a Mother runs a child that another child invokes
+//! (the backend of the `invoke` toy).
+//!
+//! The callee runs with the grants it was installed with (`mother install
+//! --name NAME --grant ...`), never the caller's, carries the call chain on
+//! (so the toy refuses cycles), and is always recorded: its receipt joins
+//! this Mother's chain and its id is part of the caller's answer, so every
+//! nested call appears in the caller's receipt. Its limits are the toy's:
+//! never more than the caller's, and a deadline before the caller's, so the
+//! callee's run ends (and is recorded) before the caller is cut off. The
+//! policy (which names a caller may call, cycles, depth) lives in the toy,
+//! not here; this module must never widen it.
+
+use std::sync::Arc;
+
+use patina_core::ChildId;
+use patina_host::{Call, RunRequest};
+use patina_toys::{Invocation, InvokeAnswer, InvokeRequest, Invoker};
+use tracing::Instrument;
+
+use patina_core::Grant;
+use patina_host::Child;
+
+use crate::{MotherError, Runner, chain_message};
+
+/// Runs invoked children through a [`Runner`] (held strongly: the runner
+/// does not know the invoker, the `invoke` toy holds the invoker weakly).
+#[derive(Debug)]
+pub struct MotherInvoker {
+    runner: Arc<Runner>,
+}
+
+impl MotherInvoker {
+    /// An invoker running callees on `runner`.
+    pub fn new(runner: Arc<Runner>) -> Self {
+        Self { runner }
+    }
+}
+
+#[async_trait::async_trait]
+impl Invoker for MotherInvoker {
+    fn resolve(&self, name: &str) -> Result<ChildId, String> {
+        self.runner
+            .children()
+            .named(name)
+            .map_err(|e| format!("refused: {e}"))?
+            .ok_or_else(|| format!("refused: no child is installed as `{name}`"))
+    }
+
+    async fn invoke(&self, request: InvokeRequest) -> Result<InvokeAnswer, String> {
+        let span = tracing::info_span!("invoke", callee = %request.callee, name = %request.name);
+        self.invoke_in(request).instrument(span).await
+    }
+}
+
+impl MotherInvoker {
+    async fn invoke_in(&self, request: InvokeRequest) -> Result<InvokeAnswer, String> {
+        let name = request.name.as_str();
+        // Reading, hashing and (on a cache miss) compiling the callee is
+        // blocking work.
+        let (owned, callee) = (name.to_owned(), request.callee);
+        let (grants, child) = self
+            .runner
+            .blocking(move |runner| Ok(load_callee(runner, &owned, &callee)))
+            .await
+            .map_err(|e| match e {
+                MotherError::Task(panic) => format!("refused: loading `{name}`: {panic}"),
+                e => format!("refused: loading `{name}`: {e}"),
+            })??;
+        let call = match &request.invocation {
+            Invocation::Call(wave) => Call::Wave(wave.clone()),
+            Invocation::Run(args) => Call::Command { args: args.clone() },
+        };
+        let mut run = RunRequest::new(call);
+        run.grants = grants;
+        run.invoked_by = request.chain.clone();
+        run.limits = request.limits;
+        let output = self.runner.run(&child, &run).await.map_err(|e| match e {
+            MotherError::Refused(e) => format!("refused: `{name}` did not start: {e}"),
+            e => format!("recording the run of `{name}`: {}", chain_message(&e)),
+        })?;
+        let receipt = output.receipt.as_ref().map(|r| r.id.to_string());
+        let report = &output.report;
+        let returned = match &report.outcome {
+            Ok(returned) => returned,
+            Err(error) => {
+                let evidence = receipt
+                    .as_deref()
+                    .map(|id| format!(" (receipt {id})"))
+                    .unwrap_or_default();
+                return Err(format!("`{name}` failed: {error}{evidence}"));
+            }
+        };
+        Ok(match request.invocation {
+            Invocation::Call(_) => InvokeAnswer::Called {
+                value: report.wave().unwrap_or_default(),
+                receipt,
+            },
+            Invocation::Run(_) => InvokeAnswer::Ran {
+                exit_code: u32::try_from(returned.exit_code.unwrap_or(0)).unwrap_or(u32::MAX),
+                stdout: report.stdout.clone(),
+                stderr: report.stderr.clone(),
+                receipt,
+            },
+        })
+    }
+}
+
+/// The install grants and the loaded bytes of the callee installed as
+/// `name` (blocking), or the refusal the caller gets.
+fn load_callee(
+    runner: &Runner,
+    name: &str,
+    callee: &ChildId,
+) -> Result<(Vec<Grant>, Child), String> {
+    let grants = runner
+        .children()
+        .grants(name, callee)
+        .map_err(|e| format!("refused: the grants of `{name}`: {e}"))?;
+    let bytes = runner
+        .children()
+        .read(callee)
+        .map_err(|e| format!("refused: `{name}`: {e}"))?;
+    let child = runner
+        .host()
+        .load(&bytes)
+        .map_err(|e| format!("refused: `{name}`: {e}"))?;
+    Ok((grants, child))
+}
