@@ -11,6 +11,7 @@
 //! trusted as the binary itself.
 
 use std::hash::{Hash, Hasher};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use patina_core::ChildId;
@@ -18,7 +19,6 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use crate::HostError;
-use crate::installed::write_atomically;
 
 /// Length of the keyed tag appended to each artifact.
 const TAG_LEN: usize = 32;
@@ -109,6 +109,19 @@ impl ArtifactCache {
             .map_err(|e| HostError::io(format!("creating {}", self.dir.display()), e))?;
         write_atomically(&self.dir, &format!("{}.cwasm", id.hex()), &bytes)
     }
+}
+
+/// Writes `bytes` to `dir/file` so that readers see the old file or the
+/// whole new one, never a torn write: a synced temp file, then a rename.
+fn write_atomically(dir: &Path, file: &str, bytes: &[u8]) -> Result<(), HostError> {
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| HostError::io(format!("writing into {}", dir.display()), e))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| HostError::io(format!("writing {file}"), e))?;
+    tmp.persist(dir.join(file))
+        .map_err(|e| HostError::io(format!("saving {file}"), e.error))?;
+    Ok(())
 }
 
 /// A short name for everything that makes compiled code of `engine` usable.

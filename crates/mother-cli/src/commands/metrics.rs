@@ -7,15 +7,15 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use patina_core::ChildId;
+use patina_mother::{Mother, MotherError};
 use patina_toys::measure::{ChildMetrics, MetricValue, MetricsStore, prometheus_text};
 
 use crate::cli::MetricsArgs;
-use crate::mother::Mother;
 use crate::output;
 
 pub fn run(mother: &Mother, args: MetricsArgs) -> Result<ExitCode> {
-    // The same file the Mother's `measure` toy writes (see `ToyStateDir`).
-    let path = patina_toys::ToyStateDir::new(mother.root()).metrics();
+    // The same file the Mother's `measure` toy writes.
+    let path = mother.home().metrics();
     let mut children = if path.exists() {
         MetricsStore::open(&path)?.snapshot()?
     } else {
@@ -58,7 +58,7 @@ pub fn run(mother: &Mother, args: MetricsArgs) -> Result<ExitCode> {
 /// The child `reference` names: an installed name or id (prefix), else a
 /// prefix of the id of a child that has metrics.
 fn pick(mother: &Mother, reference: &str, children: &[ChildMetrics]) -> Result<ChildId> {
-    if let Ok(id) = mother.children.resolve(reference) {
+    if let Ok(id) = mother.children().resolve(reference) {
         return Ok(id);
     }
     let matches: Vec<ChildId> = children
@@ -68,8 +68,8 @@ fn pick(mother: &Mother, reference: &str, children: &[ChildMetrics]) -> Result<C
         .collect();
     match matches.as_slice() {
         [id] => Ok(*id),
-        [] => bail!(patina_host::HostError::UnknownChild(reference.to_owned())),
-        many => bail!(patina_host::HostError::AmbiguousChild {
+        [] => bail!(MotherError::UnknownChild(reference.to_owned())),
+        many => bail!(MotherError::AmbiguousChild {
             prefix: reference.to_owned(),
             candidates: many.iter().map(ToString::to_string).collect(),
         }),
@@ -80,7 +80,7 @@ fn pick(mother: &Mother, reference: &str, children: &[ChildMetrics]) -> Result<C
 /// names only decorate the output).
 fn installed_names(mother: &Mother) -> HashMap<ChildId, Vec<String>> {
     mother
-        .children
+        .children()
         .list()
         .map(|list| list.into_iter().map(|c| (c.id, c.names)).collect())
         .unwrap_or_default()
