@@ -239,20 +239,8 @@ impl ChildStore {
         if let Some(id) = self.named(reference)? {
             return Ok(id);
         }
-        let matches: Vec<ChildId> = self
-            .list()?
-            .into_iter()
-            .map(|c| c.id)
-            .filter(|id| id.matches_prefix(reference))
-            .collect();
-        match matches.as_slice() {
-            [id] => Ok(*id),
-            [] => Err(MotherError::UnknownChild(reference.to_owned())),
-            many => Err(MotherError::AmbiguousChild {
-                prefix: reference.to_owned(),
-                candidates: many.iter().map(ToString::to_string).collect(),
-            }),
-        }
+        let ids: Vec<ChildId> = self.list()?.into_iter().map(|c| c.id).collect();
+        pick_child(reference, &ids)
     }
 
     /// The bytes of installed child `id`, checked against the id.
@@ -269,6 +257,20 @@ impl ChildStore {
             )));
         }
         Ok(bytes)
+    }
+}
+
+/// The one id among `ids` that `prefix` (with or without `b3:`) is a
+/// prefix of, or why there is not one.
+pub fn pick_child(prefix: &str, ids: &[ChildId]) -> Result<ChildId, MotherError> {
+    let matches: Vec<&ChildId> = ids.iter().filter(|id| id.matches_prefix(prefix)).collect();
+    match matches.as_slice() {
+        [id] => Ok(**id),
+        [] => Err(MotherError::UnknownChild(prefix.to_owned())),
+        many => Err(MotherError::AmbiguousChild {
+            prefix: prefix.to_owned(),
+            candidates: many.iter().map(ToString::to_string).collect(),
+        }),
     }
 }
 

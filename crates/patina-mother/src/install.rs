@@ -9,11 +9,11 @@
 
 use std::path::PathBuf;
 
-use patina_core::Grant;
 use patina_host::{Child, Description, ImportStatus, import_status};
 use serde::{Deserialize, Serialize};
 
-use crate::{ChildRef, InstalledChild, Mother, MotherError, wire::Installed};
+use crate::wire::{Installed, parse_grants};
+use crate::{ChildRef, InstalledChild, Mother, MotherError};
 
 /// How to install a child.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,12 +80,7 @@ impl Mother {
                 what: what.to_owned(),
                 source,
             })?;
-        let grants = spec
-            .grants
-            .iter()
-            .map(|g| g.parse::<Grant>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(MotherError::Grant)?;
+        let grants = parse_grants(&spec.grants)?;
         if spec.name.is_none() && !grants.is_empty() {
             return Err(MotherError::GrantsWithoutName);
         }

@@ -41,11 +41,12 @@ mod invoker;
 mod mother;
 mod receipts;
 mod recorder;
+mod refs;
 mod run;
 mod runner;
 mod wire;
 
-pub use children::{ChildStore, InstalledChild};
+pub use children::{ChildStore, InstalledChild, pick_child};
 pub use error::{MotherError, chain_message, known_kind};
 pub use home::MotherHome;
 pub use install::{Inspection, InstallSpec};
@@ -53,11 +54,12 @@ pub use invoker::MotherInvoker;
 pub use mother::{Mother, MotherConfig, ReceiptBackend};
 pub use receipts::{ChainLink, Imported, Verified};
 pub use recorder::Recorder;
+pub use refs::{ChildRef, ReceiptRef};
 pub use run::ReplayOutput;
 pub use runner::{RunOutput, Runner};
 pub use wire::{
-    CallSpec, ChildRef, ErrorSummary, Installed, LimitsSpec, ModeSpec, ReceiptRef, ReplaySummary,
-    RunOutcome, RunSpec, RunSummary,
+    CallSpec, ErrorSummary, Installed, LimitsSpec, ModeSpec, ReplaySummary, RunOutcome, RunSpec,
+    RunSummary, parse_grants,
 };
 
 /// Compile-time checks: the host and the Mother can be shared between

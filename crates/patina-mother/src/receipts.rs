@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use patina_receipts::store::ListFilter;
 use patina_receipts::{Blob, ExportedReceipt, Receipt, ReceiptError, ReceiptId, verify};
 
-use crate::wire::ReceiptRef;
+use crate::ReceiptRef;
 use crate::{Mother, MotherError};
 
 /// How a receipt links to the one before it.

@@ -11,7 +11,8 @@ use patina_host::{ReplayReport, ReplaySource};
 use patina_receipts::Receipt;
 use tracing::Instrument;
 
-use crate::wire::{ReceiptRef, ReplaySummary, RunSpec};
+use crate::ReceiptRef;
+use crate::wire::{ReplaySummary, RunSpec};
 use crate::{Mother, MotherError, RunOutput, RunSummary};
 
 /// A replay: the receipt replayed and what the replay found.

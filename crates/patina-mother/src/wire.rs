@@ -8,75 +8,13 @@
 //! live object (a child, a report, a store) or decide anything: it describes
 //! a request and an answer, the [`crate::Mother`] acts on them.
 
-use std::path::PathBuf;
-
 use patina_core::{ChildId, Grant, Limits};
 use patina_host::{Call, RunMode, RunReport, RunRequest, values};
 use patina_receipts::{Digest, Divergence, ReceiptId};
 use patina_toys::LogLine;
 use serde::{Deserialize, Serialize};
 
-use crate::MotherError;
-
-/// Which child a request means.
-///
-/// JSON: `{"installed": "calc"}` or `{"file": "/path/to/child.wasm"}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChildRef {
-    /// An installed name, a full child id (`b3:…`) or a unique id prefix.
-    Installed(String),
-    /// A component file the Mother reads (a local caller's; a door facing
-    /// other callers should refuse this form).
-    File(PathBuf),
-}
-
-impl ChildRef {
-    /// How `mother` reads a CHILD argument: an existing file, else an
-    /// installed name or id (prefix).
-    pub fn from_argument(reference: &str) -> Self {
-        let path = std::path::Path::new(reference);
-        if path.is_file() {
-            Self::File(path.to_owned())
-        } else {
-            Self::Installed(reference.to_owned())
-        }
-    }
-}
-
-impl std::fmt::Display for ChildRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Installed(reference) => f.write_str(reference),
-            Self::File(path) => write!(f, "{}", path.display()),
-        }
-    }
-}
-
-/// Which receipt a request means.
-///
-/// JSON: `{"stored": "3fa9c2"}` or `{"file": "/path/to/receipt.json"}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReceiptRef {
-    /// A stored receipt's id or unique prefix (at least 4 hex digits).
-    Stored(String),
-    /// A receipt file (an export or a bare receipt) the Mother reads.
-    File(PathBuf),
-}
-
-impl ReceiptRef {
-    /// How `mother` reads a RECEIPT argument: an existing file, else a
-    /// stored id or prefix.
-    pub fn from_argument(reference: &str) -> Self {
-        let path = std::path::Path::new(reference);
-        if path.is_file() {
-            Self::File(path.to_owned())
-        } else {
-            Self::Stored(reference.to_owned())
-        }
-    }
-}
+use crate::{ChildRef, MotherError};
 
 /// What to call.
 ///
@@ -189,12 +127,7 @@ impl RunSpec {
     /// The host request this spec asks for (its grants parsed; the host
     /// checks the rest).
     pub fn request(&self) -> Result<RunRequest, MotherError> {
-        let grants = self
-            .grants
-            .iter()
-            .map(|g| g.parse::<Grant>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(MotherError::Grant)?;
+        let grants = parse_grants(&self.grants)?;
         let call = match &self.call {
             CallSpec::Wave(text) => Call::Wave(text.clone()),
             CallSpec::Json { function, args } => Call::Json {
@@ -218,6 +151,15 @@ impl RunSpec {
             invoked_by: Vec::new(),
         })
     }
+}
+
+/// Grants in their text form, parsed (not yet checked against the toys).
+pub fn parse_grants(grants: &[String]) -> Result<Vec<Grant>, MotherError> {
+    grants
+        .iter()
+        .map(|g| g.parse::<Grant>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(MotherError::Grant)
 }
 
 /// A typed error in an answer: its stable kind and its message.

@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use patina_core::ChildId;
-use patina_mother::{Mother, MotherError};
+use patina_mother::{Mother, pick_child};
 use patina_toys::measure::{ChildMetrics, MetricValue, MetricsStore, prometheus_text};
 
 use crate::cli::MetricsArgs;
@@ -61,19 +61,8 @@ fn pick(mother: &Mother, reference: &str, children: &[ChildMetrics]) -> Result<C
     if let Ok(id) = mother.children().resolve(reference) {
         return Ok(id);
     }
-    let matches: Vec<ChildId> = children
-        .iter()
-        .map(|c| c.child)
-        .filter(|id| id.matches_prefix(reference))
-        .collect();
-    match matches.as_slice() {
-        [id] => Ok(*id),
-        [] => bail!(MotherError::UnknownChild(reference.to_owned())),
-        many => bail!(MotherError::AmbiguousChild {
-            prefix: reference.to_owned(),
-            candidates: many.iter().map(ToString::to_string).collect(),
-        }),
-    }
+    let ids: Vec<ChildId> = children.iter().map(|c| c.child).collect();
+    Ok(pick_child(reference, &ids)?)
 }
 
 /// Installed children's names by id (empty if the list cannot be read: the
