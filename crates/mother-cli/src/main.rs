@@ -47,7 +47,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => commands::run::run(&mother, args).await,
         Command::Receipts(command) => commands::receipts::run(&mother, command).await,
         Command::Replay(args) => commands::replay::run(&mother, args).await,
-        Command::Metrics(args) => commands::metrics::run(&mother, args),
+        Command::Metrics(args) => commands::metrics::run(&mother, args).await,
         #[cfg(feature = "demo")]
         Command::Demo => commands::demo::run(&mother).await,
     }

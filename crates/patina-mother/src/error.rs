@@ -48,6 +48,9 @@ pub enum MotherError {
     /// The toys' state (kv store, metrics, blobs, ...) could not be opened.
     #[error("opening the toys' state")]
     ToyState(#[source] ToyError),
+    /// The metrics store could not be read.
+    #[error(transparent)]
+    Metrics(ToyError),
     /// No such child is installed.
     #[error("no child `{0}` (give a path to a .wasm file, an installed name or a child id)")]
     UnknownChild(String),
@@ -136,7 +139,7 @@ impl MotherError {
             Self::Receipt(source) | Self::ReplayUnverified(source) => source.kind(),
             Self::ReplayNeedsChild { source, .. } => source.kind(),
             Self::ToyState(source) => chain_kind(source).unwrap_or("error"),
-            Self::Task(_) => "error",
+            Self::Metrics(_) | Self::Task(_) => "error",
         }
     }
 

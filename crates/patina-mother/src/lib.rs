@@ -38,6 +38,7 @@ mod error;
 mod home;
 mod install;
 mod invoker;
+mod metrics;
 mod mother;
 mod receipts;
 mod recorder;
@@ -51,6 +52,7 @@ pub use error::{MotherError, chain_message, known_kind};
 pub use home::MotherHome;
 pub use install::{Inspection, InstallSpec};
 pub use invoker::MotherInvoker;
+pub use metrics::MeasuredChild;
 pub use mother::{Mother, MotherConfig, ReceiptBackend};
 pub use receipts::{ChainLink, Imported, Verified};
 pub use recorder::Recorder;
@@ -81,5 +83,6 @@ mod assertions {
         send(&mother.load(child));
         send(&mother.install(Vec::new(), Default::default()));
         send(&mother.import_receipt(Vec::new()));
+        send(&mother.metrics(None));
     }
 }

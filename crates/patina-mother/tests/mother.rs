@@ -227,3 +227,24 @@ async fn receipts_can_live_in_sled() {
     let stored = ReceiptRef::Stored(receipt.id.hex());
     assert_eq!(mother.receipt(&stored).await.unwrap().0, receipt);
 }
+
+#[tokio::test]
+async fn metrics_come_back_with_the_childs_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let mother = open(&dir);
+    assert!(mother.metrics(None).await.unwrap().is_empty());
+    mother
+        .install(children_artifacts::METERED_BYTES.to_vec(), named("metered"))
+        .await
+        .unwrap();
+    let mut spec = call("metered", "work(5)");
+    spec.grants.push("measure".into());
+    let run = mother.run(spec).await.unwrap();
+    assert!(run.report.outcome.is_ok(), "{:?}", run.report.outcome);
+    let measured = mother.metrics(Some("metered".into())).await.unwrap();
+    assert_eq!(measured.len(), 1);
+    assert_eq!(measured[0].names, ["metered"]);
+    assert!(!measured[0].metrics.metrics.is_empty());
+    let error = mother.metrics(Some("nothing".into())).await.unwrap_err();
+    assert!(matches!(error, MotherError::UnknownChild(_)), "{error:?}");
+}

@@ -105,7 +105,8 @@ pub async fn run(mother: &Mother) -> Result<()> {
             json: false,
             prometheus: false,
         },
-    )?;
+    )
+    .await?;
     Ok(())
 }
 
