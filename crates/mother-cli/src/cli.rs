@@ -37,6 +37,7 @@ pub enum Command {
     /// Show what children measured with the `measure` toy (counters, gauges, histograms).
     Metrics(MetricsArgs),
     /// Install the example children and run them: imports, grants, results, limits, receipts.
+    #[cfg(feature = "demo")]
     Demo,
 }
 
@@ -119,6 +120,7 @@ impl Command {
             ) => a.json,
             Self::Receipts(ReceiptsCommand::Import(a)) => a.json,
             Self::Metrics(a) => a.json,
+            #[cfg(feature = "demo")]
             Self::Demo => false,
         }
     }

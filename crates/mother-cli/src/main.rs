@@ -1,17 +1,18 @@
-//! `mother`: the command-line Mother. A thin layer over `patina-host`: it parses
-//! arguments, keeps state in `$PATINA_HOME`, and prints results for people
-//! (`WAVE` text) or programs (`--json`). It must never hold logic the
-//! libraries should own.
+//! `mother`: the command-line Mother. A thin layer over `patina-mother`: it
+//! parses arguments, opens the Mother in `$PATINA_HOME`, and prints results
+//! for people (`WAVE` text) or programs (`--json`). It must never hold logic
+//! the libraries should own.
 
 mod cli;
 mod commands;
-mod invoker;
-mod mother;
 mod output;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
+use patina_mother::{Mother, MotherConfig};
 
 use crate::cli::{Cli, Command};
 
@@ -38,16 +39,27 @@ fn main() -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
-    let mother = mother::Mother::open(cli.home)?;
+    let mother = Mother::open(MotherConfig::new(home(cli.home)?))?;
     match cli.command {
-        Command::Inspect(args) => commands::inspect::run(&mother, args),
-        Command::Install(args) => commands::install::run(&mother, args),
-        Command::List(args) => commands::list::run(&mother, args),
+        Command::Inspect(args) => commands::inspect::run(&mother, args).await,
+        Command::Install(args) => commands::install::run(&mother, args).await,
+        Command::List(args) => commands::list::run(&mother, args).await,
         Command::Run(args) => commands::run::run(&mother, args).await,
-        Command::Receipts(command) => commands::receipts::run(&mother, command),
+        Command::Receipts(command) => commands::receipts::run(&mother, command).await,
         Command::Replay(args) => commands::replay::run(&mother, args).await,
-        Command::Metrics(args) => commands::metrics::run(&mother, args),
+        Command::Metrics(args) => commands::metrics::run(&mother, args).await,
+        #[cfg(feature = "demo")]
         Command::Demo => commands::demo::run(&mother).await,
+    }
+}
+
+/// `--home` / `$PATINA_HOME`, or the platform data directory's `patina` folder.
+fn home(home: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match home {
+        Some(home) => Ok(home),
+        None => Ok(dirs::data_dir()
+            .context("no platform data directory; set PATINA_HOME")?
+            .join("patina")),
     }
 }
 

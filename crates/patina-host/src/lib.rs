@@ -36,7 +36,6 @@ mod error;
 mod functions;
 mod grants;
 mod host;
-mod installed;
 mod linker;
 mod plan;
 mod replay;
@@ -61,7 +60,6 @@ pub use error::{
 pub use functions::{ExportedFunction, FunctionIndex};
 pub use grants::{Preopen, ResolvedGrants};
 pub use host::{Host, HostConfig};
-pub use installed::{ChildStore, InstalledChild};
 pub use plan::{ImportStatus, import_status};
 pub use replay::ReplayReport;
 pub use report::{Returned, RunReport, unix_millis};

@@ -39,7 +39,7 @@ pub use invoke::{
 pub use kv::KvToy;
 pub use log::{LogLevel, LogLine, LogSink, LogToy};
 pub use measure::{MeasureToy, MetricsStore};
-pub use registry::{ToyRegistry, ToyStateDir};
+pub use registry::{ToyRegistry, ToyStateDir, create_private_dir};
 pub use toy::{Toy, ToyContext, ToyError, ToyInstance, blocking};
 
 /// The dynamic component value type toys are called with (re-exported from wasmtime).

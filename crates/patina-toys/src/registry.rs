@@ -134,7 +134,7 @@ impl std::fmt::Debug for ToyRegistry {
 
 /// Creates `dir` and its missing parents, owner-only on unix: every toy's
 /// state directory is made this way.
-pub(crate) fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

@@ -4,25 +4,25 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use patina_host::{ImportStatus, ItemDescription, import_status};
+use patina_host::{ImportStatus, ItemDescription};
+use patina_mother::{ChildRef, Inspection, Mother};
 
 use crate::cli::InspectArgs;
-use crate::mother::Mother;
 use crate::output;
 
-pub fn run(mother: &Mother, args: InspectArgs) -> Result<ExitCode> {
-    let child = mother.load(&args.child)?;
+pub async fn run(mother: &Mother, args: InspectArgs) -> Result<ExitCode> {
+    let Inspection {
+        child,
+        description,
+        statuses,
+    } = mother
+        .inspect(&ChildRef::from_argument(&args.child))
+        .await?;
     let child = &child;
-    let description = child.describe()?;
     if args.wit {
         print!("{}", description.wit);
         return Ok(ExitCode::SUCCESS);
     }
-    let statuses: Vec<ImportStatus> = description
-        .imports
-        .iter()
-        .map(|item| import_status(mother.host.toys(), &item.name))
-        .collect();
     if args.json {
         let imports: Vec<serde_json::Value> = description
             .imports

@@ -4,51 +4,41 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
+use patina_mother::{InstallSpec, Mother, MotherError};
 
 use crate::cli::InstallArgs;
-use crate::mother::Mother;
 use crate::output;
 
-pub fn run(mother: &Mother, args: InstallArgs) -> Result<ExitCode> {
-    let bytes =
-        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let child = mother
-        .host
-        .load(&bytes)
-        .with_context(|| format!("installing {}", args.file.display()))?;
-    let grants = args
-        .grants
-        .iter()
-        .map(|g| g.parse::<patina_host::Grant>())
-        .collect::<Result<Vec<_>, _>>()
-        .context("parsing --grant")?;
-    // Checked and canonicalised now, so an invoked child never fails on a
-    // grant that was wrong from the start.
-    let grants = mother
-        .host
-        .resolve_grants(&grants)
-        .context("checking --grant")?
-        .canonical;
-    let id = mother.children.install(&bytes, args.name.as_deref())?;
-    debug_assert_eq!(id, child.id());
-    if let Some(name) = &args.name {
-        mother.children.set_grants(name, &id, &grants)?;
-    }
-    let grant_texts: Vec<String> = grants.iter().map(ToString::to_string).collect();
+pub async fn run(mother: &Mother, args: InstallArgs) -> Result<ExitCode> {
+    let spec = InstallSpec {
+        name: args.name.clone(),
+        grants: args.grants.clone(),
+    };
+    let installed =
+        mother
+            .install_file(args.file.clone(), spec)
+            .await
+            .map_err(|error| match error {
+                MotherError::Grant(error) => anyhow::Error::new(error).context("parsing --grant"),
+                MotherError::GrantRefused(error) => {
+                    anyhow::Error::new(error).context("checking --grant")
+                }
+                error => error.into(),
+            })?;
     if args.json {
-        output::print_json(
-            &serde_json::json!({ "child": id, "name": args.name, "size": bytes.len(), "grants": grant_texts }),
-        );
-    } else {
-        match &args.name {
-            Some(name) if grant_texts.is_empty() => println!("installed {id} as {name}"),
-            Some(name) => println!(
-                "installed {id} as {name}, invoked with {}",
-                grant_texts.join(" ")
-            ),
-            None => println!("installed {id}"),
-        }
+        output::print_json(&serde_json::to_value(&installed)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let id = installed.child;
+    let grant_texts: Vec<String> = installed.grants.iter().map(ToString::to_string).collect();
+    match &installed.name {
+        Some(name) if grant_texts.is_empty() => println!("installed {id} as {name}"),
+        Some(name) => println!(
+            "installed {id} as {name}, invoked with {}",
+            grant_texts.join(" ")
+        ),
+        None => println!("installed {id}"),
     }
     Ok(ExitCode::SUCCESS)
 }

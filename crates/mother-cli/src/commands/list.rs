@@ -4,12 +4,13 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use patina_mother::Mother;
+
 use crate::cli::ListArgs;
-use crate::mother::Mother;
 use crate::output;
 
-pub fn run(mother: &Mother, args: ListArgs) -> Result<ExitCode> {
-    let children = mother.children.list()?;
+pub async fn run(mother: &Mother, args: ListArgs) -> Result<ExitCode> {
+    let children = mother.list().await?;
     if args.json {
         output::print_json(&serde_json::to_value(&children)?);
         return Ok(ExitCode::SUCCESS);

@@ -1,41 +1,28 @@
 //! `mother metrics [--child CHILD] [--json | --prometheus]`: what children
-//! measured with the `measure` toy, read from `$PATINA_HOME/metrics.sqlite`.
-//! It only reads: it never changes a child's metrics.
+//! measured with the `measure` toy ([`Mother::metrics`]), printed as text,
+//! JSON or Prometheus text. It only reads: it never changes a child's metrics.
 
-use std::collections::HashMap;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
-use patina_core::ChildId;
-use patina_toys::measure::{ChildMetrics, MetricValue, MetricsStore, prometheus_text};
+use anyhow::Result;
+use patina_mother::Mother;
+use patina_toys::measure::{ChildMetrics, MetricValue, prometheus_text};
 
 use crate::cli::MetricsArgs;
-use crate::mother::Mother;
 use crate::output;
 
-pub fn run(mother: &Mother, args: MetricsArgs) -> Result<ExitCode> {
-    // The same file the Mother's `measure` toy writes (see `ToyStateDir`).
-    let path = patina_toys::ToyStateDir::new(mother.root()).metrics();
-    let mut children = if path.exists() {
-        MetricsStore::open(&path)?.snapshot()?
-    } else {
-        Vec::new()
-    };
-    if let Some(reference) = &args.child {
-        let id = pick(mother, reference, &children)?;
-        children.retain(|c| c.child == id);
-    }
+pub async fn run(mother: &Mother, args: MetricsArgs) -> Result<ExitCode> {
+    let children = mother.metrics(args.child).await?;
     if args.prometheus {
-        print!("{}", prometheus_text(&children));
+        let metrics: Vec<ChildMetrics> = children.iter().map(|c| c.metrics.clone()).collect();
+        print!("{}", prometheus_text(&metrics));
         return Ok(ExitCode::SUCCESS);
     }
-    let names = installed_names(mother);
     if args.json {
         let mut rows = Vec::with_capacity(children.len());
         for child in &children {
-            let mut row = serde_json::to_value(child)?;
-            row["names"] =
-                serde_json::to_value(names.get(&child.child).cloned().unwrap_or_default())?;
+            let mut row = serde_json::to_value(&child.metrics)?;
+            row["names"] = serde_json::to_value(&child.names)?;
             rows.push(row);
         }
         output::print_json(&serde_json::Value::Array(rows));
@@ -50,46 +37,16 @@ pub fn run(mother: &Mother, args: MetricsArgs) -> Result<ExitCode> {
         if i > 0 {
             println!();
         }
-        print_child(child, names.get(&child.child));
+        print_child(&child.metrics, &child.names);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The child `reference` names: an installed name or id (prefix), else a
-/// prefix of the id of a child that has metrics.
-fn pick(mother: &Mother, reference: &str, children: &[ChildMetrics]) -> Result<ChildId> {
-    if let Ok(id) = mother.children.resolve(reference) {
-        return Ok(id);
-    }
-    let matches: Vec<ChildId> = children
-        .iter()
-        .map(|c| c.child)
-        .filter(|id| id.matches_prefix(reference))
-        .collect();
-    match matches.as_slice() {
-        [id] => Ok(*id),
-        [] => bail!(patina_host::HostError::UnknownChild(reference.to_owned())),
-        many => bail!(patina_host::HostError::AmbiguousChild {
-            prefix: reference.to_owned(),
-            candidates: many.iter().map(ToString::to_string).collect(),
-        }),
-    }
-}
-
-/// Installed children's names by id (empty if the list cannot be read: the
-/// names only decorate the output).
-fn installed_names(mother: &Mother) -> HashMap<ChildId, Vec<String>> {
-    mother
-        .children
-        .list()
-        .map(|list| list.into_iter().map(|c| (c.id, c.names)).collect())
-        .unwrap_or_default()
-}
-
-fn print_child(child: &ChildMetrics, names: Option<&Vec<String>>) {
-    match names.filter(|n| !n.is_empty()) {
-        Some(names) => println!("{} ({})", child.child, names.join(", ")),
-        None => println!("{}", child.child),
+fn print_child(child: &ChildMetrics, names: &[String]) {
+    if names.is_empty() {
+        println!("{}", child.child);
+    } else {
+        println!("{} ({})", child.child, names.join(", "));
     }
     let width = child
         .metrics

@@ -1,7 +1,7 @@
 //! One module per `mother` command.
 
+#[cfg(feature = "demo")]
 pub mod demo;
-mod demo_work;
 pub mod inspect;
 pub mod install;
 pub mod list;

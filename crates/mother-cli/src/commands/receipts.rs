@@ -4,22 +4,25 @@
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, Result, bail};
-use patina_receipts::store::{ListFilter, ReceiptStore};
-use patina_receipts::{EventResult, ExportedReceipt, OutcomeStatus, Receipt, verify};
+use anyhow::Result;
+use patina_mother::{Imported, Mother, ReceiptRef, Verified};
+use patina_receipts::{EventResult, OutcomeStatus, Receipt, verify};
 
 use crate::cli::{ImportArgs, ReceiptArg, ReceiptsCommand, ReceiptsListArgs};
-use crate::mother::Mother;
 use crate::output;
 
-pub fn run(mother: &Mother, command: ReceiptsCommand) -> Result<ExitCode> {
+pub async fn run(mother: &Mother, command: ReceiptsCommand) -> Result<ExitCode> {
     match command {
-        ReceiptsCommand::List(args) => list(mother, args),
-        ReceiptsCommand::Show(args) => show(mother, args),
-        ReceiptsCommand::Verify(args) => verify_one(mother, args),
-        ReceiptsCommand::Export(args) => export(mother, args),
-        ReceiptsCommand::Import(args) => import(mother, args),
+        ReceiptsCommand::List(args) => list(mother, args).await,
+        ReceiptsCommand::Show(args) => show(mother, args).await,
+        ReceiptsCommand::Verify(args) => verify_one(mother, args).await,
+        ReceiptsCommand::Export(args) => export(mother, args).await,
+        ReceiptsCommand::Import(args) => import(mother, args).await,
     }
+}
+
+fn reference(args: &ReceiptArg) -> ReceiptRef {
+    ReceiptRef::from_argument(&args.receipt)
 }
 
 fn time(ms: u64) -> String {
@@ -46,15 +49,8 @@ fn outcome_text(receipt: &Receipt) -> String {
     }
 }
 
-fn list(mother: &Mother, args: ReceiptsListArgs) -> Result<ExitCode> {
-    let child = match &args.child {
-        Some(reference) => Some(mother.children.resolve(reference)?),
-        None => None,
-    };
-    let receipts = mother.receipts.list(&ListFilter {
-        child,
-        limit: Some(args.limit),
-    })?;
+async fn list(mother: &Mother, args: ReceiptsListArgs) -> Result<ExitCode> {
+    let receipts = mother.receipts_of(args.child, Some(args.limit)).await?;
     if args.json {
         let rows: Vec<serde_json::Value> = receipts
             .iter()
@@ -87,8 +83,8 @@ fn list(mother: &Mother, args: ReceiptsListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn show(mother: &Mother, args: ReceiptArg) -> Result<ExitCode> {
-    let (receipt, _) = mother.receipt(&args.receipt)?;
+async fn show(mother: &Mother, args: ReceiptArg) -> Result<ExitCode> {
+    let (receipt, _) = mother.receipt(&reference(&args)).await?;
     let verified = verify(&receipt);
     if args.json {
         let mut value = serde_json::to_value(&receipt)?;
@@ -174,33 +170,11 @@ fn show(mother: &Mother, args: ReceiptArg) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify_one(mother: &Mother, args: ReceiptArg) -> Result<ExitCode> {
-    let (receipt, _) = mother.receipt(&args.receipt)?;
-    verify(&receipt)?;
-    let link = match receipt.previous {
-        None => "first of its chain".to_owned(),
-        Some(previous) => match mother.receipts.get(&previous)? {
-            Some(prior) if prior.mother == receipt.mother => {
-                format!("follows {}", previous.short())
-            }
-            Some(_) => bail!(patina_receipts::ReceiptError::Chain {
-                at: receipt.id.to_string(),
-                reason: format!("its previous receipt {previous} is another Mother's"),
-            }),
-            None if receipt.mother == mother.identity.id() => {
-                bail!(patina_receipts::ReceiptError::Chain {
-                    at: receipt.id.to_string(),
-                    reason: format!(
-                        "its previous receipt {previous} is missing from this Mother's store"
-                    ),
-                })
-            }
-            None => format!("follows {} (not held here)", previous.short()),
-        },
-    };
+async fn verify_one(mother: &Mother, args: ReceiptArg) -> Result<ExitCode> {
+    let Verified { receipt, link } = mother.verify_receipt(&reference(&args)).await?;
     if args.json {
         output::print_json(&serde_json::json!({
-            "receipt": receipt.id, "verified": true, "mother": receipt.mother, "chain": link,
+            "receipt": receipt.id, "verified": true, "mother": receipt.mother, "chain": link.to_string(),
         }));
     } else {
         println!(
@@ -211,19 +185,14 @@ fn verify_one(mother: &Mother, args: ReceiptArg) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn export(mother: &Mother, args: ReceiptArg) -> Result<ExitCode> {
-    let (receipt, blobs) = mother.receipt(&args.receipt)?;
-    let export = ExportedReceipt::new(receipt, &blobs);
+async fn export(mother: &Mother, args: ReceiptArg) -> Result<ExitCode> {
+    let export = mother.export_receipt(&reference(&args)).await?;
     println!("{}", String::from_utf8_lossy(&export.encode()));
     Ok(ExitCode::SUCCESS)
 }
 
-fn import(mother: &Mother, args: ImportArgs) -> Result<ExitCode> {
-    let bytes =
-        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let (receipt, blobs) = ExportedReceipt::decode(&bytes)?;
-    // `import` verifies the receipt and its blobs before keeping anything.
-    let new = mother.receipts.import(&receipt, &blobs)?;
+async fn import(mother: &Mother, args: ImportArgs) -> Result<ExitCode> {
+    let Imported { receipt, new } = mother.import_receipt_file(args.file).await?;
     if args.json {
         output::print_json(
             &serde_json::json!({ "receipt": receipt.id, "new": new, "mother": receipt.mother }),

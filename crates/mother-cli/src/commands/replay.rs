@@ -5,43 +5,20 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
-use patina_host::ReplaySource;
+use anyhow::Result;
+use patina_mother::{Mother, ReceiptRef};
 
 use crate::cli::ReplayArgs;
-use crate::mother::Mother;
 use crate::output::{self, FAILURE};
 
 pub async fn run(mother: &Mother, args: ReplayArgs) -> Result<ExitCode> {
-    let (receipt, blobs) = mother.receipt(&args.receipt)?;
-    patina_receipts::verify(&receipt)
-        .context("refusing to replay a receipt that does not verify")?;
-    let child_id = receipt.transcript.child;
-    let bytes = mother
-        .children
-        .read(&child_id)
-        .with_context(|| format!("replay needs the child's bytes: install {child_id} first"))?;
-    let child = mother.host.load(&bytes)?;
-    let replay = mother
-        .host
-        .replay(
-            &child,
-            ReplaySource {
-                transcript: receipt.transcript.clone(),
-                blobs,
-            },
-        )
+    let replayed = mother
+        .replay(&ReceiptRef::from_argument(&args.receipt))
         .await?;
+    let (receipt, replay) = (&replayed.receipt, &replayed.replay);
     let report = &replay.report;
     if args.json {
-        let mut value = crate::commands::run::report_json(report);
-        value["replay_of"] = receipt.id.to_string().into();
-        value["matched"] = replay.matched().into();
-        value["exact"] = replay.exact.into();
-        value["transcript_hash"] = replay.transcript_hash.to_string().into();
-        value["recorded_transcript_hash"] = receipt.transcript_hash.to_string().into();
-        value["divergence"] = serde_json::to_value(&replay.divergence)?;
-        output::print_json(&value);
+        output::print_json(&serde_json::to_value(replayed.summary())?);
     } else {
         print!("{}", String::from_utf8_lossy(&report.stdout));
         eprint!("{}", String::from_utf8_lossy(&report.stderr));

@@ -197,6 +197,7 @@ fn inspect_shows_imports_exports_and_what_they_need() {
     );
 }
 
+#[cfg(feature = "demo")]
 #[test]
 fn the_demo_runs_end_to_end() {
     let dir = tempfile::tempdir().unwrap();

@@ -10,8 +10,8 @@
 //!   of fuel, deadline, memory, denial, toy failure, divergence, ...) — the
 //!   `Err` of [`RunReport::outcome`](crate::RunReport::outcome), cloneable and
 //!   serialisable so it can travel with a report;
-//! - [`HostError`]: any of the first two, or what fails setting a host up or
-//!   reading the installed children, so `?` keeps working for callers.
+//! - [`HostError`]: any of the first two, or what fails setting a host up,
+//!   so `?` keeps working for callers.
 //!
 //! Every kind string is part of the interface: a receipt records the kind of
 //! a failed run, so a kind must never change once published.
@@ -56,22 +56,6 @@ pub enum HostError {
     /// A file or directory the host needed.
     #[error(transparent)]
     Io(#[from] IoError),
-    /// No such child is installed.
-    #[error("no child `{0}` (give a path to a .wasm file, an installed name or a child id)")]
-    UnknownChild(String),
-    /// A child id prefix that names several children.
-    #[error("`{prefix}` names several children: {}", candidates.join(", "))]
-    AmbiguousChild {
-        /// The prefix given.
-        prefix: String,
-        /// The ids it matches.
-        candidates: Vec<String>,
-    },
-    /// A child name that cannot be used.
-    #[error(
-        "bad child name `{0}`: use letters, digits, `-`, `_` and `.`, not starting with `.` or `b3:`"
-    )]
-    BadName(String),
     /// The bytes could not be loaded.
     #[error(transparent)]
     Load(#[from] LoadError),
@@ -81,21 +65,14 @@ pub enum HostError {
 }
 
 impl HostError {
-    /// A stable, machine-readable name of the error's kind (`bad-name`, ...).
+    /// A stable, machine-readable name of the error's kind (`engine`, ...).
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Engine(_) => "engine",
             Self::Io(_) => "io",
-            Self::UnknownChild(_) => "unknown-child",
-            Self::AmbiguousChild { .. } => "ambiguous-child",
-            Self::BadName(_) => "bad-name",
             Self::Load(error) => error.kind(),
             Self::Refused(error) => error.kind(),
         }
-    }
-
-    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        Self::Io(IoError::new(context, source))
     }
 }
 

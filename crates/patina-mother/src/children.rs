@@ -7,15 +7,18 @@
 //! a file for other bytes, means none). Every
 //! write is a temp file + rename, so two `mother install` at once cannot leave
 //! a torn file, and bytes are re-hashed on read, so a corrupted file is refused
-//! rather than run under the wrong identity. The store never compiles or runs
-//! anything: callers validate bytes with [`crate::Host::load`] first.
+//! rather than run under the wrong identity. Installed children are Mother
+//! state, not host state: the host only ever sees bytes. The store must never
+//! compile or run anything (callers validate bytes with
+//! [`patina_host::Host::load`] first) and never follow a name outside its
+//! directories.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use patina_core::{ChildId, Grant};
 
-use crate::atomic::write_atomically;
-use crate::{HostError, LoadError};
+use crate::MotherError;
 
 /// What `grants/<name>` holds.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -25,7 +28,7 @@ struct InstallGrants {
 }
 
 /// A child in the store.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InstalledChild {
     /// Its id.
     pub id: ChildId,
@@ -43,13 +46,26 @@ pub struct ChildStore {
 
 use patina_core::is_valid_child_name as valid_name;
 
+/// Writes `bytes` to `dir/file` so that readers see the old file or the
+/// whole new one, never a torn write: a synced temp file, then a rename.
+fn write_atomically(dir: &Path, file: &str, bytes: &[u8]) -> Result<(), MotherError> {
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| MotherError::io(format!("writing into {}", dir.display()), e))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| MotherError::io(format!("writing {file}"), e))?;
+    tmp.persist(dir.join(file))
+        .map_err(|e| MotherError::io(format!("saving {file}"), e.error))?;
+    Ok(())
+}
+
 impl ChildStore {
     /// Opens (creating if needed) the store under `root`.
-    pub fn open(root: &Path) -> Result<Self, HostError> {
+    pub fn open(root: &Path) -> Result<Self, MotherError> {
         for sub in ["children", "names", "grants"] {
             let dir = root.join(sub);
             std::fs::create_dir_all(&dir)
-                .map_err(|e| HostError::io(format!("creating {}", dir.display()), e))?;
+                .map_err(|e| MotherError::io(format!("creating {}", dir.display()), e))?;
         }
         Ok(Self {
             root: root.to_owned(),
@@ -74,9 +90,9 @@ impl ChildStore {
 
     /// Stores `bytes` (already validated by the caller) and, if given, points
     /// `name` at them (replacing what the name pointed at before).
-    pub fn install(&self, bytes: &[u8], name: Option<&str>) -> Result<ChildId, HostError> {
+    pub fn install(&self, bytes: &[u8], name: Option<&str>) -> Result<ChildId, MotherError> {
         if let Some(name) = name.filter(|name| !valid_name(name)) {
-            return Err(HostError::BadName(name.to_owned()));
+            return Err(MotherError::BadName(name.to_owned()));
         }
         let id = ChildId::of(bytes);
         if !self.wasm_path(&id).is_file() {
@@ -91,37 +107,42 @@ impl ChildStore {
     /// Sets the grants the child installed as `name` (with the bytes `id`)
     /// runs with when another child invokes it (the caller's grants never
     /// pass to it). The caller checks them first (see
-    /// [`Host::resolve_grants`](crate::Host::resolve_grants), which also refuses
+    /// [`Host::resolve_grants`](patina_host::Host::resolve_grants), which also refuses
     /// the host's protected directories). The grants belong to those bytes: once the
     /// name points at other bytes they no longer apply.
-    pub fn set_grants(&self, name: &str, id: &ChildId, grants: &[Grant]) -> Result<(), HostError> {
+    pub fn set_grants(
+        &self,
+        name: &str,
+        id: &ChildId,
+        grants: &[Grant],
+    ) -> Result<(), MotherError> {
         if !valid_name(name) {
-            return Err(HostError::BadName(name.to_owned()));
+            return Err(MotherError::BadName(name.to_owned()));
         }
         let record = InstallGrants {
             child: *id,
             grants: grants.iter().map(ToString::to_string).collect(),
         };
         let json = serde_json::to_vec_pretty(&record)
-            .map_err(|e| HostError::io("encoding grants", std::io::Error::other(e)))?;
-        Ok(write_atomically(&self.grants_dir(), name, &json)?)
+            .map_err(|e| MotherError::io("encoding grants", std::io::Error::other(e)))?;
+        write_atomically(&self.grants_dir(), name, &json)
     }
 
     /// The grants of the child installed as `name`, if they were given for
     /// the bytes `id` (empty otherwise: deny by default, so a reinstall
     /// racing a read never lends one child's grants to another's bytes).
-    pub fn grants(&self, name: &str, id: &ChildId) -> Result<Vec<Grant>, HostError> {
+    pub fn grants(&self, name: &str, id: &ChildId) -> Result<Vec<Grant>, MotherError> {
         if !valid_name(name) {
-            return Err(HostError::BadName(name.to_owned()));
+            return Err(MotherError::BadName(name.to_owned()));
         }
         let path = self.grants_dir().join(name);
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(HostError::io(format!("reading {}", path.display()), e)),
+            Err(e) => return Err(MotherError::io(format!("reading {}", path.display()), e)),
         };
         let record: InstallGrants = serde_json::from_slice(&bytes).map_err(|e| {
-            HostError::io(
+            MotherError::io(
                 format!("reading {}", path.display()),
                 std::io::Error::other(e),
             )
@@ -132,12 +153,12 @@ impl ChildStore {
         record
             .grants
             .iter()
-            .map(|text| text.parse::<Grant>().map_err(HostError::from))
+            .map(|text| text.parse::<Grant>().map_err(MotherError::Grant))
             .collect()
     }
 
     /// The child installed under exactly `name` (no id prefixes), if any.
-    pub fn named(&self, name: &str) -> Result<Option<ChildId>, HostError> {
+    pub fn named(&self, name: &str) -> Result<Option<ChildId>, MotherError> {
         if !valid_name(name) {
             return Ok(None);
         }
@@ -146,7 +167,7 @@ impl ChildStore {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(HostError::io(format!("reading {}", path.display()), e)),
+            Err(e) => return Err(MotherError::io(format!("reading {}", path.display()), e)),
         };
         match text.trim().parse::<ChildId>() {
             Ok(id) => Ok(Some(id)),
@@ -157,10 +178,10 @@ impl ChildStore {
         }
     }
 
-    fn names(&self) -> Result<Vec<(String, ChildId)>, HostError> {
+    fn names(&self) -> Result<Vec<(String, ChildId)>, MotherError> {
         let dir = self.names_dir();
         let entries = std::fs::read_dir(&dir)
-            .map_err(|e| HostError::io(format!("reading {}", dir.display()), e))?;
+            .map_err(|e| MotherError::io(format!("reading {}", dir.display()), e))?;
         let mut names = Vec::new();
         for entry in entries.flatten() {
             let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
@@ -182,11 +203,11 @@ impl ChildStore {
     }
 
     /// Every installed child with its names, sorted by first name then id.
-    pub fn list(&self) -> Result<Vec<InstalledChild>, HostError> {
+    pub fn list(&self) -> Result<Vec<InstalledChild>, MotherError> {
         let names = self.names()?;
         let dir = self.children_dir();
         let entries = std::fs::read_dir(&dir)
-            .map_err(|e| HostError::io(format!("reading {}", dir.display()), e))?;
+            .map_err(|e| MotherError::io(format!("reading {}", dir.display()), e))?;
         let mut children = Vec::new();
         for entry in entries.flatten() {
             let file_name = entry.file_name();
@@ -214,41 +235,42 @@ impl ChildStore {
 
     /// The id `reference` names: an installed name, a full id, or a unique id
     /// prefix (with or without `b3:`).
-    pub fn resolve(&self, reference: &str) -> Result<ChildId, HostError> {
+    pub fn resolve(&self, reference: &str) -> Result<ChildId, MotherError> {
         if let Some(id) = self.named(reference)? {
             return Ok(id);
         }
-        let matches: Vec<ChildId> = self
-            .list()?
-            .into_iter()
-            .map(|c| c.id)
-            .filter(|id| id.matches_prefix(reference))
-            .collect();
-        match matches.as_slice() {
-            [id] => Ok(*id),
-            [] => Err(HostError::UnknownChild(reference.to_owned())),
-            many => Err(HostError::AmbiguousChild {
-                prefix: reference.to_owned(),
-                candidates: many.iter().map(ToString::to_string).collect(),
-            }),
-        }
+        let ids: Vec<ChildId> = self.list()?.into_iter().map(|c| c.id).collect();
+        pick_child(reference, &ids)
     }
 
     /// The bytes of installed child `id`, checked against the id.
-    pub fn read(&self, id: &ChildId) -> Result<Vec<u8>, HostError> {
+    pub fn read(&self, id: &ChildId) -> Result<Vec<u8>, MotherError> {
         let path = self.wasm_path(id);
         let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => HostError::UnknownChild(id.to_string()),
-            _ => HostError::io(format!("reading {}", path.display()), e),
+            std::io::ErrorKind::NotFound => MotherError::UnknownChild(id.to_string()),
+            _ => MotherError::io(format!("reading {}", path.display()), e),
         })?;
         if ChildId::of(&bytes) != *id {
-            return Err(LoadError::InvalidComponent(format!(
+            return Err(MotherError::DamagedChild(format!(
                 "{} is damaged: its bytes no longer hash to {id}",
                 path.display()
-            ))
-            .into());
+            )));
         }
         Ok(bytes)
+    }
+}
+
+/// The one id among `ids` that `prefix` (with or without `b3:`) is a
+/// prefix of, or why there is not one.
+pub fn pick_child(prefix: &str, ids: &[ChildId]) -> Result<ChildId, MotherError> {
+    let matches: Vec<&ChildId> = ids.iter().filter(|id| id.matches_prefix(prefix)).collect();
+    match matches.as_slice() {
+        [id] => Ok(**id),
+        [] => Err(MotherError::UnknownChild(prefix.to_owned())),
+        many => Err(MotherError::AmbiguousChild {
+            prefix: prefix.to_owned(),
+            candidates: many.iter().map(ToString::to_string).collect(),
+        }),
     }
 }
 
@@ -273,11 +295,11 @@ mod tests {
         store.install(b"two", Some("svc")).unwrap();
         assert!(store.grants("svc", &two).unwrap().is_empty());
         assert!(
-            matches!(store.grants("../x", &one), Err(HostError::BadName(name)) if name == "../x")
+            matches!(store.grants("../x", &one), Err(MotherError::BadName(name)) if name == "../x")
         );
         assert!(matches!(
             store.set_grants("../x", &one, &grants),
-            Err(HostError::BadName(name)) if name == "../x"
+            Err(MotherError::BadName(name)) if name == "../x"
         ));
     }
 
@@ -297,7 +319,7 @@ mod tests {
         assert_eq!(store.resolve(&b.hex()[..10]).unwrap(), b);
         assert!(matches!(
             store.resolve("nothing"),
-            Err(HostError::UnknownChild(_))
+            Err(MotherError::UnknownChild(_))
         ));
         assert_eq!(store.read(&a).unwrap(), b"component a");
     }
@@ -308,7 +330,7 @@ mod tests {
         let store = ChildStore::open(dir.path()).unwrap();
         for bad in ["", ".hidden", "a/b", "b3:abc", "sp ace", &"x".repeat(129)] {
             assert!(
-                matches!(store.install(b"x", Some(bad)), Err(HostError::BadName(_))),
+                matches!(store.install(b"x", Some(bad)), Err(MotherError::BadName(_))),
                 "{bad:?}"
             );
         }
@@ -322,7 +344,7 @@ mod tests {
         .unwrap();
         assert!(matches!(
             store.read(&id),
-            Err(HostError::Load(LoadError::InvalidComponent(message))) if message.contains("is damaged")
+            Err(MotherError::DamagedChild(message)) if message.contains("is damaged")
         ));
     }
 }

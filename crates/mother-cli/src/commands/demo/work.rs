@@ -6,10 +6,11 @@
 
 use anyhow::{Context, Result};
 
+use patina_mother::Mother;
+
+use super::steps::{args, execute, replay_step, section, step, workspace};
 use crate::cli::MetricsArgs;
-use crate::commands::demo::{args, execute, replay_step, section, step, workspace};
 use crate::commands::metrics;
-use crate::mother::Mother;
 
 pub async fn run(mother: &Mother) -> Result<()> {
     section("7. Children that do real work; every file read, index lookup and call is recorded");
@@ -76,8 +77,8 @@ pub async fn run(mother: &Mother) -> Result<()> {
 
     section("8. Composition and metrics: a child invokes another, which runs with its own grants");
     let log: patina_host::Grant = "log".parse()?;
-    let hello = mother.children.resolve("hello-log")?;
-    mother.children.set_grants("hello-log", &hello, &[log])?;
+    let hello = mother.children().resolve("hello-log")?;
+    mother.children().set_grants("hello-log", &hello, &[log])?;
     println!("$ mother install hello-log.wasm --name hello-log --grant log");
     step(
         mother,
@@ -104,7 +105,8 @@ pub async fn run(mother: &Mother) -> Result<()> {
             json: false,
             prometheus: false,
         },
-    )?;
+    )
+    .await?;
     Ok(())
 }
 

@@ -1,5 +1,5 @@
-//! [`MotherInvoker`]: how this Mother runs a child that another child
-//! invokes (the `invoke` toy's backend).
+//! [`MotherInvoker`]: how a Mother runs a child that another child invokes
+//! (the backend of the `invoke` toy).
 //!
 //! The callee runs with the grants it was installed with (`mother install
 //! --name NAME --grant ...`), never the caller's, carries the call chain on
@@ -7,41 +7,41 @@
 //! this Mother's chain and its id is part of the caller's answer, so every
 //! nested call appears in the caller's receipt. Its limits are the toy's:
 //! never more than the caller's, and a deadline before the caller's, so the
-//! callee's run ends (and is recorded) before the caller is cut off. The policy (which names a
-//! caller may call, cycles, depth) lives in the toy, not here.
+//! callee's run ends (and is recorded) before the caller is cut off. The
+//! policy (which names a caller may call, cycles, depth) lives in the toy,
+//! not here; this module must never widen it.
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use patina_core::ChildId;
 use patina_host::{Call, RunRequest};
 use patina_toys::{Invocation, InvokeAnswer, InvokeRequest, Invoker};
 use tracing::Instrument;
 
-use crate::mother::Mother;
+use patina_core::Grant;
+use patina_host::Child;
 
-/// Runs invoked children on a [`Mother`].
+use crate::{MotherError, Runner, chain_message};
+
+/// Runs invoked children through a [`Runner`] (held strongly: the runner
+/// does not know the invoker, the `invoke` toy holds the invoker weakly).
+#[derive(Debug)]
 pub struct MotherInvoker {
-    mother: Weak<Mother>,
+    runner: Arc<Runner>,
 }
 
 impl MotherInvoker {
-    /// An invoker for `mother` (held weakly: the Mother owns the invoker).
-    pub fn new(mother: Weak<Mother>) -> Self {
-        Self { mother }
-    }
-
-    fn mother(&self) -> Result<Arc<Mother>, String> {
-        self.mother
-            .upgrade()
-            .ok_or_else(|| "refused: the Mother is shutting down".to_owned())
+    /// An invoker running callees on `runner`.
+    pub fn new(runner: Arc<Runner>) -> Self {
+        Self { runner }
     }
 }
 
 #[async_trait::async_trait]
 impl Invoker for MotherInvoker {
     fn resolve(&self, name: &str) -> Result<ChildId, String> {
-        self.mother()?
-            .children
+        self.runner
+            .children()
             .named(name)
             .map_err(|e| format!("refused: {e}"))?
             .ok_or_else(|| format!("refused: no child is installed as `{name}`"))
@@ -55,31 +55,18 @@ impl Invoker for MotherInvoker {
 
 impl MotherInvoker {
     async fn invoke_in(&self, request: InvokeRequest) -> Result<InvokeAnswer, String> {
-        let mother = self.mother()?;
         let name = request.name.as_str();
         // Reading, hashing and (on a cache miss) compiling the callee is
         // blocking work.
-        let (grants, child) = {
-            let (mother, owned, callee) = (mother.clone(), name.to_owned(), request.callee);
-            tokio::task::spawn_blocking(move || {
-                let name = owned.as_str();
-                let grants = mother
-                    .children
-                    .grants(name, &callee)
-                    .map_err(|e| format!("refused: the grants of `{name}`: {e}"))?;
-                let bytes = mother
-                    .children
-                    .read(&callee)
-                    .map_err(|e| format!("refused: `{name}`: {e}"))?;
-                let child = mother
-                    .host
-                    .load(&bytes)
-                    .map_err(|e| format!("refused: `{name}`: {e}"))?;
-                Ok::<_, String>((grants, child))
-            })
+        let (owned, callee) = (name.to_owned(), request.callee);
+        let (grants, child) = self
+            .runner
+            .blocking(move |runner| Ok(load_callee(runner, &owned, &callee)))
             .await
-            .map_err(|e| format!("refused: loading `{name}`: {e}"))??
-        };
+            .map_err(|e| match e {
+                MotherError::Task(panic) => format!("refused: loading `{name}`: {panic}"),
+                e => format!("refused: loading `{name}`: {e}"),
+            })??;
         let call = match &request.invocation {
             Invocation::Call(wave) => Call::Wave(wave.clone()),
             Invocation::Run(args) => Call::Command { args: args.clone() },
@@ -88,21 +75,12 @@ impl MotherInvoker {
         run.grants = grants;
         run.invoked_by = request.chain.clone();
         run.limits = request.limits;
-        let mut report = mother
-            .host
-            .run(&child, &run)
-            .await
-            .map_err(|e| format!("refused: `{name}` did not start: {e}"))?;
-        // Sealing and the durable append are blocking work.
-        let (recorded, report) = {
-            let (mother, child) = (mother.clone(), child.clone());
-            tokio::task::spawn_blocking(move || (mother.record(&child, &mut report), report))
-                .await
-                .map_err(|e| format!("recording the run of `{name}`: {e}"))?
-        };
-        let receipt = recorded
-            .map_err(|e| format!("recording the run of `{name}`: {e:#}"))?
-            .map(|receipt| receipt.id.to_string());
+        let output = self.runner.run(&child, &run).await.map_err(|e| match e {
+            MotherError::Refused(e) => format!("refused: `{name}` did not start: {e}"),
+            e => format!("recording the run of `{name}`: {}", chain_message(&e)),
+        })?;
+        let receipt = output.receipt.as_ref().map(|r| r.id.to_string());
+        let report = &output.report;
         let returned = match &report.outcome {
             Ok(returned) => returned,
             Err(error) => {
@@ -126,4 +104,26 @@ impl MotherInvoker {
             },
         })
     }
+}
+
+/// The install grants and the loaded bytes of the callee installed as
+/// `name` (blocking), or the refusal the caller gets.
+fn load_callee(
+    runner: &Runner,
+    name: &str,
+    callee: &ChildId,
+) -> Result<(Vec<Grant>, Child), String> {
+    let grants = runner
+        .children()
+        .grants(name, callee)
+        .map_err(|e| format!("refused: the grants of `{name}`: {e}"))?;
+    let bytes = runner
+        .children()
+        .read(callee)
+        .map_err(|e| format!("refused: `{name}`: {e}"))?;
+    let child = runner
+        .host()
+        .load(&bytes)
+        .map_err(|e| format!("refused: `{name}`: {e}"))?;
+    Ok((grants, child))
 }

@@ -1,0 +1,152 @@
+//! [`Runner`]: what every run of a Mother goes through — load the child
+//! (off the async runtime), run it on the host, record it — shared by
+//! [`crate::Mother::run`] and the [`crate::MotherInvoker`] that runs the
+//! children other children invoke.
+//!
+//! It holds the host, the installed children and the [`Recorder`], never
+//! the [`crate::Mother`]: the `invoke` toy inside the host reaches the runner
+//! through its slot, so nothing points back up and there is no cycle. It
+//! must never run a child without recording it when the request asks for a
+//! recording, and never do blocking work (file reads, hashing, compiling,
+//! SQLite) on an async worker thread.
+
+use std::sync::Arc;
+
+use patina_host::{Child, Host, RunReport, RunRequest};
+use patina_receipts::Receipt;
+use tracing::Instrument;
+
+use crate::{ChildRef, ChildStore, MotherError, Recorder, RunSummary};
+
+/// A run that started: the host's report and, when it was recorded, its
+/// receipt (already stored).
+#[derive(Debug)]
+pub struct RunOutput {
+    /// The child that ran.
+    pub child: Child,
+    /// What the run produced (its events moved into the receipt).
+    pub report: RunReport,
+    /// The receipt of a recorded run.
+    pub receipt: Option<Receipt>,
+}
+
+impl RunOutput {
+    /// The serialisable summary of the run.
+    pub fn summary(&self) -> RunSummary {
+        RunSummary::of(&self.report, self.receipt.as_ref().map(|r| r.id))
+    }
+}
+
+/// Loads, runs and records children for one Mother.
+#[derive(Debug)]
+pub struct Runner {
+    host: Host,
+    children: ChildStore,
+    recorder: Recorder,
+}
+
+impl Runner {
+    /// A runner over these parts.
+    pub fn new(host: Host, children: ChildStore, recorder: Recorder) -> Self {
+        Self {
+            host,
+            children,
+            recorder,
+        }
+    }
+
+    /// The child host.
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    /// The installed children.
+    pub fn children(&self) -> &ChildStore {
+        &self.children
+    }
+
+    /// The recorder.
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
+    /// Runs blocking `work` on the runner's parts on a blocking thread.
+    pub async fn blocking<T, F>(self: &Arc<Self>, work: F) -> Result<T, MotherError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Runner) -> Result<T, MotherError> + Send + 'static,
+    {
+        let runner = self.clone();
+        off_runtime(move || work(runner.as_ref())).await
+    }
+
+    /// Loads the child `reference` names (reading, hashing and compiling it
+    /// on a blocking thread).
+    pub async fn load(self: &Arc<Self>, reference: &ChildRef) -> Result<Child, MotherError> {
+        let reference = reference.clone();
+        self.blocking(move |runner| {
+            let bytes = match &reference {
+                ChildRef::File(path) => {
+                    std::fs::read(path).map_err(|source| MotherError::Read {
+                        path: path.clone(),
+                        source,
+                    })?
+                }
+                ChildRef::Installed(name) => {
+                    let id = runner.children.resolve(name)?;
+                    runner.children.read(&id)?
+                }
+            };
+            Ok(runner.host.load(&bytes)?)
+        })
+        .await
+    }
+
+    /// Runs `child` as `request` asks and records it (on a blocking thread)
+    /// when the request records. `Err(MotherError::Refused)` means no child
+    /// code ran.
+    pub async fn run(
+        self: &Arc<Self>,
+        child: &Child,
+        request: &RunRequest,
+    ) -> Result<RunOutput, MotherError> {
+        let span =
+            tracing::info_span!("runner", child = %child.id(), receipt = tracing::field::Empty);
+        async {
+            let report = self
+                .host
+                .run(child, request)
+                .await
+                .map_err(MotherError::Refused)?;
+            let child = child.clone();
+            let output = self
+                .blocking(move |runner| {
+                    let mut report = report;
+                    let receipt = runner.recorder.record(&child, &mut report)?;
+                    Ok(RunOutput {
+                        child,
+                        report,
+                        receipt,
+                    })
+                })
+                .await?;
+            if let Some(receipt) = &output.receipt {
+                tracing::Span::current().record("receipt", receipt.id.to_string());
+            }
+            Ok(output)
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// Runs blocking `work` on tokio's blocking threads, off the async runtime.
+pub(crate) async fn off_runtime<T, F>(work: F) -> Result<T, MotherError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, MotherError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(MotherError::task)?
+}

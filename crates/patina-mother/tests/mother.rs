@@ -1,0 +1,250 @@
+//! A Mother used as a library, against real children: install, run (with its
+//! receipt), replay, export and import, composition through `invoke`, typed
+//! errors for bad input, and 64 runs at once through one Mother on a
+//! multi-thread runtime with every receipt stored and the chain intact.
+
+use std::collections::HashSet;
+
+use patina_mother::{
+    CallSpec, ChainLink, ChildRef, InstallSpec, Mother, MotherConfig, MotherError, ReceiptRef,
+    RunOutcome, RunSpec,
+};
+
+fn open(dir: &tempfile::TempDir) -> Mother {
+    Mother::open(MotherConfig::new(dir.path().join("home"))).unwrap()
+}
+
+fn named(name: &str) -> InstallSpec {
+    InstallSpec {
+        name: Some(name.to_owned()),
+        grants: Vec::new(),
+    }
+}
+
+fn call(child: &str, wave: &str) -> RunSpec {
+    RunSpec::new(
+        ChildRef::Installed(child.to_owned()),
+        CallSpec::Wave(wave.to_owned()),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_four_runs_at_once_are_all_recorded_on_one_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let mother = open(&dir);
+    mother
+        .install(children_artifacts::CALC_BYTES.to_vec(), named("calc"))
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let mother = mother.clone();
+            tokio::spawn(async move { mother.run(call("calc", &format!("add({i}, 1)"))).await })
+        })
+        .collect();
+    let mut ids = HashSet::new();
+    for (i, task) in tasks.into_iter().enumerate() {
+        let run = task.await.unwrap().unwrap();
+        let summary = run.summary();
+        assert_eq!(
+            summary.outcome,
+            RunOutcome::Returned {
+                result: serde_json::json!(i + 1),
+                wave: (i + 1).to_string(),
+                exit_code: None
+            }
+        );
+        let receipt = run.receipt.expect("a recorded run has a receipt");
+        patina_receipts::verify(&receipt).unwrap();
+        assert_eq!(summary.receipt, Some(receipt.id));
+        ids.insert(receipt.id);
+    }
+    assert_eq!(ids.len(), 64);
+
+    let stored = mother.receipts_of(None, Some(1000)).await.unwrap();
+    assert_eq!(stored.len(), 64);
+    // One chain: exactly one first receipt, every other links to a stored
+    // one, and no two share a previous receipt (no fork).
+    let firsts = stored.iter().filter(|r| r.previous.is_none()).count();
+    assert_eq!(firsts, 1);
+    let previous: HashSet<_> = stored.iter().filter_map(|r| r.previous).collect();
+    assert_eq!(previous.len(), 63);
+    assert!(previous.iter().all(|p| ids.contains(p)));
+    for receipt in &stored {
+        assert!(ids.contains(&receipt.id));
+        patina_receipts::verify(receipt).unwrap();
+    }
+    let id = mother.identity().id();
+    assert_eq!(mother.receipts().verify_chain(&id).unwrap(), 64);
+}
+
+#[tokio::test]
+async fn install_run_replay_export_and_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let mother = open(&dir);
+    let installed = mother
+        .install_file(children_artifacts::CALC.into(), named("calc"))
+        .await
+        .unwrap();
+    assert_eq!(installed.size, children_artifacts::CALC_BYTES.len() as u64);
+    let list = mother.list().await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].names, ["calc"]);
+
+    let first = mother.run(call("calc", "add(2, 3)")).await.unwrap();
+    let first = first.receipt.unwrap();
+    let second = mother.run(call("calc", "add(4, 5)")).await.unwrap();
+    assert_eq!(second.summary().exit_status(), 0);
+    let second = second.receipt.unwrap();
+    assert_eq!(second.previous, Some(first.id));
+
+    let stored = ReceiptRef::Stored(second.id.hex()[..8].to_owned());
+    let replay = mother.replay(&stored).await.unwrap();
+    assert!(replay.replay.matched());
+    let summary = replay.summary();
+    assert_eq!(summary.replay_of, second.id);
+    assert_eq!(summary.transcript_hash, second.transcript_hash);
+
+    let verified = mother.verify_receipt(&stored).await.unwrap();
+    assert_eq!(verified.link, ChainLink::Follows(first.id));
+
+    let export = mother.export_receipt(&stored).await.unwrap().encode();
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = open(&other_dir);
+    assert!(other.import_receipt(export.clone()).await.unwrap().new);
+    assert!(!other.import_receipt(export).await.unwrap().new);
+    let held = other.verify_receipt(&stored).await.unwrap();
+    assert_eq!(held.link, ChainLink::FollowsNotHeld(first.id));
+    // The other Mother lacks the child's bytes: replay says so.
+    let error = other.replay(&stored).await.unwrap_err();
+    assert!(
+        matches!(error, MotherError::ReplayNeedsChild { .. }),
+        "{error:?}"
+    );
+    assert_eq!(error.kind(), "unknown-child");
+}
+
+#[tokio::test]
+async fn an_invoked_child_runs_with_its_install_grants_and_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mother = open(&dir);
+    mother
+        .install(
+            children_artifacts::COMPOSER_BYTES.to_vec(),
+            named("composer"),
+        )
+        .await
+        .unwrap();
+    let hello = InstallSpec {
+        name: Some("hello".into()),
+        grants: vec!["log".into()],
+    };
+    mother
+        .install(children_artifacts::HELLO_LOG_BYTES.to_vec(), hello)
+        .await
+        .unwrap();
+    let mut spec = call("composer", r#"call("hello", "greet(\"ann\")")"#);
+    spec.grants.push("invoke:hello".into());
+    let run = mother.run(spec).await.unwrap();
+    let RunOutcome::Returned { wave, .. } = run.summary().outcome else {
+        panic!("{:?}", run.report.outcome);
+    };
+    assert!(wave.starts_with("ok("), "{wave}");
+    // The callee's receipt came first, then the caller's.
+    let stored = mother.receipts_of(None, None).await.unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[0].id, run.receipt.unwrap().id);
+    assert!(wave.contains(&stored[1].id.to_string()), "{wave}");
+}
+
+#[tokio::test]
+async fn bad_input_gets_typed_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mother = open(&dir);
+    let error = mother.run(call("nobody", "f()")).await.unwrap_err();
+    assert!(matches!(error, MotherError::UnknownChild(_)), "{error:?}");
+
+    let error = mother
+        .install(b"not wasm".to_vec(), named("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), "not-wasm");
+
+    let bytes = children_artifacts::HELLO_LOG_BYTES.to_vec();
+    let bad = InstallSpec {
+        name: None,
+        grants: vec!["log".into()],
+    };
+    let error = mother.install(bytes.clone(), bad).await.unwrap_err();
+    assert!(matches!(error, MotherError::GrantsWithoutName), "{error:?}");
+    // No grant may reach the Mother's home.
+    let home = format!("fs:{}:ro", mother.root().display());
+    let into_home = InstallSpec {
+        name: Some("hello".into()),
+        grants: vec![home],
+    };
+    let error = mother.install(bytes.clone(), into_home).await.unwrap_err();
+    assert!(matches!(error, MotherError::GrantRefused(_)), "{error:?}");
+    mother.install(bytes, named("hello")).await.unwrap();
+
+    let mut spec = call("hello", r#"greet("ann")"#);
+    let error = mother.run(spec.clone()).await.unwrap_err();
+    assert!(matches!(error, MotherError::Refused(_)), "{error:?}");
+    assert_eq!(error.kind(), "missing-grants");
+    spec.grants.push("no such grant".into());
+    assert_eq!(mother.run(spec).await.unwrap_err().kind(), "bad-grant");
+
+    let missing = ReceiptRef::Stored("00000000".into());
+    assert_eq!(
+        mother.replay(&missing).await.unwrap_err().kind(),
+        "unknown-receipt"
+    );
+    let file = ReceiptRef::File(dir.path().join("no-such-file"));
+    assert_eq!(mother.receipt(&file).await.unwrap_err().kind(), "io");
+    let garbage = mother
+        .import_receipt(br#"{"receipt": 1}"#.to_vec())
+        .await
+        .unwrap_err();
+    assert_eq!(garbage.kind(), "malformed-receipt");
+}
+
+#[cfg(feature = "sled")]
+#[tokio::test]
+async fn receipts_can_live_in_sled() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = MotherConfig::new(dir.path().join("home"));
+    config.receipts = patina_mother::ReceiptBackend::Sled;
+    let mother = Mother::open(config).unwrap();
+    let run = mother
+        .run(RunSpec::new(
+            ChildRef::File(children_artifacts::CALC.into()),
+            CallSpec::Wave("add(1, 2)".into()),
+        ))
+        .await
+        .unwrap();
+    let receipt = run.receipt.unwrap();
+    assert!(dir.path().join("home/receipts.sled").exists());
+    let stored = ReceiptRef::Stored(receipt.id.hex());
+    assert_eq!(mother.receipt(&stored).await.unwrap().0, receipt);
+}
+
+#[tokio::test]
+async fn metrics_come_back_with_the_childs_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let mother = open(&dir);
+    assert!(mother.metrics(None).await.unwrap().is_empty());
+    mother
+        .install(children_artifacts::METERED_BYTES.to_vec(), named("metered"))
+        .await
+        .unwrap();
+    let mut spec = call("metered", "work(5)");
+    spec.grants.push("measure".into());
+    let run = mother.run(spec).await.unwrap();
+    assert!(run.report.outcome.is_ok(), "{:?}", run.report.outcome);
+    let measured = mother.metrics(Some("metered".into())).await.unwrap();
+    assert_eq!(measured.len(), 1);
+    assert_eq!(measured[0].names, ["metered"]);
+    assert!(!measured[0].metrics.metrics.is_empty());
+    let error = mother.metrics(Some("nothing".into())).await.unwrap_err();
+    assert!(matches!(error, MotherError::UnknownChild(_)), "{error:?}");
+}
