@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use patina_core::{Grant, GrantError, ToyName};
-use patina_host::{Host, HostConfig, HostError, ToyRegistry};
+use patina_host::{Host, HostConfig, HostError};
 use patina_toys::{Toy, ToyContext, ToyError, ToyInstance, Val};
 
 /// `acme:counter/counter@1.0.0`: `next: func() -> u32`, counting from the
@@ -91,7 +91,7 @@ fn host_with_counter(cache: Option<std::path::PathBuf>) -> (Host, Arc<CounterToy
         interface: "acme:counter/counter@1.0.0".parse().unwrap(),
         instances: AtomicU32::new(0),
     });
-    let mut toys = ToyRegistry::builtin();
+    let mut toys = patina_toys::log_only();
     toys.register(toy.clone());
     let host = Host::new(HostConfig {
         toys,
@@ -173,7 +173,7 @@ fn a_keyed_cache_loads_only_artifacts_it_tagged() {
         Host::new(HostConfig {
             cache_dir: Some(dir.path().to_owned()),
             cache_key: Some(key),
-            ..HostConfig::with_builtin_toys(None)
+            ..HostConfig::with_toys(patina_toys::log_only(), None)
         })
         .unwrap()
     };

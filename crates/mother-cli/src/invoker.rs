@@ -14,7 +14,7 @@ use std::sync::{Arc, Weak};
 
 use patina_core::ChildId;
 use patina_host::{Call, RunRequest};
-use patina_toys::{Invocation, InvokeAnswer, InvokeRequest, Invoker};
+use patina_toys::{Invocation, InvokeAnswer, InvokeError, InvokeRequest, Invoker};
 use tracing::Instrument;
 
 use crate::mother::Mother;
@@ -30,31 +30,35 @@ impl MotherInvoker {
         Self { mother }
     }
 
-    fn mother(&self) -> Result<Arc<Mother>, String> {
+    fn mother(&self) -> Result<Arc<Mother>, InvokeError> {
         self.mother
             .upgrade()
-            .ok_or_else(|| "refused: the Mother is shutting down".to_owned())
+            .ok_or_else(|| InvokeError::Unavailable {
+                reason: "the Mother is shutting down".to_owned(),
+            })
     }
 }
 
 #[async_trait::async_trait]
 impl Invoker for MotherInvoker {
-    fn resolve(&self, name: &str) -> Result<ChildId, String> {
+    fn resolve(&self, name: &str) -> Result<ChildId, InvokeError> {
         self.mother()?
             .children
             .named(name)
-            .map_err(|e| format!("refused: {e}"))?
-            .ok_or_else(|| format!("refused: no child is installed as `{name}`"))
+            .map_err(|e| InvokeError::Lookup {
+                reason: e.to_string(),
+            })?
+            .ok_or_else(|| InvokeError::NotInstalled { name: name.into() })
     }
 
-    async fn invoke(&self, request: InvokeRequest) -> Result<InvokeAnswer, String> {
+    async fn invoke(&self, request: InvokeRequest) -> Result<InvokeAnswer, InvokeError> {
         let span = tracing::info_span!("invoke", callee = %request.callee, name = %request.name);
         self.invoke_in(request).instrument(span).await
     }
 }
 
 impl MotherInvoker {
-    async fn invoke_in(&self, request: InvokeRequest) -> Result<InvokeAnswer, String> {
+    async fn invoke_in(&self, request: InvokeRequest) -> Result<InvokeAnswer, InvokeError> {
         let mother = self.mother()?;
         let name = request.name.as_str();
         // Reading, hashing and (on a cache miss) compiling the callee is
@@ -63,22 +67,30 @@ impl MotherInvoker {
             let (mother, owned, callee) = (mother.clone(), name.to_owned(), request.callee);
             tokio::task::spawn_blocking(move || {
                 let name = owned.as_str();
-                let grants = mother
-                    .children
-                    .grants(name, &callee)
-                    .map_err(|e| format!("refused: the grants of `{name}`: {e}"))?;
+                let load = |reason: String| InvokeError::Load {
+                    name: name.into(),
+                    reason,
+                };
+                let grants =
+                    mother
+                        .children
+                        .grants(name, &callee)
+                        .map_err(|e| InvokeError::Grants {
+                            name: name.into(),
+                            reason: e.to_string(),
+                        })?;
                 let bytes = mother
                     .children
                     .read(&callee)
-                    .map_err(|e| format!("refused: `{name}`: {e}"))?;
-                let child = mother
-                    .host
-                    .load(&bytes)
-                    .map_err(|e| format!("refused: `{name}`: {e}"))?;
-                Ok::<_, String>((grants, child))
+                    .map_err(|e| load(e.to_string()))?;
+                let child = mother.host.load(&bytes).map_err(|e| load(e.to_string()))?;
+                Ok::<_, InvokeError>((grants, child))
             })
             .await
-            .map_err(|e| format!("refused: loading `{name}`: {e}"))??
+            .map_err(|e| InvokeError::Loading {
+                name: name.into(),
+                reason: e.to_string(),
+            })??
         };
         let call = match &request.invocation {
             Invocation::Call(wave) => Call::Wave(wave.clone()),
@@ -88,29 +100,39 @@ impl MotherInvoker {
         run.grants = grants;
         run.invoked_by = request.chain.clone();
         run.limits = request.limits;
-        let mut report = mother
-            .host
-            .run(&child, &run)
-            .await
-            .map_err(|e| format!("refused: `{name}` did not start: {e}"))?;
+        let mut report =
+            mother
+                .host
+                .run(&child, &run)
+                .await
+                .map_err(|e| InvokeError::NotStarted {
+                    name: name.into(),
+                    reason: e.to_string(),
+                })?;
         // Sealing and the durable append are blocking work.
         let (recorded, report) = {
             let (mother, child) = (mother.clone(), child.clone());
             tokio::task::spawn_blocking(move || (mother.record(&child, &mut report), report))
                 .await
-                .map_err(|e| format!("recording the run of `{name}`: {e}"))?
+                .map_err(|e| InvokeError::Recording {
+                    name: name.into(),
+                    reason: e.to_string(),
+                })?
         };
         let receipt = recorded
-            .map_err(|e| format!("recording the run of `{name}`: {e:#}"))?
+            .map_err(|e| InvokeError::Recording {
+                name: name.into(),
+                reason: format!("{e:#}"),
+            })?
             .map(|receipt| receipt.id.to_string());
         let returned = match &report.outcome {
             Ok(returned) => returned,
             Err(error) => {
-                let evidence = receipt
-                    .as_deref()
-                    .map(|id| format!(" (receipt {id})"))
-                    .unwrap_or_default();
-                return Err(format!("`{name}` failed: {error}{evidence}"));
+                return Err(InvokeError::Failed {
+                    name: name.into(),
+                    reason: error.to_string(),
+                    receipt,
+                });
             }
         };
         Ok(match request.invocation {

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use patina_host::{Child, ChildStore, Host, HostConfig, RunReport, unix_millis};
 use patina_receipts::store::{ReceiptStore, SqliteStore, open_sqlite};
 use patina_receipts::{Blob, ExportedReceipt, Identity, Receipt, canonical};
-use patina_toys::{InvokeToy, Invoker, InvokerSlot, ToyRegistry, ToyStateDir};
+use patina_toys::{InvokeToy, Invoker, InvokerSlot, ToyStateDir, create_private_dir};
 
 /// The Mother's state and the layers built on it.
 pub struct Mother {
@@ -42,9 +42,9 @@ impl Mother {
         }
         let children = ChildStore::open(&root)?;
         let identity = Identity::load_or_create(&root.join("identity.key"))?;
-        let mut config = HostConfig::with_builtin_toys(Some(root.join("cache")));
-        config.toys =
-            ToyRegistry::standard(&ToyStateDir::new(&root)).context("opening the toys' state")?;
+        let toys =
+            patina_toys::standard(&ToyStateDir::new(&root)).context("opening the toys' state")?;
+        let mut config = HostConfig::with_toys(toys, Some(root.join("cache")));
         // No grant may reach into the Mother's home (its key, receipts,
         // stores), or contain it.
         config.protected.push(root.clone());
@@ -134,14 +134,4 @@ impl Mother {
         }
         Ok((receipt, blobs))
     }
-}
-
-/// Creates `dir` (and its parents) readable by its owner only: it holds the
-/// Mother's secret key, its receipts and whatever children wrote.
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
 }

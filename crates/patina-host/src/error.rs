@@ -2,7 +2,7 @@
 //! stable `kind()` that programs (and `mother --json`) can match on.
 
 use patina_core::{ChildId, GrantError};
-use patina_toys::ToyError;
+use patina_toy::ToyError;
 
 /// An import of a child that no grant covers.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use patina_core::Limits;
-use patina_toys::{LogSink, ToyContext, ToyInstance};
+use patina_toy::{LogSink, ToyContext, ToyInstance};
 use wasmtime::component::{Func, ResourceTable, Val};
 use wasmtime::{Store, Trap, UpdateDeadline};
 use wasmtime_wasi::I32Exit;
