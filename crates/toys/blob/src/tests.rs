@@ -218,7 +218,8 @@ async fn oversized_blobs_and_bad_calls() {
 #[test]
 fn scopes_are_refused() {
     let toy = BlobToy::new(PathBuf::from("/nonexistent"));
-    assert!(toy.canonicalize(&"blob:/tmp".parse().unwrap()).is_err());
+    let err = toy.canonicalize(&"blob:/tmp".parse().unwrap()).unwrap_err();
+    assert!(err.to_string().contains("`blob` takes no scope"), "{err}");
     assert!(toy.canonicalize(&"blob".parse().unwrap()).is_ok());
 }
 

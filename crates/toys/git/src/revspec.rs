@@ -121,6 +121,7 @@ mod tests {
             let err = check(spec).unwrap_err();
             assert!(err.contains("unsupported revision"), "{spec}: {err}");
         }
-        assert!(check(&"a".repeat(300)).is_err());
+        let err = check(&"a".repeat(300)).unwrap_err();
+        assert!(err.contains(": too long"), "{err}");
     }
 }

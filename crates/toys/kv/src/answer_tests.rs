@@ -128,7 +128,8 @@ fn a_big_value_is_refused_before_it_is_copied() {
     ))
     .unwrap();
     drop(conn);
-    assert!(run(&stored, "SELECT data FROM b", vec![]).is_err());
+    let e = run(&stored, "SELECT data FROM b", vec![]).unwrap_err();
+    assert!(matches!(e, QueryError::Failed(_)), "{e:?}");
     assert_eq!(
         run(&stored, "SELECT id FROM b", vec![]).unwrap().rows,
         vec![vec![Value::Integer(1)]]

@@ -339,9 +339,14 @@ fn grants_canonicalise_and_combine() {
         format!("kv:{}", db.display())
     );
     let dir = format!("kv:{}", f.dir.path().display());
-    assert!(toy.canonicalize(&dir.parse().unwrap()).is_err());
+    let err = toy.canonicalize(&dir.parse().unwrap()).unwrap_err();
+    assert!(err.to_string().contains("is not a regular file"), "{err}");
     let missing = format!("kv:{}/missing.db", f.dir.path().display());
-    assert!(toy.canonicalize(&missing.parse().unwrap()).is_err());
+    let err = toy.canonicalize(&missing.parse().unwrap()).unwrap_err();
+    assert!(
+        err.to_string().contains("cannot resolve the database file"),
+        "{err}"
+    );
     let other = f.database("other.db");
     let grants: Vec<Grant> = [
         "kv".to_owned(),

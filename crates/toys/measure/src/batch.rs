@@ -310,7 +310,11 @@ mod tests {
         assert!(message.contains("a child may have at most"), "{message}");
         // Stored names stay usable, with their type.
         recorder.counter_add("s0", 1).unwrap();
-        assert!(recorder.histogram_observe("s1", 1.0).is_err());
+        let message = recorder.histogram_observe("s1", 1.0).unwrap_err();
+        assert!(
+            message.contains("is a counter, not a histogram"),
+            "{message}"
+        );
         assert_eq!(recorder.run.len(), 2);
     }
 

@@ -166,8 +166,10 @@ async fn bad_names_are_refused_answers() {
         let message = add(&mut run, bad, 1).await.unwrap_err();
         assert!(message.contains("metric name"), "{bad:?}: {message}");
         assert!(message.len() < 200, "an answer never echoes a huge name");
-        assert!(set(&mut run, bad, 1.0).await.is_err());
-        assert!(observe(&mut run, bad, 1.0).await.is_err());
+        let message = set(&mut run, bad, 1.0).await.unwrap_err();
+        assert!(message.contains("metric name"), "{bad:?}: {message}");
+        let message = observe(&mut run, bad, 1.0).await.unwrap_err();
+        assert!(message.contains("metric name"), "{bad:?}: {message}");
     }
     add(&mut run, &"a".repeat(MAX_NAME), 1).await.unwrap();
     add(&mut run, "a_1_b__2", 1).await.unwrap();
@@ -205,7 +207,11 @@ async fn one_name_keeps_one_type_in_a_run_and_in_the_store() {
     add(&mut run, "x", 1).await.unwrap();
     let message = set(&mut run, "x", 1.0).await.unwrap_err();
     assert!(message.contains("is a counter, not a gauge"), "{message}");
-    assert!(observe(&mut run, "x", 1.0).await.is_err());
+    let message = observe(&mut run, "x", 1.0).await.unwrap_err();
+    assert!(
+        message.contains("is a counter, not a histogram"),
+        "{message}"
+    );
     run.finish().await.unwrap();
 
     // A later run is checked against the store.
@@ -330,7 +336,13 @@ fn the_grant_is_bare() {
     let (_dir, store) = open();
     let toy = MeasureToy::new(store);
     assert!(toy.canonicalize(&"measure".parse().unwrap()).is_ok());
-    assert!(toy.canonicalize(&"measure:all".parse().unwrap()).is_err());
+    let err = toy
+        .canonicalize(&"measure:all".parse().unwrap())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("`measure` takes no scope"),
+        "{err}"
+    );
     assert_eq!(toy.interface().to_string(), "patina:toys/measure@0.1.0");
 }
 

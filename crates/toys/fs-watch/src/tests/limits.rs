@@ -141,7 +141,8 @@ fn a_pair_keeps_its_sixteen_most_recently_used_snapshots() {
     assert_eq!(store.save(files_numbered(2)).unwrap(), cursors[2]);
     store.save(files_numbered(101)).unwrap();
     assert!(store.load(&cursors[2]).is_ok());
-    assert!(store.load(&cursors[3]).is_err());
+    let evicted = store.load(&cursors[3]).unwrap_err().to_string();
+    assert!(evicted.contains("unknown cursor"), "{evicted}");
     assert!(store.load(&newest).is_ok());
     let pair_dir = std::fs::read_dir(&world.state)
         .unwrap()
