@@ -55,9 +55,14 @@ fn the_toy_sdk_brings_no_backend_crate() {
         found.is_empty(),
         "backend crates in the SDK's tree: {found:?}"
     );
-    for toy in tree.iter().filter(|p| p.starts_with("patina-toy-")) {
-        panic!("a toy backend crate ({toy}) is in the SDK's tree");
-    }
+    let backends: Vec<&String> = tree
+        .iter()
+        .filter(|p| p.starts_with("patina-toy-"))
+        .collect();
+    assert!(
+        backends.is_empty(),
+        "toy backend crates in the SDK's tree: {backends:?}"
+    );
 }
 
 /// The check above can see a backend crate when there is one: the facade's
