@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use wit_parser::{Resolve, Type};
 
-use crate::{Toy, ToyContext, ToyError, Val};
+use crate::{ChildId, Grant, Toy, ToyContext, ToyError, Val};
 
 /// One function of a WIT interface: its name, its parameters (`name: type`)
 /// and its result type, as WIT text.
@@ -203,6 +203,20 @@ pub async fn check_arity(
         }
     }
     Ok(())
+}
+
+/// [`check_functions`], then [`check_arity`] on an instance made for a run
+/// under `grants`: the whole check of a toy against its WIT, for its tests.
+pub async fn check_toy(
+    toy: &dyn Toy,
+    path: &str,
+    wit: &str,
+    grants: Vec<Grant>,
+) -> Result<Vec<WitFunction>, WitMismatch> {
+    let functions = check_functions(toy, path, wit)?;
+    let ctx = ToyContext::new(ChildId::of(path.as_bytes()), grants);
+    check_arity(toy, &ctx, &functions).await?;
+    Ok(functions)
 }
 
 /// `ty` as WIT text: a named type by its name, anonymous ones spelled out.

@@ -115,16 +115,12 @@ mod tests {
     async fn functions_match_the_wit() {
         let toy = CounterToy::new();
         let wit = include_str!("../wit/counter.wit");
-        let functions = patina_toy::wit::check_functions(&toy, "counter.wit", wit).unwrap();
-        assert_eq!(functions[0].params, Vec::<String>::new());
-        assert_eq!(functions[0].result.as_deref(), Some("u32"));
-        let ctx = patina_toy::ToyContext::new(
-            patina_toy::ChildId::of(b"child"),
-            vec!["counter:1".parse().unwrap()],
-        );
-        patina_toy::wit::check_arity(&toy, &ctx, &functions)
+        let grants = vec!["counter:1".parse().unwrap()];
+        let functions = patina_toy::wit::check_toy(&toy, "counter.wit", wit, grants)
             .await
             .unwrap();
+        assert_eq!(functions[0].params, Vec::<String>::new());
+        assert_eq!(functions[0].result.as_deref(), Some("u32"));
     }
 
     #[test]

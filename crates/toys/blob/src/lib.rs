@@ -364,13 +364,9 @@ mod tests;
 async fn functions_match_the_wit() {
     let dir = tempfile::tempdir().unwrap();
     let toy = BlobToy::new(dir.path().join("blobs"));
+    let grants = vec!["blob".parse().unwrap()];
     let wit = include_str!("../wit/blob.wit");
-    let functions = patina_toy::wit::check_functions(&toy, "blob.wit", wit).unwrap();
-    let ctx = ToyContext::new(
-        patina_core::ChildId::of(b"child"),
-        vec!["blob".parse().unwrap()],
-    );
-    patina_toy::wit::check_arity(&toy, &ctx, &functions)
+    patina_toy::wit::check_toy(&toy, "blob.wit", wit, grants)
         .await
         .unwrap();
 }

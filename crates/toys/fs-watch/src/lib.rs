@@ -245,16 +245,11 @@ impl ToyInstance for FsWatchInstance {
 async fn functions_match_the_wit() {
     let dir = tempfile::tempdir().unwrap();
     let toy = FsWatchToy::new(dir.path().join("snapshots"));
+    let grants = vec![
+        canonical_fs_grant(&format!("fs:{}:ro", dir.path().display()).parse().unwrap()).unwrap(),
+    ];
     let wit = include_str!("../wit/fs-watch.wit");
-    let functions = patina_toy::wit::check_functions(&toy, "fs-watch.wit", wit).unwrap();
-    let ctx = ToyContext::new(
-        patina_core::ChildId::of(b"child"),
-        vec![
-            toy.canonicalize(&format!("fs:{}:ro", dir.path().display()).parse().unwrap())
-                .unwrap(),
-        ],
-    );
-    patina_toy::wit::check_arity(&toy, &ctx, &functions)
+    patina_toy::wit::check_toy(&toy, "fs-watch.wit", wit, grants)
         .await
         .unwrap();
 }

@@ -219,16 +219,11 @@ impl ToyInstance for FsInstance {
 async fn functions_match_the_wit() {
     let dir = tempfile::tempdir().unwrap();
     let toy = FsToy::new();
+    let grants = vec![
+        canonical_fs_grant(&format!("fs:{}:ro", dir.path().display()).parse().unwrap()).unwrap(),
+    ];
     let wit = include_str!("../wit/fs.wit");
-    let functions = patina_toy::wit::check_functions(&toy, "fs.wit", wit).unwrap();
-    let ctx = ToyContext::new(
-        patina_core::ChildId::of(b"child"),
-        vec![
-            toy.canonicalize(&format!("fs:{}:ro", dir.path().display()).parse().unwrap())
-                .unwrap(),
-        ],
-    );
-    patina_toy::wit::check_arity(&toy, &ctx, &functions)
+    patina_toy::wit::check_toy(&toy, "fs.wit", wit, grants)
         .await
         .unwrap();
 }

@@ -273,13 +273,9 @@ fn diff_val(d: DiffSummary) -> Val {
 #[tokio::test]
 async fn functions_match_the_wit() {
     let toy = GitToy::new();
+    let grants = vec!["git:/nonexistent".parse().unwrap()];
     let wit = include_str!("../wit/git.wit");
-    let functions = patina_toy::wit::check_functions(&toy, "git.wit", wit).unwrap();
-    let ctx = ToyContext::new(
-        patina_core::ChildId::of(b"child"),
-        vec!["git:/nonexistent".parse().unwrap()],
-    );
-    patina_toy::wit::check_arity(&toy, &ctx, &functions)
+    patina_toy::wit::check_toy(&toy, "git.wit", wit, grants)
         .await
         .unwrap();
 }

@@ -272,16 +272,12 @@ mod tests;
 #[tokio::test]
 async fn functions_match_the_wit() {
     let toy = HttpToy::new();
+    let grants = vec![
+        toy.canonicalize(&"http:example.com".parse().unwrap())
+            .unwrap(),
+    ];
     let wit = include_str!("../wit/http.wit");
-    let functions = patina_toy::wit::check_functions(&toy, "http.wit", wit).unwrap();
-    let ctx = ToyContext::new(
-        patina_core::ChildId::of(b"child"),
-        vec![
-            toy.canonicalize(&"http:example.com".parse().unwrap())
-                .unwrap(),
-        ],
-    );
-    patina_toy::wit::check_arity(&toy, &ctx, &functions)
+    patina_toy::wit::check_toy(&toy, "http.wit", wit, grants)
         .await
         .unwrap();
 }

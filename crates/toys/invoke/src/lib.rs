@@ -447,13 +447,9 @@ mod tests {
 #[tokio::test]
 async fn functions_match_the_wit() {
     let toy = InvokeToy::new(InvokerSlot::new());
+    let grants = vec!["invoke:a".parse().unwrap()];
     let wit = include_str!("../wit/invoke.wit");
-    let functions = patina_toy::wit::check_functions(&toy, "invoke.wit", wit).unwrap();
-    let ctx = ToyContext::new(
-        patina_core::ChildId::of(b"child"),
-        vec!["invoke:a".parse().unwrap()],
-    );
-    patina_toy::wit::check_arity(&toy, &ctx, &functions)
+    patina_toy::wit::check_toy(&toy, "invoke.wit", wit, grants)
         .await
         .unwrap();
 }

@@ -362,13 +362,9 @@ fn value_to_val(value: Value) -> Val {
 async fn functions_match_the_wit() {
     let dir = tempfile::tempdir().unwrap();
     let toy = KvToy::open(dir.path().join("kv.sqlite")).unwrap();
+    let grants = vec!["kv".parse().unwrap()];
     let wit = include_str!("../wit/kv.wit");
-    let functions = patina_toy::wit::check_functions(&toy, "kv.wit", wit).unwrap();
-    let ctx = ToyContext::new(
-        patina_core::ChildId::of(b"child"),
-        vec!["kv".parse().unwrap()],
-    );
-    patina_toy::wit::check_arity(&toy, &ctx, &functions)
+    patina_toy::wit::check_toy(&toy, "kv.wit", wit, grants)
         .await
         .unwrap();
 }

@@ -195,13 +195,9 @@ mod tests {
 #[tokio::test]
 async fn functions_match_the_wit() {
     let toy = LogToy::new();
+    let grants = vec!["log".parse().unwrap()];
     let wit = include_str!("../wit/log.wit");
-    let functions = patina_toy::wit::check_functions(&toy, "log.wit", wit).unwrap();
-    let ctx = ToyContext::new(
-        patina_core::ChildId::of(b"child"),
-        vec!["log".parse().unwrap()],
-    );
-    patina_toy::wit::check_arity(&toy, &ctx, &functions)
+    patina_toy::wit::check_toy(&toy, "log.wit", wit, grants)
         .await
         .unwrap();
 }

@@ -161,16 +161,12 @@ impl ToyInstance for MeasureInstance {
 #[tokio::test]
 async fn functions_match_the_wit() {
     let dir = tempfile::tempdir().unwrap();
-    let toy = MeasureToy::new(std::sync::Arc::new(
+    let toy = MeasureToy::new(Arc::new(
         MetricsStore::open(&dir.path().join("m.sqlite")).unwrap(),
     ));
+    let grants = vec!["measure".parse().unwrap()];
     let wit = include_str!("../wit/measure.wit");
-    let functions = patina_toy::wit::check_functions(&toy, "measure.wit", wit).unwrap();
-    let ctx = ToyContext::new(
-        patina_core::ChildId::of(b"child"),
-        vec!["measure".parse().unwrap()],
-    );
-    patina_toy::wit::check_arity(&toy, &ctx, &functions)
+    patina_toy::wit::check_toy(&toy, "measure.wit", wit, grants)
         .await
         .unwrap();
 }
