@@ -4,16 +4,14 @@
 use patina_core::Grant;
 use patina_host::{Call, Child, Host, HostConfig, RunRefused, RunReport, RunRequest};
 
-/// A host with the built-in toys and no disk cache.
+/// A host with the log toy only and no disk cache.
 pub fn host() -> Host {
-    Host::new(HostConfig::with_builtin_toys(None)).expect("host")
+    Host::new(HostConfig::with_toys(patina_toys::log_only(), None)).expect("host")
 }
 
 /// A host offering exactly the toys of `toys`, and no disk cache.
 pub fn host_with(toys: patina_toys::ToyRegistry) -> Host {
-    let mut config = HostConfig::with_builtin_toys(None);
-    config.toys = toys;
-    Host::new(config).expect("host")
+    Host::new(HostConfig::with_toys(toys, None)).expect("host")
 }
 
 /// Loads one of the example children by name (`calc`, `hello-log`, `hello-cmd`, `limits`).

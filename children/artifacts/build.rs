@@ -91,6 +91,10 @@ fn rerun_if_changed(children_dir: &Path, repo: &Path) {
         children_dir.join("Cargo.lock"),
         repo.join("wit"),
     ];
+    // `wit/toys/*.wit` are symlinks to the toy crates' files: watch those too.
+    if let Ok(toys) = std::fs::read_dir(repo.join("crates/toys")) {
+        paths.extend(toys.flatten().map(|toy| toy.path().join("wit")));
+    }
     for (name, _, _) in CHILDREN {
         let krate = children_dir.join(name);
         paths.extend(["Cargo.toml", "src", "wit"].map(|p| krate.join(p)));

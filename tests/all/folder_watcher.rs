@@ -8,10 +8,10 @@ use std::time::{Duration, SystemTime};
 
 use patina_host::{Host, ReplaySource, RunRefused, RunReport, Val};
 use patina_tests::{child, host_with, run};
-use patina_toys::{FsWatchToy, ToyRegistry};
+use patina_toys::FsWatchToy;
 
 fn host(state: &Path) -> Host {
-    let mut toys = ToyRegistry::builtin();
+    let mut toys = patina_toys::log_only();
     toys.register(Arc::new(FsWatchToy::new(state.to_path_buf())));
     host_with(toys)
 }

@@ -11,11 +11,11 @@ use std::sync::Arc;
 
 use patina_host::{Host, ReplaySource, RunRefused};
 use patina_tests::{child, host_with, run};
-use patina_toys::{GitToy, ToyRegistry};
+use patina_toys::GitToy;
 use serde_json::{Value, json};
 
 fn host() -> Host {
-    let mut toys = ToyRegistry::builtin();
+    let mut toys = patina_toys::log_only();
     toys.register(Arc::new(GitToy::new()));
     host_with(toys)
 }

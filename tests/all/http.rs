@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use patina_host::{ReplaySource, RunRefused};
 use patina_tests::{child, host_with, run};
-use patina_toys::{HttpToy, ToyRegistry};
+use patina_toys::HttpToy;
 
 /// A request line, its body, and what to answer.
 type Handler = dyn Fn(&str, &str, &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) + Send + Sync;
@@ -64,7 +64,7 @@ fn answer(stream: TcpStream, handler: &Handler) {
 }
 
 fn host() -> patina_host::Host {
-    let mut toys = ToyRegistry::builtin();
+    let mut toys = patina_toys::log_only();
     toys.register(Arc::new(HttpToy::new()));
     host_with(toys)
 }

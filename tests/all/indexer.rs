@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use patina_host::{Child, Host, ReplaySource, RunReport};
 use patina_tests::{host_with, run};
-use patina_toys::{FsToy, KvToy, ToyRegistry, Val};
+use patina_toys::{FsToy, KvToy, Val};
 use tempfile::TempDir;
 
 /// One hit as the test compares it: path, score, (line, text) snippets.
@@ -26,7 +26,7 @@ fn world() -> World {
     let folder = tempfile::tempdir().unwrap();
     write_folder(folder.path());
     let state = tempfile::tempdir().unwrap();
-    let mut toys = ToyRegistry::builtin();
+    let mut toys = patina_toys::log_only();
     toys.register(Arc::new(FsToy::new()));
     toys.register(Arc::new(
         KvToy::open(state.path().join("kv.sqlite")).unwrap(),

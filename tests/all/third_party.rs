@@ -1,79 +1,13 @@
-//! A toy written outside `patina-toys`, the way a third party would: implement
-//! `Toy`, register it, grant it. Its calls go through the same generic linking
-//! as the built-in toys, per-run state is fresh for every run, and the artifact
+//! A toy written outside Patina's toy crates, the way a third party would
+//! (`third-party-toy`, against `patina-toy` alone): implement `Toy`,
+//! register it, grant it. Its calls go through the same generic linking as
+//! Patina's own toys, per-run state is fresh for every run, and the artifact
 //! cache lets a second host skip compilation.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
-use patina_core::{Grant, GrantError, ToyName};
-use patina_host::{Host, HostConfig, RunRefused, ToyRegistry};
-use patina_toys::{Toy, ToyContext, ToyError, ToyInstance, Val};
-
-/// `acme:counter/counter@1.0.0`: `next: func() -> u32`, counting from the
-/// grant's start value (`counter:10`), afresh for every run.
-struct CounterToy {
-    interface: ToyName,
-    instances: AtomicU32,
-}
-
-impl Toy for CounterToy {
-    fn interface(&self) -> &ToyName {
-        &self.interface
-    }
-    fn grant_kind(&self) -> &str {
-        "counter"
-    }
-    fn summary(&self) -> &str {
-        "a counter starting at the grant's value"
-    }
-    fn functions(&self) -> &[&str] {
-        &["next"]
-    }
-    fn canonicalize(&self, grant: &Grant) -> Result<Grant, GrantError> {
-        let start: u32 = grant
-            .scope()
-            .unwrap_or("0")
-            .parse()
-            .map_err(|_| grant.scope_error("start must be a u32"))?;
-        grant.with_scope(Some(start.to_string()))
-    }
-    fn instantiate(&self, ctx: &ToyContext) -> Result<Box<dyn ToyInstance>, ToyError> {
-        self.instances.fetch_add(1, Ordering::SeqCst);
-        let start = ctx
-            .grant()?
-            .scope()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        Ok(Box::new(Counter {
-            next: start,
-            unlucky: start == 13,
-        }))
-    }
-}
-
-struct Counter {
-    next: u32,
-    /// Started at 13: fails to finish the run (to test `finish` failures).
-    unlucky: bool,
-}
-
-#[async_trait::async_trait]
-impl ToyInstance for Counter {
-    async fn call(&mut self, function: &str, args: &[Val]) -> Result<Vec<Val>, ToyError> {
-        patina_toys::expect_arity(function, args, 0)?;
-        let value = self.next;
-        self.next = self.next.wrapping_add(1);
-        Ok(vec![Val::U32(value)])
-    }
-
-    async fn finish(&mut self) -> Result<(), ToyError> {
-        if self.unlucky {
-            return Err(ToyError::Backend("the counter's ledger is full".into()));
-        }
-        Ok(())
-    }
-}
+use patina_host::{Host, HostConfig, RunRefused};
+use third_party_toy::CounterToy;
 
 const TWICE_WAT: &str = r#"
 (component
@@ -87,11 +21,8 @@ const TWICE_WAT: &str = r#"
 "#;
 
 fn host_with_counter(cache: Option<std::path::PathBuf>) -> (Host, Arc<CounterToy>) {
-    let toy = Arc::new(CounterToy {
-        interface: "acme:counter/counter@1.0.0".parse().unwrap(),
-        instances: AtomicU32::new(0),
-    });
-    let mut toys = ToyRegistry::builtin();
+    let toy = Arc::new(CounterToy::new());
+    let mut toys = patina_toys::log_only();
     toys.register(toy.clone());
     let host = Host::new(HostConfig {
         toys,
@@ -118,7 +49,7 @@ async fn a_third_party_toy_is_granted_linked_and_fresh_per_run() {
         Some("21"),
         "state does not leak between runs"
     );
-    assert_eq!(toy.instances.load(Ordering::SeqCst), 2);
+    assert_eq!(toy.instances(), 2);
     let err = patina_tests::run(&host, &twice, "twice()", &[])
         .await
         .unwrap_err();
@@ -173,7 +104,7 @@ fn a_keyed_cache_loads_only_artifacts_it_tagged() {
         Host::new(HostConfig {
             cache_dir: Some(dir.path().to_owned()),
             cache_key: Some(key),
-            ..HostConfig::with_builtin_toys(None)
+            ..HostConfig::with_toys(patina_toys::log_only(), None)
         })
         .unwrap()
     };

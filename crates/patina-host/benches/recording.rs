@@ -54,7 +54,7 @@ fn runtime() -> Runtime {
 }
 
 fn host_and_child() -> (Host, Child) {
-    let host = Host::new(HostConfig::with_builtin_toys(None)).expect("a host");
+    let host = Host::new(HostConfig::with_toys(patina_toys::log_only(), None)).expect("a host");
     let hello_log = host
         .load(children_artifacts::HELLO_LOG_BYTES)
         .expect("load the hello-log child");

@@ -94,7 +94,7 @@ fn runtime() -> Runtime {
 }
 
 fn host_and_children() -> (Host, Child, Child) {
-    let host = Host::new(HostConfig::with_builtin_toys(None)).expect("a host");
+    let host = Host::new(HostConfig::with_toys(patina_toys::log_only(), None)).expect("a host");
     let limits = host
         .load(children_artifacts::LIMITS_BYTES)
         .expect("load the limits child");

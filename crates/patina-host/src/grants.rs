@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use patina_core::{FsAccess, FsScope, Grant, GrantError, NetScope};
-use patina_toys::{Toy, ToyRegistry};
+use patina_toy::{Toy, ToyRegistry};
 
 /// A directory the child sees through `wasi:filesystem`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -181,7 +181,7 @@ pub(crate) fn resolve_grants(
             "fs" => {
                 // One canonical form, shared with the `fs` toys, which get
                 // exactly this grant (not canonicalised a second time).
-                let canonical = patina_toys::canonical_fs_grant(grant)?;
+                let canonical = patina_toy::canonical_fs_grant(grant)?;
                 let scope = FsScope::parse(&canonical)?;
                 let dir = PathBuf::from(&scope.path);
                 if let Some(previous) = dirs.insert(dir.clone(), scope.access) {
@@ -242,7 +242,8 @@ mod tests {
         let sub = dir.path().join("data");
         std::fs::create_dir(&sub).unwrap();
         let dotted = format!("fs:{}/./data/../data", dir.path().display());
-        let resolved = resolve_grants(&grants(&[&dotted, "log"]), &ToyRegistry::builtin()).unwrap();
+        let resolved =
+            resolve_grants(&grants(&[&dotted, "log"]), &patina_toys::log_only()).unwrap();
         let canon = std::fs::canonicalize(&sub).unwrap();
         assert_eq!(
             resolved.preopens,
@@ -266,7 +267,7 @@ mod tests {
         std::fs::create_dir(&target).unwrap();
         std::os::unix::fs::symlink(&target, dir.path().join("link")).unwrap();
         let text = format!("fs:{}:rw", dir.path().join("link").display());
-        let resolved = resolve_grants(&grants(&[&text]), &ToyRegistry::builtin()).unwrap();
+        let resolved = resolve_grants(&grants(&[&text]), &patina_toys::log_only()).unwrap();
         assert_eq!(
             resolved.preopens[0].dir,
             std::fs::canonicalize(&target).unwrap()
@@ -275,7 +276,7 @@ mod tests {
 
     #[test]
     fn refuses_unknown_missing_and_conflicting_grants() {
-        let registry = ToyRegistry::builtin();
+        let registry = patina_toys::log_only();
         let err = resolve_grants(&grants(&["teleport"]), &registry).unwrap_err();
         assert!(matches!(err, GrantError::UnknownKind { .. }));
         assert!(err.to_string().contains("fs, log, net"), "{err}");
@@ -316,7 +317,7 @@ mod tests {
         std::fs::create_dir_all(&evil).unwrap();
         std::os::unix::fs::symlink(&evil, dir.path().join("link")).unwrap();
         let text = format!("fs:{}", dir.path().join("link").display());
-        let err = resolve_grants(&grants(&[&text]), &ToyRegistry::builtin()).unwrap_err();
+        let err = resolve_grants(&grants(&[&text]), &patina_toys::log_only()).unwrap_err();
         assert!(err.to_string().contains("control characters"), "{err}");
     }
 
@@ -330,7 +331,7 @@ mod tests {
         for d in [&inside, &beside] {
             std::fs::create_dir_all(d).unwrap();
         }
-        let registry = ToyRegistry::builtin();
+        let registry = patina_toys::log_only();
         let protected = [home.clone()];
         for refused in [&home, &inside, &base] {
             let grant = format!("fs:{}:ro", refused.display());
@@ -350,7 +351,7 @@ mod tests {
     #[test]
     fn recorded_grants_need_nothing_they_name_to_exist() {
         let gone = grants(&["fs:/no/such/dir:ro", "net:127.0.0.1:80", "log"]);
-        let registry = ToyRegistry::builtin();
+        let registry = patina_toys::log_only();
         let err = resolve_grants(&gone, &registry).unwrap_err();
         assert!(
             matches!(&err, GrantError::BadScope { grant, reason } if grant == "fs:/no/such/dir:ro" && reason.starts_with("cannot open `/no/such/dir`")),
@@ -371,7 +372,7 @@ mod tests {
     fn net_grants_are_canonical() {
         let resolved = resolve_grants(
             &grants(&["net:127.0.0.1", "net:127.0.0.1:*"]),
-            &ToyRegistry::builtin(),
+            &patina_toys::log_only(),
         )
         .unwrap();
         assert_eq!(resolved.canonical, grants(&["net:127.0.0.1:*"]));

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use patina_core::{ChildId, Grant, GrantError};
-use patina_toys::ToyRegistry;
+use patina_toy::ToyRegistry;
 use tracing::Instrument;
 use wasmtime::Engine;
 use wasmtime::component::InstancePre;
@@ -37,7 +37,9 @@ pub struct HostConfig {
     /// tagged with it are loaded. `None` trusts the cache directory as is.
     /// A Mother derives it from its identity.
     pub cache_key: Option<[u8; 32]>,
-    /// The toys runs may be granted (default: none; see [`ToyRegistry::builtin`]).
+    /// The toys runs may be granted (default: none). The host holds no toy of
+    /// its own: its caller brings them (`patina_toys::log_only()`,
+    /// `patina_toys::standard(..)`, or its own).
     pub toys: ToyRegistry,
     /// Directories no grant may reach into or contain: the embedder's own
     /// state (a Mother protects its home: key, receipts, stores).
@@ -45,13 +47,13 @@ pub struct HostConfig {
 }
 
 impl HostConfig {
-    /// The built-in toys and the given cache directory.
-    pub fn with_builtin_toys(cache_dir: Option<PathBuf>) -> Self {
+    /// The toys `toys` and the given cache directory.
+    pub fn with_toys(toys: ToyRegistry, cache_dir: Option<PathBuf>) -> Self {
         Self {
             engine: EngineConfig::default(),
             cache_dir,
             cache_key: None,
-            toys: ToyRegistry::builtin(),
+            toys,
             protected: Vec::new(),
         }
     }

@@ -8,7 +8,7 @@
 //! # async fn demo(bytes: &[u8]) -> Result<(), patina_host::HostError> {
 //! use patina_host::{Call, Host, HostConfig, RunRequest};
 //!
-//! let host = Host::new(HostConfig::with_builtin_toys(None))?;
+//! let host = Host::new(HostConfig::with_toys(patina_toys::log_only(), None))?;
 //! let child = host.load(bytes)?;
 //! let mut request = RunRequest::new(Call::Wave("greet(\"ann\")".into()));
 //! request.grants.push("log".parse()?);
@@ -66,5 +66,5 @@ pub use report::{Returned, RunReport, unix_millis};
 pub use request::{Call, ReplaySource, RunMode, RunRequest};
 
 pub use patina_core::{ChildId, Grant, Limits};
-pub use patina_toys::{LogLevel, LogLine, ToyRegistry};
+pub use patina_toy::{LogLevel, LogLine, ToyRegistry};
 pub use wasmtime::component::Val;

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use patina_receipts::EventResult;
-use patina_toys::ToyError;
+use patina_toy::ToyError;
 use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{InstancePre, Linker, LinkerInstance, ResourceType};

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use patina_core::{Grant, ToyName};
-use patina_toys::{Toy, ToyRegistry};
+use patina_toy::{Toy, ToyRegistry};
 use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 

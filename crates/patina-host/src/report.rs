@@ -8,7 +8,7 @@ use patina_core::{ChildId, Grant, Limits};
 use patina_receipts::{
     Blob, CallRecord, Divergence, Event, Outcome, OutcomeStatus, Payload, Transcript,
 };
-use patina_toys::LogLine;
+use patina_toy::LogLine;
 use wasmtime::component::Val;
 
 use crate::{RunFailure, values};

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use patina_core::Limits;
 use patina_receipts::Divergence;
-use patina_toys::{LogSink, ToyContext, ToyInstance};
+use patina_toy::{LogSink, ToyContext, ToyInstance};
 use wasmtime::component::{Func, InstancePre, ResourceTable, Val};
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::I32Exit;

@@ -2,7 +2,7 @@
 //! its resource table, the memory limiter, and the granted toys' instances.
 //! It lives exactly as long as one run and is never shared between runs.
 
-use patina_toys::ToyInstance;
+use patina_toy::ToyInstance;
 
 use crate::tape::Tape;
 use wasmtime::ResourceLimiter;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use patina_core::ChildId;
 use patina_host::{Call, RunRequest};
-use patina_toys::{Invocation, InvokeAnswer, InvokeRequest, Invoker};
+use patina_toys::{Invocation, InvokeAnswer, InvokeError, InvokeRequest, Invoker};
 use tracing::Instrument;
 
 use patina_core::Grant;
@@ -39,22 +39,24 @@ impl MotherInvoker {
 
 #[async_trait::async_trait]
 impl Invoker for MotherInvoker {
-    fn resolve(&self, name: &str) -> Result<ChildId, String> {
+    fn resolve(&self, name: &str) -> Result<ChildId, InvokeError> {
         self.runner
             .children()
             .named(name)
-            .map_err(|e| format!("refused: {e}"))?
-            .ok_or_else(|| format!("refused: no child is installed as `{name}`"))
+            .map_err(|e| InvokeError::Lookup {
+                reason: e.to_string(),
+            })?
+            .ok_or_else(|| InvokeError::NotInstalled { name: name.into() })
     }
 
-    async fn invoke(&self, request: InvokeRequest) -> Result<InvokeAnswer, String> {
+    async fn invoke(&self, request: InvokeRequest) -> Result<InvokeAnswer, InvokeError> {
         let span = tracing::info_span!("invoke", callee = %request.callee, name = %request.name);
         self.invoke_in(request).instrument(span).await
     }
 }
 
 impl MotherInvoker {
-    async fn invoke_in(&self, request: InvokeRequest) -> Result<InvokeAnswer, String> {
+    async fn invoke_in(&self, request: InvokeRequest) -> Result<InvokeAnswer, InvokeError> {
         let name = request.name.as_str();
         // Reading, hashing and (on a cache miss) compiling the callee is
         // blocking work.
@@ -63,9 +65,12 @@ impl MotherInvoker {
             .runner
             .blocking(move |runner| Ok(load_callee(runner, &owned, &callee)))
             .await
-            .map_err(|e| match e {
-                MotherError::Task(panic) => format!("refused: loading `{name}`: {panic}"),
-                e => format!("refused: loading `{name}`: {e}"),
+            .map_err(|e| InvokeError::Loading {
+                name: name.into(),
+                reason: match e {
+                    MotherError::Task(panic) => panic,
+                    e => e.to_string(),
+                },
             })??;
         let call = match &request.invocation {
             Invocation::Call(wave) => Call::Wave(wave.clone()),
@@ -76,19 +81,25 @@ impl MotherInvoker {
         run.invoked_by = request.chain.clone();
         run.limits = request.limits;
         let output = self.runner.run(&child, &run).await.map_err(|e| match e {
-            MotherError::Refused(e) => format!("refused: `{name}` did not start: {e}"),
-            e => format!("recording the run of `{name}`: {}", chain_message(&e)),
+            MotherError::Refused(e) => InvokeError::NotStarted {
+                name: name.into(),
+                reason: e.to_string(),
+            },
+            e => InvokeError::Recording {
+                name: name.into(),
+                reason: chain_message(&e),
+            },
         })?;
         let receipt = output.receipt.as_ref().map(|r| r.id.to_string());
         let report = &output.report;
         let returned = match &report.outcome {
             Ok(returned) => returned,
             Err(error) => {
-                let evidence = receipt
-                    .as_deref()
-                    .map(|id| format!(" (receipt {id})"))
-                    .unwrap_or_default();
-                return Err(format!("`{name}` failed: {error}{evidence}"));
+                return Err(InvokeError::Failed {
+                    name: name.into(),
+                    reason: error.to_string(),
+                    receipt,
+                });
             }
         };
         Ok(match request.invocation {
@@ -112,18 +123,25 @@ fn load_callee(
     runner: &Runner,
     name: &str,
     callee: &ChildId,
-) -> Result<(Vec<Grant>, Child), String> {
+) -> Result<(Vec<Grant>, Child), InvokeError> {
+    let load = |reason: String| InvokeError::Load {
+        name: name.into(),
+        reason,
+    };
     let grants = runner
         .children()
         .grants(name, callee)
-        .map_err(|e| format!("refused: the grants of `{name}`: {e}"))?;
+        .map_err(|e| InvokeError::Grants {
+            name: name.into(),
+            reason: e.to_string(),
+        })?;
     let bytes = runner
         .children()
         .read(callee)
-        .map_err(|e| format!("refused: `{name}`: {e}"))?;
+        .map_err(|e| load(e.to_string()))?;
     let child = runner
         .host()
         .load(&bytes)
-        .map_err(|e| format!("refused: `{name}`: {e}"))?;
+        .map_err(|e| load(e.to_string()))?;
     Ok((grants, child))
 }

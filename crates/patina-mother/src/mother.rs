@@ -107,7 +107,7 @@ impl Mother {
 
         let mut toys = match config.toys {
             Some(toys) => toys,
-            None => ToyRegistry::standard(&home.toy_state()).map_err(MotherError::ToyState)?,
+            None => patina_toys::standard(&home.toy_state()).map_err(MotherError::ToyState)?,
         };
         let slot = InvokerSlot::new();
         toys.register(Arc::new(InvokeToy::new(slot.clone())));

@@ -1,46 +1,126 @@
-//! Toys: the capability interfaces a child may import, one pluggable unit each.
+//! Patina's toys behind one facade: the toy SDK ([`patina_toy`], re-exported
+//! whole) and each toy pack, one crate per backend, each behind a cargo
+//! feature of the same name (all on by default):
 //!
-//! A toy (think of a Spin factor) is
-//! - a WIT interface in `wit/` (`patina:toys/log@0.1.0`, ...),
-//! - a grant kind with a scope syntax, checked and canonicalised once
-//!   ([`Toy::canonicalize`]),
-//! - per-run state made from the canonical grant ([`Toy::instantiate`]), and
-//! - calls served as dynamic component values ([`ToyInstance::call`]), so the
-//!   host can link, record and replay every toy with one generic wrapper.
+//! | feature | crate | toy |
+//! |---|---|---|
+//! | `log` | `patina-toy-log` | [`LogToy`] |
+//! | `measure` | `patina-toy-measure` | [`MeasureToy`] |
+//! | `fs` | `patina-toy-fs` | [`FsToy`] |
+//! | `fs-watch` | `patina-toy-fs-watch` | [`FsWatchToy`] |
+//! | `git` | `patina-toy-git` | [`GitToy`] |
+//! | `blob` | `patina-toy-blob` | [`BlobToy`] |
+//! | `kv` | `patina-toy-kv` | [`KvToy`] |
+//! | `http` | `patina-toy-http` | [`HttpToy`] |
+//! | `invoke` | `patina-toy-invoke` | [`InvokeToy`] |
 //!
-//! A third party adds a toy by implementing [`Toy`] in its own crate and
-//! registering it in a [`ToyRegistry`]. Toys must never reach past their grant's
-//! scope, never touch another child's state, and never panic on a child's input:
-//! a malformed call is a [`ToyError`], which ends the run with a typed error.
+//! [`log_only`] and [`standard`] make the two registries a Mother and the
+//! tests start from. This crate holds no backend of its own: a toy lives in
+//! its crate under `crates/toys/`, a third party's in its own crate against
+//! `patina-toy` alone.
 
-mod args;
-mod blob;
-mod fs;
-mod fs_watch;
-mod git;
-mod http;
-mod invoke;
-mod kv;
-mod log;
-pub mod measure;
-mod registry;
-mod sqlite_busy;
-mod toy;
+pub use patina_toy::*;
 
-pub use args::{Args, expect_arity, vals};
-pub use blob::{BlobToy, MAX_BLOB};
-pub use fs::{FsToy, MAX_LIST as MAX_FS_LIST, MAX_READ as MAX_FS_READ, canonical_fs_grant};
-pub use fs_watch::{FsWatchToy, MAX_WAIT_MS};
-pub use git::GitToy;
-pub use http::{HttpToy, MAX_BODY as MAX_HTTP_BODY};
-pub use invoke::{
-    Invocation, InvokeAnswer, InvokeRequest, InvokeToy, Invoker, InvokerSlot, MAX_DEPTH,
+#[cfg(feature = "blob")]
+pub use patina_toy_blob::{self as blob, BlobToy, MAX_BLOB};
+#[cfg(feature = "fs")]
+pub use patina_toy_fs::{self as fs, FsToy, MAX_LIST as MAX_FS_LIST, MAX_READ as MAX_FS_READ};
+#[cfg(feature = "fs-watch")]
+pub use patina_toy_fs_watch::{self as fs_watch, FsWatchToy, MAX_WAIT_MS};
+#[cfg(feature = "git")]
+pub use patina_toy_git::{self as git, GitToy};
+#[cfg(feature = "http")]
+pub use patina_toy_http::{self as http, HttpToy, MAX_BODY as MAX_HTTP_BODY};
+#[cfg(feature = "invoke")]
+pub use patina_toy_invoke::{
+    self as invoke, Invocation, InvokeAnswer, InvokeError, InvokeRequest, InvokeToy, Invoker,
+    InvokerSlot, MAX_DEPTH,
 };
-pub use kv::KvToy;
-pub use log::{LogLevel, LogLine, LogSink, LogToy};
-pub use measure::{MeasureToy, MetricsStore};
-pub use registry::{ToyRegistry, ToyStateDir, create_private_dir};
-pub use toy::{Toy, ToyContext, ToyError, ToyInstance, blocking};
+#[cfg(feature = "kv")]
+pub use patina_toy_kv::{self as kv, KvToy};
+#[cfg(feature = "log")]
+pub use patina_toy_log::LogToy;
+#[cfg(feature = "measure")]
+pub use patina_toy_measure::{self as measure, MeasureToy, MetricsStore};
 
-/// The dynamic component value type toys are called with (re-exported from wasmtime).
-pub use wasmtime::component::Val;
+/// A registry with the `log` toy only: what a host that offers children
+/// nothing but logging links (the tests' usual start).
+#[cfg(feature = "log")]
+pub fn log_only() -> ToyRegistry {
+    let mut registry = ToyRegistry::empty();
+    registry.register(std::sync::Arc::new(LogToy::new()));
+    registry
+}
+
+/// Every toy pack compiled in (all, by default) but `invoke`, which needs a
+/// host to run callees (see [`InvokeToy`]): log, measure, fs, fs-watch, git,
+/// blob, kv and http, their state kept under `state`.
+pub fn standard(state: &ToyStateDir) -> Result<ToyRegistry, ToyError> {
+    // With some packs left out, `state` or `mut` may go unused.
+    #[allow(unused_mut)]
+    let mut registry = ToyRegistry::empty();
+    let _ = state;
+    #[cfg(feature = "log")]
+    registry.register(std::sync::Arc::new(LogToy::new()));
+    #[cfg(feature = "measure")]
+    registry.register(std::sync::Arc::new(MeasureToy::new(std::sync::Arc::new(
+        MetricsStore::open(&state.metrics())?,
+    ))));
+    #[cfg(feature = "fs")]
+    registry.register(std::sync::Arc::new(FsToy::new()));
+    #[cfg(feature = "fs-watch")]
+    registry.register(std::sync::Arc::new(FsWatchToy::new(state.snapshots())));
+    #[cfg(feature = "git")]
+    registry.register(std::sync::Arc::new(GitToy::new()));
+    #[cfg(feature = "blob")]
+    registry.register(std::sync::Arc::new(BlobToy::new(state.blobs())));
+    #[cfg(feature = "kv")]
+    registry.register(std::sync::Arc::new(KvToy::open(state.kv())?));
+    #[cfg(feature = "http")]
+    registry.register(std::sync::Arc::new(HttpToy::new()));
+    Ok(registry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn interfaces(registry: &ToyRegistry) -> Vec<String> {
+        registry.iter().map(|t| t.interface().to_string()).collect()
+    }
+
+    #[cfg(feature = "log")]
+    #[test]
+    fn log_only_has_the_log_toy_only() {
+        let registry = log_only();
+        assert_eq!(registry.kinds(), ["log"]);
+        assert_eq!(interfaces(&registry), ["patina:toys/log@0.1.0"]);
+    }
+
+    #[cfg(all(
+        feature = "log",
+        feature = "measure",
+        feature = "fs",
+        feature = "fs-watch",
+        feature = "git",
+        feature = "blob",
+        feature = "kv",
+        feature = "http"
+    ))]
+    #[test]
+    fn standard_offers_every_pack_but_invoke_and_fs_enables_two_toys() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = standard(&ToyStateDir::new(dir.path())).unwrap();
+        assert_eq!(
+            registry.kinds(),
+            ["blob", "fs", "git", "http", "kv", "log", "measure"]
+        );
+        let fs: Vec<String> = registry
+            .by_kind("fs")
+            .map(|t| t.interface().to_string())
+            .collect();
+        assert_eq!(fs, ["patina:toys/fs@0.1.0", "patina:toys/fs-watch@0.1.0"]);
+        assert!(registry.by_kind("invoke").next().is_none());
+        assert_eq!(interfaces(&registry).len(), 8);
+    }
+}

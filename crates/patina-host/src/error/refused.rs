@@ -5,7 +5,7 @@
 //! something the child did: that is a [`RunFailure`](super::RunFailure).
 
 use patina_core::{ChildId, GrantError};
-use patina_toys::ToyError;
+use patina_toy::ToyError;
 
 /// An import of a child that no grant covers.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

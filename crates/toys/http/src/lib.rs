@@ -1,0 +1,283 @@
+//! The `http` toy (`patina:toys/http@0.1.0`): outbound HTTP(S) requests to the
+//! hosts an allowlist of `http:` grants names (see [`grant`] for the syntax),
+//! redirects followed by the toy and checked against the grants at every hop.
+//!
+//! It must never reach a scheme, host or port no grant allows, never take a
+//! proxy or any other routing from the environment, and never hold more than
+//! the body cap of a response. Refusals and network failures are answers
+//! (`err(error)`), not [`ToyError`]s.
+
+mod client;
+mod grant;
+mod resolve;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use patina_core::{Grant, GrantError, ToyName};
+use ureq::unversioned::resolver::Resolver;
+use wasmtime::component::Val;
+
+use patina_toy::{Args, Toy, ToyContext, ToyError, ToyInstance, vals};
+
+pub use client::MAX_BODY;
+use client::{FetchError, Request, Response};
+use grant::HttpGrant;
+
+/// How long past a request's own time cap the toy waits for the blocking
+/// client before answering `timeout` anyway.
+const GRACE: Duration = Duration::from_secs(2);
+
+/// The `http` toy.
+#[derive(Debug)]
+pub struct HttpToy {
+    interface: ToyName,
+    /// Where names are looked up (always behind the public-address filter).
+    dns: Arc<dyn Resolver>,
+}
+
+impl HttpToy {
+    /// The toy for `patina:toys/http@0.1.0`.
+    pub fn new() -> Self {
+        let interface = patina_toy::patina_interface("http");
+        Self {
+            interface,
+            dns: resolve::system_dns(),
+        }
+    }
+
+    /// The toy looking names up with `dns` instead of the system resolver;
+    /// its answers still pass the public-address filter.
+    #[cfg(test)]
+    pub(crate) fn with_dns(dns: Arc<dyn Resolver>) -> Self {
+        Self { dns, ..Self::new() }
+    }
+}
+
+impl Default for HttpToy {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Toy for HttpToy {
+    fn interface(&self) -> &ToyName {
+        &self.interface
+    }
+
+    fn grant_kind(&self) -> &str {
+        "http"
+    }
+
+    fn summary(&self) -> &str {
+        "HTTP requests to the granted hosts (https unless granted `http:http://HOST`)"
+    }
+
+    fn functions(&self) -> &[&str] {
+        &["fetch"]
+    }
+
+    fn canonicalize(&self, grant: &Grant) -> Result<Grant, GrantError> {
+        let scope = grant.scope().ok_or_else(|| {
+            grant.scope_error(
+                "`http` needs a host, e.g. `http:api.example.com` or `http:*.example.com`",
+            )
+        })?;
+        let parsed = HttpGrant::parse(scope).map_err(|reason| grant.scope_error(reason))?;
+        grant.with_scope(Some(parsed.canonical()))
+    }
+
+    /// Any number of `http` grants: together they are the allowlist.
+    fn combine(&self, _grants: &[Grant]) -> Result<(), GrantError> {
+        Ok(())
+    }
+
+    fn instantiate(&self, ctx: &ToyContext) -> Result<Box<dyn ToyInstance>, ToyError> {
+        let grants = ctx
+            .grants
+            .iter()
+            .map(|grant| {
+                HttpGrant::parse(grant.scope().unwrap_or_default()).map_err(|reason| {
+                    ToyError::Grant {
+                        reason: format!("grant `{grant}`: {reason}"),
+                    }
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Box::new(HttpInstance {
+            grants: Arc::new(grants),
+            dns: Arc::clone(&self.dns),
+        }))
+    }
+}
+
+struct HttpInstance {
+    grants: Arc<Vec<HttpGrant>>,
+    dns: Arc<dyn Resolver>,
+}
+
+#[async_trait::async_trait]
+impl ToyInstance for HttpInstance {
+    async fn call(&mut self, function: &str, args: &[Val]) -> Result<Vec<Val>, ToyError> {
+        if function != "fetch" {
+            return Err(ToyError::NoSuchFunction {
+                toy: "patina:toys/http".into(),
+                function: function.into(),
+            });
+        }
+        let args = Args::new(function, args, 1)?;
+        let fields = args.record(0)?;
+        let parts = RequestParts::read(function, fields)?;
+        let answer = match Request::new(
+            &parts.method,
+            &parts.url,
+            &parts.headers,
+            parts.body,
+            parts.timeout_ms,
+        ) {
+            Err(e) => Err(e),
+            Ok(request) => {
+                let cap = request.timeout() + GRACE;
+                let grants = Arc::clone(&self.grants);
+                let dns = Arc::clone(&self.dns);
+                let job = tokio::task::spawn_blocking(move || client::fetch(&grants, dns, request));
+                match tokio::time::timeout(cap, job).await {
+                    Err(_) => Err(FetchError::Timeout),
+                    Ok(Err(join)) => {
+                        return Err(ToyError::Worker {
+                            what: "http client".into(),
+                            reason: join.to_string(),
+                        });
+                    }
+                    Ok(Ok(result)) => result,
+                }
+            }
+        };
+        Ok(vec![match answer {
+            Ok(response) => vals::ok(Some(response_val(response))),
+            Err(error) => vals::err(error_val(error)),
+        }])
+    }
+}
+
+/// The fields of a `request` record, read by name.
+struct RequestParts {
+    method: String,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+    timeout_ms: Option<u32>,
+}
+
+impl RequestParts {
+    fn read(function: &str, fields: &[(String, Val)]) -> Result<Self, ToyError> {
+        let bad = |reason: String| ToyError::BadArguments {
+            function: function.to_owned(),
+            reason,
+        };
+        let field = |name: &str| {
+            fields
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v)
+                .ok_or_else(|| bad(format!("request has no field `{name}`")))
+        };
+        let string = |name: &str| match field(name)? {
+            Val::String(s) => Ok(s.clone()),
+            other => Err(bad(format!("`{name}` must be a string, got {other:?}"))),
+        };
+        let bytes = |name: &str, items: &[Val]| {
+            items
+                .iter()
+                .map(|item| match item {
+                    Val::U8(b) => Ok(*b),
+                    _ => Err(bad(format!("`{name}` must be a list<u8>"))),
+                })
+                .collect::<Result<Vec<u8>, _>>()
+        };
+        let headers = match field("headers")? {
+            Val::List(items) => items
+                .iter()
+                .map(|item| match item {
+                    Val::Tuple(pair) => match pair.as_slice() {
+                        [Val::String(n), Val::String(v)] => Ok((n.clone(), v.clone())),
+                        _ => Err(bad("a header must be a tuple<string, string>".into())),
+                    },
+                    _ => Err(bad("a header must be a tuple<string, string>".into())),
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            other => return Err(bad(format!("`headers` must be a list, got {other:?}"))),
+        };
+        let body = match field("body")? {
+            Val::Option(None) => None,
+            Val::Option(Some(inner)) => match inner.as_ref() {
+                Val::List(items) => Some(bytes("body", items)?),
+                _ => return Err(bad("`body` must be an option<list<u8>>".into())),
+            },
+            _ => return Err(bad("`body` must be an option<list<u8>>".into())),
+        };
+        let timeout_ms = match field("timeout-ms")? {
+            Val::Option(None) => None,
+            Val::Option(Some(inner)) => match inner.as_ref() {
+                Val::U32(ms) => Some(*ms),
+                _ => return Err(bad("`timeout-ms` must be an option<u32>".into())),
+            },
+            _ => return Err(bad("`timeout-ms` must be an option<u32>".into())),
+        };
+        Ok(Self {
+            method: string("method")?,
+            url: string("url")?,
+            headers,
+            body,
+            timeout_ms,
+        })
+    }
+}
+
+fn response_val(response: Response) -> Val {
+    vals::record([
+        ("status", Val::U16(response.status)),
+        (
+            "headers",
+            Val::List(
+                response
+                    .headers
+                    .into_iter()
+                    .map(|(n, v)| Val::Tuple(vec![Val::String(n), Val::String(v)]))
+                    .collect(),
+            ),
+        ),
+        ("body", vals::bytes(&response.body)),
+        ("url", Val::String(response.url)),
+    ])
+}
+
+fn error_val(error: FetchError) -> Val {
+    let (case, payload) = match error {
+        FetchError::Denied(host) => ("denied", Some(Val::String(host))),
+        FetchError::Invalid(reason) => ("invalid", Some(Val::String(reason))),
+        FetchError::Timeout => ("timeout", None),
+        FetchError::TooLarge(n) => ("too-large", Some(Val::U64(n))),
+        FetchError::Transport(reason) => ("transport", Some(Val::String(reason))),
+    };
+    Val::Variant(case.to_owned(), payload.map(Box::new))
+}
+
+#[cfg(test)]
+mod tests;
+
+/// `functions()` serves exactly the functions of `wit/http.wit`, each reading
+/// the WIT's number of parameters.
+#[cfg(test)]
+#[tokio::test]
+async fn functions_match_the_wit() {
+    let toy = HttpToy::new();
+    let grants = vec![
+        toy.canonicalize(&"http:example.com".parse().unwrap())
+            .unwrap(),
+    ];
+    let wit = include_str!("../wit/http.wit");
+    patina_toy::wit::check_toy(&toy, "http.wit", wit, grants)
+        .await
+        .unwrap();
+}
