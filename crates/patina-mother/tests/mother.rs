@@ -248,3 +248,21 @@ async fn metrics_come_back_with_the_childs_names() {
     let error = mother.metrics(Some("nothing".into())).await.unwrap_err();
     assert!(matches!(error, MotherError::UnknownChild(_)), "{error:?}");
 }
+
+#[tokio::test]
+async fn any_receipt_store_can_be_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = dir.path().join("receipts-elsewhere");
+    let store = std::sync::Arc::new(patina_receipts::store::open_sqlite(&elsewhere).unwrap());
+    let mut config = MotherConfig::new(dir.path().join("home"));
+    config.receipts = patina_mother::ReceiptBackend::Store(store.clone());
+    let mother = Mother::open(config).unwrap();
+    let spec = RunSpec::new(
+        ChildRef::File(children_artifacts::CALC.into()),
+        CallSpec::Wave("add(1, 2)".into()),
+    );
+    let receipt = mother.run(spec).await.unwrap().receipt.unwrap();
+    use patina_receipts::store::ReceiptStore;
+    assert_eq!(store.get(&receipt.id).unwrap(), Some(receipt));
+    assert!(!dir.path().join("home/receipts.sqlite3").exists());
+}
