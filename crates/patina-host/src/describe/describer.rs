@@ -15,8 +15,14 @@ use wit_parser::{
     Function, Handle, InterfaceId, Resolve, Type, TypeDefKind, TypeId, WorldId, WorldItem, WorldKey,
 };
 
-use super::types::{Definition, MAX_DEPTH};
 use super::{DescribeError, Description, FunctionSignature, ItemDescription, ItemKind};
+
+/// Deepest anonymous type nesting printed (`list<option<list<...>>>`).
+/// Real interfaces stay far below; deeper input is refused, not recursed into.
+pub(super) const MAX_DEPTH: usize = 100;
+
+/// A named type definition: (name for sorting, WIT text).
+pub(super) type Definition = (String, String);
 
 /// Prints the parts of one decoded [`Resolve`] as WIT.
 pub(super) struct Describer<'a> {

@@ -10,11 +10,7 @@
 
 use wit_parser::{Function, Handle, Type, TypeDefKind, TypeId};
 
-use super::describer::Describer;
-
-/// Deepest anonymous type nesting printed (`list<option<list<...>>>`).
-/// Real interfaces stay far below; deeper input is refused, not recursed into.
-pub(super) const MAX_DEPTH: usize = 100;
+use super::describer::{Definition, Describer, MAX_DEPTH};
 
 /// WIT keywords; an identifier spelled like one is written `%name`.
 const KEYWORDS: &[&str] = &[
@@ -71,9 +67,6 @@ pub(super) fn ident(name: &str) -> String {
         name.to_string()
     }
 }
-
-/// A named type definition: (name for sorting, WIT text).
-pub(super) type Definition = (String, String);
 
 impl Describer<'_> {
     /// `[async ]func(a: t, ...)[ -> r]`, listing the first `skip` params out.
