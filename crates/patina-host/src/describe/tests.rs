@@ -5,7 +5,7 @@
 //! component, and never depend on anything but the bytes or WIT source given.
 
 use super::describer::Describer;
-use super::types::MAX_DEPTH;
+use super::describer::MAX_DEPTH;
 use super::*;
 use children_artifacts::{CALC_BYTES, HELLO_CMD_BYTES, HELLO_LOG_BYTES, LIMITS_BYTES};
 use wit_parser::{Resolve, Type, TypeDefKind, WorldItem};
