@@ -85,6 +85,21 @@ async fn a_cap_above_the_hosts_maximum_is_refused() {
             ..
         }))
     ));
+    // Captured output lives in host memory: a caller cannot ask for more
+    // than the host's ceiling (64 MiB by default).
+    let mut req = request("noop()", &[]);
+    req.limits.output = u64::MAX;
+    let refused = host.run(&limits, &req).await;
+    assert!(
+        matches!(
+            &refused,
+            Err(RunRefused::LimitTooLarge(LimitTooLarge::Output { asked: u64::MAX, max })) if *max == 64 << 20
+        ),
+        "{refused:?}"
+    );
+    let mut req = request("noop()", &[]);
+    req.limits.output = 64 << 20;
+    assert!(host.run(&limits, &req).await.unwrap().outcome.is_ok());
 }
 
 #[tokio::test(flavor = "current_thread")]

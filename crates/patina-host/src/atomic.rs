@@ -1,5 +1,5 @@
-//! Atomic file writes for the host's on-disk state (compiled artifacts,
-//! installed children): readers see the old file or the whole new one.
+//! Atomic file writes for on-disk state (the host's compiled artifacts, a
+//! Mother's installed children): readers see the old file or the whole new one.
 //!
 //! It must never leave a torn or partly written file under the final name,
 //! and never write outside the directory it is given.
@@ -11,7 +11,7 @@ use crate::error::IoError;
 
 /// Writes `bytes` to `dir/file` so that readers see the old file or the
 /// whole new one, never a torn write: a synced temp file, then a rename.
-pub(crate) fn write_atomically(dir: &Path, file: &str, bytes: &[u8]) -> Result<(), IoError> {
+pub fn write_atomically(dir: &Path, file: &str, bytes: &[u8]) -> Result<(), IoError> {
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .map_err(|e| IoError::new(format!("writing into {}", dir.display()), e))?;
     tmp.write_all(bytes)

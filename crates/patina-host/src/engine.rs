@@ -30,6 +30,9 @@ pub struct EngineConfig {
     pub max_memory: u64,
     /// Longest wall-clock deadline a run may ask for.
     pub max_timeout: Duration,
+    /// Largest cap on captured stdout (and, apart, stderr) a run may ask
+    /// for, in bytes: the captured output is held in host memory.
+    pub max_output: u64,
 }
 
 impl Default for EngineConfig {
@@ -38,6 +41,7 @@ impl Default for EngineConfig {
             max_instances: 64,
             max_memory: 4 << 30,
             max_timeout: Duration::from_secs(3600),
+            max_output: 64 << 20,
         }
     }
 }

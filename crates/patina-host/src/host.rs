@@ -196,6 +196,12 @@ impl Host {
                 max_ms: engine.max_timeout.as_millis(),
             }));
         }
+        if limits.output > engine.max_output {
+            return Err(RunRefused::LimitTooLarge(LimitTooLarge::Output {
+                asked: limits.output,
+                max: engine.max_output,
+            }));
+        }
         Ok(())
     }
 

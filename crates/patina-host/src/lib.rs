@@ -47,6 +47,7 @@ mod tape;
 pub mod values;
 mod wasi;
 
+pub use atomic::write_atomically;
 pub use cache::ArtifactCache;
 pub use child::Child;
 pub use describe::{

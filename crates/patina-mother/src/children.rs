@@ -13,7 +13,6 @@
 //! [`patina_host::Host::load`] first) and never follow a name outside its
 //! directories.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use patina_core::{ChildId, Grant};
@@ -46,17 +45,11 @@ pub struct ChildStore {
 
 use patina_core::is_valid_child_name as valid_name;
 
-/// Writes `bytes` to `dir/file` so that readers see the old file or the
-/// whole new one, never a torn write: a synced temp file, then a rename.
+/// The host's atomic write (a synced temp file, then a rename), with its
+/// error as a Mother's.
 fn write_atomically(dir: &Path, file: &str, bytes: &[u8]) -> Result<(), MotherError> {
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| MotherError::io(format!("writing into {}", dir.display()), e))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| MotherError::io(format!("writing {file}"), e))?;
-    tmp.persist(dir.join(file))
-        .map_err(|e| MotherError::io(format!("saving {file}"), e.error))?;
-    Ok(())
+    patina_host::write_atomically(dir, file, bytes)
+        .map_err(|patina_host::IoError { context, source }| MotherError::Io { context, source })
 }
 
 impl ChildStore {

@@ -17,6 +17,7 @@ use patina_toys::ToyError;
 
 /// Why a Mother could not do what was asked.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum MotherError {
     /// A file or directory the Mother needed.
     #[error("{context}: {source}")]

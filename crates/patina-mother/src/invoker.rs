@@ -39,14 +39,17 @@ impl MotherInvoker {
 
 #[async_trait::async_trait]
 impl Invoker for MotherInvoker {
-    fn resolve(&self, name: &str) -> Result<ChildId, InvokeError> {
-        self.runner
-            .children()
-            .named(name)
+    async fn resolve(&self, name: &str) -> Result<ChildId, InvokeError> {
+        // Reading `names/<name>` is file I/O: off the async runtime.
+        let owned = name.to_owned();
+        let found = self
+            .runner
+            .blocking(move |runner| runner.children().named(&owned))
+            .await
             .map_err(|e| InvokeError::Lookup {
                 reason: e.to_string(),
-            })?
-            .ok_or_else(|| InvokeError::NotInstalled { name: name.into() })
+            })?;
+        found.ok_or_else(|| InvokeError::NotInstalled { name: name.into() })
     }
 
     async fn invoke(&self, request: InvokeRequest) -> Result<InvokeAnswer, InvokeError> {

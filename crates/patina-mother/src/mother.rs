@@ -23,6 +23,7 @@ use crate::{ChildStore, MotherError, MotherHome, MotherInvoker, Recorder, Runner
 
 /// Where a Mother keeps its receipts.
 #[derive(Clone, Default)]
+#[non_exhaustive]
 pub enum ReceiptBackend {
     /// SQLite in the home (`receipts.sqlite3`): safe for several processes.
     #[default]

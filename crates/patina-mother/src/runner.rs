@@ -46,8 +46,9 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// A runner over these parts.
-    pub fn new(host: Host, children: ChildStore, recorder: Recorder) -> Self {
+    /// A runner over these parts (built by [`crate::Mother::open`], which
+    /// makes the host protect the home).
+    pub(crate) fn new(host: Host, children: ChildStore, recorder: Recorder) -> Self {
         Self {
             host,
             children,
@@ -105,6 +106,11 @@ impl Runner {
     /// Runs `child` as `request` asks and records it (on a blocking thread)
     /// when the request records. `Err(MotherError::Refused)` means no child
     /// code ran.
+    ///
+    /// The run and its recording are one spawned task: a caller that stops
+    /// waiting (a timeout, a client gone) detaches from it but never cancels
+    /// it half-way, so a run whose toy calls happened always ends with its
+    /// receipt stored.
     pub async fn run(
         self: &Arc<Self>,
         child: &Child,
@@ -112,14 +118,14 @@ impl Runner {
     ) -> Result<RunOutput, MotherError> {
         let span =
             tracing::info_span!("runner", child = %child.id(), receipt = tracing::field::Empty);
-        async {
-            let report = self
+        let (runner, child, request) = (self.clone(), child.clone(), request.clone());
+        let task = async move {
+            let report = runner
                 .host
-                .run(child, request)
+                .run(&child, &request)
                 .await
                 .map_err(MotherError::Refused)?;
-            let child = child.clone();
-            let output = self
+            let output = runner
                 .blocking(move |runner| {
                     let mut report = report;
                     let receipt = runner.recorder.record(&child, &mut report)?;
@@ -134,19 +140,22 @@ impl Runner {
                 tracing::Span::current().record("receipt", receipt.id.to_string());
             }
             Ok(output)
-        }
-        .instrument(span)
-        .await
+        };
+        tokio::spawn(task.instrument(span))
+            .await
+            .map_err(MotherError::task)?
     }
 }
 
-/// Runs blocking `work` on tokio's blocking threads, off the async runtime.
+/// Runs blocking `work` on tokio's blocking threads, off the async runtime,
+/// inside the caller's span.
 pub(crate) async fn off_runtime<T, F>(work: F) -> Result<T, MotherError>
 where
     T: Send + 'static,
     F: FnOnce() -> Result<T, MotherError> + Send + 'static,
 {
-    tokio::task::spawn_blocking(work)
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(work))
         .await
         .map_err(MotherError::task)?
 }

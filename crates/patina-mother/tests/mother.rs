@@ -4,6 +4,7 @@
 //! multi-thread runtime with every receipt stored and the chain intact.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use patina_mother::{
     CallSpec, ChainLink, ChildRef, InstallSpec, Mother, MotherConfig, MotherError, ReceiptRef,
@@ -265,4 +266,47 @@ async fn any_receipt_store_can_be_given() {
     use patina_receipts::store::ReceiptStore;
     assert_eq!(store.get(&receipt.id).unwrap(), Some(receipt));
     assert!(!dir.path().join("home/receipts.sqlite3").exists());
+}
+
+/// A caller that stops waiting (a timeout here; a client gone later) detaches
+/// from the run, never cancels it half-way: the run ends at its own deadline
+/// and its receipt is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_whose_caller_stops_waiting_still_gets_its_receipt() {
+    let dir = tempfile::tempdir().unwrap();
+    let mother = open(&dir);
+    mother
+        .install(children_artifacts::LIMITS_BYTES.to_vec(), named("limits"))
+        .await
+        .unwrap();
+    let mut spec = call("limits", "spin()");
+    spec.limits.timeout_ms = Some(300);
+    let waited = tokio::time::timeout(Duration::from_millis(50), mother.run(spec)).await;
+    assert!(waited.is_err(), "spin() returned within 50 ms: {waited:?}");
+    let mut stored = Vec::new();
+    for _ in 0..200 {
+        stored = mother
+            .receipts_of(Some("limits".into()), None)
+            .await
+            .unwrap();
+        if !stored.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let [receipt] = stored.as_slice() else {
+        panic!(
+            "expected the abandoned run's one receipt, found {}",
+            stored.len()
+        );
+    };
+    patina_receipts::verify(receipt).unwrap();
+    assert!(
+        matches!(
+            &receipt.transcript.outcome.status,
+            patina_receipts::OutcomeStatus::Failed { kind, .. } if kind == "deadline-exceeded"
+        ),
+        "the run should end at its own deadline: {:?}",
+        receipt.transcript.outcome.status
+    );
 }

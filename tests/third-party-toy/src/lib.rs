@@ -1,6 +1,6 @@
 //! `acme:counter/counter@1.0.0`, a toy written outside Patina's toy crates the
-//! way a third party would: against `patina-toy` alone. `tests/third_party.rs`
-//! grants it to children on a real host; `tests/deps.rs` proves that writing
+//! way a third party would: against `patina-toy` alone. `tests/all/third_party.rs`
+//! grants it to children on a real host; `tests/third-party-toy/tests/deps.rs` proves that writing
 //! it compiled none of the backends' crates.
 
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -52,6 +52,14 @@ pub enum LimitTooLarge {
         /// The host's longest deadline, in milliseconds.
         max_ms: u128,
     },
+    /// The output cap is above the host's largest.
+    #[error("output cap {asked} is above this host's maximum of {max} bytes")]
+    Output {
+        /// The cap asked for, in bytes.
+        asked: u64,
+        /// The host's maximum, in bytes.
+        max: u64,
+    },
 }
 
 /// Why a run was refused before it started.

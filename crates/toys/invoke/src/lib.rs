@@ -81,8 +81,9 @@ pub enum InvokeAnswer {
 /// caller gets as its `err` answer (a refused or failed run).
 #[async_trait::async_trait]
 pub trait Invoker: Send + Sync {
-    /// The installed child called `name`.
-    fn resolve(&self, name: &str) -> Result<ChildId, InvokeError>;
+    /// The installed child called `name` (async: finding it may read a
+    /// store, which must stay off the async runtime's threads).
+    async fn resolve(&self, name: &str) -> Result<ChildId, InvokeError>;
 
     /// Runs `request.callee` as asked.
     async fn invoke(&self, request: InvokeRequest) -> Result<InvokeAnswer, InvokeError>;
@@ -190,7 +191,7 @@ struct InvokeInstance {
 
 impl InvokeInstance {
     /// The policy: granted name, depth, no cycles.
-    fn admit(&self, invoker: &dyn Invoker, name: &str) -> Result<ChildId, InvokeError> {
+    async fn admit(&self, invoker: &dyn Invoker, name: &str) -> Result<ChildId, InvokeError> {
         if !self.names.iter().any(|granted| granted == name) {
             return Err(InvokeError::NotGranted { name: name.into() });
         }
@@ -200,7 +201,7 @@ impl InvokeInstance {
                 depth: self.chain.len() + 1,
             });
         }
-        let callee = invoker.resolve(name)?;
+        let callee = invoker.resolve(name).await?;
         if self.chain.last() == Some(&callee) {
             return Err(InvokeError::SelfCall { name: name.into() });
         }
@@ -253,7 +254,7 @@ impl ToyInstance for InvokeInstance {
         let Some(invoker) = self.slot.get() else {
             return Ok(vec![vals::err_string(InvokeError::NoInvoker.to_string())]);
         };
-        let callee = match self.admit(invoker.as_ref(), name) {
+        let callee = match self.admit(invoker.as_ref(), name).await {
             Ok(callee) => callee,
             Err(refusal) => return Ok(vec![vals::err_string(refusal.to_string())]),
         };
@@ -304,7 +305,7 @@ mod tests {
 
     #[async_trait::async_trait]
     impl Invoker for Recording {
-        fn resolve(&self, name: &str) -> Result<ChildId, InvokeError> {
+        async fn resolve(&self, name: &str) -> Result<ChildId, InvokeError> {
             self.ids
                 .iter()
                 .find(|(n, _)| n == name)
