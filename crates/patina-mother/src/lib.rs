@@ -30,8 +30,9 @@
 //!
 //! This crate must never decide a caller's authority (that is the
 //! membrane's job above it), never let a grant reach the Mother's home, and
-//! never pull in networking: it sits on `patina-host`, `patina-toys` and
-//! `patina-receipts` only.
+//! never pull in peer networking or a server (the `http` toy's client is
+//! reached only through a grant): it sits on `patina-host`, `patina-toys`
+//! and `patina-receipts` only.
 
 mod children;
 mod error;
