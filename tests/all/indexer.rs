@@ -370,3 +370,52 @@ async fn a_recorded_search_replays_exactly_after_the_folder_changed() {
     assert_eq!(hits(&replay.report), answer);
     assert_eq!(replay.report.wave(), recorded.wave());
 }
+
+/// A toy answer over the inline limit is recorded by reference to a blob;
+/// the replay finds it by digest (hashed once) and answers exactly, and a
+/// blob that no longer hashes to its digest is never used as an answer.
+#[tokio::test]
+async fn large_toy_answers_replay_from_their_blobs_and_damaged_blobs_diverge() {
+    let w = world();
+    let big = "bigword rust ".repeat(patina_receipts::INLINE_LIMIT / 8);
+    std::fs::write(w.folder.path().join("big.md"), big).unwrap();
+    let index = call(&w, &w.indexer, "index()", w.folder.path()).await;
+    let (transcript, blobs) = index.transcript().unwrap();
+    let referenced = transcript
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(
+                &e.result,
+                patina_receipts::EventResult::Ok(patina_receipts::Payload::Ref { .. })
+            )
+        })
+        .count();
+    assert!(
+        referenced > 0 && !blobs.is_empty(),
+        "indexing a file over {} bytes records its read by reference",
+        patina_receipts::INLINE_LIMIT
+    );
+    let source = ReplaySource {
+        transcript: transcript.clone(),
+        blobs: blobs.clone(),
+    };
+    let replay = w.host.replay(&w.indexer, source).await.unwrap();
+    assert!(replay.matched(), "{:?}", replay.divergence);
+
+    let mut damaged = blobs;
+    for blob in &mut damaged {
+        blob.bytes[0] ^= 1;
+    }
+    let source = ReplaySource {
+        transcript,
+        blobs: damaged,
+    };
+    let replay = w.host.replay(&w.indexer, source).await.unwrap();
+    let divergence = replay.divergence.expect("a damaged blob diverges");
+    assert_eq!(
+        divergence.got.as_deref(),
+        Some("a recorded payload is missing"),
+        "{divergence:?}"
+    );
+}

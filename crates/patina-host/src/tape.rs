@@ -9,9 +9,10 @@
 //! and replayed with no code of its own. The tape must never call a toy backend
 //! in replay mode, and never hand a child a value the transcript did not hold.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use patina_receipts::{Blob, Divergence, Event, EventResult, Payload};
+use patina_receipts::{Blob, Digest, Divergence, Event, EventResult, Payload};
 use wasmtime::component::Val;
 use wasmtime::component::types::ComponentFunc;
 
@@ -75,6 +76,9 @@ pub(crate) struct Recorded {
 struct Inner {
     recording: bool,
     replay: Option<Arc<ReplaySource>>,
+    /// The replayed receipt's intact blobs by digest, each hashed once when
+    /// the tape is made (a damaged blob is left out, so its payload misfits).
+    replay_blobs: HashMap<Digest, Vec<u8>>,
     state: Mutex<State>,
 }
 
@@ -93,6 +97,12 @@ impl Tape {
             RunMode::Replay(source) => (true, Some(source.clone())),
         };
         let capacity = replay.as_ref().map_or(0, |r| r.transcript.events.len());
+        let replay_blobs = replay
+            .iter()
+            .flat_map(|r| &r.blobs)
+            .filter(|blob| Blob::digest(&blob.bytes) == blob.digest)
+            .map(|blob| (blob.digest, blob.bytes.clone()))
+            .collect();
         let state = State {
             events: Vec::with_capacity(capacity),
             ..State::default()
@@ -101,6 +111,7 @@ impl Tape {
             inner: Arc::new(Inner {
                 recording,
                 replay,
+                replay_blobs,
                 state: Mutex::new(state),
             }),
         }
@@ -201,13 +212,7 @@ impl Tape {
     /// The text of a recorded payload (looking references up in the replayed
     /// receipt's blobs).
     fn text(&self, payload: &Payload) -> Option<String> {
-        let blobs = self.inner.replay.as_ref().map_or(&[][..], |r| &r.blobs[..]);
-        let bytes = payload.bytes(|d| {
-            blobs
-                .iter()
-                .find(|b| b.digest == *d)
-                .map(|b| b.bytes.clone())
-        })?;
+        let bytes = payload.bytes_hashed(|d| self.inner.replay_blobs.get(d).cloned())?;
         String::from_utf8(bytes).ok()
     }
 

@@ -103,6 +103,16 @@ impl Payload {
         }
     }
 
+    /// The bytes, looking references up with `blob`, which must give only
+    /// bytes already checked against their digest (a map of verified
+    /// blobs): the length is checked, the hash is not computed again.
+    pub fn bytes_hashed(&self, blob: impl Fn(&Digest) -> Option<Vec<u8>>) -> Option<Vec<u8>> {
+        match self {
+            Self::Ref { digest, len } => blob(digest).filter(|bytes| bytes.len() as u64 == *len),
+            inline => inline.bytes(|_| None),
+        }
+    }
+
     /// The digest this payload refers to, if it is a reference.
     pub fn reference(&self) -> Option<Digest> {
         match self {
@@ -159,6 +169,20 @@ mod tests {
             payload.bytes(|_| Some(b"wrong".to_vec())),
             None,
             "a damaged blob is not accepted"
+        );
+        // From a map of verified blobs: the length is still checked.
+        assert_eq!(
+            payload.bytes_hashed(|_| Some(b"short".to_vec())),
+            None,
+            "a blob of another length is not accepted"
+        );
+        assert_eq!(
+            payload.bytes_hashed(|_| Some(blobs[0].bytes.clone())),
+            Some(blobs[0].bytes.clone())
+        );
+        assert_eq!(
+            Payload::Text("inline".into()).bytes_hashed(|_| None),
+            Some(b"inline".to_vec())
         );
     }
 }
