@@ -62,7 +62,7 @@ pub use run::ReplayOutput;
 pub use runner::{RunOutput, Runner};
 pub use wire::{
     CallSpec, ErrorSummary, Installed, LimitsSpec, ModeSpec, ReplaySummary, RunOutcome, RunSpec,
-    RunSummary, parse_grants,
+    RunSummary, exit_status, parse_grants,
 };
 
 /// Compile-time checks: the host and the Mother can be shared between

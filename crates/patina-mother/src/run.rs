@@ -48,8 +48,9 @@ impl Mother {
     pub async fn run(&self, spec: RunSpec) -> Result<RunOutput, MotherError> {
         let span = tracing::info_span!("mother_run", child = %spec.child);
         async {
-            let child = self.load(&spec.child).await?;
+            // The spec is checked before the child is read and compiled.
             let request = spec.request()?;
+            let child = self.load(&spec.child).await?;
             self.runner().run(&child, &request).await
         }
         .instrument(span)

@@ -9,9 +9,8 @@
 //! a request and an answer, the [`crate::Mother`] acts on them.
 
 use patina_core::{ChildId, Grant, Limits};
-use patina_host::{Call, RunMode, RunReport, RunRequest, values};
+use patina_host::{Call, LogLine, Returned, RunFailure, RunMode, RunReport, RunRequest, values};
 use patina_receipts::{Digest, Divergence, ReceiptId};
-use patina_toys::LogLine;
 use serde::{Deserialize, Serialize};
 
 use crate::{ChildRef, MotherError};
@@ -256,16 +255,28 @@ impl RunSummary {
         }
     }
 
-    /// The exit status a process reporting this run ends with: a command's
-    /// own status (1 for one that does not fit in a byte), 0 for a call that
-    /// returned, 1 for a run that failed.
+    /// The exit status a process reporting this run ends with (see
+    /// [`exit_status`]).
     pub fn exit_status(&self) -> u8 {
-        match &self.outcome {
-            RunOutcome::Returned { exit_code, .. } => {
-                exit_code.map_or(0, |code| u8::try_from(code).unwrap_or(FAILED))
-            }
-            RunOutcome::Failed { .. } => FAILED,
-        }
+        status(match &self.outcome {
+            RunOutcome::Returned { exit_code, .. } => Some(*exit_code),
+            RunOutcome::Failed { .. } => None,
+        })
+    }
+}
+
+/// The exit status a process reporting a run that ended with `outcome` ends
+/// with: a command's own status (1 for one that does not fit in a byte), 0
+/// for a call that returned, 1 for a run that failed.
+pub fn exit_status(outcome: &Result<Returned, RunFailure>) -> u8 {
+    status(outcome.as_ref().ok().map(|returned| returned.exit_code))
+}
+
+/// `returned`: the exit code of a run that returned, `None` for one that failed.
+fn status(returned: Option<Option<i32>>) -> u8 {
+    match returned {
+        Some(exit_code) => exit_code.map_or(0, |code| u8::try_from(code).unwrap_or(FAILED)),
+        None => FAILED,
     }
 }
 

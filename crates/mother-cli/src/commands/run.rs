@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use patina_core::{parse_duration, parse_size};
 use patina_host::{RunReport, values};
-use patina_mother::{CallSpec, ChildRef, LimitsSpec, ModeSpec, Mother, RunSpec, RunSummary};
+use patina_mother::{
+    CallSpec, ChildRef, LimitsSpec, ModeSpec, Mother, RunSpec, RunSummary, exit_status,
+};
 use patina_receipts::Receipt;
 
 use crate::cli::{ModeArg, RunArgs};
@@ -60,8 +62,8 @@ pub fn spec(args: &RunArgs) -> Result<RunSpec> {
 /// Prints a report and returns the exit status: the command's own status, 0
 /// for a call that returned, 1 for a run that failed.
 pub fn print(report: &RunReport, receipt: Option<&Receipt>, json: bool) -> Result<ExitCode> {
-    let summary = RunSummary::of(report, receipt.map(|r| r.id));
     if json {
+        let summary = RunSummary::of(report, receipt.map(|r| r.id));
         output::print_json(&serde_json::to_value(&summary)?);
     } else {
         print_text(report);
@@ -69,7 +71,7 @@ pub fn print(report: &RunReport, receipt: Option<&Receipt>, json: bool) -> Resul
             eprintln!("receipt {}", receipt.id);
         }
     }
-    Ok(ExitCode::from(summary.exit_status()))
+    Ok(ExitCode::from(exit_status(&report.outcome)))
 }
 
 fn print_text(report: &RunReport) {
