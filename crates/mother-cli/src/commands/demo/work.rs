@@ -6,7 +6,7 @@
 
 use anyhow::{Context, Result};
 
-use patina_mother::Mother;
+use patina_mother::{InstallSpec, Mother};
 
 use super::steps::{args, execute, replay_step, section, step, workspace};
 use crate::cli::MetricsArgs;
@@ -76,9 +76,15 @@ pub async fn run(mother: &Mother) -> Result<()> {
     }
 
     section("8. Composition and metrics: a child invokes another, which runs with its own grants");
-    let log: patina_host::Grant = "log".parse()?;
-    let hello = mother.children().resolve("hello-log")?;
-    mother.children().set_grants("hello-log", &hello, &[log])?;
+    mother
+        .install(
+            children_artifacts::HELLO_LOG_BYTES.to_vec(),
+            InstallSpec {
+                name: Some("hello-log".into()),
+                grants: vec!["log".into()],
+            },
+        )
+        .await?;
     println!("$ mother install hello-log.wasm --name hello-log --grant log");
     step(
         mother,
