@@ -198,6 +198,7 @@ pub trait ToyInstance: Send {
 /// package, `patina:toys/<interface>@0.1.0`. For Patina's own toys, whose
 /// names are literals (each toy crate's tests build its name); never call it
 /// with a name that came from a child or a user.
+#[doc(hidden)]
 pub fn patina_interface(interface: &str) -> ToyName {
     format!("patina:toys/{interface}@0.1.0")
         .parse()
