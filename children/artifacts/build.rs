@@ -22,6 +22,7 @@ const CHILDREN: &[(&str, &str, &str)] = &[
     ("indexer", "indexer.wasm", "INDEXER"),
     ("folder-watcher", "folder_watcher.wasm", "FOLDER_WATCHER"),
     ("git-status", "git_status.wasm", "GIT_STATUS"),
+    ("byte-probe", "byte_probe.wasm", "BYTE_PROBE"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";

@@ -12,11 +12,12 @@ use patina_tests::{child, host_with, run};
 use patina_toys::HttpToy;
 
 /// A request line, its body, and what to answer.
-type Handler = dyn Fn(&str, &str, &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) + Send + Sync;
+pub(crate) type Handler =
+    dyn Fn(&str, &str, &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) + Send + Sync;
 
 /// Serves `connections` requests (one per connection) on 127.0.0.1, then
 /// closes the listener. Returns the port.
-fn serve(connections: usize, handler: Arc<Handler>) -> u16 {
+pub(crate) fn serve(connections: usize, handler: Arc<Handler>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {

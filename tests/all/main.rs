@@ -3,6 +3,7 @@
 //! per area. Shared helpers are the `patina_tests` library (`support.rs`).
 
 mod bad_input;
+mod byte_caps;
 mod folder_watcher;
 mod git_status;
 mod grants;

@@ -73,6 +73,15 @@ pub enum RunFailure {
         /// What failed (the toy's error, or its recorded message in a replay).
         message: String,
     },
+    /// A toy call carried more list elements (or string bytes) from the child
+    /// than the host copies in one call ([`MAX_TOY_CALL_ELEMENTS`](crate::MAX_TOY_CALL_ELEMENTS)); the toy was not called.
+    #[error(
+        "a toy call carried more than the {elements} list elements or string bytes the host copies in one call"
+    )]
+    CallTooLarge {
+        /// The most the host copies.
+        elements: u64,
+    },
     /// The child trapped (a panic, `unreachable`, an out-of-bounds access, ...).
     #[error("the child trapped: {message}")]
     Trap {
@@ -113,6 +122,7 @@ impl RunFailure {
             Self::MemoryLimitExceeded { .. } => "memory-limit-exceeded",
             Self::Denied { .. } => "denied",
             Self::Toy { .. } => "toy",
+            Self::CallTooLarge { .. } => "call-too-large",
             Self::Trap { .. } => "trap",
             Self::OutputLimitExceeded { .. } => "output-limit-exceeded",
             Self::Diverged(_) => "divergence",
@@ -141,6 +151,7 @@ mod tests {
                 toy: "patina:toys/kv@0.1.0".into(),
                 message: "toy backend failed: full".into(),
             },
+            RunFailure::CallTooLarge { elements: 9 },
             RunFailure::Trap {
                 message: "wasm trap: unreachable".into(),
             },

@@ -25,7 +25,7 @@ use wasmtime::component::Val;
 
 use patina_toy::{Args, Toy, ToyContext, ToyError, ToyInstance, vals};
 
-pub use ops::{MAX_LIST, MAX_READ};
+pub use ops::{MAX_LIST, MAX_READ, MAX_WRITE};
 
 pub use error::shorten;
 pub use patina_toy::canonical_fs_grant;

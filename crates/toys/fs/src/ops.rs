@@ -22,6 +22,9 @@ use super::error::FsError;
 /// 4 MiB: the answer is a `list<u8>`, which the host holds as one `Val` per
 /// byte (about 40 bytes of host memory each) until it is lowered.
 pub const MAX_READ: u64 = 4 << 20;
+/// Largest file `write` writes, in bytes: the same as [`MAX_READ`], so that
+/// whatever a child writes it can read back. More is `too-large(length)`.
+pub const MAX_WRITE: u64 = MAX_READ;
 /// Most entries `list` returns; more is `too-large(count)`.
 pub const MAX_LIST: usize = 100_000;
 

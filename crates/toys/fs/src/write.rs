@@ -15,7 +15,7 @@ use std::path::{Component, Path};
 use cap_std::fs::{Dir, File, Metadata, OpenOptions};
 
 use super::error::{FsError, shorten};
-use super::ops::safe_flags;
+use super::ops::{MAX_WRITE, safe_flags};
 
 /// Prefix of the temp files `write` creates (and renames away).
 pub(crate) const TEMP_PREFIX: &str = ".patina-tmp-";
@@ -23,6 +23,9 @@ pub(crate) const TEMP_PREFIX: &str = ".patina-tmp-";
 /// Replaces or creates the file at `rel` with `data`. The target must be a
 /// regular file or absent; its parent directory must exist.
 pub(crate) fn write(root: &Dir, rel: &Path, data: &[u8]) -> Result<(), FsError> {
+    if data.len() as u64 > MAX_WRITE {
+        return Err(FsError::TooLarge(data.len() as u64));
+    }
     let (parent, name) = split(rel)?;
     let opened;
     let dir: &Dir = if parent.as_os_str().is_empty() {

@@ -20,8 +20,8 @@ use wasmtime::component::Val;
 
 use patina_toy::{Args, Toy, ToyContext, ToyError, ToyInstance, vals};
 
-pub use client::MAX_BODY;
 use client::{FetchError, Request, Response};
+pub use client::{MAX_BODY, MAX_REQUEST_BODY};
 use grant::HttpGrant;
 
 /// How long past a request's own time cap the toy waits for the blocking

@@ -17,6 +17,7 @@ mod query_tests;
 #[cfg(test)]
 mod quota_tests;
 pub(crate) mod store;
+pub use store::MAX_VALUE;
 #[cfg(test)]
 mod tests;
 
