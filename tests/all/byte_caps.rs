@@ -131,7 +131,8 @@ async fn a_call_past_what_the_host_copies_is_refused_before_the_toy() {
     let state = tempfile::tempdir().unwrap();
     let host = host(state.path());
     let probe = child(&host, "byte-probe");
-    let past = patina_host::MAX_TOY_CALL_ELEMENTS + 1;
+    // `blob.put` is typed: its budget is in bytes.
+    let past = patina_host::TOY_CALL_BUDGET + 1;
     let mut request = request(&format!("blob-roundtrip({past})"), &["blob"]);
     request.deny_missing = true;
     let report = host.run(&probe, &request).await.unwrap();
@@ -139,7 +140,7 @@ async fn a_call_past_what_the_host_copies_is_refused_before_the_toy() {
     assert_eq!(
         failure,
         patina_host::RunFailure::CallTooLarge {
-            elements: patina_host::MAX_TOY_CALL_ELEMENTS as u64
+            budget: patina_host::TOY_CALL_BUDGET as u64
         }
     );
     assert!(

@@ -20,19 +20,20 @@ use crate::HostError;
 /// every tick, and a deadline is met within about one tick.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// Most list elements (bytes of a `list<u8>`, say) and string bytes one toy
-/// call may carry from a child to the host: 4 MiB and 64 KiB, so that a
-/// payload one byte over the 4 MiB caps of Patina's toys still reaches the
-/// toy and is refused with its typed error (`too-large`), and a payload past
-/// this is refused by the host ([`RunFailure::CallTooLarge`](crate::RunFailure::CallTooLarge)) before
-/// it is copied. Dynamic toy calls lift every element as one `Val`, so this
-/// bounds the host memory of one call at about 40 bytes per element.
+/// Most list elements and string bytes one dynamically served toy call may
+/// carry from a child to the host: 4 MiB and 64 KiB, so that a payload one
+/// byte over a 4 MiB cap of a dynamic toy still reaches the toy and is
+/// refused with its typed error. Dynamic calls lift every element as one
+/// `Val` (about 32 bytes of host memory each); functions a toy links typed
+/// ([`patina_toy::typed`]) lift a `list<u8>` as the bytes themselves.
 pub const MAX_TOY_CALL_ELEMENTS: usize = (4 << 20) + (64 << 10);
 
-/// The hostcall fuel of a store: wasmtime charges the size of a `Val` for
-/// each lifted element and one unit for each string byte.
-pub(crate) const HOSTCALL_FUEL: usize =
-    MAX_TOY_CALL_ELEMENTS * size_of::<wasmtime::component::Val>();
+/// What one toy call may copy from the child, in wasmtime's hostcall fuel:
+/// one unit per byte of a typed `list<u8>` or string, the size of a `Val`
+/// per dynamically lifted value — [`MAX_TOY_CALL_ELEMENTS`] values, or about
+/// 130 MiB of typed bytes. A call past it is refused before it is copied
+/// ([`RunFailure::CallTooLarge`](crate::RunFailure::CallTooLarge)).
+pub const TOY_CALL_BUDGET: usize = MAX_TOY_CALL_ELEMENTS * size_of::<wasmtime::component::Val>();
 
 /// Sizing of the engine's instance pool and of the largest limits a run may ask for.
 #[derive(Clone, Debug)]

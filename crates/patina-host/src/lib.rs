@@ -53,7 +53,7 @@ pub use child::Child;
 pub use describe::{
     DescribeError, Description, FunctionSignature, ItemDescription, ItemKind, describe_component,
 };
-pub use engine::{EPOCH_TICK, EngineConfig, MAX_TOY_CALL_ELEMENTS};
+pub use engine::{EPOCH_TICK, EngineConfig, MAX_TOY_CALL_ELEMENTS, TOY_CALL_BUDGET};
 pub use error::{
     HostError, IoError, LimitTooLarge, LoadError, MissingGrant, OutputStream, RunFailure,
     RunRefused,

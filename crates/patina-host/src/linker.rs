@@ -6,17 +6,19 @@
 //! new toy gets linking (and later recording and replay) with no code of its own.
 //! This module must never link anything the plan did not decide.
 
+use std::any::Any;
 use std::sync::Arc;
 
 use patina_receipts::EventResult;
 use patina_toy::ToyError;
+use patina_toy::typed::TypedLinker;
 use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{InstancePre, Linker, LinkerInstance, ResourceType};
 
 use crate::plan::{DeniedImport, LinkPlan, ToyLink};
 use crate::state::RunState;
-use crate::tape::{Diverged, Replayed};
+use crate::tape::{Diverged, Replayed, Tape};
 use crate::{Child, RunRefused};
 
 /// A toy call that failed; ends the run as [`RunFailure::Toy`](crate::RunFailure::Toy).
@@ -67,12 +69,26 @@ pub(crate) fn instance_pre(
         .map_err(link_error)
 }
 
+/// The run's tape, as this host made it.
+fn host_tape(store: &RunState) -> Result<Tape, wasmtime::Error> {
+    let tape: &dyn Any = store.tape().as_ref();
+    tape.downcast_ref::<Tape>()
+        .cloned()
+        .ok_or_else(|| wasmtime::Error::msg("the run's tape is not this host's"))
+}
+
 fn link_toy(linker: &mut Linker<RunState>, slot: usize, link: &ToyLink) -> Result<(), RunRefused> {
     // Errors and events name the import as the child wrote it, not the
     // host's toy version, so they read the same on every host.
     let import: Arc<str> = link.import.as_str().into();
     let mut instance = linker.instance(&link.import).map_err(link_error)?;
-    for function in &link.functions {
+    // The functions the toy serves typed first; the others dynamically.
+    let mut typed = TypedLinker::new(&mut instance, &link.import, slot);
+    link.toy
+        .link_typed(&mut typed)
+        .map_err(|e| RunRefused::Link(e.to_string()))?;
+    let typed = typed.linked().to_vec();
+    for function in link.functions.iter().filter(|f| !typed.contains(f)) {
         let import = import.clone();
         let name: Arc<str> = function.as_str().into();
         instance
@@ -85,7 +101,7 @@ fn link_toy(linker: &mut Linker<RunState>, slot: usize, link: &ToyLink) -> Resul
                             source,
                         })
                     };
-                    let tape = store.data().tape.clone();
+                    let tape = host_tape(store.data())?;
                     if tape.full() {
                         return Err(wasmtime::Error::new(TranscriptFull));
                     }
@@ -105,7 +121,7 @@ fn link_toy(linker: &mut Linker<RunState>, slot: usize, link: &ToyLink) -> Resul
                             }
                         }
                     } else {
-                        let Some(instance) = store.data_mut().toys.get_mut(slot) else {
+                        let Some(instance) = store.data_mut().toys_mut().get_mut(slot) else {
                             return Err(failed(ToyError::Backend("toy instance missing".into())));
                         };
                         let answer = instance.call(&name, params).await.and_then(|values| {
@@ -155,7 +171,8 @@ fn deny_function(
     let function = name.to_owned();
     instance
         .func_new(name, move |store, _, params, _| {
-            if let Err(divergence) = store.data().tape.denied(&import, &function, params) {
+            let tape = host_tape(store.data())?;
+            if let Err(divergence) = tape.denied(&import, &function, params) {
                 return Err(wasmtime::Error::new(Diverged(divergence)));
             }
             Err(wasmtime::Error::new(DeniedCall {

@@ -6,12 +6,13 @@
 //! logged and called — even when it traps or hits a limit, so nothing the child
 //! did is lost.
 
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use patina_core::Limits;
 use patina_receipts::Divergence;
 use patina_toy::{LogSink, ToyContext, ToyInstance};
-use wasmtime::component::{Func, InstancePre, ResourceTable, Val};
+use wasmtime::component::{Func, InstancePre, Val};
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -21,7 +22,7 @@ use crate::linker::{DeniedCall, ToyCallFailed};
 use crate::plan::LinkPlan;
 use crate::report::{Returned, RunReport};
 use crate::request::{RunMode, RunRequest, Target};
-use crate::state::{MemoryLimiter, RunState};
+use crate::state::{MemoryCapReached, MemoryLimiter, RunState};
 use crate::tape::{Diverged, MAX_EVENTS, MAX_RECORDED_BYTES, Recorded, Tape};
 use crate::wasi::{WasiSetup, wasi_context};
 use crate::{Child, OutputStream, RunFailure, RunRefused};
@@ -36,6 +37,8 @@ struct Capture {
     stdout: MemoryOutputPipe,
     stderr: MemoryOutputPipe,
     logs: LogSink,
+    /// Where the memory limiter notes a growth past the cap.
+    memory: Arc<OnceLock<MemoryCapReached>>,
 }
 
 impl Capture {
@@ -47,6 +50,7 @@ impl Capture {
             stdout: MemoryOutputPipe::new(output_cap),
             stderr: MemoryOutputPipe::new(output_cap),
             logs: LogSink::new(),
+            memory: Arc::default(),
         }
     }
 }
@@ -87,7 +91,7 @@ pub(crate) async fn execute(
         capture.stdout.contents().to_vec(),
         capture.stderr.contents().to_vec(),
     );
-    let outcome = outcome_of(called, &target, &store, limits, [&stdout, &stderr]);
+    let outcome = outcome_of(called, &target, &capture, limits, [&stdout, &stderr]);
     let Recorded {
         events,
         blobs,
@@ -178,13 +182,13 @@ fn run_state(
                 })
         })
         .collect::<Result<Vec<Box<dyn ToyInstance>>, RunRefused>>()?;
-    Ok(RunState {
+    let limiter = MemoryLimiter::new(request.limits.memory, capture.memory.clone());
+    Ok(RunState::new(
         wasi,
-        table: ResourceTable::new(),
-        limiter: MemoryLimiter::new(request.limits.memory),
+        Box::new(limiter),
         toys,
-        tape: capture.tape.clone(),
-    })
+        Arc::new(capture.tape.clone()),
+    ))
 }
 
 /// A store for `state` under the run's memory cap, fuel budget and deadline.
@@ -195,8 +199,8 @@ fn new_store(
     deadline: Instant,
 ) -> Result<Store<RunState>, RunRefused> {
     let mut store = Store::new(engine, state);
-    store.limiter(|state| &mut state.limiter);
-    store.set_hostcall_fuel(crate::engine::HOSTCALL_FUEL);
+    store.limiter(|state| state.limiter());
+    store.set_hostcall_fuel(crate::TOY_CALL_BUDGET);
     store
         .set_fuel(limits.fuel)
         .map_err(|e| RunRefused::Engine(format!("{e:#}")))?;
@@ -257,7 +261,7 @@ async fn call_export(
 fn outcome_of(
     called: Called,
     target: &Target,
-    store: &Store<RunState>,
+    capture: &Capture,
     limits: &Limits,
     [stdout, stderr]: [&[u8]; 2],
 ) -> Result<Returned, RunFailure> {
@@ -273,7 +277,7 @@ fn outcome_of(
             }),
             _ => Err(classify(
                 &error,
-                store,
+                capture,
                 limits,
                 [
                     (stdout, OutputStream::Stdout),
@@ -313,7 +317,7 @@ fn with_tape_verdict(
 async fn finish_toys(store: &mut Store<RunState>, time: Duration) -> Vec<String> {
     let mut warnings = Vec::new();
     let deadline = tokio::time::Instant::now() + time;
-    for (slot, toy) in store.data_mut().toys.iter_mut().enumerate() {
+    for (slot, toy) in store.data_mut().toys_mut().iter_mut().enumerate() {
         let warning = match tokio::time::timeout_at(deadline, toy.finish()).await {
             Ok(Ok(())) => continue,
             Ok(Err(error)) => format!("toy #{slot} could not finish the run: {error}"),
@@ -354,14 +358,14 @@ fn lift_refused(error: &wasmtime::Error) -> bool {
 /// Turns a failed call into the typed failure that says why.
 fn classify(
     error: &wasmtime::Error,
-    store: &Store<RunState>,
+    capture: &Capture,
     limits: &Limits,
     outputs: [(&[u8], OutputStream); 2],
 ) -> RunFailure {
     if let Some(Diverged(divergence)) = error.downcast_ref::<Diverged>() {
         return RunFailure::Diverged(divergence.clone());
     }
-    if let Some(reached) = &store.data().limiter.reached {
+    if let Some(reached) = capture.memory.get() {
         return RunFailure::MemoryLimitExceeded {
             requested: reached.requested,
             cap: reached.cap,
@@ -380,7 +384,7 @@ fn classify(
     }
     if lift_refused(error) {
         return RunFailure::CallTooLarge {
-            elements: crate::MAX_TOY_CALL_ELEMENTS as u64,
+            budget: crate::TOY_CALL_BUDGET as u64,
         };
     }
     match error.downcast_ref::<Trap>() {

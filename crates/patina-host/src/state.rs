@@ -1,34 +1,17 @@
-//! [`RunState`]: the per-run data of a wasmtime store — the empty WASI context,
-//! its resource table, the memory limiter, and the granted toys' instances.
-//! It lives exactly as long as one run and is never shared between runs.
+//! The memory limiter of one run, and the verdict it leaves for the run's
+//! report. A run's store holds [`patina_toy::typed::RunStore`] (its WASI
+//! context, resource table, this limiter, the granted toys' instances and
+//! the tape), which lives exactly as long as one run and is never shared.
 
-use patina_toy::ToyInstance;
+use std::sync::{Arc, OnceLock};
 
-use crate::tape::Tape;
 use wasmtime::ResourceLimiter;
-use wasmtime::component::ResourceTable;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// The store data of one run.
+pub(crate) use patina_toy::typed::RunStore as RunState;
 
 /// Most table elements a child may have (tables hold function references).
 const MAX_TABLE_ELEMENTS: usize = 1 << 20;
-
-/// Store data of one run.
-pub struct RunState {
-    pub(crate) wasi: WasiCtx,
-    pub(crate) table: ResourceTable,
-    pub(crate) limiter: MemoryLimiter,
-    pub(crate) toys: Vec<Box<dyn ToyInstance>>,
-    pub(crate) tape: Tape,
-}
-
-impl WasiView for RunState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
 
 /// The error a memory growth past the cap ends the run with.
 #[derive(Debug, thiserror::Error)]
@@ -40,20 +23,22 @@ pub struct MemoryCapReached {
     pub cap: u64,
 }
 
-/// Caps the total linear memory of a run and remembers when the cap was hit.
+/// Caps the total linear memory of a run and remembers when the cap was hit
+/// (in [`MemoryLimiter::verdict`], which the run keeps a handle on).
 pub struct MemoryLimiter {
     cap: u64,
     total: u64,
-    pub(crate) reached: Option<MemoryCapReached>,
+    reached: Arc<OnceLock<MemoryCapReached>>,
 }
 
 impl MemoryLimiter {
-    /// A limiter with `cap` bytes for all memories of the run together.
-    pub fn new(cap: u64) -> Self {
+    /// A limiter with `cap` bytes for all memories of the run together,
+    /// noting the first growth past it in `reached`.
+    pub fn new(cap: u64, reached: Arc<OnceLock<MemoryCapReached>>) -> Self {
         Self {
             cap,
             total: 0,
-            reached: None,
+            reached,
         }
     }
 }
@@ -73,7 +58,7 @@ impl ResourceLimiter for MemoryLimiter {
                 cap: self.cap,
             };
             let error = wasmtime::Error::msg(reached.to_string());
-            self.reached = Some(reached);
+            let _ = self.reached.set(reached);
             return Err(error);
         }
         self.total = requested;
@@ -96,7 +81,8 @@ mod tests {
 
     #[test]
     fn limiter_counts_all_memories_together() {
-        let mut limiter = MemoryLimiter::new(100);
+        let verdict = Arc::default();
+        let mut limiter = MemoryLimiter::new(100, Arc::clone(&verdict));
         assert!(limiter.memory_growing(0, 60, None).unwrap());
         assert!(limiter.memory_growing(0, 40, None).unwrap());
         let err = limiter.memory_growing(40, 41, None).unwrap_err();
@@ -104,7 +90,7 @@ mod tests {
             err.to_string(),
             "memory limit exceeded: asked for 101 bytes, the cap is 100"
         );
-        let reached = limiter.reached.as_ref().unwrap();
+        let reached = verdict.get().unwrap();
         assert_eq!((reached.requested, reached.cap), (101, 100));
     }
 }

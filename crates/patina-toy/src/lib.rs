@@ -14,7 +14,9 @@
 //! [`ToyStateDir`] layout, typed argument helpers ([`Args`], [`vals`]), the
 //! run's [`LogSink`], [`blocking`], the grant helpers several toys share
 //! ([`canonical_fs_grant`]), [`create_private_dir`] and, behind the `sqlite`
-//! feature, the opener of the toys' own SQLite stores; behind `wit`, the
+//! feature, the opener of the toys' own SQLite stores; in [`typed`], the
+//! fast path for functions that move bytes (and the [`RunStore`](typed::RunStore)
+//! a run's wasmtime store holds); behind `wit`, the
 //! check of a toy's functions against its WIT interface (for tests).
 //!
 //! What this crate must never do: contain a backend (no toy of Patina's own
@@ -34,6 +36,7 @@ mod registry;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod toy;
+pub mod typed;
 #[cfg(feature = "wit")]
 pub mod wit;
 

@@ -176,11 +176,22 @@ pub trait Toy: Send + Sync + 'static {
 
     /// Makes the per-run state of this toy for one child instance.
     fn instantiate(&self, ctx: &ToyContext) -> Result<Box<dyn ToyInstance>, ToyError>;
+
+    /// Links the functions this toy serves typed — those that move bytes —
+    /// with [`TypedLinker::func`](crate::typed::TypedLinker::func); the host
+    /// serves the others through [`ToyInstance::call`]. The default links none.
+    fn link_typed(
+        &self,
+        linker: &mut crate::typed::TypedLinker<'_, '_>,
+    ) -> Result<(), crate::typed::LinkTypedError> {
+        let _ = linker;
+        Ok(())
+    }
 }
 
 /// Per-run state of a toy: serves the calls of one child instance.
 #[async_trait::async_trait]
-pub trait ToyInstance: Send {
+pub trait ToyInstance: std::any::Any + Send {
     /// Serves one call of `function` with `args` (already lifted by the
     /// component model from the child's declared signature) and returns its
     /// results, one value per WIT result.

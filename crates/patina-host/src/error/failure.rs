@@ -73,14 +73,16 @@ pub enum RunFailure {
         /// What failed (the toy's error, or its recorded message in a replay).
         message: String,
     },
-    /// A toy call carried more list elements (or string bytes) from the child
-    /// than the host copies in one call ([`MAX_TOY_CALL_ELEMENTS`](crate::MAX_TOY_CALL_ELEMENTS)); the toy was not called.
+    /// A toy call carried more data from the child than the host copies in
+    /// one call ([`TOY_CALL_BUDGET`](crate::TOY_CALL_BUDGET) units of wasmtime's
+    /// hostcall fuel: a byte of a typed argument is one unit, a dynamically
+    /// lifted value the size of a `Val`); the toy was not called.
     #[error(
-        "a toy call carried more than the {elements} list elements or string bytes the host copies in one call"
+        "a toy call carried more data than the host copies in one call (a budget of {budget} units: one per byte of a typed argument)"
     )]
     CallTooLarge {
-        /// The most the host copies.
-        elements: u64,
+        /// The host's budget for one call.
+        budget: u64,
     },
     /// The child trapped (a panic, `unreachable`, an out-of-bounds access, ...).
     #[error("the child trapped: {message}")]
@@ -151,7 +153,7 @@ mod tests {
                 toy: "patina:toys/kv@0.1.0".into(),
                 message: "toy backend failed: full".into(),
             },
-            RunFailure::CallTooLarge { elements: 9 },
+            RunFailure::CallTooLarge { budget: 9 },
             RunFailure::Trap {
                 message: "wasm trap: unreachable".into(),
             },

@@ -28,6 +28,7 @@ use patina_core::ToyName;
 use wasmtime::component::Val;
 
 use patina_toy::create_private_dir;
+use patina_toy::typed::{LinkTypedError, TypedLinker};
 use patina_toy::{Args, Toy, ToyContext, ToyError, ToyInstance, vals};
 
 /// Largest blob, in bytes. A `get` answer costs ~40 bytes of host memory per
@@ -90,57 +91,81 @@ impl Toy for BlobToy {
             store: Arc::clone(&self.store),
         }))
     }
+
+    fn link_typed(&self, linker: &mut TypedLinker<'_, '_>) -> Result<(), LinkTypedError> {
+        link_typed(linker)
+    }
 }
 
 struct BlobInstance {
     store: Arc<BlobStore>,
 }
 
+impl BlobInstance {
+    /// `put`: stores `data`, answering its id.
+    async fn put(&self, data: Vec<u8>) -> Result<Result<String, String>, ToyError> {
+        if data.len() > MAX_BLOB {
+            return Ok(Err(format!(
+                "a blob holds at most {MAX_BLOB} bytes, got {}",
+                data.len()
+            )));
+        }
+        let store = Arc::clone(&self.store);
+        patina_toy::blocking("the blob store", move || store.put(&data)).await
+    }
+
+    /// `get`: the bytes of blob `id`, if the store holds it.
+    async fn get(&self, id: &str) -> Result<Result<Option<Vec<u8>>, String>, ToyError> {
+        let digest = match parse_id(id) {
+            Ok(digest) => digest,
+            Err(e) => return Ok(Err(e)),
+        };
+        let store = Arc::clone(&self.store);
+        patina_toy::blocking("the blob store", move || store.get(&digest)).await
+    }
+
+    /// `has`: whether the store holds blob `id`.
+    async fn has(&self, id: &str) -> Result<Result<bool, String>, ToyError> {
+        let digest = match parse_id(id) {
+            Ok(digest) => digest,
+            Err(e) => return Ok(Err(e)),
+        };
+        let store = Arc::clone(&self.store);
+        patina_toy::blocking("the blob store", move || store.has(&digest)).await
+    }
+}
+
+/// Links `put` and `get`, which move bytes, with typed lifting.
+fn link_typed(linker: &mut TypedLinker<'_, '_>) -> Result<(), LinkTypedError> {
+    linker.func("put", |blob: &mut BlobInstance, (data,): (Vec<u8>,)| {
+        Box::pin(async move { Ok((blob.put(data).await?,)) })
+    })?;
+    linker.func("get", |blob: &mut BlobInstance, (id,): (String,)| {
+        Box::pin(async move { Ok((blob.get(&id).await?,)) })
+    })
+}
+
+/// The dynamic path (hosts that call toys with component values): the same
+/// functions, converted.
 #[async_trait::async_trait]
 impl ToyInstance for BlobInstance {
     async fn call(&mut self, function: &str, args: &[Val]) -> Result<Vec<Val>, ToyError> {
         let answer = match function {
             "put" => {
                 let data = Args::new(function, args, 1)?.bytes(0)?;
-                if data.len() > MAX_BLOB {
-                    vals::err_string(format!(
-                        "a blob holds at most {MAX_BLOB} bytes, got {}",
-                        data.len()
-                    ))
-                } else {
-                    let store = Arc::clone(&self.store);
-                    match patina_toy::blocking("the blob store", move || store.put(&data)).await? {
-                        Ok(id) => vals::ok(Some(vals::string(id))),
-                        Err(e) => vals::err_string(e),
-                    }
-                }
-            }
-            "get" | "has" => {
-                let id = Args::new(function, args, 1)?.string(0)?;
-                match parse_id(id) {
+                match self.put(data).await? {
+                    Ok(id) => vals::ok(Some(vals::string(id))),
                     Err(e) => vals::err_string(e),
-                    Ok(digest) => {
-                        let store = Arc::clone(&self.store);
-                        if function == "get" {
-                            match patina_toy::blocking("the blob store", move || store.get(&digest))
-                                .await?
-                            {
-                                Ok(data) => {
-                                    vals::ok(Some(vals::option(data.as_deref().map(vals::bytes))))
-                                }
-                                Err(e) => vals::err_string(e),
-                            }
-                        } else {
-                            match patina_toy::blocking("the blob store", move || store.has(&digest))
-                                .await?
-                            {
-                                Ok(has) => vals::ok(Some(Val::Bool(has))),
-                                Err(e) => vals::err_string(e),
-                            }
-                        }
-                    }
                 }
             }
+            "get" => match self.get(Args::new(function, args, 1)?.string(0)?).await? {
+                Ok(data) => vals::ok(Some(vals::option(data.as_deref().map(vals::bytes)))),
+                Err(e) => vals::err_string(e),
+            },
+            "has" => match self.has(Args::new(function, args, 1)?.string(0)?).await? {
+                Ok(has) => vals::ok(Some(Val::Bool(has))),
+                Err(e) => vals::err_string(e),
+            },
             _ => {
                 return Err(ToyError::NoSuchFunction {
                     toy: "patina:toys/blob".into(),

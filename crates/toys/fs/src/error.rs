@@ -9,25 +9,64 @@
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
-use wasmtime::component::Val;
+use patina_toy::typed::{Decode, Encode, WaveError, WaveReader, WaveWriter};
+use wasmtime::component::{ComponentType, Lift, Lower, Val};
 
-/// Why an `fs` call failed: the WIT `error` variant.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Why an `fs` call failed: the WIT `error` variant (also as a typed
+/// component value, for the functions linked typed).
+#[derive(Clone, Debug, PartialEq, Eq, ComponentType, Lift, Lower)]
+#[component(variant)]
 pub(crate) enum FsError {
     /// The path would leave the granted root.
+    #[component(name = "escape")]
     Escape(String),
     /// Nothing at that path.
+    #[component(name = "not-found")]
     NotFound,
     /// A directory was needed.
+    #[component(name = "not-a-directory")]
     NotADirectory,
     /// A file was needed.
+    #[component(name = "is-a-directory")]
     IsADirectory,
     /// Read-only grant, or the target exists.
+    #[component(name = "not-permitted")]
     NotPermitted(String),
     /// Over the read limit, in bytes.
+    #[component(name = "too-large")]
     TooLarge(u64),
     /// Any other I/O failure.
+    #[component(name = "io")]
     Io(String),
+}
+
+impl Encode for FsError {
+    fn encode(&self, w: &mut WaveWriter<'_>) {
+        match self {
+            Self::Escape(reason) => w.case("escape", Some(reason)),
+            Self::NotFound => w.case("not-found", None),
+            Self::NotADirectory => w.case("not-a-directory", None),
+            Self::IsADirectory => w.case("is-a-directory", None),
+            Self::NotPermitted(reason) => w.case("not-permitted", Some(reason)),
+            Self::TooLarge(size) => w.case("too-large", Some(size)),
+            Self::Io(message) => w.case("io", Some(message)),
+        }
+    }
+}
+
+impl Decode for FsError {
+    fn decode(r: &mut WaveReader<'_>) -> Result<Self, WaveError> {
+        Ok(match r.label()? {
+            "escape" => Self::Escape(r.payload()?),
+            "not-found" => Self::NotFound,
+            "not-a-directory" => Self::NotADirectory,
+            "is-a-directory" => Self::IsADirectory,
+            "not-permitted" => Self::NotPermitted(r.payload()?),
+            "too-large" => Self::TooLarge(r.payload()?),
+            "io" => Self::Io(r.payload()?),
+            other => return Err(r.error(format!("`{other}` is not an fs error"))),
+        })
+    }
 }
 
 impl FsError {

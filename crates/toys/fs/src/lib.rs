@@ -23,6 +23,7 @@ use cap_std::fs::Dir;
 use patina_core::{FsAccess, Grant, GrantError, ToyName};
 use wasmtime::component::Val;
 
+use patina_toy::typed::{LinkTypedError, TypedLinker};
 use patina_toy::{Args, Toy, ToyContext, ToyError, ToyInstance, vals};
 
 pub use ops::{MAX_LIST, MAX_READ, MAX_WRITE};
@@ -83,6 +84,10 @@ impl Toy for FsToy {
             dir: Arc::new(root.dir),
             access: root.access,
         }))
+    }
+
+    fn link_typed(&self, linker: &mut TypedLinker<'_, '_>) -> Result<(), LinkTypedError> {
+        link_typed(linker)
     }
 }
 
@@ -166,6 +171,54 @@ fn run(dir: &Dir, op: Op, path: &ChildPath) -> Result<Answer, FsError> {
     })
 }
 
+impl FsInstance {
+    /// Serves `op` on the child's `path`: the answer, or the WIT error.
+    async fn serve(&self, op: Op, path: &str) -> Result<Result<Answer, FsError>, ToyError> {
+        let path = match check_path(path) {
+            Ok(path) => path,
+            Err(error) => return Ok(Err(error)),
+        };
+        if op.writes() && self.access == FsAccess::ReadOnly {
+            let refused = FsError::NotPermitted("the grant is read-only (`ro`)".into());
+            return Ok(Err(refused));
+        }
+        let dir = self.dir.clone();
+        let answer = patina_toy::blocking("the fs call", move || run(&dir, op, &path)).await?;
+        if let Err(error) = &answer {
+            tracing::debug!(?error, "fs call refused");
+        }
+        Ok(answer)
+    }
+
+    /// `read`, typed.
+    async fn read(&self, path: &str) -> Result<Result<Vec<u8>, FsError>, ToyError> {
+        Ok(match self.serve(Op::Read, path).await? {
+            Ok(Answer::Bytes(data)) => Ok(data),
+            Ok(_) => Err(FsError::Io("`read` answered something else".into())),
+            Err(error) => Err(error),
+        })
+    }
+
+    /// `write`, typed.
+    async fn write(&self, path: &str, data: Vec<u8>) -> Result<Result<(), FsError>, ToyError> {
+        Ok(self.serve(Op::Write(data), path).await?.map(|_| ()))
+    }
+}
+
+/// Links `read` and `write`, which move bytes, with typed lifting.
+fn link_typed(linker: &mut TypedLinker<'_, '_>) -> Result<(), LinkTypedError> {
+    linker.func("read", |fs: &mut FsInstance, (path,): (String,)| {
+        Box::pin(async move { Ok((fs.read(&path).await?,)) })
+    })?;
+    linker.func(
+        "write",
+        |fs: &mut FsInstance, (path, data): (String, Vec<u8>)| {
+            Box::pin(async move { Ok((fs.write(&path, data).await?,)) })
+        },
+    )
+}
+
+/// The dynamic path: every function, as component values.
 #[async_trait::async_trait]
 impl ToyInstance for FsInstance {
     async fn call(&mut self, function: &str, args: &[Val]) -> Result<Vec<Val>, ToyError> {
@@ -192,22 +245,9 @@ impl ToyInstance for FsInstance {
                 });
             }
         };
-        let path = match check_path(path) {
-            Ok(path) => path,
-            Err(error) => return Ok(vec![vals::err(error.to_val())]),
-        };
-        if op.writes() && self.access == FsAccess::ReadOnly {
-            let refused = FsError::NotPermitted("the grant is read-only (`ro`)".into());
-            return Ok(vec![vals::err(refused.to_val())]);
-        }
-        let dir = self.dir.clone();
-        let answer = patina_toy::blocking("the fs call", move || run(&dir, op, &path)).await?;
-        Ok(vec![match answer {
+        Ok(vec![match self.serve(op, path).await? {
             Ok(answer) => answer.to_val(),
-            Err(error) => {
-                tracing::debug!(function, ?error, "fs call refused");
-                vals::err(error.to_val())
-            }
+            Err(error) => vals::err(error.to_val()),
         }])
     }
 }

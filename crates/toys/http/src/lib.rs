@@ -10,6 +10,7 @@
 mod client;
 mod grant;
 mod resolve;
+mod typed;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +19,9 @@ use patina_core::{Grant, GrantError, ToyName};
 use ureq::unversioned::resolver::Resolver;
 use wasmtime::component::Val;
 
+use patina_toy::typed::{LinkTypedError, TypedLinker};
 use patina_toy::{Args, Toy, ToyContext, ToyError, ToyInstance, vals};
+use typed::{WitError, WitRequest, WitResponse};
 
 use client::{FetchError, Request, Response};
 pub use client::{MAX_BODY, MAX_REQUEST_BODY};
@@ -109,6 +112,10 @@ impl Toy for HttpToy {
             dns: Arc::clone(&self.dns),
         }))
     }
+
+    fn link_typed(&self, linker: &mut TypedLinker<'_, '_>) -> Result<(), LinkTypedError> {
+        link_typed(linker)
+    }
 }
 
 struct HttpInstance {
@@ -116,6 +123,48 @@ struct HttpInstance {
     dns: Arc<dyn Resolver>,
 }
 
+impl HttpInstance {
+    /// `fetch`: the response, or the WIT error.
+    async fn fetch(&self, parts: RequestParts) -> Result<Result<Response, FetchError>, ToyError> {
+        let request = match Request::new(
+            &parts.method,
+            &parts.url,
+            &parts.headers,
+            parts.body,
+            parts.timeout_ms,
+        ) {
+            Err(e) => return Ok(Err(e)),
+            Ok(request) => request,
+        };
+        let cap = request.timeout() + GRACE;
+        let grants = Arc::clone(&self.grants);
+        let dns = Arc::clone(&self.dns);
+        let job = tokio::task::spawn_blocking(move || client::fetch(&grants, dns, request));
+        match tokio::time::timeout(cap, job).await {
+            Err(_) => Ok(Err(FetchError::Timeout)),
+            Ok(Err(join)) => Err(ToyError::Worker {
+                what: "http client".into(),
+                reason: join.to_string(),
+            }),
+            Ok(Ok(result)) => Ok(result),
+        }
+    }
+}
+
+/// Links `fetch`, whose bodies are bytes, with typed lifting.
+fn link_typed(linker: &mut TypedLinker<'_, '_>) -> Result<(), LinkTypedError> {
+    linker.func(
+        "fetch",
+        |http: &mut HttpInstance, (request,): (WitRequest,)| {
+            Box::pin(async move {
+                let answer = http.fetch(request.into()).await?;
+                Ok((answer.map(WitResponse::from).map_err(WitError::from),))
+            })
+        },
+    )
+}
+
+/// The dynamic path: `fetch` with component values.
 #[async_trait::async_trait]
 impl ToyInstance for HttpInstance {
     async fn call(&mut self, function: &str, args: &[Val]) -> Result<Vec<Val>, ToyError> {
@@ -126,34 +175,8 @@ impl ToyInstance for HttpInstance {
             });
         }
         let args = Args::new(function, args, 1)?;
-        let fields = args.record(0)?;
-        let parts = RequestParts::read(function, fields)?;
-        let answer = match Request::new(
-            &parts.method,
-            &parts.url,
-            &parts.headers,
-            parts.body,
-            parts.timeout_ms,
-        ) {
-            Err(e) => Err(e),
-            Ok(request) => {
-                let cap = request.timeout() + GRACE;
-                let grants = Arc::clone(&self.grants);
-                let dns = Arc::clone(&self.dns);
-                let job = tokio::task::spawn_blocking(move || client::fetch(&grants, dns, request));
-                match tokio::time::timeout(cap, job).await {
-                    Err(_) => Err(FetchError::Timeout),
-                    Ok(Err(join)) => {
-                        return Err(ToyError::Worker {
-                            what: "http client".into(),
-                            reason: join.to_string(),
-                        });
-                    }
-                    Ok(Ok(result)) => result,
-                }
-            }
-        };
-        Ok(vec![match answer {
+        let parts = RequestParts::read(function, args.record(0)?)?;
+        Ok(vec![match self.fetch(parts).await? {
             Ok(response) => vals::ok(Some(response_val(response))),
             Err(error) => vals::err(error_val(error)),
         }])

@@ -28,6 +28,7 @@ use patina_core::{Grant, GrantError, ToyName};
 use rusqlite::types::Value;
 use wasmtime::component::Val;
 
+use patina_toy::typed::{LinkTypedError, TypedLinker};
 use patina_toy::{Args, Toy, ToyContext, ToyError, ToyInstance, vals};
 
 use query::MAX_QUERY_TIME;
@@ -142,6 +143,10 @@ impl Toy for KvToy {
             files,
         }))
     }
+
+    fn link_typed(&self, linker: &mut TypedLinker<'_, '_>) -> Result<(), LinkTypedError> {
+        link_typed(linker)
+    }
 }
 
 struct KvInstance {
@@ -159,21 +164,84 @@ struct KvInstance {
 /// (a child can fill the disk, another process can hold the lock: the child
 /// may handle both); a [`ToyError`] only for breakage of the store itself
 /// (corrupt, unreadable), which no answer could explain to the child.
-fn answer<T>(
-    result: Result<T, StoreError>,
-    ok: impl FnOnce(T) -> Option<Val>,
-) -> Result<Val, ToyError> {
+fn typed_answer<T>(result: Result<T, StoreError>) -> Result<Result<T, String>, ToyError> {
     match result {
-        Ok(value) => Ok(vals::ok(ok(value))),
-        Err(StoreError::Refused(message)) => Ok(vals::err_string(message)),
-        Err(e @ StoreError::Unavailable(_)) => Ok(vals::err_string(e.to_string())),
+        Ok(value) => Ok(Ok(value)),
+        Err(StoreError::Refused(message)) => Ok(Err(message)),
+        Err(e @ StoreError::Unavailable(_)) => Ok(Err(e.to_string())),
         Err(e @ StoreError::Sqlite(_)) => Err(ToyError::Store {
             reason: e.to_string(),
         }),
     }
 }
 
+/// [`typed_answer`] as a component value.
+fn answer<T>(
+    result: Result<T, StoreError>,
+    ok: impl FnOnce(T) -> Option<Val>,
+) -> Result<Val, ToyError> {
+    Ok(match typed_answer(result)? {
+        Ok(value) => vals::ok(ok(value)),
+        Err(message) => vals::err_string(message),
+    })
+}
+
+/// The answer to a call on the own store of a run that has none.
+const NO_OWN_STORE: &str =
+    "this run has no store of its own: it needs the bare `kv` grant (`--grant kv`)";
+
+/// Links `get` and `set`, which move bytes, with typed lifting.
+fn link_typed(linker: &mut TypedLinker<'_, '_>) -> Result<(), LinkTypedError> {
+    linker.func(
+        "get",
+        |kv: &mut KvInstance, (namespace, key): (String, String)| {
+            Box::pin(async move { Ok((kv.get(namespace, key).await?,)) })
+        },
+    )?;
+    linker.func(
+        "set",
+        |kv: &mut KvInstance, (namespace, key, value): (String, String, Vec<u8>)| {
+            Box::pin(async move { Ok((kv.set(namespace, key, value).await?,)) })
+        },
+    )
+}
+
 impl KvInstance {
+    /// `get`, typed.
+    async fn get(
+        &self,
+        namespace: String,
+        key: String,
+    ) -> Result<Result<Option<Vec<u8>>, String>, ToyError> {
+        let Some(store) = self.store.clone() else {
+            return Ok(Err(NO_OWN_STORE.into()));
+        };
+        let child = self.child.clone();
+        typed_answer(
+            patina_toy::blocking("the kv store", move || store.get(&child, &namespace, &key))
+                .await?,
+        )
+    }
+
+    /// `set`, typed.
+    async fn set(
+        &self,
+        namespace: String,
+        key: String,
+        value: Vec<u8>,
+    ) -> Result<Result<(), String>, ToyError> {
+        let Some(store) = self.store.clone() else {
+            return Ok(Err(NO_OWN_STORE.into()));
+        };
+        let (child, quota) = (self.child.clone(), self.quota);
+        typed_answer(
+            patina_toy::blocking("the kv store", move || {
+                store.set(&child, &namespace, &key, &value, quota)
+            })
+            .await?,
+        )
+    }
+
     async fn own(&self, function: &str, args: &[Val]) -> Result<Val, ToyError> {
         let arity = match function {
             "get" | "delete" | "keys" => 2,
@@ -192,25 +260,26 @@ impl KvInstance {
         } else {
             Vec::new()
         };
-        let Some(store) = self.store.clone() else {
-            return Ok(vals::err_string(
-                "this run has no store of its own: it needs the bare `kv` grant (`--grant kv`)",
-            ));
-        };
-        let (child, quota) = (self.child.clone(), self.quota);
         match function {
-            "get" => answer(
-                patina_toy::blocking("the kv store", move || store.get(&child, &namespace, &key))
-                    .await?,
-                |v| Some(vals::option(v.as_deref().map(vals::bytes))),
-            ),
-            "set" => answer(
-                patina_toy::blocking("the kv store", move || {
-                    store.set(&child, &namespace, &key, &value, quota)
-                })
-                .await?,
-                |()| None,
-            ),
+            "get" => {
+                return Ok(match self.get(namespace, key).await? {
+                    Ok(value) => vals::ok(Some(vals::option(value.as_deref().map(vals::bytes)))),
+                    Err(message) => vals::err_string(message),
+                });
+            }
+            "set" => {
+                return Ok(match self.set(namespace, key, value).await? {
+                    Ok(()) => vals::ok(None),
+                    Err(message) => vals::err_string(message),
+                });
+            }
+            _ => {}
+        }
+        let Some(store) = self.store.clone() else {
+            return Ok(vals::err_string(NO_OWN_STORE));
+        };
+        let child = self.child.clone();
+        match function {
             "delete" => answer(
                 patina_toy::blocking("the kv store", move || {
                     store.delete(&child, &namespace, &key)

@@ -20,6 +20,8 @@ use crate::ambient_value::Ambient;
 use crate::values::{self, wave_list};
 use crate::{ReplaySource, RunMode};
 
+mod typed;
+
 /// The answer the tape gives a replayed call.
 pub(crate) enum Replayed {
     /// The recorded results.
@@ -176,6 +178,19 @@ impl Tape {
         function: &str,
         args: &str,
     ) -> Result<(u64, EventResult), Divergence> {
+        self.next_matching(toy, function, args, |_| false)
+    }
+
+    /// [`Self::next_recorded`], also taking an event whose arguments are not
+    /// `args` as written but for which `same_args` says yes (a typed call
+    /// reads recorded arguments back to compare them).
+    fn next_matching(
+        &self,
+        toy: &str,
+        function: &str,
+        args: &str,
+        same_args: impl Fn(&Event) -> bool,
+    ) -> Result<(u64, EventResult), Divergence> {
         let Some(source) = &self.inner.replay else {
             return Err(Divergence {
                 index: 0,
@@ -189,7 +204,11 @@ impl Tape {
         let index = state.events.len();
         let recorded = source.transcript.events.get(index);
         match recorded {
-            Some(event) if event.toy == toy && event.function == function && event.args == args => {
+            Some(event)
+                if event.toy == toy
+                    && event.function == function
+                    && (event.args == args || same_args(event)) =>
+            {
                 state.blobs.extend(blobs);
                 state.events.push(event.clone());
                 Ok((event.seq, event.result.clone()))

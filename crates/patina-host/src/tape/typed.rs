@@ -1,0 +1,234 @@
+//! The tape as typed toy functions see it ([`CallTape`]): their calls are
+//! recorded and replayed here as the dynamic ones are in the parent module,
+//! with arguments and results already written as WAVE text by the toy SDK,
+//! and the byte lists they refer to kept as blobs of the receipt.
+//!
+//! It must never answer a replayed call with anything but the transcript's
+//! event at that index.
+
+use patina_receipts::{Blob, Digest, Event, EventResult, Payload};
+use patina_toy::ToyError;
+use patina_toy::typed::{CallTape, Encoded, RecordedAnswer, TapeMode, ValueBlob};
+
+use super::{Diverged, Tape};
+use crate::linker::{DeniedCall, ToyCallFailed, TranscriptFull};
+
+fn blob_of(value: ValueBlob) -> Blob {
+    Blob {
+        digest: Digest(value.digest),
+        bytes: value.bytes,
+    }
+}
+
+/// The digests of the `<blob:HEX>` references in `text`.
+fn references(text: &str) -> impl Iterator<Item = Digest> + '_ {
+    text.match_indices("<blob:").filter_map(|(at, _)| {
+        let hex = text.get(at + 6..at + 70)?;
+        let mut digest = [0u8; 32];
+        for (index, byte) in digest.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(hex.get(index * 2..index * 2 + 2)?, 16).ok()?;
+        }
+        Some(Digest(digest))
+    })
+}
+
+impl CallTape for Tape {
+    fn mode(&self) -> TapeMode {
+        match (self.inner.recording, self.replaying()) {
+            (_, true) => TapeMode::Replay,
+            (true, false) => TapeMode::Record,
+            (false, false) => TapeMode::Live,
+        }
+    }
+
+    fn check_room(&self) -> Result<(), wasmtime::Error> {
+        if self.full() {
+            Err(wasmtime::Error::new(TranscriptFull))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn blob_digest(&self, bytes: &[u8]) -> [u8; 32] {
+        Blob::digest(bytes).0
+    }
+
+    fn blob(&self, digest: &[u8; 32]) -> Option<Vec<u8>> {
+        self.inner.replay_blobs.get(&Digest(*digest)).cloned()
+    }
+
+    fn record(&self, toy: &str, function: &str, args: Encoded, result: Result<Encoded, String>) {
+        if !self.inner.recording {
+            return;
+        }
+        let blob_bytes = |e: &Encoded| e.blobs.iter().map(|b| b.bytes.len()).sum::<usize>();
+        let size = toy.len()
+            + function.len()
+            + args.text.len()
+            + blob_bytes(&args)
+            + result
+                .as_ref()
+                .map_or_else(String::len, |r| r.text.len() + blob_bytes(r));
+        let mut state = self.lock();
+        if !state.admit(size) {
+            return;
+        }
+        state.blobs.extend(args.blobs.into_iter().map(blob_of));
+        let result = match result {
+            Ok(results) => {
+                state.blobs.extend(results.blobs.into_iter().map(blob_of));
+                EventResult::Ok(Payload::of_string(results.text, &mut state.blobs))
+            }
+            Err(message) => EventResult::Failed(message),
+        };
+        Self::push(&mut state, toy, function, args.text, result);
+    }
+
+    fn replay(
+        &self,
+        toy: &str,
+        function: &str,
+        args: &str,
+        same_args: &dyn Fn(&str) -> bool,
+    ) -> Result<(u64, RecordedAnswer), wasmtime::Error> {
+        let same = |event: &Event| self.text(&event.args).is_some_and(|text| same_args(&text));
+        let (seq, result) = self
+            .next_matching(toy, function, args, same)
+            .map_err(|divergence| wasmtime::Error::new(Diverged(divergence)))?;
+        let answer = match result {
+            EventResult::Ok(payload) => {
+                let text = self.text(&payload).ok_or_else(|| {
+                    wasmtime::Error::new(Diverged(
+                        self.misfit(seq, "a recorded payload is missing".into()),
+                    ))
+                })?;
+                // The replayed run's transcript refers to the same blobs.
+                let blobs: Vec<Blob> = references(args)
+                    .chain(references(&text))
+                    .filter_map(|digest| {
+                        let bytes = self.inner.replay_blobs.get(&digest)?.clone();
+                        Some(Blob { digest, bytes })
+                    })
+                    .collect();
+                self.lock().blobs.extend(blobs);
+                RecordedAnswer::Results(text)
+            }
+            EventResult::Denied => RecordedAnswer::Denied,
+            EventResult::Failed(message) => RecordedAnswer::Failed(message),
+        };
+        Ok((seq, answer))
+    }
+
+    fn misfit(&self, seq: u64, why: String) -> wasmtime::Error {
+        wasmtime::Error::new(Diverged(Tape::misfit(self, seq, why)))
+    }
+
+    fn toy_failed(&self, toy: &str, error: ToyError) -> wasmtime::Error {
+        wasmtime::Error::new(ToyCallFailed {
+            toy: toy.to_owned(),
+            source: error,
+        })
+    }
+
+    fn denied(&self, toy: &str) -> wasmtime::Error {
+        wasmtime::Error::new(DeniedCall {
+            import: toy.to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_found_and_malformed_ones_skipped() {
+        let digest = Blob::digest(b"x");
+        let text = format!("(<blob:{}>, \"<blob:zz>\", <blob:", digest.hex());
+        assert_eq!(references(&text).collect::<Vec<_>>(), [digest]);
+    }
+}
+
+#[cfg(test)]
+mod same_text {
+    use patina_toy::typed::{Encode, INLINE_BYTES, WaveWriter};
+    use wasmtime::component::Val;
+
+    use crate::values::wave_list;
+
+    fn typed<T: Encode>(value: &T) -> String {
+        let digest = |bytes: &[u8]| patina_receipts::Blob::digest(bytes).0;
+        let mut writer = WaveWriter::new(&digest);
+        writer.value(value);
+        writer.finish().0
+    }
+
+    fn string(s: &str) -> Val {
+        Val::String(s.into())
+    }
+
+    /// A typed call is written exactly as the dynamic path writes the same
+    /// values (so receipts of either replay with the other), byte lists up
+    /// to the inline limit included.
+    #[test]
+    fn typed_text_is_the_dynamic_text() {
+        let strings = [
+            "",
+            "quote \" \\ ' \t\n\r\0",
+            "é λ 🦀 \u{7f} \u{200b} \u{301}",
+        ];
+        for s in strings {
+            assert_eq!(typed(&(s.to_owned(),)), wave_list(&[string(s)]), "{s:?}");
+        }
+        let bytes: Vec<u8> = (0..INLINE_BYTES).map(|i| i as u8).collect();
+        assert_eq!(
+            typed(&(bytes.clone(),)),
+            wave_list(&[Val::List(bytes.iter().map(|b| Val::U8(*b)).collect())])
+        );
+        let result: Result<Option<Vec<u8>>, String> = Ok(Some(vec![1, 2]));
+        assert_eq!(
+            typed(&(result,)),
+            wave_list(&[Val::Result(Ok(Some(Box::new(Val::Option(Some(
+                Box::new(Val::List(vec![Val::U8(1), Val::U8(2)]))
+            ))))))])
+        );
+        let unit: Result<(), String> = Err("no".into());
+        assert_eq!(
+            typed(&(unit,)),
+            wave_list(&[Val::Result(Err(Some(Box::new(string("no")))))])
+        );
+        let ok: Result<(), String> = Ok(());
+        assert_eq!(typed(&(ok,)), wave_list(&[Val::Result(Ok(None))]));
+        let headers = vec![("a".to_owned(), "b".to_owned())];
+        assert_eq!(
+            typed(&(headers, 7u16, u64::MAX, -3i64)),
+            wave_list(&[
+                Val::List(vec![Val::Tuple(vec![string("a"), string("b")])]),
+                Val::U16(7),
+                Val::U64(u64::MAX),
+                Val::S64(-3),
+            ])
+        );
+        let mut record = WaveWriter::new(&|_: &[u8]| [0; 32]);
+        record.raw("(");
+        record.record(&[
+            ("status", &200u16),
+            ("body", &None::<Vec<u8>>),
+            ("url", &"u"),
+        ]);
+        record.raw(", ");
+        record.case("too-large", Some(&5u64));
+        record.raw(")");
+        assert_eq!(
+            record.finish().0,
+            wave_list(&[
+                Val::Record(vec![
+                    ("status".into(), Val::U16(200)),
+                    ("body".into(), Val::Option(None)),
+                    ("url".into(), string("u")),
+                ]),
+                Val::Variant("too-large".into(), Some(Box::new(Val::U64(5)))),
+            ])
+        );
+    }
+}
