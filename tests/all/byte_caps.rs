@@ -120,7 +120,7 @@ async fn an_http_body_at_the_cap_is_sent_and_one_byte_over_is_invalid() {
     assert_eq!(
         over,
         format!(
-            r#"err("invalid(body larger than {cap} bytes (4 MiB): {} bytes)")"#,
+            r#"err("invalid(body larger than {cap} bytes (16 MiB): {} bytes)")"#,
             cap + 1
         )
     );

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use patina_receipts::store::ListFilter;
-use patina_receipts::{Blob, ExportedReceipt, Receipt, ReceiptError, ReceiptId, verify};
+use patina_receipts::{Blob, Digest, ExportedReceipt, Receipt, ReceiptError, ReceiptId, verify};
 
 use crate::ReceiptRef;
 use crate::{Mother, MotherError};
@@ -89,7 +89,8 @@ impl Mother {
             .get(&id)?
             .ok_or_else(|| ReceiptError::NotFound(prefix.clone()))?;
         let mut blobs = Vec::new();
-        for digest in receipt.references() {
+        let stored = |digest: &Digest| store.blob(digest).ok().flatten();
+        for digest in receipt.references_with(stored) {
             if let Some(bytes) = store.blob(&digest)? {
                 blobs.push(Blob { digest, bytes });
             }

@@ -310,3 +310,42 @@ async fn a_run_whose_caller_stops_waiting_still_gets_its_receipt() {
         receipt.transcript.outcome.status
     );
 }
+
+/// 16 MiB through `blob` (linked typed, its bytes recorded once as a blob of
+/// the receipt): the receipt holds the blob, replays by id, and travels with
+/// an export to another Mother that replays it too.
+#[tokio::test]
+async fn a_sixteen_mib_blob_round_trip_is_recorded_once_and_replays_anywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let mother = open(&dir);
+    mother
+        .install_file(children_artifacts::BYTE_PROBE.into(), named("probe"))
+        .await
+        .unwrap();
+    let mut spec = call("probe", &format!("blob-roundtrip({})", 16 << 20));
+    spec.grants = vec!["blob".into()];
+    spec.deny_missing = true;
+    let run = mother.run(spec).await.unwrap();
+    assert_eq!(run.summary().exit_status(), 0, "{:?}", run.summary());
+    let receipt = run.receipt.unwrap();
+    let stored = ReceiptRef::Stored(receipt.id.hex());
+    let replay = mother.replay(&stored).await.unwrap();
+    assert!(replay.replay.matched(), "{:?}", replay.replay.divergence);
+
+    let export = mother.export_receipt(&stored).await.unwrap();
+    assert_eq!(
+        export.blobs.len(),
+        1,
+        "put and get moved the same bytes: one blob"
+    );
+    assert_eq!(export.blobs[0].hex.len(), 2 * (16 << 20));
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = open(&other_dir);
+    other
+        .install_file(children_artifacts::BYTE_PROBE.into(), named("probe"))
+        .await
+        .unwrap();
+    assert!(other.import_receipt(export.encode()).await.unwrap().new);
+    let replay = other.replay(&stored).await.unwrap();
+    assert!(replay.replay.matched(), "{:?}", replay.replay.divergence);
+}

@@ -26,7 +26,13 @@ pub struct ExportedBlob {
 impl ExportedReceipt {
     /// Bundles `receipt` with `blobs` (only those it refers to, sorted).
     pub fn new(receipt: Receipt, blobs: &[Blob]) -> Self {
-        let wanted = receipt.references();
+        let find = |d: &Digest| {
+            blobs
+                .iter()
+                .find(|b| b.digest == *d)
+                .map(|b| b.bytes.clone())
+        };
+        let wanted = receipt.references_with(find);
         let mut blobs: Vec<ExportedBlob> = blobs
             .iter()
             .filter(|b| wanted.contains(&b.digest))

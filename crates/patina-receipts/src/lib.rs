@@ -32,5 +32,5 @@ pub use ids::{Digest, ReceiptId};
 pub use model::{
     CallRecord, Event, EventResult, Outcome, OutcomeStatus, RECEIPT_VERSION, Receipt, Transcript,
 };
-pub use payload::{Blob, INLINE_LIMIT, Payload};
+pub use payload::{Blob, INLINE_LIMIT, Payload, value_blob_references};
 pub use verify::{Tampered, verify};

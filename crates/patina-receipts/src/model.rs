@@ -150,20 +150,28 @@ pub struct Receipt {
 }
 
 impl Receipt {
-    /// Every blob digest the receipt refers to.
+    /// Every blob digest the receipt refers to, byte-list blobs written in
+    /// inline event text included (see [`Self::references_with`]).
     pub fn references(&self) -> Vec<Digest> {
+        self.references_with(|_| None)
+    }
+
+    /// Every blob digest the receipt refers to: payloads by reference, and
+    /// the byte-list blobs (`<blob:HEX>`) their event text names — text kept
+    /// by reference is looked up with `blob` to find those.
+    pub fn references_with(&self, blob: impl Fn(&Digest) -> Option<Vec<u8>>) -> Vec<Digest> {
         let t = &self.transcript;
-        let mut refs: Vec<Digest> = t
-            .events
-            .iter()
-            .flat_map(|e| {
-                let result = match &e.result {
-                    EventResult::Ok(p) => p.reference(),
-                    _ => None,
-                };
-                e.args.reference().into_iter().chain(result)
-            })
-            .collect();
+        let mut refs: Vec<Digest> = Vec::new();
+        for event in &t.events {
+            let mut payloads = vec![&event.args];
+            if let EventResult::Ok(result) = &event.result {
+                payloads.push(result);
+            }
+            for payload in payloads {
+                refs.extend(payload.reference());
+                refs.extend(payload.value_references(&blob));
+            }
+        }
         if let OutcomeStatus::Returned { results, .. } = &t.outcome.status {
             refs.extend(results.reference());
         }

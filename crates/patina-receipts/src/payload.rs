@@ -26,6 +26,18 @@ pub enum Payload {
     },
 }
 
+/// The digests written as `<blob:HEX>` in WAVE `text` (malformed ones are
+/// skipped: they refer to nothing).
+pub fn value_blob_references(text: &str) -> impl Iterator<Item = Digest> + '_ {
+    text.match_indices("<blob:").filter_map(|(at, _)| {
+        let hex = text.get(at + 6..at + 70)?;
+        if text.get(at + 70..at + 71) != Some(">") {
+            return None;
+        }
+        hex.parse().ok()
+    })
+}
+
 /// Bytes a [`Payload::Ref`] points at.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Blob {
@@ -113,6 +125,21 @@ impl Payload {
         }
     }
 
+    /// The digests of the byte-list blobs (`<blob:HEX>`, see
+    /// `docs/receipts.md`) the WAVE text of this payload refers to; the
+    /// text of a reference is looked up with `blob`.
+    pub fn value_references(&self, blob: impl Fn(&Digest) -> Option<Vec<u8>>) -> Vec<Digest> {
+        let text = match self {
+            Self::Text(text) => text.clone(),
+            Self::Ref { digest, .. } => match blob(digest).map(String::from_utf8) {
+                Some(Ok(text)) => text,
+                _ => return Vec::new(),
+            },
+            Self::Hex(_) => return Vec::new(),
+        };
+        value_blob_references(&text).collect()
+    }
+
     /// The digest this payload refers to, if it is a reference.
     pub fn reference(&self) -> Option<Digest> {
         match self {
@@ -134,6 +161,30 @@ impl Payload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_list_blobs_are_found_in_text_and_in_text_kept_by_reference() {
+        let digest = Blob::digest(b"bytes");
+        let token = format!("<blob:{}>", digest.hex());
+        let text = format!("(ok({token}), \"<blob:zz>\", <blob:{}", digest.hex());
+        assert_eq!(value_blob_references(&text).collect::<Vec<_>>(), [digest]);
+        assert_eq!(
+            Payload::Text(text.clone()).value_references(|_| None),
+            [digest]
+        );
+        let mut blobs = Vec::new();
+        let long = format!("({token}, \"{}\")", "x".repeat(INLINE_LIMIT));
+        let by_reference = Payload::of_text(&long, &mut blobs);
+        assert!(by_reference.reference().is_some());
+        let find = |d: &Digest| {
+            blobs
+                .iter()
+                .find(|b| b.digest == *d)
+                .map(|b| b.bytes.clone())
+        };
+        assert_eq!(by_reference.value_references(find), [digest]);
+        assert!(by_reference.value_references(|_| None).is_empty());
+    }
 
     #[test]
     fn small_payloads_are_inline_and_large_ones_referenced() {

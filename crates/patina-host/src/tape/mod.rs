@@ -9,7 +9,8 @@
 //! and replayed with no code of its own. The tape must never call a toy backend
 //! in replay mode, and never hand a child a value the transcript did not hold.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use patina_receipts::{Blob, Digest, Divergence, Event, EventResult, Payload};
@@ -46,6 +47,9 @@ pub(crate) const MAX_RECORDED_BYTES: u64 = 256 << 20;
 struct State {
     events: Vec<Event>,
     blobs: Vec<Blob>,
+    /// Digests of the byte-list blobs of typed calls recorded so far (one
+    /// blob per distinct bytes, however often they cross).
+    value_blobs: HashSet<Digest>,
     divergence: Option<Divergence>,
     bytes: u64,
     /// The run asked to record past [`MAX_EVENTS`] or [`MAX_RECORDED_BYTES`].
@@ -81,6 +85,8 @@ struct Inner {
     /// The replayed receipt's intact blobs by digest, each hashed once when
     /// the tape is made (a damaged blob is left out, so its payload misfits).
     replay_blobs: HashMap<Digest, Vec<u8>>,
+    /// [`State::full`], readable without the lock (every toy call asks).
+    full: AtomicBool,
     state: Mutex<State>,
 }
 
@@ -114,9 +120,19 @@ impl Tape {
                 recording,
                 replay,
                 replay_blobs,
+                full: AtomicBool::new(false),
                 state: Mutex::new(state),
             }),
         }
+    }
+
+    /// [`State::admit`], noting a full tape where [`Self::full`] sees it.
+    fn admit(&self, state: &mut State, size: usize) -> bool {
+        let admitted = state.admit(size);
+        if !admitted {
+            self.inner.full.store(true, Ordering::Release);
+        }
+        admitted
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -159,7 +175,7 @@ impl Tape {
         let size =
             toy.len() + function.len() + args.len() + results.as_ref().map_or(0, String::len);
         let mut state = self.lock();
-        if !state.admit(size) {
+        if !self.admit(&mut state, size) {
             return;
         }
         let result = match results {
@@ -323,7 +339,10 @@ impl Tape {
         if self.inner.recording {
             let text = value.encode();
             let mut state = self.lock();
-            if !state.admit(toy.len() + function.len() + args.len() + text.len()) {
+            if !self.admit(
+                &mut state,
+                toy.len() + function.len() + args.len() + text.len(),
+            ) {
                 return value;
             }
             let result = EventResult::Ok(Payload::of_string(text, &mut state.blobs));
@@ -334,7 +353,7 @@ impl Tape {
 
     /// Whether the run has gone over the recording budget.
     pub fn full(&self) -> bool {
-        self.lock().full
+        self.inner.full.load(Ordering::Acquire)
     }
 
     /// What the tape recorded, and the first divergence seen.

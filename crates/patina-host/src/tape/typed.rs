@@ -6,7 +6,9 @@
 //! It must never answer a replayed call with anything but the transcript's
 //! event at that index.
 
-use patina_receipts::{Blob, Digest, Event, EventResult, Payload};
+use patina_receipts::{
+    Blob, Digest, Event, EventResult, Payload, value_blob_references as references,
+};
 use patina_toy::ToyError;
 use patina_toy::typed::{CallTape, Encoded, RecordedAnswer, TapeMode, ValueBlob};
 
@@ -18,18 +20,6 @@ fn blob_of(value: ValueBlob) -> Blob {
         digest: Digest(value.digest),
         bytes: value.bytes,
     }
-}
-
-/// The digests of the `<blob:HEX>` references in `text`.
-fn references(text: &str) -> impl Iterator<Item = Digest> + '_ {
-    text.match_indices("<blob:").filter_map(|(at, _)| {
-        let hex = text.get(at + 6..at + 70)?;
-        let mut digest = [0u8; 32];
-        for (index, byte) in digest.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(hex.get(index * 2..index * 2 + 2)?, 16).ok()?;
-        }
-        Some(Digest(digest))
-    })
 }
 
 impl CallTape for Tape {
@@ -53,6 +43,10 @@ impl CallTape for Tape {
         Blob::digest(bytes).0
     }
 
+    fn has_blob(&self, digest: &[u8; 32]) -> bool {
+        self.lock().value_blobs.contains(&Digest(*digest))
+    }
+
     fn blob(&self, digest: &[u8; 32]) -> Option<Vec<u8>> {
         self.inner.replay_blobs.get(&Digest(*digest)).cloned()
     }
@@ -61,24 +55,36 @@ impl CallTape for Tape {
         if !self.inner.recording {
             return;
         }
-        let blob_bytes = |e: &Encoded| e.blobs.iter().map(|b| b.bytes.len()).sum::<usize>();
+        let (result_text, result_blobs) = match result {
+            Ok(Encoded { text, blobs }) => (Ok(text), blobs),
+            Err(message) => (Err(message), Vec::new()),
+        };
+        let mut state = self.lock();
+        // One blob per distinct bytes: what the run already holds is only
+        // referred to again.
+        let mut blobs: Vec<ValueBlob> = Vec::new();
+        for blob in args.blobs.into_iter().chain(result_blobs) {
+            let digest = Digest(blob.digest);
+            if !state.value_blobs.contains(&digest)
+                && !blobs.iter().any(|b| b.digest == blob.digest)
+            {
+                blobs.push(blob);
+            }
+        }
         let size = toy.len()
             + function.len()
             + args.text.len()
-            + blob_bytes(&args)
-            + result
-                .as_ref()
-                .map_or_else(String::len, |r| r.text.len() + blob_bytes(r));
-        let mut state = self.lock();
-        if !state.admit(size) {
+            + result_text.as_ref().map_or_else(String::len, String::len)
+            + blobs.iter().map(|b| b.bytes.len()).sum::<usize>();
+        if !self.admit(&mut state, size) {
             return;
         }
-        state.blobs.extend(args.blobs.into_iter().map(blob_of));
-        let result = match result {
-            Ok(results) => {
-                state.blobs.extend(results.blobs.into_iter().map(blob_of));
-                EventResult::Ok(Payload::of_string(results.text, &mut state.blobs))
-            }
+        for blob in blobs {
+            state.value_blobs.insert(Digest(blob.digest));
+            state.blobs.push(blob_of(blob));
+        }
+        let result = match result_text {
+            Ok(text) => EventResult::Ok(Payload::of_string(text, &mut state.blobs)),
             Err(message) => EventResult::Failed(message),
         };
         Self::push(&mut state, toy, function, args.text, result);
@@ -134,18 +140,6 @@ impl CallTape for Tape {
         wasmtime::Error::new(DeniedCall {
             import: toy.to_owned(),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn references_are_found_and_malformed_ones_skipped() {
-        let digest = Blob::digest(b"x");
-        let text = format!("(<blob:{}>, \"<blob:zz>\", <blob:", digest.hex());
-        assert_eq!(references(&text).collect::<Vec<_>>(), [digest]);
     }
 }
 

@@ -175,7 +175,13 @@ pub(crate) fn check_blobs<E: From<ReceiptError>>(
     if let Some(damaged) = blobs.iter().find(|b| !b.is_intact()) {
         return Err(ReceiptError::Blob(damaged.digest.to_string()).into());
     }
-    for digest in receipt.references() {
+    let given = |d: &Digest| {
+        blobs
+            .iter()
+            .find(|b| b.digest == *d)
+            .map(|b| b.bytes.clone())
+    };
+    for digest in receipt.references_with(given) {
         if !blobs.iter().any(|b| b.digest == digest) && !stored(&digest)? {
             return Err(ReceiptError::Blob(digest.to_string()).into());
         }

@@ -29,6 +29,10 @@ pub struct ValueBlob {
 /// a domain-separated blake3).
 pub type BlobDigest<'a> = dyn Fn(&[u8]) -> [u8; 32] + Send + Sync + 'a;
 
+/// Whether the run already holds a blob of this digest (so its bytes are
+/// not copied again).
+pub type BlobKnown<'a> = dyn Fn(&[u8; 32]) -> bool + Send + Sync + 'a;
+
 /// Lowercase hex of `digest`.
 pub fn hex(digest: &[u8; 32]) -> String {
     let mut out = String::with_capacity(64);
@@ -43,6 +47,7 @@ pub struct WaveWriter<'a> {
     out: String,
     blobs: Vec<ValueBlob>,
     digest: &'a BlobDigest<'a>,
+    known: Option<&'a BlobKnown<'a>>,
 }
 
 impl<'a> WaveWriter<'a> {
@@ -52,6 +57,16 @@ impl<'a> WaveWriter<'a> {
             out: String::new(),
             blobs: Vec::new(),
             digest,
+            known: None,
+        }
+    }
+
+    /// The same writer, leaving out (but still referring to) the blobs
+    /// `known` says the run already holds.
+    pub fn skipping_known(self, known: &'a BlobKnown<'a>) -> Self {
+        Self {
+            known: Some(known),
+            ..self
         }
     }
 
@@ -144,10 +159,14 @@ impl<'a> WaveWriter<'a> {
         self.out.push_str("<blob:");
         self.out.push_str(&hex(&digest));
         self.out.push('>');
-        self.blobs.push(ValueBlob {
-            digest,
-            bytes: bytes.to_vec(),
-        });
+        let held = self.known.is_some_and(|known| known(&digest))
+            || self.blobs.iter().any(|blob| blob.digest == digest);
+        if !held {
+            self.blobs.push(ValueBlob {
+                digest,
+                bytes: bytes.to_vec(),
+            });
+        }
     }
 
     fn char(&mut self, ch: char) {

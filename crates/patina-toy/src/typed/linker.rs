@@ -44,7 +44,8 @@ pub struct TypedLinker<'a, 'l> {
 
 fn encode<T: Encode>(value: &T, tape: &dyn CallTape) -> Encoded {
     let digest = |bytes: &[u8]| tape.blob_digest(bytes);
-    let mut writer = WaveWriter::new(&digest);
+    let known = |digest: &[u8; 32]| tape.has_blob(digest);
+    let mut writer = WaveWriter::new(&digest).skipping_known(&known);
     writer.value(value);
     let (text, blobs) = writer.finish();
     Encoded { text, blobs }

@@ -23,6 +23,6 @@ mod store;
 mod tests;
 
 pub use decode::{BlobLookup, Decode, Field, WaveError, WaveReader, decode_all};
-pub use encode::{BlobDigest, Encode, INLINE_BYTES, ValueBlob, WaveWriter, hex};
+pub use encode::{BlobDigest, BlobKnown, Encode, INLINE_BYTES, ValueBlob, WaveWriter, hex};
 pub use linker::{LinkTypedError, ToyFuture, TypedLinker};
 pub use store::{CallTape, Encoded, RecordedAnswer, RunStore, TapeMode};

@@ -60,6 +60,9 @@ pub trait CallTape: Any + Send + Sync {
     /// The digest naming a blob of `bytes`.
     fn blob_digest(&self, bytes: &[u8]) -> [u8; 32];
 
+    /// Whether this run's recording already holds a blob of `digest`.
+    fn has_blob(&self, digest: &[u8; 32]) -> bool;
+
     /// The bytes of a blob of the replayed receipt, by digest.
     fn blob(&self, digest: &[u8; 32]) -> Option<Vec<u8>>;
 

@@ -136,3 +136,22 @@ fn text_that_does_not_fit_is_an_error_never_a_panic() {
     let err = back::<(u8,)>("(ok)", &[]).unwrap_err();
     assert!(err.reason.contains("expected a u8"), "{err}");
 }
+
+#[test]
+fn bytes_the_run_already_holds_are_referred_to_not_copied_again() {
+    let large = vec![3u8; INLINE_BYTES + 1];
+    let known = |d: &[u8; 32]| *d == digest(&large);
+    let mut writer = WaveWriter::new(&digest).skipping_known(&known);
+    writer.value(&(large.clone(), large.clone()));
+    let (text, blobs) = writer.finish();
+    let token = format!("<blob:{}>", hex(&digest(&large)));
+    assert_eq!(text, format!("({token}, {token})"));
+    assert!(blobs.is_empty(), "a known blob is not copied");
+    let mut writer = WaveWriter::new(&digest);
+    writer.value(&(large.clone(), large.clone()));
+    assert_eq!(
+        writer.finish().1.len(),
+        1,
+        "the same bytes twice are one blob"
+    );
+}

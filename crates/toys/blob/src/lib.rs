@@ -33,7 +33,7 @@ use patina_toy::{Args, Toy, ToyContext, ToyError, ToyInstance, vals};
 
 /// Largest blob, in bytes. A `get` answer costs ~40 bytes of host memory per
 /// byte (`list<u8>` is a list of `Val::U8`), so this stays small.
-pub const MAX_BLOB: usize = 4 << 20;
+pub const MAX_BLOB: usize = 16 << 20;
 
 /// The default quota: the most bytes the whole store holds.
 pub const DEFAULT_QUOTA: u64 = 1 << 30;

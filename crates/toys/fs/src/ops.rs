@@ -19,9 +19,8 @@ use super::error::FsError;
 
 /// Largest file `read` returns, in bytes.
 ///
-/// 4 MiB: the answer is a `list<u8>`, which the host holds as one `Val` per
-/// byte (about 40 bytes of host memory each) until it is lowered.
-pub const MAX_READ: u64 = 4 << 20;
+/// 16 MiB: `read` is linked typed, so the answer is held once, as bytes.
+pub const MAX_READ: u64 = 16 << 20;
 /// Largest file `write` writes, in bytes: the same as [`MAX_READ`], so that
 /// whatever a child writes it can read back. More is `too-large(length)`.
 pub const MAX_WRITE: u64 = MAX_READ;

@@ -23,11 +23,11 @@ use super::resolve::{PrivateAddress, PublicOnly};
 
 /// Most redirects followed for one request.
 pub const MAX_REDIRECTS: usize = 5;
-/// Largest response body returned, in bytes (4 MiB). Small because a
-/// `list<u8>` crosses the host as one `Val` per byte (about 40 bytes each).
-pub const MAX_BODY: u64 = 4 << 20;
-/// Largest request body a child may send, in bytes (4 MiB), for the same reason.
-pub const MAX_REQUEST_BODY: usize = 4 << 20;
+/// Largest response body returned, in bytes (16 MiB; `fetch` is linked
+/// typed, so a body is held as bytes).
+pub const MAX_BODY: u64 = 16 << 20;
+/// Largest request body a child may send, in bytes (16 MiB).
+pub const MAX_REQUEST_BODY: usize = 16 << 20;
 /// Default and largest time cap of one request, redirects included.
 pub const MAX_TIMEOUT_MS: u32 = 30_000;
 /// Largest total size of the request headers a child may set, in bytes.
@@ -134,7 +134,7 @@ impl Request {
             .filter(|n| *n > MAX_REQUEST_BODY)
         {
             return Err(invalid(format!(
-                "body larger than {MAX_REQUEST_BODY} bytes (4 MiB): {len} bytes"
+                "body larger than {MAX_REQUEST_BODY} bytes (16 MiB): {len} bytes"
             )));
         }
         let mut url = Url::parse(url).map_err(|e| invalid(format!("bad URL `{url}`: {e}")))?;

@@ -19,7 +19,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 pub const MAX_NAME: usize = 1 << 10;
 /// Largest value, in bytes. A `get` answer costs ~40 bytes of host memory
 /// per byte (`list<u8>` is a list of `Val::U8`), so this stays small.
-pub const MAX_VALUE: usize = 4 << 20;
+pub const MAX_VALUE: usize = 16 << 20;
 /// Most keys one `keys` call answers with.
 pub const MAX_KEYS: usize = 100_000;
 /// The default quota: the most bytes (namespaces, keys and values) one child

@@ -271,11 +271,42 @@ async fn reads_are_capped() {
         error,
         Val::Variant("too-large".into(), Some(Box::new(Val::U64(MAX_READ + 1))))
     );
+    // At the cap, through the typed `read` (the dynamic path would hold
+    // one `Val` per byte).
     big.set_len(MAX_READ).unwrap();
+    let typed: &mut dyn std::any::Any = fs.as_mut();
+    let typed = typed.downcast_mut::<FsInstance>().unwrap();
     assert_eq!(
-        bytes(call(&mut fs, "read", "big", None).await.unwrap()).len() as u64,
+        typed.read("big").await.unwrap().unwrap().len() as u64,
         MAX_READ
     );
+    let over = typed
+        .write("new", vec![0; MAX_WRITE as usize + 1])
+        .await
+        .unwrap();
+    assert_eq!(
+        over,
+        Err(FsError::NotPermitted(
+            "the grant is read-only (`ro`)".into()
+        ))
+    );
+    let mut rw = world.instance("rw");
+    let typed: &mut dyn std::any::Any = rw.as_mut();
+    let typed = typed.downcast_mut::<FsInstance>().unwrap();
+    let over = typed
+        .write("new", vec![0; MAX_WRITE as usize + 1])
+        .await
+        .unwrap();
+    assert_eq!(over, Err(FsError::TooLarge(MAX_WRITE + 1)));
+    assert!(
+        !world.root.join("new").exists(),
+        "nothing is written past the cap"
+    );
+    let at = typed
+        .write("new", vec![0; MAX_WRITE as usize])
+        .await
+        .unwrap();
+    assert_eq!(at, Ok(()));
 }
 
 #[cfg(unix)]

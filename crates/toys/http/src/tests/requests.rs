@@ -151,9 +151,8 @@ async fn other_hosts_and_ports_are_denied_and_localhost_is_not_127_0_0_1() {
 
 #[tokio::test]
 async fn bodies_over_the_cap_are_too_large() {
-    // 4 MiB: each byte is a 40-byte `Val` on the host.
-    assert_eq!(MAX_BODY, 4_194_304);
-    let size = 4_194_305;
+    assert_eq!(MAX_BODY, 16 << 20);
+    let size = MAX_BODY as usize + 1;
     let declared = Server::start(move |_| Reply::ok(&vec![b'x'; size]));
     let result = fetch(
         &[&declared.grant()],
@@ -162,7 +161,7 @@ async fn bodies_over_the_cap_are_too_large() {
     .await;
     assert_eq!(
         result.unwrap_err(),
-        ("too-large".into(), Some(Val::U64(4_194_305)))
+        ("too-large".into(), Some(Val::U64(MAX_BODY + 1)))
     );
 
     let streamed = Server::start(move |_| {
@@ -270,10 +269,11 @@ async fn a_bad_argument_shape_is_a_toy_error() {
 #[tokio::test]
 async fn request_bodies_over_the_cap_are_invalid_and_never_sent() {
     use crate::client::{MAX_REQUEST_BODY, Request};
-    assert_eq!(MAX_REQUEST_BODY, 4_194_304);
+    assert_eq!(MAX_REQUEST_BODY, 16 << 20);
     let url = "http://127.0.0.1:1/";
-    assert!(Request::new("POST", url, &[], Some(vec![0; 4_194_304]), None).is_ok());
-    let err = Request::new("PUT", url, &[], Some(vec![0; 4_194_305]), None).unwrap_err();
+    assert!(Request::new("POST", url, &[], Some(vec![0; MAX_REQUEST_BODY]), None).is_ok());
+    let over = MAX_REQUEST_BODY + 1;
+    let err = Request::new("PUT", url, &[], Some(vec![0; over]), None).unwrap_err();
     assert!(
         matches!(&err, FetchError::Invalid(reason) if reason.starts_with("body larger than")),
         "{err:?}"
@@ -282,7 +282,12 @@ async fn request_bodies_over_the_cap_are_invalid_and_never_sent() {
     let server = Server::start(|_| Reply::ok(b"stored"));
     let result = fetch(
         &[&server.grant()],
-        req("POST", &server.url("/"), &[], Some(&vec![b'z'; 4_194_305])),
+        req(
+            "POST",
+            &server.url("/"),
+            &[],
+            Some(&vec![b'z'; MAX_REQUEST_BODY + 1]),
+        ),
     )
     .await;
     let (case, reason) = result.unwrap_err();
