@@ -397,18 +397,18 @@ impl Terminal {
             let found = nonces.iter().position(|n| *n == nonce);
             found.map(|index| nonces.swap_remove(index)).is_some()
         };
-        let taken = self
-            .shared
-            .nonces
-            .lock()
-            .map_err(|_| LoginRefused(LoginStatus::NotGranted, "nonce table poisoned".into()))?
-            .take(&nonce);
         if !mine {
             return Err(LoginRefused(
                 LoginStatus::UnknownNonce,
                 "nonce not issued on this connection, or already used".into(),
             ));
         }
+        let taken = self
+            .shared
+            .nonces
+            .lock()
+            .map_err(|_| LoginRefused(LoginStatus::NotGranted, "nonce table poisoned".into()))?
+            .take(&nonce);
         taken.map_err(|status| {
             LoginRefused(
                 status,
