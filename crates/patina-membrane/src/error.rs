@@ -89,7 +89,7 @@ pub enum MembraneError {
     #[error("bad request: {0}")]
     BadRequest(String),
     /// Too many logins at once.
-    #[error("busy: {0}")]
+    #[error("{0}")]
     Busy(String),
     /// A connection that did not log in in time.
     #[error("no login within {0:?}")]
