@@ -26,8 +26,14 @@ pub struct Cli {
     pub connect: Option<PathBuf>,
     /// The key to log in with through --connect (a 32-byte secret seed file,
     /// as in the home's identity). Default: the home's own identity.
-    #[arg(long, value_name = "FILE", global = true, env = "PATINA_KEY")]
-    pub key: Option<PathBuf>,
+    #[arg(
+        long = "key",
+        id = "login_key",
+        value_name = "FILE",
+        global = true,
+        env = "PATINA_KEY"
+    )]
+    pub login_key: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -64,7 +64,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 socket
             };
-            let key = cli.key.unwrap_or_else(|| home.join("identity.key"));
+            let key = cli.login_key.unwrap_or_else(|| home.join("identity.key"));
             let seed = patina_receipts::Identity::load_or_create(&key)
                 .with_context(|| format!("reading the key {}", key.display()))?
                 .seed();
