@@ -53,6 +53,10 @@ pub struct ServeConfig {
     pub nonce_ttl: Duration,
     /// The largest frame (Cap'n Proto message) read, in bytes.
     pub max_frame_bytes: usize,
+    /// Connections open at once, at most (more are closed at once).
+    pub max_connections: usize,
+    /// Runs and replays one login may have in flight at once.
+    pub max_runs_per_login: usize,
 }
 
 impl Default for ServeConfig {
@@ -63,6 +67,8 @@ impl Default for ServeConfig {
             challenges_per_connection: 4,
             nonce_ttl: Duration::from_secs(30),
             max_frame_bytes: 64 << 20,
+            max_connections: 1024,
+            max_runs_per_login: 64,
         }
     }
 }
@@ -132,6 +138,7 @@ struct Shared {
     epoch: EpochGuard,
     nonces: Mutex<Nonces>,
     pending: AtomicUsize,
+    open: AtomicUsize,
     connections: AtomicU64,
     in_flight: AtomicUsize,
     idle: tokio::sync::Notify,
@@ -203,6 +210,7 @@ impl MembraneServer {
                 policy_file,
                 epoch,
                 pending: AtomicUsize::new(0),
+                open: AtomicUsize::new(0),
                 connections: AtomicU64::new(0),
                 in_flight: AtomicUsize::new(0),
                 idle: tokio::sync::Notify::new(),
@@ -280,6 +288,7 @@ impl MembraneServer {
         let id = shared.connections.fetch_add(1, Ordering::Relaxed);
         let span = tracing::info_span!("connection", id);
         async move {
+            let _open = OpenSlot::take(&shared)?;
             let slot = PendingSlot::take(&shared)?;
             let connection = Rc::new(Connection {
                 logged_in: Cell::new(false),
@@ -321,6 +330,28 @@ impl MembraneServer {
             result
         }
         .instrument(span)
+    }
+}
+
+/// One of the bounded slots of open connections.
+struct OpenSlot(Arc<Shared>);
+
+impl OpenSlot {
+    fn take(shared: &Arc<Shared>) -> Result<Self, MembraneError> {
+        let before = shared.open.fetch_add(1, Ordering::SeqCst);
+        if before >= shared.config.max_connections {
+            shared.open.fetch_sub(1, Ordering::SeqCst);
+            return Err(MembraneError::Busy(format!(
+                "{before} connections are open"
+            )));
+        }
+        Ok(Self(shared.clone()))
+    }
+}
+
+impl Drop for OpenSlot {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -506,6 +537,7 @@ impl terminal::Server for Terminal {
                         role,
                         epoch,
                         shared: self.shared.clone(),
+                        runs: Rc::new(Cell::new(0)),
                     }),
                 }));
             }
@@ -525,6 +557,8 @@ struct Caller {
     role: Arc<Role>,
     epoch: u64,
     shared: Arc<Shared>,
+    /// Runs and replays of this login in flight.
+    runs: Rc<Cell<usize>>,
 }
 
 impl Caller {
@@ -631,6 +665,18 @@ impl Caller {
         }
     }
 
+    /// A slot for one more run of this login, or `busy`.
+    fn run_slot(&self) -> Result<RunSlot, MembraneError> {
+        let now = self.runs.get();
+        if now >= self.shared.config.max_runs_per_login {
+            return Err(MembraneError::Busy(format!(
+                "{now} runs of this login are in flight"
+            )));
+        }
+        self.runs.set(now + 1);
+        Ok(RunSlot(self.runs.clone()))
+    }
+
     fn check_rate(&self) -> Result<(), MembraneError> {
         let Some(rate) = self.role.rate else {
             return Ok(());
@@ -702,6 +748,15 @@ impl Caller {
             }
         }
         Ok(())
+    }
+}
+
+/// One run of a login in flight (released when its call ends).
+struct RunSlot(Rc<Cell<usize>>);
+
+impl Drop for RunSlot {
+    fn drop(&mut self) {
+        self.0.set(self.0.get().saturating_sub(1));
     }
 }
 
@@ -891,6 +946,7 @@ impl runtime::Server for RuntimeCap {
             };
             caller.check_child(reference).await?;
             caller.attenuate(&mut spec)?;
+            let _slot = caller.run_slot()?;
             caller.check_rate()?;
             let mother = caller.shared.mother.clone();
             let shared = caller.shared.clone();
@@ -1084,6 +1140,7 @@ impl receipts::Server for ReceiptsCap {
                 .on_mother(async move { probe.receipt(&ReceiptRef::Stored(probe_id)).await })
                 .await?;
             caller.check_receipt(&receipt)?;
+            let _slot = caller.run_slot()?;
             let in_flight = InFlight::new(&caller.shared);
             let output = caller
                 .on_mother(async move {

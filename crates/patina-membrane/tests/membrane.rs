@@ -539,3 +539,37 @@ fn the_frame_decoder_never_panics_on_random_bytes() {
     }
     assert!(decoded > 0, "some mutations still decode");
 }
+
+#[test]
+fn runs_per_login_and_open_connections_are_bounded() {
+    within(|| async {
+        let config = ServeConfig {
+            max_runs_per_login: 1,
+            max_connections: 2,
+            ..ServeConfig::default()
+        };
+        let (_world, server) = setup(config).await;
+        let session = Rc::new(login(&server, &RUNNER).await);
+        let mut slow = wave("spin()", "limits");
+        slow.limits.timeout_ms = Some(500);
+        let first = {
+            let session = session.clone();
+            tokio::task::spawn_local(async move { session.run(&slow).await })
+        };
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let error = session.run(&wave("add(1, 1)", "calc")).await.unwrap_err();
+        assert_eq!(error.kind, "busy", "{error:?}");
+        assert!(error.message.contains("in flight"), "{error}");
+        first.await.unwrap().unwrap();
+        session.run(&wave("add(1, 1)", "calc")).await.unwrap();
+
+        let _second = login(&server, &READER).await;
+        let (_third, serving) = pipe(&server);
+        let error = serving.await.unwrap().unwrap_err();
+        assert_eq!(error.kind(), "busy", "{error:?}");
+        assert!(
+            error.to_string().contains("connections are open"),
+            "{error}"
+        );
+    });
+}
