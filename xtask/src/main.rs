@@ -10,7 +10,8 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   ci      formatting, clippy (-D warnings) and the whole test suite, as .ci/run does
-  bench   the host benchmarks (criterion): warm run vs raw wasmtime; record vs live vs replay
+  bench   the host benchmarks (criterion): warm run vs raw wasmtime; record vs live vs replay;
+          the membrane: one hop vs a direct call, a recorded run through the socket vs embedded
   capnp   regenerate the membrane's Rust code from capnp/*.capnp (needs the `capnp` tool)";
 
 fn cargo(args: &[&str]) -> Result<()> {
@@ -42,7 +43,8 @@ fn main() -> Result<()> {
         }
         "bench" => {
             cargo(&["bench", "-p", "patina-host", "--bench", "warm_call"])?;
-            cargo(&["bench", "-p", "patina-host", "--bench", "recording"])
+            cargo(&["bench", "-p", "patina-host", "--bench", "recording"])?;
+            cargo(&["bench", "-p", "patina-membrane", "--bench", "membrane"])
         }
         "capnp" => capnp(),
         _ => {

@@ -1,0 +1,108 @@
+//! The membrane's cost, each pair measured in the same run:
+//! - `hop`: one attenuated call (`epoch.current`: login's capability, epoch
+//!   and method checks, Cap'n Proto over an in-process pipe) vs. the direct
+//!   call it ends in;
+//! - `run`: a trivial recorded run (calc `add`) through `mother serve`'s Unix
+//!   socket vs. the same run on the embedded Mother.
+
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use patina_membrane::{Connection, EpochGuard, MembraneServer, Policy, ServeConfig};
+use patina_mother::{CallSpec, ChildRef, InstallSpec, Mother, MotherConfig, RunSpec};
+use tokio::task::LocalSet;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn spec() -> RunSpec {
+    RunSpec::new(
+        ChildRef::Installed("calc".into()),
+        CallSpec::Wave("add(2, 3)".into()),
+    )
+}
+
+fn benches(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rt = runtime();
+    let local = LocalSet::new();
+    let mother = Mother::open(MotherConfig::new(dir.path().join("home"))).expect("mother");
+    let seed = mother.identity().seed();
+    let calc = children_artifacts::by_name("calc")
+        .expect("calc")
+        .bytes
+        .to_vec();
+    rt.block_on(mother.install(
+        calc,
+        InstallSpec {
+            name: Some("calc".into()),
+            grants: Vec::new(),
+        },
+    ))
+    .expect("install");
+
+    let server = local.block_on(&rt, async {
+        MembraneServer::new(
+            mother.clone(),
+            Policy::default(),
+            EpochGuard::new(1),
+            ServeConfig::default(),
+        )
+    });
+
+    // One hop over an in-process pipe vs. the direct call.
+    let (a, b) = tokio::io::duplex(1 << 16);
+    local.spawn_local(server.serve(a));
+    let session = local
+        .block_on(&rt, async { Connection::open(b).login(&seed).await })
+        .expect("login");
+    let mut group = c.benchmark_group("hop");
+    group.bench_function("membrane epoch.current (in-process pipe)", |bench| {
+        bench.iter(|| local.block_on(&rt, session.epoch()).expect("epoch"));
+    });
+    let epoch = server.epoch().clone();
+    group.bench_function("direct EpochGuard check + current", |bench| {
+        bench.iter(|| {
+            epoch.check(1).expect("current");
+            epoch.current()
+        });
+    });
+    group.finish();
+
+    // A recorded run through a Unix socket vs. embedded.
+    let socket = dir.path().join("bench.sock");
+    let listener = local
+        .block_on(&rt, async { patina_membrane::bind(&socket) })
+        .expect("bind");
+    let serving = server.clone();
+    local.spawn_local(async move {
+        patina_membrane::serve_unix(
+            &serving,
+            listener,
+            std::future::pending::<()>(),
+            Duration::ZERO,
+        )
+        .await;
+    });
+    let remote = local
+        .block_on(&rt, async {
+            Connection::unix(&socket).await?.login(&seed).await
+        })
+        .expect("login over the socket");
+    let mut group = c.benchmark_group("run");
+    group.sample_size(50);
+    group.bench_function("recorded run through the socket", |bench| {
+        bench.iter(|| local.block_on(&rt, remote.run(&spec())).expect("run"));
+    });
+    group.bench_function("recorded run embedded", |bench| {
+        bench.iter(|| rt.block_on(mother.run(spec())).expect("run"));
+    });
+    group.finish();
+}
+
+criterion_group!(membrane, benches);
+criterion_main!(membrane);
