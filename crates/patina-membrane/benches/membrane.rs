@@ -3,13 +3,16 @@
 //!   and method checks, Cap'n Proto over an in-process pipe) vs. the direct
 //!   call it ends in;
 //! - `run`: a trivial recorded run (calc `add`) through `mother serve`'s Unix
-//!   socket vs. the same run on the embedded Mother.
+//!   socket vs. the same run on the embedded Mother;
+//! - `throughput`: the same run from 64 concurrent clients on the socket,
+//!   recorded vs. live (time per run; runs/s = 1 / time).
 
-use std::time::Duration;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use patina_membrane::{Connection, EpochGuard, MembraneServer, Policy, ServeConfig};
-use patina_mother::{CallSpec, ChildRef, InstallSpec, Mother, MotherConfig, RunSpec};
+use patina_mother::{CallSpec, ChildRef, InstallSpec, ModeSpec, Mother, MotherConfig, RunSpec};
 use tokio::task::LocalSet;
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -101,6 +104,54 @@ fn benches(c: &mut Criterion) {
     group.bench_function("recorded run embedded", |bench| {
         bench.iter(|| rt.block_on(mother.run(spec())).expect("run"));
     });
+    group.finish();
+
+    // 64 concurrent clients, recorded vs. live.
+    const CLIENTS: u64 = 64;
+    let sessions: Vec<Rc<patina_membrane::Session>> = (0..CLIENTS)
+        .map(|_| {
+            let session = local
+                .block_on(&rt, async {
+                    Connection::unix(&socket).await?.login(&seed).await
+                })
+                .expect("login");
+            Rc::new(session)
+        })
+        .collect();
+    let mut group = c.benchmark_group("throughput");
+    group.sample_size(10);
+    for (name, mode) in [
+        ("64 clients, recorded", ModeSpec::Record),
+        ("64 clients, live", ModeSpec::Live),
+    ] {
+        group.bench_function(name, |bench| {
+            bench.iter_custom(|iters| {
+                let per = iters.div_ceil(CLIENTS);
+                let started = Instant::now();
+                local.block_on(&rt, async {
+                    let tasks: Vec<_> = sessions
+                        .iter()
+                        .map(|session| {
+                            let session = session.clone();
+                            let mut spec = spec();
+                            spec.mode = mode;
+                            tokio::task::spawn_local(async move {
+                                for _ in 0..per {
+                                    session.run(&spec).await.expect("run");
+                                }
+                            })
+                        })
+                        .collect();
+                    for task in tasks {
+                        task.await.expect("client");
+                    }
+                });
+                started
+                    .elapsed()
+                    .mul_f64(iters as f64 / (per * CLIENTS) as f64)
+            });
+        });
+    }
     group.finish();
 }
 
