@@ -10,7 +10,9 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   ci      formatting, clippy (-D warnings) and the whole test suite, as .ci/run does
-  bench   the host benchmarks (criterion): warm run vs raw wasmtime; record vs live vs replay";
+  bench   the host benchmarks (criterion): warm run vs raw wasmtime; record vs live vs replay;
+          the membrane: one hop vs a direct call, a recorded run through the socket vs embedded
+  capnp   regenerate the membrane's Rust code from capnp/*.capnp (needs the `capnp` tool)";
 
 fn cargo(args: &[&str]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -41,11 +43,39 @@ fn main() -> Result<()> {
         }
         "bench" => {
             cargo(&["bench", "-p", "patina-host", "--bench", "warm_call"])?;
-            cargo(&["bench", "-p", "patina-host", "--bench", "recording"])
+            cargo(&["bench", "-p", "patina-host", "--bench", "recording"])?;
+            cargo(&["bench", "-p", "patina-membrane", "--bench", "membrane"])
         }
+        "capnp" => capnp(),
         _ => {
             eprintln!("{USAGE}");
             bail!("unknown task `{task}`")
         }
     }
+}
+
+/// The schemas and where their generated code is committed.
+const SCHEMAS: &[&str] = &["membrane.capnp"];
+const GENERATED: &str = "crates/patina-membrane/src";
+
+/// Regenerates `crates/patina-membrane/src/*_capnp.rs` from `capnp/`.
+fn capnp() -> Result<()> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("the workspace root")?;
+    let mut command = capnpc::CompilerCommand::new();
+    command
+        .src_prefix(root.join("capnp"))
+        .output_path(root.join(GENERATED));
+    for schema in SCHEMAS {
+        command.file(root.join("capnp").join(schema));
+    }
+    command
+        .run()
+        .context("running capnp (install it: apt-get install capnproto)")?;
+    for schema in SCHEMAS {
+        let name = schema.replace(".capnp", "_capnp.rs");
+        println!("wrote {GENERATED}/{name}");
+    }
+    Ok(())
 }

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// What a bare `--connect` stands for: the home's `mother.sock`.
+pub const HOME_SOCKET: &str = "@home";
+
 /// A Mother: runs WebAssembly children against explicitly granted toys.
 #[derive(Debug, Parser)]
 #[command(name = "mother", version, about, propagate_version = true)]
@@ -15,6 +18,22 @@ pub struct Cli {
     /// More diagnostics on stderr (-v, -vv, -vvv); or set PATINA_LOG.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// Act through a served Mother (`mother serve`) instead of opening the
+    /// home: `--connect` for `$PATINA_HOME/mother.sock`, `--connect=SOCKET`
+    /// for another. Works with list, install, inspect, run, receipts
+    /// list|show|verify|export and replay; the output is the same.
+    #[arg(long, value_name = "SOCKET", global = true, num_args = 0..=1, require_equals = true, default_missing_value = HOME_SOCKET)]
+    pub connect: Option<PathBuf>,
+    /// The key to log in with through --connect (a 32-byte secret seed file,
+    /// as in the home's identity). Default: the home's own identity.
+    #[arg(
+        long = "key",
+        id = "login_key",
+        value_name = "FILE",
+        global = true,
+        env = "PATINA_KEY"
+    )]
+    pub login_key: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -36,9 +55,69 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Show what children measured with the `measure` toy (counters, gauges, histograms).
     Metrics(MetricsArgs),
+    /// Serve this Mother on a Unix socket (`$PATINA_HOME/mother.sock`) through the membrane.
+    Serve(ServeArgs),
+    /// Print this Mother's public key (what a policy names a caller by).
+    Key(KeyArgs),
+    /// Check, explain or change `$PATINA_HOME/policy.toml`.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Show or advance the epoch (every capability issued before a bump goes stale).
+    #[command(subcommand)]
+    Epoch(EpochCommand),
     /// Install the example children and run them: imports, grants, results, limits, receipts.
     #[cfg(feature = "demo")]
     Demo,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The socket (default: `$PATINA_HOME/mother.sock`).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// How long shutdown waits for runs in flight, e.g. 30s.
+    #[arg(long, value_name = "DUR", default_value = "30s")]
+    pub drain: String,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// Print the key of this seed file instead of the home's identity.
+    #[arg(long, value_name = "FILE")]
+    pub of: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Check a policy file (default: `$PATINA_HOME/policy.toml`).
+    Check {
+        /// The file.
+        file: Option<PathBuf>,
+    },
+    /// Print what the caller with KEY may do.
+    Explain {
+        /// A caller key (as `mother key` prints it).
+        key: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give the caller with KEY a role (adds it to policy.toml).
+    Allow {
+        /// A caller key (as `mother key` prints it).
+        key: String,
+        /// The role: admin, runner, reader or one the file defines.
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EpochCommand {
+    /// Print the current epoch.
+    Show,
+    /// Advance the epoch (a serving Mother is told at once).
+    Bump,
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,6 +199,8 @@ impl Command {
             ) => a.json,
             Self::Receipts(ReceiptsCommand::Import(a)) => a.json,
             Self::Metrics(a) => a.json,
+            Self::Policy(PolicyCommand::Explain { json, .. }) => *json,
+            Self::Serve(_) | Self::Key(_) | Self::Policy(_) | Self::Epoch(_) => false,
             #[cfg(feature = "demo")]
             Self::Demo => false,
         }

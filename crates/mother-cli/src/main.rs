@@ -5,6 +5,7 @@
 
 mod cli;
 mod commands;
+mod door;
 mod output;
 
 use std::path::PathBuf;
@@ -15,11 +16,19 @@ use clap::Parser;
 use patina_mother::{Mother, MotherConfig};
 
 use crate::cli::{Cli, Command};
+use crate::door::Door;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let json = cli.command.wants_json();
+    if let Command::Serve(args) = cli.command {
+        // Its own multi-thread runtime: runs on every core.
+        return match home(cli.home).and_then(|home| commands::serve::run(home, args)) {
+            Ok(code) => code,
+            Err(error) => output::fail(&error, json),
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -32,24 +41,54 @@ fn main() -> ExitCode {
             );
         }
     };
-    match runtime.block_on(dispatch(cli)) {
+    // A LocalSet: a membrane client (`--connect`) is single-threaded.
+    let local = tokio::task::LocalSet::new();
+    match local.block_on(&runtime, dispatch(cli)) {
         Ok(code) => code,
         Err(error) => output::fail(&error, json),
     }
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
-    let mother = Mother::open(MotherConfig::new(home(cli.home)?))?;
+    let home = home(cli.home)?;
     match cli.command {
-        Command::Inspect(args) => commands::inspect::run(&mother, args).await,
-        Command::Install(args) => commands::install::run(&mother, args).await,
-        Command::List(args) => commands::list::run(&mother, args).await,
-        Command::Run(args) => commands::run::run(&mother, args).await,
-        Command::Receipts(command) => commands::receipts::run(&mother, command).await,
-        Command::Replay(args) => commands::replay::run(&mother, args).await,
-        Command::Metrics(args) => commands::metrics::run(&mother, args).await,
+        Command::Key(args) => return commands::admin::key(&home, args),
+        Command::Policy(command) => return commands::admin::policy(&home, command),
+        Command::Epoch(command) => return commands::admin::epoch(&home, command).await,
+        _ => {}
+    }
+    let door = match cli.connect {
+        Some(socket) => {
+            let socket = if socket.as_os_str() == cli::HOME_SOCKET {
+                home.join("mother.sock")
+            } else {
+                socket
+            };
+            let key = cli.login_key.unwrap_or_else(|| home.join("identity.key"));
+            let seed = patina_receipts::Identity::load_or_create(&key)
+                .with_context(|| format!("reading the key {}", key.display()))?
+                .seed();
+            let session = patina_membrane::Connection::unix(&socket)
+                .await?
+                .login(&seed)
+                .await?;
+            Door::Remote { session, home }
+        }
+        None => Door::Embedded(Mother::open(MotherConfig::new(home))?),
+    };
+    match cli.command {
+        Command::Inspect(args) => commands::inspect::run(&door, args).await,
+        Command::Install(args) => commands::install::run(&door, args).await,
+        Command::List(args) => commands::list::run(&door, args).await,
+        Command::Run(args) => commands::run::run(&door, args).await,
+        Command::Receipts(command) => commands::receipts::run(&door, command).await,
+        Command::Replay(args) => commands::replay::run(&door, args).await,
+        Command::Metrics(args) => commands::metrics::run(door.mother("metrics")?, args).await,
         #[cfg(feature = "demo")]
-        Command::Demo => commands::demo::run(&mother).await,
+        Command::Demo => commands::demo::run(door.mother("demo")?).await,
+        Command::Serve(_) | Command::Key(_) | Command::Policy(_) | Command::Epoch(_) => {
+            unreachable!("handled above")
+        }
     }
 }
 
@@ -71,6 +110,7 @@ fn init_tracing(verbose: u8) {
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("PATINA_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -7,12 +7,24 @@ use std::process::ExitCode;
 /// Exit status of a run or command that failed.
 pub const FAILURE: u8 = 1;
 
-/// The machine-readable kind of an error anywhere in `error`'s chain.
-pub fn kind(error: &anyhow::Error) -> &'static str {
+/// The machine-readable kind of an error anywhere in `error`'s chain
+/// (through `--connect`, the kind the served Mother sent).
+pub fn kind(error: &anyhow::Error) -> String {
     error
         .chain()
-        .find_map(patina_mother::known_kind)
-        .unwrap_or("error")
+        .find_map(|error| {
+            if let Some(remote) = error.downcast_ref::<patina_membrane::RemoteError>() {
+                return Some(remote.kind.clone());
+            }
+            if let Some(membrane) = error.downcast_ref::<patina_membrane::MembraneError>() {
+                return Some(membrane.kind().to_owned());
+            }
+            if let Some(policy) = error.downcast_ref::<patina_membrane::PolicyError>() {
+                return Some(policy.kind().to_owned());
+            }
+            patina_mother::known_kind(error).map(str::to_owned)
+        })
+        .unwrap_or_else(|| "error".to_owned())
 }
 
 /// The error as one JSON object.

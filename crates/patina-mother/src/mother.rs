@@ -104,7 +104,7 @@ impl Mother {
             ReceiptBackend::Sled => Arc::new(patina_receipts::store::open_sled(home.receipts())?),
             ReceiptBackend::Store(store) => store,
         };
-        let recorder = Recorder::new(children.clone(), identity.clone(), receipts.clone());
+        let recorder = Recorder::new(children.clone(), identity.clone(), receipts.clone())?;
 
         let mut toys = match config.toys {
             Some(toys) => toys,

@@ -1,88 +1,88 @@
 //! `mother inspect <CHILD> [--json|--wit]`: id, imports (and how each would be
 //! served: base, toy + grant, or unserved) and exports, with WIT types.
+//!
+//! It prints the description the membrane sends (`describe_json`), so the
+//! output is the same embedded and through `--connect`.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
-use patina_host::{ImportStatus, ItemDescription};
-use patina_mother::{ChildRef, Inspection, Mother};
+use patina_mother::ChildRef;
+use serde_json::Value;
 
 use crate::cli::InspectArgs;
+use crate::door::Door;
 use crate::output;
 
-pub async fn run(mother: &Mother, args: InspectArgs) -> Result<ExitCode> {
-    let Inspection {
-        child,
-        description,
-        statuses,
-    } = mother
-        .inspect(&ChildRef::from_argument(&args.child))
+fn text(value: &Value) -> &str {
+    value.as_str().unwrap_or_default()
+}
+
+fn list(value: &Value) -> &[Value] {
+    value.as_array().map_or(&[], Vec::as_slice)
+}
+
+pub async fn run(mother: &Door, args: InspectArgs) -> Result<ExitCode> {
+    let mut description = mother
+        .describe(&ChildRef::from_argument(&args.child))
         .await?;
-    let child = &child;
     if args.wit {
-        print!("{}", description.wit);
+        print!("{}", text(&description["wit"]));
         return Ok(ExitCode::SUCCESS);
     }
     if args.json {
-        let imports: Vec<serde_json::Value> = description
-            .imports
-            .iter()
-            .zip(&statuses)
-            .map(|(item, status)| {
-                let mut value = serde_json::to_value(item).unwrap_or_default();
-                if let (Some(object), Ok(serde_json::Value::Object(extra))) =
-                    (value.as_object_mut(), serde_json::to_value(status))
-                {
-                    object.extend(extra);
-                }
-                value
-            })
-            .collect();
-        output::print_json(&serde_json::json!({
-            "child": child.id(),
-            "size": child.bytes().len(),
-            "command": child.is_command(),
-            "imports": imports,
-            "exports": description.exports,
-        }));
+        if let Some(object) = description.as_object_mut() {
+            object.remove("wit");
+        }
+        output::print_json(&description);
         return Ok(ExitCode::SUCCESS);
     }
-    let kind = if child.is_command() {
+    let kind = if description["command"].as_bool().unwrap_or(false) {
         "command (run it with `-- ARGS`)"
     } else {
         "library of typed exports"
     };
-    println!("child   {}", child.id());
-    println!("size    {} bytes, {kind}", child.bytes().len());
+    println!("child   {}", text(&description["child"]));
+    println!("size    {} bytes, {kind}", description["size"]);
     println!("imports");
-    for (item, status) in description.imports.iter().zip(&statuses) {
+    for item in list(&description["imports"]) {
+        let status = text(&item["status"]);
         let how = match status {
-            ImportStatus::Base => "base: linked, no authority".to_owned(),
-            ImportStatus::Toy { grant } => format!("toy: needs --grant {grant}"),
-            ImportStatus::Unserved => "unserved: refused unless --deny-missing".to_owned(),
+            "base" => "base: linked, no authority".to_owned(),
+            "toy" => format!("toy: needs --grant {}", text(&item["grant"])),
+            _ => "unserved: refused unless --deny-missing".to_owned(),
         };
-        println!("  {:<44} {how}", item.name);
-        if !matches!(status, ImportStatus::Base) {
+        println!("  {:<44} {how}", text(&item["name"]));
+        if status != "base" {
             print_functions(item, "    ");
         }
     }
     println!("exports");
-    for item in &description.exports {
-        if item.functions.len() == 1 && item.functions[0].name == item.name {
-            println!("  {}: {}", item.name, item.functions[0].signature);
+    for item in list(&description["exports"]) {
+        let functions = list(&item["functions"]);
+        if functions.len() == 1 && functions[0]["name"] == item["name"] {
+            println!(
+                "  {}: {}",
+                text(&item["name"]),
+                text(&functions[0]["signature"])
+            );
         } else {
-            println!("  {}", item.name);
+            println!("  {}", text(&item["name"]));
             print_functions(item, "    ");
         }
-        for ty in &item.types {
-            println!("    {ty}");
+        for ty in list(&item["types"]) {
+            println!("    {}", text(ty));
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_functions(item: &ItemDescription, indent: &str) {
-    for function in &item.functions {
-        println!("{indent}{}: {}", function.name, function.signature);
+fn print_functions(item: &Value, indent: &str) {
+    for function in list(&item["functions"]) {
+        println!(
+            "{indent}{}: {}",
+            text(&function["name"]),
+            text(&function["signature"])
+        );
     }
 }

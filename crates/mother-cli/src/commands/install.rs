@@ -5,27 +5,28 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use patina_mother::{InstallSpec, Mother, MotherError};
+use patina_mother::{InstallSpec, MotherError};
 
 use crate::cli::InstallArgs;
+use crate::door::Door;
 use crate::output;
 
-pub async fn run(mother: &Mother, args: InstallArgs) -> Result<ExitCode> {
+pub async fn run(mother: &Door, args: InstallArgs) -> Result<ExitCode> {
     let spec = InstallSpec {
         name: args.name.clone(),
         grants: args.grants.clone(),
     };
-    let installed =
-        mother
-            .install_file(args.file.clone(), spec)
-            .await
-            .map_err(|error| match error {
-                MotherError::Grant(error) => anyhow::Error::new(error).context("parsing --grant"),
-                MotherError::GrantRefused(error) => {
-                    anyhow::Error::new(error).context("checking --grant")
-                }
-                error => error.into(),
-            })?;
+    let installed = mother
+        .install(args.file.clone(), spec)
+        .await
+        .map_err(|error| match error.downcast::<MotherError>() {
+            Ok(MotherError::Grant(error)) => anyhow::Error::new(error).context("parsing --grant"),
+            Ok(MotherError::GrantRefused(error)) => {
+                anyhow::Error::new(error).context("checking --grant")
+            }
+            Ok(error) => error.into(),
+            Err(error) => error,
+        })?;
     if args.json {
         output::print_json(&serde_json::to_value(&installed)?);
         return Ok(ExitCode::SUCCESS);

@@ -4,12 +4,11 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use patina_mother::Mother;
-
 use crate::cli::ListArgs;
+use crate::door::Door;
 use crate::output;
 
-pub async fn run(mother: &Mother, args: ListArgs) -> Result<ExitCode> {
+pub async fn run(mother: &Door, args: ListArgs) -> Result<ExitCode> {
     let children = mother.list().await?;
     if args.json {
         output::print_json(&serde_json::to_value(&children)?);

@@ -1,5 +1,6 @@
 //! One module per `mother` command.
 
+pub mod admin;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod inspect;
@@ -9,3 +10,4 @@ pub mod metrics;
 pub mod receipts;
 pub mod replay;
 pub mod run;
+pub mod serve;

@@ -5,19 +5,20 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
-use patina_mother::{Imported, Mother, ReceiptRef, Verified};
+use patina_mother::{Imported, ReceiptRef};
 use patina_receipts::{EventResult, OutcomeStatus, Receipt, verify};
 
 use crate::cli::{ImportArgs, ReceiptArg, ReceiptsCommand, ReceiptsListArgs};
+use crate::door::Door;
 use crate::output;
 
-pub async fn run(mother: &Mother, command: ReceiptsCommand) -> Result<ExitCode> {
+pub async fn run(mother: &Door, command: ReceiptsCommand) -> Result<ExitCode> {
     match command {
         ReceiptsCommand::List(args) => list(mother, args).await,
         ReceiptsCommand::Show(args) => show(mother, args).await,
         ReceiptsCommand::Verify(args) => verify_one(mother, args).await,
         ReceiptsCommand::Export(args) => export(mother, args).await,
-        ReceiptsCommand::Import(args) => import(mother, args).await,
+        ReceiptsCommand::Import(args) => import(mother.mother("receipts import")?, args).await,
     }
 }
 
@@ -49,8 +50,8 @@ fn outcome_text(receipt: &Receipt) -> String {
     }
 }
 
-async fn list(mother: &Mother, args: ReceiptsListArgs) -> Result<ExitCode> {
-    let receipts = mother.receipts_of(args.child, Some(args.limit)).await?;
+async fn list(mother: &Door, args: ReceiptsListArgs) -> Result<ExitCode> {
+    let receipts = mother.receipts(args.child, args.limit).await?;
     if args.json {
         let rows: Vec<serde_json::Value> = receipts
             .iter()
@@ -83,8 +84,8 @@ async fn list(mother: &Mother, args: ReceiptsListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn show(mother: &Mother, args: ReceiptArg) -> Result<ExitCode> {
-    let (receipt, _) = mother.receipt(&reference(&args)).await?;
+async fn show(mother: &Door, args: ReceiptArg) -> Result<ExitCode> {
+    let receipt = mother.receipt(&reference(&args)).await?;
     let verified = verify(&receipt);
     if args.json {
         let mut value = serde_json::to_value(&receipt)?;
@@ -170,11 +171,11 @@ async fn show(mother: &Mother, args: ReceiptArg) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn verify_one(mother: &Mother, args: ReceiptArg) -> Result<ExitCode> {
-    let Verified { receipt, link } = mother.verify_receipt(&reference(&args)).await?;
+async fn verify_one(mother: &Door, args: ReceiptArg) -> Result<ExitCode> {
+    let (receipt, link) = mother.verify(&reference(&args)).await?;
     if args.json {
         output::print_json(&serde_json::json!({
-            "receipt": receipt.id, "verified": true, "mother": receipt.mother, "chain": link.to_string(),
+            "receipt": receipt.id, "verified": true, "mother": receipt.mother, "chain": link,
         }));
     } else {
         println!(
@@ -185,13 +186,13 @@ async fn verify_one(mother: &Mother, args: ReceiptArg) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn export(mother: &Mother, args: ReceiptArg) -> Result<ExitCode> {
-    let export = mother.export_receipt(&reference(&args)).await?;
-    println!("{}", String::from_utf8_lossy(&export.encode()));
+async fn export(mother: &Door, args: ReceiptArg) -> Result<ExitCode> {
+    let export = mother.export(&reference(&args)).await?;
+    println!("{}", String::from_utf8_lossy(&export));
     Ok(ExitCode::SUCCESS)
 }
 
-async fn import(mother: &Mother, args: ImportArgs) -> Result<ExitCode> {
+async fn import(mother: &patina_mother::Mother, args: ImportArgs) -> Result<ExitCode> {
     let Imported { receipt, new } = mother.import_receipt_file(args.file).await?;
     if args.json {
         output::print_json(

@@ -6,47 +6,47 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use patina_mother::{Mother, ReceiptRef};
+use patina_mother::{ReceiptRef, RunOutcome};
 
 use crate::cli::ReplayArgs;
+use crate::door::Door;
 use crate::output::{self, FAILURE};
 
-pub async fn run(mother: &Mother, args: ReplayArgs) -> Result<ExitCode> {
+pub async fn run(mother: &Door, args: ReplayArgs) -> Result<ExitCode> {
     let replayed = mother
         .replay(&ReceiptRef::from_argument(&args.receipt))
         .await?;
-    let (receipt, replay) = (&replayed.receipt, &replayed.replay);
-    let report = &replay.report;
+    let summary = &replayed.summary;
+    let short = summary.replay_of.short();
     if args.json {
-        output::print_json(&serde_json::to_value(replayed.summary())?);
+        output::print_json(&serde_json::to_value(summary)?);
     } else {
-        print!("{}", String::from_utf8_lossy(&report.stdout));
-        eprint!("{}", String::from_utf8_lossy(&report.stderr));
-        if let Some(wave) = report
-            .wave()
-            .filter(|w| !w.is_empty() && report.argv.is_none())
+        print!("{}", String::from_utf8_lossy(&replayed.stdout));
+        eprint!("{}", String::from_utf8_lossy(&replayed.stderr));
+        if let RunOutcome::Returned {
+            wave,
+            exit_code: None,
+            ..
+        } = &summary.run.outcome
+            && !wave.is_empty()
         {
             println!("{wave}");
         }
-        match &replay.divergence {
+        match &summary.divergence {
             None => eprintln!(
-                "replay of {} matched: transcript {}",
-                receipt.id.short(),
-                replay.transcript_hash
+                "replay of {short} matched: transcript {}",
+                summary.transcript_hash
             ),
-            Some(divergence) => eprintln!(
-                "error[divergence]: replay of {}: {divergence}",
-                receipt.id.short()
-            ),
+            Some(divergence) => eprintln!("error[divergence]: replay of {short}: {divergence}"),
         }
-        if !replay.exact {
+        if !summary.exact {
             eprintln!(
                 "note: the recorded run had authority that is not recorded call by call ({}); this replay cannot be exact",
-                receipt.transcript.unrecorded.join(", ")
+                replayed.unrecorded.join(", ")
             );
         }
     }
-    Ok(if replay.matched() {
+    Ok(if summary.matched {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(FAILURE)

@@ -6,19 +6,16 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use patina_core::{parse_duration, parse_size};
-use patina_host::{RunReport, values};
-use patina_mother::{
-    CallSpec, ChildRef, LimitsSpec, ModeSpec, Mother, RunSpec, RunSummary, exit_status,
-};
-use patina_receipts::Receipt;
+use patina_mother::{CallSpec, ChildRef, LimitsSpec, ModeSpec, RunOutcome, RunSpec};
 
 use crate::cli::{ModeArg, RunArgs};
+use crate::door::{Door, RunView};
 use crate::output;
 
-pub async fn run(mother: &Mother, args: RunArgs) -> Result<ExitCode> {
+pub async fn run(mother: &Door, args: RunArgs) -> Result<ExitCode> {
     let spec = spec(&args)?;
     let ran = mother.run(spec).await?;
-    print(&ran.report, ran.receipt.as_ref(), args.json)
+    print(&ran, args.json)
 }
 
 /// The run the command line asks for.
@@ -59,45 +56,49 @@ pub fn spec(args: &RunArgs) -> Result<RunSpec> {
     })
 }
 
-/// Prints a report and returns the exit status: the command's own status, 0
+/// Prints a run and returns the exit status: the command's own status, 0
 /// for a call that returned, 1 for a run that failed.
-pub fn print(report: &RunReport, receipt: Option<&Receipt>, json: bool) -> Result<ExitCode> {
+pub fn print(run: &RunView, json: bool) -> Result<ExitCode> {
+    let summary = &run.summary;
     if json {
-        let summary = RunSummary::of(report, receipt.map(|r| r.id));
-        output::print_json(&serde_json::to_value(&summary)?);
+        output::print_json(&serde_json::to_value(summary)?);
     } else {
-        print_text(report);
-        if let Some(receipt) = receipt {
-            eprintln!("receipt {}", receipt.id);
+        print_text(run);
+        if let Some(receipt) = &summary.receipt {
+            eprintln!("receipt {receipt}");
         }
     }
-    Ok(ExitCode::from(exit_status(&report.outcome)))
+    Ok(ExitCode::from(summary.exit_status()))
 }
 
-fn print_text(report: &RunReport) {
+fn print_text(run: &RunView) {
+    let summary = &run.summary;
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(&report.stdout);
+    let _ = stdout.write_all(&run.stdout);
     let mut stderr = std::io::stderr().lock();
-    let _ = stderr.write_all(&report.stderr);
-    for line in &report.logs {
+    let _ = stderr.write_all(&run.stderr);
+    for line in &summary.logs {
         let _ = writeln!(stderr, "[{}] {}", line.level.as_str(), line.message);
     }
-    for warning in &report.warnings {
+    for warning in &summary.warnings {
         let _ = writeln!(stderr, "warning: {warning}");
     }
-    if report.logs_dropped > 0 {
-        let _ = writeln!(stderr, "[{} more log lines dropped]", report.logs_dropped);
+    if run.logs_dropped > 0 {
+        let _ = writeln!(stderr, "[{} more log lines dropped]", run.logs_dropped);
     }
-    match &report.outcome {
-        Ok(returned) if returned.exit_code.is_none() => {
-            let wave = values::results_wave(&returned.results);
+    match &summary.outcome {
+        RunOutcome::Returned {
+            wave,
+            exit_code: None,
+            ..
+        } => {
             if !wave.is_empty() {
                 let _ = writeln!(stdout, "{wave}");
             }
         }
-        Ok(_) => {}
-        Err(error) => {
-            let _ = writeln!(stderr, "error[{}]: {error}", error.kind());
+        RunOutcome::Returned { .. } => {}
+        RunOutcome::Failed { error } => {
+            let _ = writeln!(stderr, "error[{}]: {}", error.kind, error.message);
         }
     }
 }

@@ -6,3 +6,4 @@ mod common;
 mod invoke;
 mod metrics;
 mod receipts;
+mod serve;

@@ -41,6 +41,15 @@ pub struct ListFilter {
 /// Implementations must be safe to use from several threads at once; the
 /// SQLite store is also safe from several processes at once, the sled store
 /// from one process only (sled locks its directory: share one handle).
+/// One receipt of an [`ReceiptStore::append_batch`]: its `seal` (as for
+/// [`ReceiptStore::append`]) and its blobs.
+pub struct BatchItem<'a> {
+    /// Makes the receipt from the id of the chain's head.
+    pub seal: &'a mut dyn FnMut(Option<ReceiptId>) -> Receipt,
+    /// The blobs it refers to.
+    pub blobs: &'a [Blob],
+}
+
 pub trait ReceiptStore: Send + Sync {
     /// Appends the next receipt of `mother`'s own chain.
     ///
@@ -60,6 +69,22 @@ pub trait ReceiptStore: Send + Sync {
         seal: &mut dyn FnMut(Option<ReceiptId>) -> Receipt,
         blobs: &[Blob],
     ) -> Result<Receipt, ReceiptError>;
+
+    /// Appends several receipts of `mother`'s own chain at once (group
+    /// commit): in order, each sealed on the one before it, one result per
+    /// item; an item that is refused leaves the others alone. Returns only
+    /// once every appended receipt is durable. The default appends them one
+    /// by one; the SQLite store writes them in one transaction (one fsync).
+    fn append_batch(
+        &self,
+        mother: &MotherId,
+        batch: &mut [BatchItem<'_>],
+    ) -> Vec<Result<Receipt, ReceiptError>> {
+        batch
+            .iter_mut()
+            .map(|item| self.append(mother, &mut *item.seal, item.blobs))
+            .collect()
+    }
 
     /// Keeps a receipt made elsewhere (a peer's, say) once [`crate::verify`]
     /// accepts it, with the blobs it references: each blob must be intact and

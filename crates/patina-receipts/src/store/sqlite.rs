@@ -13,11 +13,11 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    ListFilter, Lookup, MAX_CANDIDATES, ReceiptStore, check_blobs, check_follows, check_link,
-    create_dir, decode_stored, intact_blob, parse_lookup, pick, seal_next,
+    BatchItem, ListFilter, Lookup, MAX_CANDIDATES, ReceiptStore, check_blobs, check_follows,
+    check_link, create_dir, decode_stored, intact_blob, parse_lookup, pick, seal_next,
 };
 use crate::{Blob, Digest, MotherId, Receipt, ReceiptError, ReceiptId};
 
@@ -171,7 +171,7 @@ fn stored_id(text: &str) -> Result<ReceiptId, ReceiptError> {
         .map_err(|_| ReceiptError::Malformed(format!("stored receipt id `{text}` is not an id")))
 }
 
-fn has_receipt(tx: &Transaction<'_>, id: &ReceiptId) -> Result<bool, ReceiptError> {
+fn has_receipt(tx: &Connection, id: &ReceiptId) -> Result<bool, ReceiptError> {
     tx.query_row("SELECT 1 FROM receipts WHERE id = ?1", [id.hex()], |_| {
         Ok(())
     })
@@ -182,7 +182,7 @@ fn has_receipt(tx: &Transaction<'_>, id: &ReceiptId) -> Result<bool, ReceiptErro
 
 /// Checks `receipt`'s blobs and writes them and it (`local` or imported).
 fn insert(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     receipt: &Receipt,
     blobs: &[Blob],
     local: bool,
@@ -243,6 +243,54 @@ impl ReceiptStore for SqliteStore {
         // WAL + synchronous=FULL: the commit returns once the WAL is fsync'd.
         tx.commit().map_err(db("committing an append"))?;
         Ok(receipt)
+    }
+
+    fn append_batch(
+        &self,
+        mother: &MotherId,
+        batch: &mut [BatchItem<'_>],
+    ) -> Vec<Result<Receipt, ReceiptError>> {
+        let count = batch.len();
+        let failed = |context: &'static str, error: &dyn std::fmt::Display| {
+            (0..count)
+                .map(|_| Err(store_error(context, error)))
+                .collect::<Vec<_>>()
+        };
+        let mut conn = self.conn();
+        let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(error) => return failed("starting an append", &error),
+        };
+        let mut head = match head_in(&tx, mother) {
+            Ok(head) => head,
+            Err(error) => return failed("reading the chain's head", &error),
+        };
+        let mut results = Vec::with_capacity(batch.len());
+        for item in batch.iter_mut() {
+            // Each item in its own savepoint: a refused one leaves no row.
+            let result = (|| {
+                let savepoint = tx.savepoint().map_err(db("starting an append"))?;
+                let receipt = seal_next(mother, head, &mut *item.seal)?;
+                if has_receipt(&savepoint, &receipt.id)? {
+                    return Err(ReceiptError::Chain {
+                        at: receipt.id.to_string(),
+                        reason: "a receipt with this id is already stored".into(),
+                    });
+                }
+                insert(&savepoint, &receipt, item.blobs, true)?;
+                savepoint.commit().map_err(db("committing an append"))?;
+                Ok(receipt)
+            })();
+            if let Ok(receipt) = &result {
+                head = Some(receipt.id);
+            }
+            results.push(result);
+        }
+        // WAL + synchronous=FULL: one fsync for the whole batch.
+        if let Err(error) = tx.commit() {
+            return failed("committing an append", &error);
+        }
+        results
     }
 
     fn import(&self, receipt: &Receipt, blobs: &[Blob]) -> Result<bool, ReceiptError> {

@@ -74,6 +74,11 @@ macro_rules! conformance_suite {
             }
 
             #[test]
+            fn appends_batches() {
+                with_store(suite::appends_batches);
+            }
+
+            #[test]
             fn survives_reopen() {
                 let dir = tempfile::tempdir().unwrap();
                 suite::survives_reopen(dir.path(), &open);
@@ -82,6 +87,50 @@ macro_rules! conformance_suite {
     };
 }
 pub(crate) use conformance_suite;
+
+/// A batch appends in order on one chain; a refused item (sealed by another
+/// Mother) leaves the others, and the next one links past it.
+pub fn appends_batches(store: &dyn ReceiptStore) {
+    let me = identity(1);
+    let other = identity(2);
+    let first = append(store, &me, 1);
+    let mut heads = Vec::new();
+    let mut a = |head| {
+        heads.push(head);
+        sealed(&me, transcript(2), head)
+    };
+    let mut wrong = |head| sealed(&other, transcript(3), head);
+    let mut c = |head| sealed(&me, transcript(4), head);
+    let mut batch = [
+        super::BatchItem {
+            seal: &mut a,
+            blobs: &[],
+        },
+        super::BatchItem {
+            seal: &mut wrong,
+            blobs: &[],
+        },
+        super::BatchItem {
+            seal: &mut c,
+            blobs: &[],
+        },
+    ];
+    let results = store.append_batch(&me.id(), &mut batch);
+    assert_eq!(results.len(), 3);
+    let second = results[0].as_ref().unwrap().clone();
+    assert!(
+        matches!(results[1], Err(ReceiptError::Chain { .. })),
+        "{:?}",
+        results[1]
+    );
+    let third = results[2].as_ref().unwrap().clone();
+    assert_eq!(heads, vec![Some(first.id)]);
+    assert_eq!(second.previous, Some(first.id));
+    assert_eq!(third.previous, Some(second.id));
+    assert_eq!(store.head(&me.id()).unwrap(), Some(third.id));
+    assert_eq!(store.verify_chain(&me.id()).unwrap(), 3);
+    assert_eq!(store.head(&other.id()).unwrap(), None);
+}
 
 /// A transcript of the test vector's shape, distinct for each `fuel`.
 pub fn transcript(fuel: u64) -> Transcript {

@@ -99,7 +99,7 @@ pub async fn run(mother: &Mother) -> Result<ExitCode> {
     let clocked = step(mother, "clock-random", None, &[], &[]).await?;
     println!("$ mother receipts list --limit 4");
     receipts::run(
-        mother,
+        &crate::door::Door::Embedded(mother.clone()),
         ReceiptsCommand::List(ReceiptsListArgs {
             child: None,
             limit: 4,
@@ -110,7 +110,7 @@ pub async fn run(mother: &Mother) -> Result<ExitCode> {
     if let Some(id) = greeted {
         println!("$ mother receipts show {}", id.short());
         receipts::run(
-            mother,
+            &crate::door::Door::Embedded(mother.clone()),
             ReceiptsCommand::Show(ReceiptArg {
                 receipt: id.short(),
                 json: false,
@@ -127,7 +127,7 @@ pub async fn run(mother: &Mother) -> Result<ExitCode> {
         .await?;
         println!("$ mother receipts verify {}", id.short());
         receipts::run(
-            mother,
+            &crate::door::Door::Embedded(mother.clone()),
             ReceiptsCommand::Verify(ReceiptArg {
                 receipt: id.short(),
                 json: false,

@@ -16,7 +16,7 @@ use crate::commands::run as run_cmd;
 pub async fn replay_step(mother: &Mother, id: &ReceiptId, comment: &str) -> Result<()> {
     println!("$ mother replay {}   # {comment}", id.short());
     replay::run(
-        mother,
+        &crate::door::Door::Embedded(mother.clone()),
         ReplayArgs {
             receipt: id.short(),
             json: false,

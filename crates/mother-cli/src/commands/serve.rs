@@ -1,0 +1,74 @@
+//! `mother serve [--socket PATH]`: a long-running Mother serving the
+//! membrane on a Unix socket (mode 0600), holding the home's lock so a
+//! second Mother on the same home refuses to start.
+//!
+//! Signals: SIGINT / SIGTERM stop accepting, wait (`--drain`) for runs in
+//! flight, which keep their receipts, and exit; SIGHUP reloads
+//! `policy.toml` and advances the epoch; SIGUSR1 advances the epoch
+//! (`mother epoch bump`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use patina_membrane::{HomeLock, MembraneServer, ServeConfig};
+use patina_mother::{Mother, MotherConfig};
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::cli::ServeArgs;
+
+pub fn run(home: PathBuf, args: ServeArgs) -> Result<ExitCode> {
+    let drain = patina_core::parse_duration(&args.drain).context("--drain")?;
+    std::fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
+    let lock = HomeLock::take(&home)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async move {
+        let mother = Mother::open(MotherConfig::new(&home))?;
+        let id = mother.identity().id();
+        let server = MembraneServer::open(mother, ServeConfig::default())?;
+        let socket = args.socket.unwrap_or_else(|| home.join("mother.sock"));
+        let listener = patina_membrane::bind(&socket)?;
+        let mut hangup = signal(SignalKind::hangup()).context("SIGHUP")?;
+        let mut user1 = signal(SignalKind::user_defined1()).context("SIGUSR1")?;
+        let mut terminate = signal(SignalKind::terminate()).context("SIGTERM")?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT")?;
+        let signals = server.clone();
+        tokio::task::spawn_local(async move {
+            loop {
+                let result = tokio::select! {
+                    _ = hangup.recv() => signals.reload_policy().map(|epoch| ("policy reloaded", epoch)),
+                    _ = user1.recv() => signals.bump_epoch().map(|epoch| ("epoch bumped", epoch)),
+                };
+                match result {
+                    Ok((what, epoch)) => tracing::warn!(epoch, "{what}"),
+                    Err(error) => tracing::error!(kind = error.kind(), %error, "kept the policy and the epoch"),
+                }
+            }
+        });
+        eprintln!(
+            "mother {id} serving {} (epoch {}, lock {})",
+            socket.display(),
+            server.epoch().current(),
+            lock.path().display()
+        );
+        let shutdown = async move {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+        };
+        let left = patina_membrane::serve_unix(&server, listener, shutdown, drain).await;
+        let _ = std::fs::remove_file(&socket);
+        if left > 0 {
+            eprintln!("stopped: {left} runs still in flight were cancelled (none was answered)");
+        } else {
+            eprintln!("stopped: every run in flight finished");
+        }
+        drop(lock);
+        Ok(ExitCode::SUCCESS)
+    })
+}
