@@ -2,7 +2,9 @@
 //! (`receipts.sqlite3`) in WAL mode with `synchronous=FULL`, safe to share
 //! between threads (one connection behind a mutex per handle) and between
 //! processes (SQLite's file locks; appends run in `BEGIN IMMEDIATE`, so
-//! reading the head and inserting the next receipt is one atomic step).
+//! reading the head and inserting the next receipt is one atomic step). An
+//! append seals and verifies its receipt before that transaction, and inside
+//! it only checks that the head did not move.
 //!
 //! Bodies are the canonical encoding of the whole receipt; the other columns
 //! are indexes derived from it. This module must never return before a write
@@ -13,11 +15,13 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{
-    ListFilter, Lookup, MAX_CANDIDATES, ReceiptStore, check_blobs, check_follows, check_link,
-    create_dir, decode_stored, intact_blob, parse_lookup, pick, seal_next,
+    ListFilter, Lookup, MAX_CANDIDATES, OPTIMISTIC_TRIES, ReceiptStore, check_blobs, check_follows,
+    check_intact, check_link, create_dir, decode_stored, intact_blob, parse_lookup, pick,
+    seal_next,
 };
 use crate::{Blob, Digest, MotherId, Receipt, ReceiptError, ReceiptId};
 
@@ -69,6 +73,13 @@ pub fn open_sqlite(dir: &Path) -> Result<SqliteStore, ReceiptError> {
         ));
     }
     conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+        .map_err(err)?;
+    // No checkpoint when the connection closes: a process that appends one
+    // receipt and exits would otherwise copy the WAL into the database,
+    // fsync both and delete the WAL on every exit (and fsync the directory
+    // to create it anew next time). Commits are durable in the WAL already;
+    // SQLite's automatic checkpoint (every 1000 pages) keeps it bounded.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
         .map_err(err)?;
     let version: String = retry_busy(|| {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -227,26 +238,47 @@ impl ReceiptStore for SqliteStore {
         seal: &mut dyn FnMut(Option<ReceiptId>) -> Receipt,
         blobs: &[Blob],
     ) -> Result<Receipt, ReceiptError> {
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db("starting an append"))?;
-        let head = head_in(&tx, mother)?;
-        let receipt = seal_next(mother, head, seal)?;
-        if has_receipt(&tx, &receipt.id)? {
-            return Err(ReceiptError::Chain {
-                at: receipt.id.to_string(),
-                reason: "a receipt with this id is already stored".into(),
-            });
+        check_intact(blobs)?;
+        let mut expected = head_in(&self.conn(), mother)?;
+        for attempt in 1..=OPTIMISTIC_TRIES {
+            // Sealed and verified with no lock held, except after too many
+            // races with other writers.
+            let early = if attempt < OPTIMISTIC_TRIES {
+                Some(seal_next(mother, expected, seal)?)
+            } else {
+                None
+            };
+            let mut conn = self.conn();
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db("starting an append"))?;
+            let head = head_in(&tx, mother)?;
+            let receipt = match early {
+                Some(receipt) if head == expected => receipt,
+                Some(_) => {
+                    expected = head;
+                    continue;
+                }
+                None => seal_next(mother, head, seal)?,
+            };
+            if has_receipt(&tx, &receipt.id)? {
+                return Err(ReceiptError::Chain {
+                    at: receipt.id.to_string(),
+                    reason: "a receipt with this id is already stored".into(),
+                });
+            }
+            insert(&tx, &receipt, blobs, true)?;
+            // WAL + synchronous=FULL: the commit returns once the WAL is fsync'd.
+            tx.commit().map_err(db("committing an append"))?;
+            return Ok(receipt);
         }
-        insert(&tx, &receipt, blobs, true)?;
-        // WAL + synchronous=FULL: the commit returns once the WAL is fsync'd.
-        tx.commit().map_err(db("committing an append"))?;
-        Ok(receipt)
+        // The last attempt seals inside the lock and returns.
+        Err(store_error("appending", "the chain's head kept moving"))
     }
 
     fn import(&self, receipt: &Receipt, blobs: &[Blob]) -> Result<bool, ReceiptError> {
         crate::verify(receipt)?;
+        check_intact(blobs)?;
         let mut conn = self.conn();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
