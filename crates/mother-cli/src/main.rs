@@ -39,7 +39,12 @@ fn main() -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
-    let mother = Mother::open(MotherConfig::new(home(cli.home)?))?;
+    let mut config = MotherConfig::new(home(cli.home)?);
+    // One command per process: instances on demand (no pool to reserve and
+    // tear down around a single run), compiled artifacts mapped, not read.
+    config.engine.pooling = false;
+    config.map_artifacts = true;
+    let mother = Mother::open(config)?;
     match cli.command {
         Command::Inspect(args) => commands::inspect::run(&mother, args).await,
         Command::Install(args) => commands::install::run(&mother, args).await,

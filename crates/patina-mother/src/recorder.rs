@@ -55,7 +55,9 @@ impl Recorder {
         let Some((transcript, blobs)) = report.take_transcript() else {
             return Ok(None);
         };
-        self.children.install(child.bytes(), None)?;
+        if !self.children.contains(&child.id()) {
+            self.children.install(&child.bytes()?, None)?;
+        }
         let (started, ended) = (unix_millis(report.started_at), unix_millis(report.ended_at));
         let identity = &self.identity;
         let receipt = self.receipts.append(

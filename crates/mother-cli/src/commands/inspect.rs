@@ -40,7 +40,7 @@ pub async fn run(mother: &Mother, args: InspectArgs) -> Result<ExitCode> {
             .collect();
         output::print_json(&serde_json::json!({
             "child": child.id(),
-            "size": child.bytes().len(),
+            "size": child.bytes()?.len(),
             "command": child.is_command(),
             "imports": imports,
             "exports": description.exports,
@@ -53,7 +53,7 @@ pub async fn run(mother: &Mother, args: InspectArgs) -> Result<ExitCode> {
         "library of typed exports"
     };
     println!("child   {}", child.id());
-    println!("size    {} bytes, {kind}", child.bytes().len());
+    println!("size    {} bytes, {kind}", child.bytes()?.len());
     println!("imports");
     for (item, status) in description.imports.iter().zip(&statuses) {
         let how = match status {
