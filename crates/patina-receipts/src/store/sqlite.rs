@@ -15,7 +15,6 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{
@@ -73,13 +72,6 @@ pub fn open_sqlite(dir: &Path) -> Result<SqliteStore, ReceiptError> {
         ));
     }
     conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
-        .map_err(err)?;
-    // No checkpoint when the connection closes: a process that appends one
-    // receipt and exits would otherwise copy the WAL into the database,
-    // fsync both and delete the WAL on every exit (and fsync the directory
-    // to create it anew next time). Commits are durable in the WAL already;
-    // SQLite's automatic checkpoint (every 1000 pages) keeps it bounded.
-    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
         .map_err(err)?;
     let version: String = retry_busy(|| {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
