@@ -126,6 +126,8 @@ fn python_child(root: &Path, target: &Path) -> Result<PathBuf, String> {
         .args(["-d", "wit", "-w", "pyadd", "componentize", "app", "-o"])
         .arg(&out)
         .current_dir(&src)
+        // Nothing written into the source tree (`__pycache__`).
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .status()
         .map_err(|e| format!("running {}: {e}", tool.display()))?;
     if !status.success() {
