@@ -1,6 +1,9 @@
 //! `cargo xtask <task>`: the project's chores as one command each, so the
-//! README, CI and people run the same steps. It only orchestrates `cargo`;
-//! it must never hold product logic or download anything.
+//! README, CI and people run the same steps. It only orchestrates `cargo` and
+//! the binaries it builds; it must never hold product logic or download
+//! anything.
+
+mod bench;
 
 use std::process::Command;
 
@@ -10,11 +13,13 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   ci      formatting, clippy (-D warnings) and the whole test suite, as .ci/run does
-  bench   the host benchmarks (criterion): warm run vs raw wasmtime; record vs live vs replay;
-          the membrane: one hop vs a direct call, a recorded run through the socket vs embedded
+  bench   every benchmark of the workspace (criterion benches, process-per-call
+          `mother run` vs a raw wasmtime embedder), one table of figure, baseline
+          and ratio, written to <target>/bench/report.json
   capnp   regenerate the membrane's Rust code from capnp/*.capnp (needs the `capnp` tool)";
 
-fn cargo(args: &[&str]) -> Result<()> {
+/// Runs `cargo ARGS`, failing unless it succeeds.
+pub(crate) fn cargo(args: &[&str]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(&cargo)
         .args(args)
@@ -41,11 +46,7 @@ fn main() -> Result<()> {
             ])?;
             cargo(&["test", "--workspace", "--all-features"])
         }
-        "bench" => {
-            cargo(&["bench", "-p", "patina-host", "--bench", "warm_call"])?;
-            cargo(&["bench", "-p", "patina-host", "--bench", "recording"])?;
-            cargo(&["bench", "-p", "patina-membrane", "--bench", "membrane"])
-        }
+        "bench" => bench::run(),
         "capnp" => capnp(),
         _ => {
             eprintln!("{USAGE}");

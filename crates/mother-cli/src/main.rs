@@ -74,7 +74,15 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await?;
             Door::Remote { session, home }
         }
-        None => Door::Embedded(Mother::open(MotherConfig::new(home))?),
+        None => {
+            let mut config = MotherConfig::new(home);
+            // One command per process: instances on demand (no pool to
+            // reserve and tear down around a single run), compiled artifacts
+            // mapped, not read.
+            config.engine.pooling = false;
+            config.map_artifacts = true;
+            Door::Embedded(Mother::open(config)?)
+        }
     };
     match cli.command {
         Command::Inspect(args) => commands::inspect::run(&door, args).await,

@@ -2,10 +2,14 @@
 //!
 //! Loading checks the bytes before anything else (wasm magic, component layer),
 //! computes the [`ChildId`], and compiles once — or takes the compiled artifact
-//! from the on-disk cache. A `Child` never holds per-run state; it is cheap to
-//! clone and shared by every run of the same bytes.
+//! from the on-disk cache. A child whose id is already known (an installed
+//! one) can be loaded from its artifact alone, its bytes read — and checked
+//! against the id — only if something asks for them. A `Child` never holds
+//! per-run state; it is cheap to clone and shared by every run of the same
+//! bytes. It must never hand out bytes that do not hash to its id.
 
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use patina_core::ChildId;
 use wasmtime::Engine;
@@ -14,6 +18,7 @@ use wasmtime::component::types::ComponentItem;
 
 use crate::base::is_base;
 use crate::describe::{Description, describe_component};
+use crate::error::IoError;
 use crate::functions::FunctionIndex;
 use crate::{ArtifactCache, LoadError};
 
@@ -29,7 +34,10 @@ pub struct Child {
 
 struct ChildInner {
     id: ChildId,
-    bytes: Arc<[u8]>,
+    /// The component bytes, once known.
+    bytes: OnceLock<Arc<[u8]>>,
+    /// Where the bytes are, when they were not read at load time.
+    source: Option<PathBuf>,
     component: Component,
     functions: FunctionIndex,
     /// Imports that are not WASI base, sorted out once at load time.
@@ -44,9 +52,26 @@ impl Child {
         self.inner.id
     }
 
-    /// The component bytes.
-    pub fn bytes(&self) -> &[u8] {
-        &self.inner.bytes
+    /// The component bytes (read from the child's file, and checked against
+    /// its id, the first time they are asked for if it was loaded from its
+    /// compiled artifact alone).
+    pub fn bytes(&self) -> Result<Arc<[u8]>, LoadError> {
+        if let Some(bytes) = self.inner.bytes.get() {
+            return Ok(bytes.clone());
+        }
+        let Some(path) = &self.inner.source else {
+            return Err(LoadError::Cache("the child's bytes are not known".into()));
+        };
+        let bytes = std::fs::read(path)
+            .map_err(|e| IoError::new(format!("reading {}", path.display()), e))?;
+        if ChildId::of(&bytes) != self.inner.id {
+            return Err(LoadError::InvalidComponent(format!(
+                "{} no longer hashes to {}",
+                path.display(),
+                self.inner.id
+            )));
+        }
+        Ok(self.inner.bytes.get_or_init(|| bytes.into()).clone())
     }
 
     /// The compiled component.
@@ -66,7 +91,7 @@ impl Child {
 
     /// Every import and export with its WIT types.
     pub fn describe(&self) -> Result<Description, LoadError> {
-        describe_component(&self.inner.bytes).map_err(LoadError::Undescribable)
+        describe_component(&self.bytes()?).map_err(LoadError::Undescribable)
     }
 
     /// The imports that need a grant (everything but the WASI base), with their types.
@@ -132,6 +157,39 @@ pub(crate) fn load(
             component
         }
     };
+    let bytes = OnceLock::from(Arc::<[u8]>::from(bytes));
+    Ok(assemble(engine, id, bytes, None, component))
+}
+
+/// The installed child `id`, whose bytes are in the file `source`, from its
+/// compiled artifact in `cache` alone (`None`: no usable artifact; load the
+/// bytes instead). Its bytes are read only if asked for.
+pub(crate) fn load_compiled(
+    engine: &Engine,
+    cache: &ArtifactCache,
+    id: ChildId,
+    source: PathBuf,
+) -> Option<Child> {
+    let span = tracing::debug_span!("load_compiled", child = %id);
+    let _enter = span.enter();
+    let component = cache.load(engine, &id)?;
+    tracing::debug!("compiled artifact taken from the cache, bytes not read");
+    Some(assemble(
+        engine,
+        id,
+        OnceLock::new(),
+        Some(source),
+        component,
+    ))
+}
+
+fn assemble(
+    engine: &Engine,
+    id: ChildId,
+    bytes: OnceLock<Arc<[u8]>>,
+    source: Option<PathBuf>,
+    component: Component,
+) -> Child {
     let functions = FunctionIndex::new(engine, &component);
     let imports: Vec<(String, ComponentItem)> = component
         .component_type()
@@ -148,16 +206,17 @@ pub(crate) fn load(
         .into_iter()
         .filter(|(name, _)| !is_base(name))
         .collect();
-    Ok(Child {
+    Child {
         inner: Arc::new(ChildInner {
             id,
-            bytes: bytes.into(),
+            bytes,
+            source,
             component,
             functions,
             authority_imports,
             import_packages,
         }),
-    })
+    }
 }
 
 /// An error and its causes on one line.

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, WasmBacktraceDetails,
@@ -48,6 +48,13 @@ pub struct EngineConfig {
     /// Largest cap on captured stdout (and, apart, stderr) a run may ask
     /// for, in bytes: the captured output is held in host memory.
     pub max_output: u64,
+    /// Allocate instances from a pool reserved up front (`true`, for a host
+    /// that serves many runs: each instantiation is then a few µs), or on
+    /// demand (`false`, for a process that runs one child and exits: the
+    /// pool's reservation and teardown would cost it more than it saves).
+    /// Either way a run's memory is capped by its own limit. Compiled code
+    /// does not depend on it: both load the same artifacts.
+    pub pooling: bool,
 }
 
 impl Default for EngineConfig {
@@ -57,6 +64,7 @@ impl Default for EngineConfig {
             max_memory: 4 << 30,
             max_timeout: Duration::from_secs(3600),
             max_output: 64 << 20,
+            pooling: true,
         }
     }
 }
@@ -75,11 +83,16 @@ pub fn build_engine(config: &EngineConfig) -> Result<Engine, HostError> {
         .max_tables_per_component(8)
         .max_memory_size(max_memory);
 
+    let strategy = if config.pooling {
+        InstanceAllocationStrategy::Pooling(pool)
+    } else {
+        InstanceAllocationStrategy::OnDemand
+    };
     let mut wasm = Config::new();
     wasm.wasm_component_model(true)
         .consume_fuel(true)
         .epoch_interruption(true)
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        .allocation_strategy(strategy)
         // Trap messages end up in receipts: keep them independent of the
         // host's environment (WASMTIME_BACKTRACE_DETAILS).
         .wasm_backtrace_details(WasmBacktraceDetails::Disable);
@@ -101,8 +114,17 @@ impl EpochTicker {
         let thread = std::thread::Builder::new()
             .name("patina-epoch".into())
             .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_TICK);
+                // Parked rather than asleep, so that dropping the ticker wakes
+                // it at once instead of waiting out the tick (a process that
+                // runs one child and exits would wait up to a tick for it).
+                let mut next = Instant::now() + EPOCH_TICK;
+                while !flag.load(Ordering::Acquire) {
+                    let now = Instant::now();
+                    if now < next {
+                        std::thread::park_timeout(next - now);
+                        continue;
+                    }
+                    next = now + EPOCH_TICK;
                     match weak.upgrade() {
                         Some(engine) => engine.increment_epoch(),
                         None => break,
@@ -119,8 +141,9 @@ impl EpochTicker {
 
 impl Drop for EpochTicker {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop.store(true, Ordering::Release);
         if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
             let _ = thread.join();
         }
     }

@@ -37,6 +37,12 @@ pub struct HostConfig {
     /// tagged with it are loaded. `None` trusts the cache directory as is.
     /// A Mother derives it from its identity.
     pub cache_key: Option<[u8; 32]>,
+    /// Map cached artifacts (`Component::deserialize_file`, mmap) instead of
+    /// reading them into memory (default: read). Mapping is what makes a
+    /// one-shot process cheap, but a file truncated under a process that maps
+    /// it kills that process (`SIGBUS`): map only in a short-lived process,
+    /// or where nothing but this host writes the cache.
+    pub map_artifacts: bool,
     /// The toys runs may be granted (default: none). The host holds no toy of
     /// its own: its caller brings them (`patina_toys::log_only()`,
     /// `patina_toys::standard(..)`, or its own).
@@ -53,6 +59,7 @@ impl HostConfig {
             engine: EngineConfig::default(),
             cache_dir,
             cache_key: None,
+            map_artifacts: false,
             toys,
             protected: Vec::new(),
         }
@@ -80,10 +87,9 @@ impl Host {
     /// A host with the given configuration.
     pub fn new(config: HostConfig) -> Result<Self, HostError> {
         let engine = build_engine(&config.engine)?;
-        let cache = config
-            .cache_dir
-            .as_deref()
-            .map(|dir| ArtifactCache::new(dir, &engine, config.cache_key));
+        let cache = config.cache_dir.as_deref().map(|dir| {
+            ArtifactCache::new(dir, &engine, config.cache_key).mapping(config.map_artifacts)
+        });
         let ticker = EpochTicker::start(&engine)?;
         // Canonical, so that a grant (canonical too) is compared path to path.
         let protected = config
@@ -144,6 +150,38 @@ impl Host {
         }
         loaded.insert(id, child.clone());
         Ok(child)
+    }
+
+    /// The child `id` whose bytes are in the file `source` (an installed
+    /// child: its id is already known), from its compiled artifact alone —
+    /// the bytes are neither read nor hashed, so this costs a look at the
+    /// artifact, not a read of the child. `None` when there is no usable
+    /// artifact (or no cache): load the bytes with [`Host::load`] instead.
+    /// The artifact is trusted only as the cache's keyed tag allows
+    /// ([`ArtifactCache`]); the bytes, if asked for later
+    /// ([`Child::bytes`]), are checked against `id`.
+    pub fn load_compiled(&self, id: ChildId, source: &std::path::Path) -> Option<Child> {
+        if let Some(child) = self
+            .inner
+            .loaded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+        {
+            return Some(child.clone());
+        }
+        let cache = self.inner.cache.as_ref()?;
+        let child = child::load_compiled(&self.inner.engine, cache, id, source.to_owned())?;
+        let mut loaded = self
+            .inner
+            .loaded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if loaded.len() >= MAX_LOADED {
+            loaded.clear();
+        }
+        loaded.insert(id, child.clone());
+        Some(child)
     }
 
     /// Runs `child` as `request` asks. `Err` means the run was refused before

@@ -64,11 +64,11 @@ fn benches(c: &mut Criterion) {
         .block_on(&rt, async { Connection::open(b).login(&seed).await })
         .expect("login");
     let mut group = c.benchmark_group("hop");
-    group.bench_function("membrane epoch.current (in-process pipe)", |bench| {
+    group.bench_function("membrane_hop_epoch_current", |bench| {
         bench.iter(|| local.block_on(&rt, session.epoch()).expect("epoch"));
     });
     let epoch = server.epoch().clone();
-    group.bench_function("direct EpochGuard check + current", |bench| {
+    group.bench_function("direct_epoch_current", |bench| {
         bench.iter(|| {
             epoch.check(1).expect("current");
             epoch.current()
@@ -98,10 +98,10 @@ fn benches(c: &mut Criterion) {
         .expect("login over the socket");
     let mut group = c.benchmark_group("run");
     group.sample_size(50);
-    group.bench_function("recorded run through the socket", |bench| {
+    group.bench_function("socket_recorded_run", |bench| {
         bench.iter(|| local.block_on(&rt, remote.run(&spec())).expect("run"));
     });
-    group.bench_function("recorded run embedded", |bench| {
+    group.bench_function("embedded_recorded_run", |bench| {
         bench.iter(|| rt.block_on(mother.run(spec())).expect("run"));
     });
     group.finish();
@@ -121,8 +121,8 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("throughput");
     group.sample_size(10);
     for (name, mode) in [
-        ("64 clients, recorded", ModeSpec::Record),
-        ("64 clients, live", ModeSpec::Live),
+        ("clients_64_recorded", ModeSpec::Record),
+        ("clients_64_live", ModeSpec::Live),
     ] {
         group.bench_function(name, |bench| {
             bench.iter_custom(|iters| {

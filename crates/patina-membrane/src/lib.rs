@@ -68,7 +68,7 @@ pub fn describe_json(inspection: &patina_mother::Inspection) -> serde_json::Valu
         .collect();
     serde_json::json!({
         "child": inspection.child.id(),
-        "size": inspection.child.bytes().len(),
+        "size": inspection.size,
         "command": inspection.child.is_command(),
         "imports": imports,
         "exports": inspection.description.exports,

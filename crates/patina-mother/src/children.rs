@@ -77,7 +77,13 @@ impl ChildStore {
         self.root.join("grants")
     }
 
-    fn wasm_path(&self, id: &ChildId) -> PathBuf {
+    /// Whether the bytes of `id` are stored (not checked: see [`Self::read`]).
+    pub fn contains(&self, id: &ChildId) -> bool {
+        self.wasm_path(id).is_file()
+    }
+
+    /// Where the bytes of `id` are kept (see [`Self::read`] to read them).
+    pub fn wasm_path(&self, id: &ChildId) -> PathBuf {
         self.children_dir().join(format!("{}.wasm", id.hex()))
     }
 

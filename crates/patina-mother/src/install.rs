@@ -37,6 +37,8 @@ pub struct Inspection {
     /// How this Mother would serve each import, in the order of
     /// `description.imports`.
     pub statuses: Vec<ImportStatus>,
+    /// The size of the component, in bytes.
+    pub size: u64,
 }
 
 impl Mother {
@@ -122,6 +124,7 @@ impl Mother {
         let child = self.load(reference).await?;
         self.blocking(move |mother| {
             let description = child.describe()?;
+            let size = child.bytes()?.len() as u64;
             let statuses = description
                 .imports
                 .iter()
@@ -131,6 +134,7 @@ impl Mother {
                 child,
                 description,
                 statuses,
+                size,
             })
         })
         .await

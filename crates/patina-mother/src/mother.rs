@@ -61,6 +61,10 @@ pub struct MotherConfig {
     pub protected: Vec<PathBuf>,
     /// Engine sizing and the largest limits a run may ask for.
     pub engine: EngineConfig,
+    /// Map compiled artifacts instead of reading them (see
+    /// [`HostConfig::map_artifacts`]): for a process that runs one command
+    /// and exits, like `mother run`. Default: read.
+    pub map_artifacts: bool,
 }
 
 impl MotherConfig {
@@ -72,6 +76,7 @@ impl MotherConfig {
             toys: None,
             protected: Vec::new(),
             engine: EngineConfig::default(),
+            map_artifacts: false,
         }
     }
 }
@@ -125,6 +130,7 @@ impl Mother {
                 "patina artifact cache v1",
                 &identity.seed(),
             )),
+            map_artifacts: config.map_artifacts,
             toys,
             protected,
         })?;

@@ -123,7 +123,9 @@ impl Recorder {
         let Some((transcript, blobs)) = report.take_transcript() else {
             return Ok(None);
         };
-        self.children.install(child.bytes(), None)?;
+        if !self.children.contains(&child.id()) {
+            self.children.install(&child.bytes()?, None)?;
+        }
         let (started, ended) = (unix_millis(report.started_at), unix_millis(report.ended_at));
         let (reply, answer) = mpsc::sync_channel(1);
         let gone = || MotherError::Task("the receipt committer stopped".into());

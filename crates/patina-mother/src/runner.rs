@@ -95,6 +95,13 @@ impl Runner {
                 }
                 ChildRef::Installed(name) => {
                     let id = runner.children.resolve(name)?;
+                    // An installed child runs from the artifact this Mother
+                    // compiled (and tagged) for its id: its bytes are read
+                    // and hashed only when there is none.
+                    let source = runner.children.wasm_path(&id);
+                    if let Some(child) = runner.host.load_compiled(id, &source) {
+                        return Ok(child);
+                    }
                     runner.children.read(&id)?
                 }
             };

@@ -349,3 +349,53 @@ async fn a_sixteen_mib_blob_round_trip_is_recorded_once_and_replays_anywhere() {
     let replay = other.replay(&stored).await.unwrap();
     assert!(replay.replay.matched(), "{:?}", replay.replay.divergence);
 }
+
+/// An installed child runs from the artifact its Mother compiled and tagged:
+/// its stored bytes are not read for a run (one succeeds with them damaged),
+/// what needs them (a replay) still checks them against the id, and an
+/// artifact that does not check out is never run — the child is compiled
+/// again from its bytes.
+#[tokio::test]
+async fn an_installed_child_runs_from_its_artifact_without_reading_its_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let installed = open(&dir)
+        .install(children_artifacts::CALC_BYTES.to_vec(), named("calc"))
+        .await
+        .unwrap();
+    let id = installed.child;
+    // A new Mother on the same home, as each `mother run` process is.
+    let mother = open(&dir);
+    let stored = mother.children().wasm_path(&id);
+    std::fs::write(&stored, b"damaged").unwrap();
+    let run = mother.run(call("calc", "add(2, 3)")).await.unwrap();
+    assert_eq!(run.summary().exit_status(), 0);
+    assert!(matches!(
+        run.summary().outcome,
+        RunOutcome::Returned { wave, .. } if wave == "5"
+    ));
+    let receipt = run.receipt.expect("recorded");
+    let error = mother
+        .replay(&ReceiptRef::Stored(receipt.id.hex()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, MotherError::ReplayNeedsChild { source, .. }
+            if matches!(**source, MotherError::DamagedChild(_))),
+        "{error:?}"
+    );
+
+    // Bytes restored, artifact altered in place: recompiled, never run.
+    std::fs::write(&stored, children_artifacts::CALC_BYTES).unwrap();
+    let artifact = mother.host().cache().unwrap().artifact_path(&id);
+    let mut altered = std::fs::read(&artifact).unwrap();
+    let middle = altered.len() / 2;
+    altered[middle] ^= 0xff;
+    std::fs::write(&artifact, &altered).unwrap();
+    let fresh = open(&dir);
+    let run = fresh.run(call("calc", "add(4, 5)")).await.unwrap();
+    assert!(matches!(
+        run.summary().outcome,
+        RunOutcome::Returned { wave, .. } if wave == "9"
+    ));
+    assert_ne!(std::fs::read(&artifact).unwrap(), altered, "recompiled");
+}

@@ -53,11 +53,13 @@ pub struct BatchItem<'a> {
 pub trait ReceiptStore: Send + Sync {
     /// Appends the next receipt of `mother`'s own chain.
     ///
-    /// Inside the store's write transaction (or lock) calls `seal(head)` with
-    /// the id of `mother`'s latest receipt in this store (`None` if none) and
-    /// stores what it returns together with `blobs`. `seal` should be quick:
-    /// every other writer waits for it (and a backend that retries a
-    /// conflicting transaction calls it again; only the last receipt counts).
+    /// Calls `seal(head)` with the id of `mother`'s latest receipt in this
+    /// store (`None` if none) and stores what it returns together with
+    /// `blobs`. The sealed receipt is verified, and the blobs hashed, before
+    /// the store's write transaction (or lock) is taken; inside it only the
+    /// head is read again: if another writer moved it meanwhile, `seal` is
+    /// called again on the new head (only the last receipt counts), and after
+    /// [`OPTIMISTIC_TRIES`] such races it is called inside the lock.
     /// Returns only once the receipt is durable. Refuses
     /// ([`ReceiptError::Chain`]) a sealed receipt whose `previous` is not the
     /// head it was given or whose `mother` differs, one that does not verify
@@ -155,6 +157,10 @@ pub(crate) fn pick(prefix: &str, matches: Vec<ReceiptId>) -> Result<ReceiptId, R
     }
 }
 
+/// How many times an append seals outside the write lock before it seals
+/// inside it (each retry follows a writer that moved the head meanwhile).
+pub const OPTIMISTIC_TRIES: usize = 4;
+
 /// Calls `seal(head)` and checks that what it made may extend `mother`'s
 /// chain: same Mother, linked to `head`, verifying.
 pub(crate) fn seal_next(
@@ -189,17 +195,22 @@ fn link_reason(expected: Option<ReceiptId>, found: Option<ReceiptId>) -> String 
     )
 }
 
-/// Checks that `blobs` are intact and, with those already stored
-/// (`stored(digest)`), cover every blob `receipt` refers to.
+/// Checks that `blobs` are intact (hashing each: done before the write lock).
+pub(crate) fn check_intact(blobs: &[Blob]) -> Result<(), ReceiptError> {
+    match blobs.iter().find(|b| !b.is_intact()) {
+        Some(damaged) => Err(ReceiptError::Blob(damaged.digest.to_string())),
+        None => Ok(()),
+    }
+}
+
+/// Checks that `blobs` (already found intact by [`check_intact`]) and those
+/// already stored (`stored(digest)`) cover every blob `receipt` refers to.
 /// `E` is the caller's error type, so a backend's own lookup errors pass through.
 pub(crate) fn check_blobs<E: From<ReceiptError>>(
     receipt: &Receipt,
     blobs: &[Blob],
     stored: &mut dyn FnMut(&Digest) -> Result<bool, E>,
 ) -> Result<(), E> {
-    if let Some(damaged) = blobs.iter().find(|b| !b.is_intact()) {
-        return Err(ReceiptError::Blob(damaged.digest.to_string()).into());
-    }
     let given = |d: &Digest| {
         blobs
             .iter()

@@ -7,7 +7,9 @@
 //! **one process only**: sled locks its directory, so a second process (or a
 //! second `open_sled` of the same directory) is refused — share one handle.
 //! Every write is a single sled transaction over the trees followed by a
-//! `flush` (fsync) before returning. This module must never report a write
+//! `flush` (fsync) before returning; an append seals and verifies its
+//! receipt before its transaction, which only checks that the head did not
+//! move. This module must never report a write
 //! before that flush, and never panic on what it reads back.
 
 use std::cell::RefCell;
@@ -22,8 +24,8 @@ use sled::transaction::{
 };
 
 use super::{
-    ListFilter, Lookup, MAX_CANDIDATES, ReceiptStore, check_blobs, check_link, create_dir,
-    decode_stored, intact_blob, parse_lookup, pick, seal_next, store_error,
+    ListFilter, Lookup, MAX_CANDIDATES, OPTIMISTIC_TRIES, ReceiptStore, check_blobs, check_intact,
+    check_link, create_dir, decode_stored, intact_blob, parse_lookup, pick, seal_next, store_error,
 };
 use crate::{Blob, Digest, MotherId, Receipt, ReceiptError, ReceiptId};
 
@@ -165,35 +167,68 @@ impl ReceiptStore for SledStore {
         seal: &mut dyn FnMut(Option<ReceiptId>) -> Receipt,
         blobs: &[Blob],
     ) -> Result<Receipt, ReceiptError> {
-        // sled may run the closure again on a conflict: each run seals anew.
+        check_intact(blobs)?;
+        let head_now = || {
+            self.heads
+                .get(mother.bytes())
+                .map_err(sled_error("reading the chain head"))?
+                .map(|id| stored_id(&id))
+                .transpose()
+        };
+        let mut expected = head_now()?;
+        // On the last attempt the closure seals inside the transaction (and
+        // sled may run it again on a conflict: each run seals anew).
         let seal = RefCell::new(seal);
         let trees = (&self.receipts, &self.order, &self.heads, &self.blobs);
-        let receipt = trees
-            .transaction(|(receipts, order, heads, blobs_tree)| {
-                let head = heads
-                    .get(mother.bytes())?
-                    .map(|id| stored_id(&id))
-                    .transpose()
-                    .map_err(abort)?;
+        for attempt in 1..=OPTIMISTIC_TRIES {
+            let early = if attempt < OPTIMISTIC_TRIES {
                 let mut seal = seal.borrow_mut();
-                let receipt = seal_next(mother, head, &mut **seal).map_err(abort)?;
-                if receipts.get(receipt.id.0.0)?.is_some() {
-                    return Err(abort(ReceiptError::Chain {
-                        at: receipt.id.to_string(),
-                        reason: "a receipt with this id is already stored".into(),
-                    }));
+                Some(seal_next(mother, expected, &mut **seal)?)
+            } else {
+                None
+            };
+            let stored = trees
+                .transaction(|(receipts, order, heads, blobs_tree)| {
+                    let head = heads
+                        .get(mother.bytes())?
+                        .map(|id| stored_id(&id))
+                        .transpose()
+                        .map_err(abort)?;
+                    let receipt = match &early {
+                        Some(receipt) if head == expected => receipt.clone(),
+                        // Another writer moved the head: nothing written.
+                        Some(_) => return Ok(Err(head)),
+                        None => {
+                            let mut seal = seal.borrow_mut();
+                            seal_next(mother, head, &mut **seal).map_err(abort)?
+                        }
+                    };
+                    if receipts.get(receipt.id.0.0)?.is_some() {
+                        return Err(abort(ReceiptError::Chain {
+                            at: receipt.id.to_string(),
+                            reason: "a receipt with this id is already stored".into(),
+                        }));
+                    }
+                    insert((receipts, order, blobs_tree), &receipt, blobs)?;
+                    heads.insert(&mother.bytes()[..], &receipt.id.0.0[..])?;
+                    Ok(Ok(receipt))
+                })
+                .map_err(transaction_error)?;
+            match stored {
+                Ok(receipt) => {
+                    self.flush()?;
+                    return Ok(receipt);
                 }
-                insert((receipts, order, blobs_tree), &receipt, blobs)?;
-                heads.insert(&mother.bytes()[..], &receipt.id.0.0[..])?;
-                Ok(receipt)
-            })
-            .map_err(transaction_error)?;
-        self.flush()?;
-        Ok(receipt)
+                Err(head) => expected = head,
+            }
+        }
+        // The last attempt seals inside the transaction and returns.
+        Err(store_error("appending", "the chain's head kept moving"))
     }
 
     fn import(&self, receipt: &Receipt, blobs: &[Blob]) -> Result<bool, ReceiptError> {
         crate::verify(receipt)?;
+        check_intact(blobs)?;
         let trees = (&self.receipts, &self.order, &self.blobs);
         let added = trees
             .transaction(|(receipts, order, blobs_tree)| {

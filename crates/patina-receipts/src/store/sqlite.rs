@@ -2,7 +2,9 @@
 //! (`receipts.sqlite3`) in WAL mode with `synchronous=FULL`, safe to share
 //! between threads (one connection behind a mutex per handle) and between
 //! processes (SQLite's file locks; appends run in `BEGIN IMMEDIATE`, so
-//! reading the head and inserting the next receipt is one atomic step).
+//! reading the head and inserting the next receipt is one atomic step). An
+//! append seals and verifies its receipt before that transaction, and inside
+//! it only checks that the head did not move.
 //!
 //! Bodies are the canonical encoding of the whole receipt; the other columns
 //! are indexes derived from it. This module must never return before a write
@@ -16,8 +18,9 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    BatchItem, ListFilter, Lookup, MAX_CANDIDATES, ReceiptStore, check_blobs, check_follows,
-    check_link, create_dir, decode_stored, intact_blob, parse_lookup, pick, seal_next,
+    BatchItem, ListFilter, Lookup, MAX_CANDIDATES, OPTIMISTIC_TRIES, ReceiptStore, check_blobs,
+    check_follows, check_intact, check_link, create_dir, decode_stored, intact_blob, parse_lookup,
+    pick, seal_next,
 };
 use crate::{Blob, Digest, MotherId, Receipt, ReceiptError, ReceiptId};
 
@@ -227,22 +230,42 @@ impl ReceiptStore for SqliteStore {
         seal: &mut dyn FnMut(Option<ReceiptId>) -> Receipt,
         blobs: &[Blob],
     ) -> Result<Receipt, ReceiptError> {
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db("starting an append"))?;
-        let head = head_in(&tx, mother)?;
-        let receipt = seal_next(mother, head, seal)?;
-        if has_receipt(&tx, &receipt.id)? {
-            return Err(ReceiptError::Chain {
-                at: receipt.id.to_string(),
-                reason: "a receipt with this id is already stored".into(),
-            });
+        check_intact(blobs)?;
+        let mut expected = head_in(&self.conn(), mother)?;
+        for attempt in 1..=OPTIMISTIC_TRIES {
+            // Sealed and verified with no lock held, except after too many
+            // races with other writers.
+            let early = if attempt < OPTIMISTIC_TRIES {
+                Some(seal_next(mother, expected, seal)?)
+            } else {
+                None
+            };
+            let mut conn = self.conn();
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db("starting an append"))?;
+            let head = head_in(&tx, mother)?;
+            let receipt = match early {
+                Some(receipt) if head == expected => receipt,
+                Some(_) => {
+                    expected = head;
+                    continue;
+                }
+                None => seal_next(mother, head, seal)?,
+            };
+            if has_receipt(&tx, &receipt.id)? {
+                return Err(ReceiptError::Chain {
+                    at: receipt.id.to_string(),
+                    reason: "a receipt with this id is already stored".into(),
+                });
+            }
+            insert(&tx, &receipt, blobs, true)?;
+            // WAL + synchronous=FULL: the commit returns once the WAL is fsync'd.
+            tx.commit().map_err(db("committing an append"))?;
+            return Ok(receipt);
         }
-        insert(&tx, &receipt, blobs, true)?;
-        // WAL + synchronous=FULL: the commit returns once the WAL is fsync'd.
-        tx.commit().map_err(db("committing an append"))?;
-        Ok(receipt)
+        // The last attempt seals inside the lock and returns.
+        Err(store_error("appending", "the chain's head kept moving"))
     }
 
     fn append_batch(
@@ -269,6 +292,7 @@ impl ReceiptStore for SqliteStore {
         for item in batch.iter_mut() {
             // Each item in its own savepoint: a refused one leaves no row.
             let result = (|| {
+                check_intact(item.blobs)?;
                 let savepoint = tx.savepoint().map_err(db("starting an append"))?;
                 let receipt = seal_next(mother, head, &mut *item.seal)?;
                 if has_receipt(&savepoint, &receipt.id)? {
@@ -295,6 +319,7 @@ impl ReceiptStore for SqliteStore {
 
     fn import(&self, receipt: &Receipt, blobs: &[Blob]) -> Result<bool, ReceiptError> {
         crate::verify(receipt)?;
+        check_intact(blobs)?;
         let mut conn = self.conn();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)

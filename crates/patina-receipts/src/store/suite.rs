@@ -69,6 +69,11 @@ macro_rules! conformance_suite {
             }
 
             #[test]
+            fn seals_outside_the_write_lock() {
+                with_store(suite::seals_outside_the_write_lock);
+            }
+
+            #[test]
             fn appends_from_threads() {
                 with_store(suite::appends_from_threads);
             }
@@ -321,6 +326,43 @@ pub fn keeps_mothers_apart(store: &dyn ReceiptStore) {
     assert_eq!(store.verify_chain(&alice.id()).unwrap(), 2);
     assert_eq!(store.verify_chain(&bob.id()).unwrap(), 2);
     assert_eq!(list(store, None, None), vec![b2.id, a2.id, b1.id, a1.id]);
+}
+
+/// The receipt is sealed and verified with no write lock held, and the head
+/// is checked again inside it: a seal that itself appends to the chain (as
+/// another writer would, meanwhile) neither deadlocks nor forks the chain —
+/// the append seals again on the new head, and after
+/// [`OPTIMISTIC_TRIES`](super::OPTIMISTIC_TRIES) lost races it seals inside
+/// the lock (where this seal, appending no more, cannot race).
+pub fn seals_outside_the_write_lock(store: &dyn ReceiptStore) {
+    let alice = identity(1);
+    let r1 = append(store, &alice, 1);
+    let tries = super::OPTIMISTIC_TRIES;
+    let mut given = Vec::new();
+    let mut racers = Vec::new();
+    let receipt = store
+        .append(
+            &alice.id(),
+            &mut |head| {
+                given.push(head);
+                if given.len() < tries {
+                    racers.push(append(store, &alice, 10 + given.len() as u64));
+                }
+                sealed(&alice, transcript(2), head)
+            },
+            &[],
+        )
+        .unwrap();
+    assert_eq!(racers.len(), tries - 1);
+    let mut heads = vec![Some(r1.id)];
+    heads.extend(racers.iter().map(|r| Some(r.id)));
+    assert_eq!(given, heads, "sealed again on each head a racer made");
+    assert_eq!(receipt.previous, racers.last().map(|r| r.id));
+    assert_eq!(store.head(&alice.id()).unwrap(), Some(receipt.id));
+    assert_eq!(
+        store.verify_chain(&alice.id()).unwrap(),
+        2 + tries as u64 - 1
+    );
 }
 
 /// Threads sharing one handle append to one Mother's chain: it stays linear.

@@ -3,8 +3,12 @@
 //! granted directory; the git directory and common directory are walked once
 //! and must hold only regular files and directories (no symlink, FIFO,
 //! socket or device: git never makes one there); alternate object stores are
-//! refused outright; and the work tree's `.gitignore`, `.gitattributes` and
-//! `.gitmodules` files must be regular files.
+//! refused outright; and — only for a call that reads the work tree
+//! ([`Reach::WorkTree`], i.e. `status`) — the work tree's `.gitignore`,
+//! `.gitattributes` and `.gitmodules` files must be regular files. `head`,
+//! `log` and `diff-stat` read objects, refs and the index only (a tree diff
+//! takes attributes from the index, not the work tree), so they never walk
+//! the work tree.
 //!
 //! It must never follow a symlink inside the git directory, never open
 //! anything but a regular file (a FIFO would block the reader forever), and
@@ -108,13 +112,22 @@ pub(crate) fn inside(
     }
 }
 
+/// What a call reads, and so what must be checked before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// The git directory only: objects, refs, the index, configuration.
+    GitDir,
+    /// The work tree too (`status`): its pattern files and nested `.git`s.
+    WorkTree,
+}
+
 /// Checks the on-disk layout of the repository whose work tree is `dir`
 /// (canonical): `.git` (a directory, a symlink or a `gitdir:` file) must
 /// resolve inside `dir`, and so must its `commondir`; both directories hold
 /// only regular files and directories; there is no `objects/info/alternates`;
-/// and the work tree's pattern files are regular files. Returns the
-/// canonical git directory.
-pub(crate) fn check_layout(dir: &Path) -> Result<PathBuf, RepoError> {
+/// and, when `reach` is [`Reach::WorkTree`], the work tree's pattern files
+/// are regular files. Returns the canonical git directory.
+pub(crate) fn check_layout(dir: &Path, reach: Reach) -> Result<PathBuf, RepoError> {
     let dot_git = dir.join(".git");
     let meta = std::fs::symlink_metadata(&dot_git)
         .map_err(|_| RepoError::NotARepository(dir.display().to_string()))?;
@@ -158,7 +171,9 @@ pub(crate) fn check_layout(dir: &Path) -> Result<PathBuf, RepoError> {
             ));
         }
     }
-    check_work_tree(dir)?;
+    if reach == Reach::WorkTree {
+        check_work_tree(dir)?;
+    }
     Ok(git_dir)
 }
 

@@ -2,8 +2,12 @@
 //! repository — status, HEAD, log and diff statistics — served with `gix`.
 //!
 //! Granted with `git:DIR`, `DIR` the work tree of a non-bare repository. The
-//! repository is reopened and its layout rechecked on every call (it may
-//! change between calls; the answers are recorded). It must never write to
+//! layout of the repository is rechecked on every call (it may change
+//! between calls; the answers are recorded), the work tree only for
+//! `status`, the one call that reads it (and not when the grant is
+//! canonicalised). The repository is reopened on every call: gix, built
+//! without its `parallel` feature, cannot move an open repository between
+//! the worker threads calls run on. It must never write to
 //! the repository, never run a program the repository names (hooks, filters,
 //! fsmonitor, credential or diff drivers), and never read outside `DIR`: a
 //! `.git` file, `commondir` or alternate object store leading out of `DIR`, or
@@ -40,6 +44,7 @@ use wasmtime::component::Val;
 use patina_toy::{Args, Toy, ToyContext, ToyError, ToyInstance, vals};
 
 use history::{CommitInfo, DiffSummary};
+use layout::Reach;
 use status::{FileChange, RepoStatus};
 #[cfg(test)]
 use {history::FileStat, status::ChangeKind};
@@ -96,7 +101,7 @@ impl Toy for GitToy {
             .to_str()
             .ok_or_else(|| grant.scope_error("the directory's path is not UTF-8"))?
             .to_owned();
-        repo::open(&dir).map_err(|e| grant.scope_error(e.to_string()))?;
+        repo::open_for(&dir, Reach::GitDir).map_err(|e| grant.scope_error(e.to_string()))?;
         grant.with_scope(Some(text))
     }
 
@@ -189,9 +194,18 @@ impl ToyInstance for GitInstance {
     }
 }
 
-/// Opens the repository and answers `request` (blocking).
+/// What `request` reads: only `status` reads the work tree.
+fn reach(request: &Request) -> Reach {
+    match request {
+        Request::Status => Reach::WorkTree,
+        Request::Head | Request::Log(_) | Request::DiffStat(..) => Reach::GitDir,
+    }
+}
+
+/// Checks the layout (as far as `request` reads), opens the repository and
+/// answers `request` (blocking).
 fn serve(dir: &std::path::Path, request: Request) -> Result<Val, String> {
-    let repo = repo::open(dir).map_err(|e| e.to_string())?;
+    let repo = repo::open_for(dir, reach(&request)).map_err(|e| e.to_string())?;
     Ok(match request {
         Request::Status => status_val(status::status(&repo)?),
         Request::Head => vals::option(history::head(&repo)?.map(commit_val)),

@@ -11,13 +11,27 @@
 use std::path::Path;
 
 use super::error::{RepoError, chain, open_error};
-use super::layout::{check_layout, inside};
+use super::layout::{Reach, check_layout, inside};
 
-/// Opens the repository whose work tree is the canonical `dir`, after
-/// [`check_layout`](super::layout::check_layout), isolated and with its configuration cut down, and checks
-/// that the repository gix opened is the one that was checked.
+/// Opens the repository whose work tree is the canonical `dir` for a call
+/// that reads `reach`: the layout checked first ([`check_layout`]; the work
+/// tree only for [`Reach::WorkTree`]), then opened isolated and with its
+/// configuration cut down, and the repository gix opened checked to be the
+/// one that was checked.
+pub(crate) fn open_for(dir: &Path, reach: Reach) -> Result<gix::Repository, RepoError> {
+    let git_dir = check_layout(dir, reach)?;
+    open_checked(dir, &git_dir)
+}
+
+/// [`open_for`] any call (the work tree checked too).
+#[cfg(test)]
 pub(crate) fn open(dir: &Path) -> Result<gix::Repository, RepoError> {
-    let git_dir = check_layout(dir)?;
+    open_for(dir, Reach::WorkTree)
+}
+
+/// Opens the repository whose work tree is `dir` and whose canonical git
+/// directory [`check_layout`] just found to be `git_dir`.
+fn open_checked(dir: &Path, git_dir: &Path) -> Result<gix::Repository, RepoError> {
     let options = gix::open::Options::isolated().open_path_as_is(false);
     let mut repo = gix::open_opts(dir, options).map_err(|e| open_error(dir, chain(&e)))?;
     let opened_git_dir = std::fs::canonicalize(repo.git_dir())

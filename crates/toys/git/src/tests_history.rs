@@ -194,3 +194,44 @@ async fn bad_revisions_and_unborn_heads_are_err_answers() {
         vec![Val::Result(Ok(Some(Box::new(Val::Option(None)))))]
     );
 }
+
+/// The id in a `head()` answer.
+async fn head_id(git: &mut Box<dyn ToyInstance>) -> String {
+    let answer = git.call("head", &[]).await.unwrap();
+    let [Val::Result(Ok(Some(head)))] = answer.as_slice() else {
+        panic!("{answer:?}")
+    };
+    let Val::Option(Some(commit)) = head.as_ref() else {
+        panic!("{head:?}")
+    };
+    let Val::Record(fields) = commit.as_ref() else {
+        panic!("{commit:?}")
+    };
+    match &fields[0] {
+        (name, Val::String(id)) if name == "id" => id.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn every_call_sees_the_repository_as_it_is_now() {
+    let repo = history_repo();
+    let mut git = repo.instance();
+    assert_eq!(head_id(&mut git).await, git_commit(&repo, "HEAD").id);
+    // New commits are seen by the next call of the same run.
+    repo.write("d.txt", "d\n");
+    repo.commit_all("fourth");
+    assert_eq!(head_id(&mut git).await, git_commit(&repo, "HEAD").id);
+    // A changed layout is checked anew, and refused.
+    let target = repo.outside.join("ref");
+    std::fs::write(&target, "x\n").unwrap();
+    std::os::unix::fs::symlink(&target, repo.dir.join(".git/refs/heads/link")).unwrap();
+    let answer = git.call("head", &[]).await.unwrap();
+    let [Val::Result(Err(Some(message)))] = answer.as_slice() else {
+        panic!("{answer:?}")
+    };
+    assert!(
+        matches!(message.as_ref(), Val::String(m) if m.starts_with("refusing the repository")),
+        "{message:?}"
+    );
+}

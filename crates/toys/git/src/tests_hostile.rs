@@ -39,6 +39,25 @@ fn refused(repo: &Repo, needle: &str) {
     }
 }
 
+/// A call that reads the work tree (`status`) and an open of `repo` for one
+/// are refused with `needle`; the grant, which only opens the repository,
+/// is not.
+fn refused_for_status(repo: &Repo, needle: &str) {
+    let (dir, grant) = (repo.dir.clone(), repo.grant());
+    let (at_grant, at_open) = within(move || {
+        let toy = GitToy::new();
+        let at_grant = toy.canonicalize(&grant.parse().unwrap()).map(|_| ());
+        let at_open = repo::open(&dir).map(|_| ());
+        (
+            at_grant.map_err(|e| e.to_string()),
+            at_open.map_err(|e| e.to_string()),
+        )
+    });
+    assert!(at_grant.is_ok(), "{at_grant:?}");
+    let err = at_open.unwrap_err();
+    assert!(err.contains(needle), "{err}");
+}
+
 /// The error message `function` answers, within the hang timeout.
 async fn answer_err(git: &mut Box<dyn ToyInstance>, function: &str, args: &[Val]) -> String {
     let answer = tokio::time::timeout(HANG, git.call(function, args))
@@ -187,17 +206,27 @@ async fn hostile_pattern_files_in_the_work_tree_are_refused_without_blocking() {
         repo.write("sub/x.txt", "x\n");
         let mut git = repo.instance();
         mkfifo(&repo.dir.join(name));
-        refused(&repo, "not a regular file");
+        refused_for_status(&repo, "not a regular file");
+        let message = answer_err(&mut git, "status", &[]).await;
+        assert!(message.contains("not a regular file"), "{name}: {message}");
+        // The calls that never read the work tree never walk it: the same
+        // FIFO, which the walk refuses, neither blocks nor refuses them.
         for (function, args) in [
-            ("status", vec![]),
+            ("head", vec![]),
             ("log", vec![Val::U32(5)]),
             (
                 "diff-stat",
                 vec![Val::String("HEAD".into()), Val::String("HEAD".into())],
             ),
         ] {
-            let message = answer_err(&mut git, function, &args).await;
-            assert!(message.contains("not a regular file"), "{name}: {message}");
+            let answer = tokio::time::timeout(HANG, git.call(function, &args))
+                .await
+                .expect("the call hung")
+                .unwrap();
+            assert!(
+                matches!(answer.as_slice(), [Val::Result(Ok(Some(_)))]),
+                "{name}: {function}: {answer:?}"
+            );
         }
     }
     // A symlinked `.gitattributes` (gix would follow it out) and a nested
@@ -206,10 +235,10 @@ async fn hostile_pattern_files_in_the_work_tree_are_refused_without_blocking() {
     let outside = repo.outside.join("attrs");
     std::fs::write(&outside, "* binary\n").unwrap();
     std::os::unix::fs::symlink(&outside, repo.dir.join(".gitattributes")).unwrap();
-    refused(&repo, "not a regular file");
+    refused_for_status(&repo, "not a regular file");
     let repo = committed();
     mkfifo(&repo.dir.join("nested/.git"));
-    refused(&repo, "not a regular file");
+    refused_for_status(&repo, "not a regular file");
 }
 
 #[test]

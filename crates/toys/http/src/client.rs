@@ -2,6 +2,18 @@
 //! `ureq` agent that follows no redirects and uses no proxy, and follows at most
 //! [`MAX_REDIRECTS`] redirects itself, checking every hop against the grants.
 //!
+//! One agent serves every run of a toy (see [`agent`]): its pool keeps idle
+//! connections, keyed by scheme and authority (host and port as written in
+//! the normalised URL), for the next request to the same origin, whichever
+//! run makes it. The grants are per run and checked on every hop *before*
+//! the agent is asked for a connection, so a run only ever reaches the pool
+//! with an origin its own grant admits; the address behind a pooled
+//! connection passed the same public-address filter ([`PublicOnly`], which
+//! depends on the host name only) when it was dialled, so that run could have
+//! dialled it itself. A name and an IP literal for the same address are
+//! different keys: a grant for one never reuses a connection made for the
+//! other.
+//!
 //! Blocking: call it from `spawn_blocking`. It must never send a request to a
 //! scheme, host or port the grants do not allow (the first one or any redirect),
 //! never downgrade https to http, never read more than [`MAX_BODY`] + 1 bytes of
@@ -190,15 +202,14 @@ fn validate_headers(
         .collect()
 }
 
-/// Sends `request` to what `grants` allow, following redirects, resolving
-/// names with `dns` filtered by [`PublicOnly`]. Blocking.
+/// Sends `request` with `agent` (made by [`agent`], shared by every run) to
+/// what `grants` (this run's) allow, following redirects. Blocking.
 pub fn fetch(
     grants: &[HttpGrant],
-    dns: Arc<dyn Resolver>,
+    agent: &Agent,
     request: Request,
 ) -> Result<Response, FetchError> {
     let deadline = Instant::now() + request.timeout;
-    let agent = agent(dns);
     let Request {
         mut method,
         mut url,
@@ -209,6 +220,8 @@ pub fn fetch(
     let mut redirects = 0;
     loop {
         let target = Target::of(&url).map_err(FetchError::Invalid)?;
+        // Before the agent (and its pool of connections) is asked for
+        // anything: a pooled connection is reused only for this origin.
         if !allowed(grants, &target) {
             return Err(FetchError::Denied(target.host.to_string()));
         }
@@ -224,8 +237,8 @@ pub fn fetch(
             builder = builder.header(name, value);
         }
         let mut response = match &body {
-            Some(bytes) => send(&agent, builder.body(bytes.as_slice()), remaining),
-            None => send(&agent, builder.body(()), remaining),
+            Some(bytes) => send(agent, builder.body(bytes.as_slice()), remaining),
+            None => send(agent, builder.body(()), remaining),
         }?;
         let status = response.status();
         let location = response.headers().get(header::LOCATION);
@@ -261,7 +274,10 @@ pub fn fetch(
 
 /// An agent that never follows redirects, never uses a proxy (whatever the
 /// environment says) and reaches names only at public addresses: `dns` (the
-/// system resolver outside tests) is always wrapped in [`PublicOnly`].
+/// system resolver outside tests) is always wrapped in [`PublicOnly`]. It
+/// keeps idle connections for reuse (ureq's pool: at most 10, 3 per origin,
+/// 15 s idle), keyed by scheme and authority; it carries no cookies or other
+/// state from one request to the next.
 pub(super) fn agent(dns: Arc<dyn Resolver>) -> Agent {
     let config = Agent::config_builder()
         .proxy(None)

@@ -31,21 +31,26 @@ use grant::HttpGrant;
 /// client before answering `timeout` anyway.
 const GRACE: Duration = Duration::from_secs(2);
 
-/// The `http` toy.
+/// The `http` toy. One value serves every run of a Mother: its agent (and
+/// the agent's pool of idle connections) is shared by them, while each run's
+/// grants are checked on every request and redirect (see [`client`]).
 #[derive(Debug)]
 pub struct HttpToy {
     interface: ToyName,
-    /// Where names are looked up (always behind the public-address filter).
-    dns: Arc<dyn Resolver>,
+    /// The shared agent, looking names up behind the public-address filter.
+    agent: ureq::Agent,
 }
 
 impl HttpToy {
     /// The toy for `patina:toys/http@0.1.0`.
     pub fn new() -> Self {
-        let interface = patina_toy::patina_interface("http");
+        Self::with_resolver(resolve::system_dns())
+    }
+
+    fn with_resolver(dns: Arc<dyn Resolver>) -> Self {
         Self {
-            interface,
-            dns: resolve::system_dns(),
+            interface: patina_toy::patina_interface("http"),
+            agent: client::agent(dns),
         }
     }
 
@@ -53,7 +58,7 @@ impl HttpToy {
     /// its answers still pass the public-address filter.
     #[cfg(test)]
     pub(crate) fn with_dns(dns: Arc<dyn Resolver>) -> Self {
-        Self { dns, ..Self::new() }
+        Self::with_resolver(dns)
     }
 }
 
@@ -109,7 +114,7 @@ impl Toy for HttpToy {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Box::new(HttpInstance {
             grants: Arc::new(grants),
-            dns: Arc::clone(&self.dns),
+            agent: self.agent.clone(),
         }))
     }
 
@@ -120,7 +125,8 @@ impl Toy for HttpToy {
 
 struct HttpInstance {
     grants: Arc<Vec<HttpGrant>>,
-    dns: Arc<dyn Resolver>,
+    /// The toy's agent (a handle: clones share one pool).
+    agent: ureq::Agent,
 }
 
 impl HttpInstance {
@@ -138,8 +144,8 @@ impl HttpInstance {
         };
         let cap = request.timeout() + GRACE;
         let grants = Arc::clone(&self.grants);
-        let dns = Arc::clone(&self.dns);
-        let job = tokio::task::spawn_blocking(move || client::fetch(&grants, dns, request));
+        let agent = self.agent.clone();
+        let job = tokio::task::spawn_blocking(move || client::fetch(&grants, &agent, request));
         match tokio::time::timeout(cap, job).await {
             Err(_) => Ok(Err(FetchError::Timeout)),
             Ok(Err(join)) => Err(ToyError::Worker {

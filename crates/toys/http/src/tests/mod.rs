@@ -13,6 +13,7 @@ use wasmtime::component::Val;
 use super::*;
 
 mod dns;
+mod pool;
 mod redirects;
 mod requests;
 
@@ -202,6 +203,15 @@ async fn fetch(grants: &[&str], request: Val) -> Result<Got, (String, Option<Val
 /// [`fetch`] with the given toy (e.g. one with a fake resolver).
 async fn fetch_with(
     toy: HttpToy,
+    grants: &[&str],
+    request: Val,
+) -> Result<Got, (String, Option<Val>)> {
+    fetch_on(&toy, grants, request).await
+}
+
+/// [`fetch`] as one run of `toy` (which may serve other runs too).
+async fn fetch_on(
+    toy: &HttpToy,
     grants: &[&str],
     request: Val,
 ) -> Result<Got, (String, Option<Val>)> {
