@@ -282,9 +282,11 @@ impl Tape {
             EventResult::Denied => return Ok(Replayed::Denied),
             EventResult::Failed(message) => return Ok(Replayed::Failed(message)),
         };
-        let text = self
-            .text(&payload)
-            .ok_or_else(|| self.misfit(seq, "a recorded payload is missing".into()))?;
+        let text = match payload {
+            Payload::Text(text) => Some(text),
+            other => self.text(&other),
+        }
+        .ok_or_else(|| self.misfit(seq, "a recorded payload is missing".into()))?;
         let types: Vec<_> = ty.results().collect();
         values::parse_value_list(&text, &types)
             .map(Replayed::Results)
