@@ -188,7 +188,7 @@ impl<'a> WaveWriter<'a> {
         self.out.push('"');
     }
 
-    fn float(&mut self, f: f64, nan: bool) {
+    fn float(&mut self, f: &dyn std::fmt::Display, nan: bool) {
         if nan {
             self.out.push_str("nan");
         } else {
@@ -257,17 +257,13 @@ impl Encode for bool {
 impl Encode for f32 {
     fn encode(&self, w: &mut WaveWriter<'_>) {
         // Written as `f32` displays (`wasm-wave` does the same).
-        if self.is_nan() {
-            w.float(0.0, true);
-        } else {
-            let _ = write!(w.out, "{self}");
-        }
+        w.float(self, self.is_nan());
     }
 }
 
 impl Encode for f64 {
     fn encode(&self, w: &mut WaveWriter<'_>) {
-        w.float(*self, self.is_nan());
+        w.float(self, self.is_nan());
     }
 }
 
