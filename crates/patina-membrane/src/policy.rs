@@ -34,6 +34,23 @@ pub const METHODS: &[&str] = &[
     "epoch.watch",
 ];
 
+/// What the built-in `reader` may call (and `runner`, with install and run).
+const READER_METHODS: &[&str] = &[
+    "runtime.list",
+    "runtime.describe",
+    "receipts.get",
+    "receipts.list",
+    "receipts.verify",
+    "receipts.export",
+    "epoch.current",
+    "epoch.watch",
+];
+
+/// A role's method set from method names.
+fn methods<'a>(names: impl IntoIterator<Item = &'a &'a str>) -> BTreeSet<String> {
+    names.into_iter().map(|m| (*m).to_owned()).collect()
+}
+
 /// The built-in roles.
 pub const BUILT_IN: &[&str] = &["admin", "runner", "reader"];
 
@@ -191,7 +208,7 @@ impl Role {
     pub fn admin() -> Self {
         Self {
             name: "admin".into(),
-            methods: METHODS.iter().map(|m| (*m).to_owned()).collect(),
+            methods: methods(METHODS),
             children: Children::Any,
             grants: vec![Ceiling::Any],
             limits: LimitCeiling::default(),
@@ -207,23 +224,14 @@ impl Role {
         let defaults = patina_core::Limits::default();
         Self {
             name: "runner".into(),
-            methods: [
-                "runtime.install",
-                "runtime.list",
-                "runtime.describe",
-                "runtime.run",
-                "receipts.get",
-                "receipts.list",
-                "receipts.verify",
-                "receipts.export",
-                "epoch.current",
-                "epoch.watch",
-            ]
-            .iter()
-            .map(|m| (*m).to_owned())
-            .collect(),
+            methods: methods(
+                READER_METHODS
+                    .iter()
+                    .chain(&["runtime.install", "runtime.run"]),
+            ),
             children: Children::Any,
-            grants: vec![Ceiling::parse("log").unwrap_or(Ceiling::Any)],
+            // A literal that parses; were it ever not to, no grant (never `Any`).
+            grants: Ceiling::parse("log").into_iter().collect(),
             limits: LimitCeiling {
                 fuel: Some(defaults.fuel),
                 timeout_ms: Some(u64::try_from(defaults.timeout.as_millis()).unwrap_or(u64::MAX)),
@@ -239,19 +247,7 @@ impl Role {
     pub fn reader() -> Self {
         Self {
             name: "reader".into(),
-            methods: [
-                "runtime.list",
-                "runtime.describe",
-                "receipts.get",
-                "receipts.list",
-                "receipts.verify",
-                "receipts.export",
-                "epoch.current",
-                "epoch.watch",
-            ]
-            .iter()
-            .map(|m| (*m).to_owned())
-            .collect(),
+            methods: methods(READER_METHODS),
             children: Children::Any,
             grants: Vec::new(),
             limits: LimitCeiling::default(),
