@@ -1,0 +1,201 @@
+//! [`Role`]: what a caller may do — methods, children, a grant ceiling, limit
+//! ceilings, a receipt scope and a run rate — and the built-in roles. Deny by
+//! default: a role grants nothing it does not name.
+
+use super::*;
+
+/// Every method of the membrane a role can list.
+pub const METHODS: &[&str] = &[
+    "runtime.install",
+    "runtime.list",
+    "runtime.describe",
+    "runtime.run",
+    "receipts.get",
+    "receipts.list",
+    "receipts.verify",
+    "receipts.export",
+    "receipts.replay",
+    "epoch.current",
+    "epoch.watch",
+];
+
+/// What the built-in `reader` may call (and `runner`, with install and run).
+const READER_METHODS: &[&str] = &[
+    "runtime.list",
+    "runtime.describe",
+    "receipts.get",
+    "receipts.list",
+    "receipts.verify",
+    "receipts.export",
+    "epoch.current",
+    "epoch.watch",
+];
+
+/// A role's method set from method names.
+fn methods<'a>(names: impl IntoIterator<Item = &'a &'a str>) -> BTreeSet<String> {
+    names.into_iter().map(|m| (*m).to_owned()).collect()
+}
+
+/// The built-in roles.
+pub const BUILT_IN: &[&str] = &["admin", "runner", "reader"];
+
+/// Which children a role may use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Children {
+    /// Any child.
+    Any,
+    /// Only these names or ids (`b3:…`).
+    Only(Vec<String>),
+}
+
+/// Whose receipts a role may read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReceiptScope {
+    /// Every receipt.
+    All,
+    /// Only the receipts of runs this caller's key started through the membrane.
+    Own,
+}
+
+/// The most a role's run may ask for; `None`: the host's maximum.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LimitCeiling {
+    /// Fuel.
+    pub fuel: Option<u64>,
+    /// Deadline in milliseconds.
+    pub timeout_ms: Option<u64>,
+    /// Memory in bytes.
+    pub memory: Option<u64>,
+}
+
+/// A run rate: a token bucket per caller key.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rate {
+    /// Sustained runs a second.
+    pub per_second: f64,
+    /// Runs at once after a quiet time.
+    pub burst: u32,
+}
+
+/// A role: what a caller holding it may do.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Role {
+    /// Its name.
+    pub name: String,
+    /// The methods it may call (`runtime.run`, ...).
+    pub methods: BTreeSet<String>,
+    /// The children it may use.
+    pub children: Children,
+    /// The grant ceiling: every grant of a run must be at or below one of these.
+    pub grants: Vec<Ceiling>,
+    /// The limit ceilings.
+    pub limits: LimitCeiling,
+    /// Whose receipts it may read.
+    pub receipts: ReceiptScope,
+    /// Whether installs may name the child (and give install grants).
+    pub install_names: bool,
+    /// The run rate, if bounded.
+    pub rate: Option<Rate>,
+}
+
+impl Role {
+    /// Whether the role includes `method`.
+    pub fn allows(&self, method: &str) -> bool {
+        self.methods.contains(method)
+    }
+
+    /// `admin`: every method, any child, any grant, no ceilings.
+    pub fn admin() -> Self {
+        Self {
+            name: "admin".into(),
+            methods: methods(METHODS),
+            children: Children::Any,
+            grants: vec![Ceiling::Any],
+            limits: LimitCeiling::default(),
+            receipts: ReceiptScope::All,
+            install_names: true,
+            rate: None,
+        }
+    }
+
+    /// `runner`: run any child (bytes it offers are stored by digest first)
+    /// with no grant but `log`, at default limits; the receipts of its own runs.
+    pub fn runner() -> Self {
+        let defaults = patina_core::Limits::default();
+        Self {
+            name: "runner".into(),
+            methods: methods(
+                READER_METHODS
+                    .iter()
+                    .chain(&["runtime.install", "runtime.run"]),
+            ),
+            children: Children::Any,
+            // A literal that parses; were it ever not to, no grant (never `Any`).
+            grants: Ceiling::parse("log").into_iter().collect(),
+            limits: LimitCeiling {
+                fuel: Some(defaults.fuel),
+                timeout_ms: Some(u64::try_from(defaults.timeout.as_millis()).unwrap_or(u64::MAX)),
+                memory: Some(defaults.memory),
+            },
+            receipts: ReceiptScope::Own,
+            install_names: false,
+            rate: None,
+        }
+    }
+
+    /// `reader`: list, describe and every receipt; no run, no install.
+    pub fn reader() -> Self {
+        Self {
+            name: "reader".into(),
+            methods: methods(READER_METHODS),
+            children: Children::Any,
+            grants: Vec::new(),
+            limits: LimitCeiling::default(),
+            receipts: ReceiptScope::All,
+            install_names: false,
+            rate: None,
+        }
+    }
+
+    /// What the role may do, as JSON (`mother policy explain`, `Membrane.explain`).
+    pub fn explain(&self) -> serde_json::Value {
+        serde_json::json!({
+            "role": self.name,
+            "methods": self.methods,
+            "children": match &self.children {
+                Children::Any => serde_json::json!("*"),
+                Children::Only(list) => serde_json::json!(list),
+            },
+            "grants": self.grants.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "limits": {
+                "fuel": self.limits.fuel,
+                "timeout_ms": self.limits.timeout_ms,
+                "memory": self.limits.memory,
+            },
+            "receipts": match self.receipts { ReceiptScope::All => "all", ReceiptScope::Own => "own" },
+            "install_names": self.install_names,
+            "rate": self.rate.map(|r| serde_json::json!({"runs_per_second": r.per_second, "burst": r.burst})),
+        })
+    }
+
+    /// Checks `grant` against the ceiling; the error names the grant and the ceiling.
+    pub fn check_grant(&self, grant: &Grant) -> Result<(), crate::MembraneError> {
+        if self.grants.iter().any(|ceiling| ceiling.allows(grant)) {
+            return Ok(());
+        }
+        let ceiling = if self.grants.is_empty() {
+            "no grants".to_owned()
+        } else {
+            self.grants
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        Err(crate::MembraneError::GrantAboveCeiling {
+            grant: grant.to_string(),
+            role: self.name.clone(),
+            ceiling,
+        })
+    }
+}

@@ -1,0 +1,190 @@
+//! Callers that misbehave: garbage and oversized frames, no login, a
+//! disconnect mid-run, random bytes to the frame decoder, and the bounds.
+
+use super::*;
+
+#[test]
+fn garbage_and_oversized_frames_end_only_their_connection() {
+    within(|| async {
+        let config = ServeConfig {
+            max_frame_bytes: 64 << 10,
+            ..ServeConfig::default()
+        };
+        let (_world, server) = setup(config).await;
+
+        // Garbage: a segment table that makes no sense.
+        let (mut raw, far) = tokio::io::duplex(1 << 16);
+        let serving = tokio::task::spawn_local(server.serve(far));
+        raw.write_all(&[0xff; 64]).await.unwrap();
+        let error = serving.await.unwrap().unwrap_err();
+        assert_eq!(error.kind(), "rpc", "{error:?}");
+
+        // Oversized: one segment of 1 GiB announced.
+        let (mut raw, far) = tokio::io::duplex(1 << 16);
+        let serving = tokio::task::spawn_local(server.serve(far));
+        let mut header = 0u32.to_le_bytes().to_vec();
+        header.extend_from_slice(&(128u32 << 20).to_le_bytes());
+        raw.write_all(&header).await.unwrap();
+        let error = serving.await.unwrap().unwrap_err();
+        assert!(error.to_string().contains("too large"), "{error}");
+
+        // A real message above the bound: bytes to install bigger than a frame.
+        let session = login(&server, &ADMIN).await;
+        let error = session
+            .install(&vec![0u8; 100 << 10], None, &[])
+            .await
+            .unwrap_err();
+        assert!(
+            error.kind == "disconnected" || error.kind == "rpc",
+            "the connection is closed: {error:?}"
+        );
+
+        // The server still serves everyone else.
+        let session = login(&server, &RUNNER).await;
+        session.run(&wave("add(1, 1)", "calc")).await.unwrap();
+    });
+}
+
+#[test]
+fn a_client_that_never_logs_in_is_dropped_and_pending_logins_are_bounded() {
+    within(|| async {
+        let config = ServeConfig {
+            login_timeout: Duration::from_millis(300),
+            max_pending_logins: 2,
+            ..ServeConfig::default()
+        };
+        let (_world, server) = setup(config).await;
+        let (idle_a, serving_a) = pipe(&server);
+        let (_idle_b, _serving_b) = pipe(&server);
+        tokio::task::yield_now().await;
+        let (_third, serving_c) = pipe(&server);
+        let error = serving_c.await.unwrap().unwrap_err();
+        assert_eq!(error.kind(), "busy", "{error:?}");
+
+        let started = std::time::Instant::now();
+        let error = serving_a.await.unwrap().unwrap_err();
+        assert_eq!(error.kind(), "login-timeout", "{error:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let error = idle_a.challenge().await.unwrap_err();
+        assert!(
+            error.kind == "disconnected" || error.kind == "rpc",
+            "{error:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        // Both slots are free again.
+        let session = login(&server, &RUNNER).await;
+        session.list().await.unwrap();
+    });
+}
+
+#[test]
+fn a_client_that_disconnects_mid_run_leaves_its_receipt_and_the_server_lives() {
+    within(|| async {
+        let (world, server) = setup(ServeConfig::default()).await;
+        let before = world.mother.receipts_of(None, None).await.unwrap().len();
+        let session = login(&server, &RUNNER).await;
+        let mut slow = wave("spin()", "limits");
+        slow.limits.timeout_ms = Some(600);
+        let running = tokio::task::spawn_local(async move {
+            let _ = session.run(&slow).await;
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        running.abort();
+        let _ = running.await;
+        assert!(server.in_flight() >= 1, "the run goes on");
+        assert_eq!(server.drain(Duration::from_secs(10)).await, 0);
+        let after = world.mother.receipts_of(None, None).await.unwrap();
+        assert_eq!(after.len(), before + 1, "the run kept its receipt");
+        patina_receipts::verify(&after[0]).unwrap();
+
+        let session = login(&server, &RUNNER).await;
+        let own = session.receipts(None, 0).await.unwrap();
+        assert_eq!(own.len(), 1, "and it is the caller's own");
+    });
+}
+
+/// A small deterministic generator (xorshift), so the test is stable.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn the_frame_decoder_never_panics_on_random_bytes() {
+    // A valid frame to mutate: an RPC Call message.
+    let mut message = capnp::message::Builder::new_default();
+    {
+        let root: capnp_rpc::rpc_capnp::message::Builder<'_> = message.init_root();
+        let mut call = root.init_call();
+        call.set_question_id(1);
+        call.set_interface_id(0x1234);
+        call.set_method_id(1);
+        call.init_params()
+            .init_content()
+            .set_as("some text")
+            .unwrap();
+    }
+    let valid = capnp::serialize::write_message_to_words(&message);
+    assert!(patina_membrane::decode_frame(&valid).is_ok());
+
+    let mut random = Random(0x9e37_79b9_7f4a_7c15);
+    let mut decoded = 0;
+    for round in 0..20_000 {
+        let bytes: Vec<u8> = if round % 2 == 0 {
+            let len = (random.next() % 600) as usize;
+            (0..len).map(|_| random.next() as u8).collect()
+        } else {
+            let mut bytes = valid.clone();
+            for _ in 0..1 + random.next() % 8 {
+                let at = (random.next() as usize) % bytes.len();
+                bytes[at] = random.next() as u8;
+            }
+            bytes.truncate(bytes.len() - (random.next() % 3) as usize * 8);
+            bytes
+        };
+        if patina_membrane::decode_frame(&bytes).is_ok() {
+            decoded += 1;
+        }
+    }
+    assert!(decoded > 0, "some mutations still decode");
+}
+
+#[test]
+fn runs_per_login_and_open_connections_are_bounded() {
+    within(|| async {
+        let config = ServeConfig {
+            max_runs_per_login: 1,
+            max_connections: 2,
+            ..ServeConfig::default()
+        };
+        let (_world, server) = setup(config).await;
+        let session = Rc::new(login(&server, &RUNNER).await);
+        let mut slow = wave("spin()", "limits");
+        slow.limits.timeout_ms = Some(500);
+        let first = {
+            let session = session.clone();
+            tokio::task::spawn_local(async move { session.run(&slow).await })
+        };
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let error = session.run(&wave("add(1, 1)", "calc")).await.unwrap_err();
+        assert_eq!(error.kind, "busy", "{error:?}");
+        assert!(error.message.contains("in flight"), "{error}");
+        first.await.unwrap().unwrap();
+        session.run(&wave("add(1, 1)", "calc")).await.unwrap();
+
+        let _second = login(&server, &READER).await;
+        let (_third, serving) = pipe(&server);
+        let error = serving.await.unwrap().unwrap_err();
+        assert_eq!(error.kind(), "busy", "{error:?}");
+        assert!(
+            error.to_string().contains("connections are open"),
+            "{error}"
+        );
+    });
+}
