@@ -130,16 +130,25 @@ impl Host {
     /// Loading the same bytes again returns the child already loaded.
     pub fn load(&self, bytes: &[u8]) -> Result<Child, LoadError> {
         let id = ChildId::of(bytes);
-        if let Some(child) = self
+        if let Some(child) = self.loaded(&id) {
+            return Ok(child);
+        }
+        let child = child::load(&self.inner.engine, self.inner.cache.as_ref(), bytes, id)?;
+        Ok(self.remember(child))
+    }
+
+    /// The child `id` if it is loaded already.
+    fn loaded(&self, id: &ChildId) -> Option<Child> {
+        let loaded = self
             .inner
             .loaded
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&id)
-        {
-            return Ok(child.clone());
-        }
-        let child = child::load(&self.inner.engine, self.inner.cache.as_ref(), bytes, id)?;
+            .unwrap_or_else(PoisonError::into_inner);
+        loaded.get(id).cloned()
+    }
+
+    /// Keeps `child` among the loaded ones (at most [`MAX_LOADED`]).
+    fn remember(&self, child: Child) -> Child {
         let mut loaded = self
             .inner
             .loaded
@@ -148,8 +157,8 @@ impl Host {
         if loaded.len() >= MAX_LOADED {
             loaded.clear();
         }
-        loaded.insert(id, child.clone());
-        Ok(child)
+        loaded.insert(child.id(), child.clone());
+        child
     }
 
     /// The child `id` whose bytes are in the file `source` (an installed
@@ -161,27 +170,12 @@ impl Host {
     /// ([`ArtifactCache`]); the bytes, if asked for later
     /// ([`Child::bytes`]), are checked against `id`.
     pub fn load_compiled(&self, id: ChildId, source: &std::path::Path) -> Option<Child> {
-        if let Some(child) = self
-            .inner
-            .loaded
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&id)
-        {
-            return Some(child.clone());
+        if let Some(child) = self.loaded(&id) {
+            return Some(child);
         }
         let cache = self.inner.cache.as_ref()?;
         let child = child::load_compiled(&self.inner.engine, cache, id, source.to_owned())?;
-        let mut loaded = self
-            .inner
-            .loaded
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if loaded.len() >= MAX_LOADED {
-            loaded.clear();
-        }
-        loaded.insert(id, child.clone());
-        Some(child)
+        Some(self.remember(child))
     }
 
     /// Runs `child` as `request` asks. `Err` means the run was refused before
