@@ -51,7 +51,8 @@ pub use atomic::write_atomically;
 pub use cache::ArtifactCache;
 pub use child::Child;
 pub use describe::{
-    DescribeError, Description, FunctionSignature, ItemDescription, ItemKind, describe_component,
+    DescribeError, Description, FunctionSchema, FunctionSignature, ItemDescription, ItemKind,
+    JSON_SCHEMA_DIALECT, ParamSchema, describe_component,
 };
 pub use engine::{EPOCH_TICK, EngineConfig, MAX_TOY_CALL_ELEMENTS, TOY_CALL_BUDGET};
 pub use error::{

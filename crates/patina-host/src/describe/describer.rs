@@ -12,14 +12,23 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use wit_parser::{
-    Function, Handle, InterfaceId, Resolve, Type, TypeDefKind, TypeId, WorldId, WorldItem, WorldKey,
+    Function, FunctionKind, Handle, InterfaceId, Resolve, Type, TypeDefKind, TypeId, WorldId,
+    WorldItem, WorldKey,
 };
 
+use super::schema::{MAX_SCHEMA_NODES, doc_text};
 use super::{DescribeError, Description, FunctionSignature, ItemDescription, ItemKind};
 
 /// Deepest anonymous type nesting printed (`list<option<list<...>>>`).
 /// Real interfaces stay far below; deeper input is refused, not recursed into.
 pub(super) const MAX_DEPTH: usize = 100;
+
+/// Whether an item is imported or exported: only exports get schemas.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Import,
+    Export,
+}
 
 /// A named type definition: (name for sorting, WIT text).
 pub(super) type Definition = (String, String);
@@ -29,6 +38,10 @@ pub(super) struct Describer<'a> {
     pub(super) resolve: &'a Resolve,
     /// Set when some type was nested deeper than [`MAX_DEPTH`].
     pub(super) too_deep: Cell<bool>,
+    /// Schema objects built so far (see `schema.rs`).
+    pub(super) schema_nodes: Cell<usize>,
+    /// Set when the exports' schemas would pass [`MAX_SCHEMA_NODES`].
+    pub(super) schema_too_large: Cell<bool>,
 }
 
 impl<'a> Describer<'a> {
@@ -36,6 +49,8 @@ impl<'a> Describer<'a> {
         Self {
             resolve,
             too_deep: Cell::new(false),
+            schema_nodes: Cell::new(0),
+            schema_too_large: Cell::new(false),
         }
     }
 
@@ -43,24 +58,29 @@ impl<'a> Describer<'a> {
         let Some(world) = self.resolve.worlds.get(world_id) else {
             return Err(DescribeError::NoWorld);
         };
-        let items = |map: &'a wit_parser::IndexMap<WorldKey, WorldItem>| {
+        let items = |map: &'a wit_parser::IndexMap<WorldKey, WorldItem>, side| {
             map.iter()
-                .filter_map(|(key, item)| self.item(key, item))
+                .filter_map(|(key, item)| self.item(key, item, side))
                 .collect::<Vec<_>>()
         };
         let description = Description {
-            imports: items(&world.imports),
-            exports: items(&world.exports),
+            imports: items(&world.imports, Side::Import),
+            exports: items(&world.exports, Side::Export),
             wit: self.world_wit(world_id),
         };
         if self.too_deep.get() {
             return Err(DescribeError::TooDeep { max: MAX_DEPTH });
         }
+        if self.schema_too_large.get() {
+            return Err(DescribeError::SchemaTooLarge {
+                max: MAX_SCHEMA_NODES,
+            });
+        }
         Ok(description)
     }
 
     /// One import or export; `None` for world-level types.
-    fn item(&self, key: &WorldKey, item: &WorldItem) -> Option<ItemDescription> {
+    fn item(&self, key: &WorldKey, item: &WorldItem, side: Side) -> Option<ItemDescription> {
         match item {
             WorldItem::Interface { id, .. } => {
                 let mut defs = Vec::new();
@@ -68,7 +88,7 @@ impl<'a> Describer<'a> {
                 let mut functions = Vec::new();
                 if let Some(iface) = self.resolve.interfaces.get(*id) {
                     for f in iface.functions.values() {
-                        functions.push(self.function_signature(f));
+                        functions.push(self.function_signature(f, side));
                         self.collect_function(f, &mut defs, &mut seen);
                     }
                     for &tid in iface.types.values() {
@@ -88,7 +108,7 @@ impl<'a> Describer<'a> {
                 Some(ItemDescription {
                     name: self.key_name(key),
                     kind: ItemKind::Function,
-                    functions: vec![self.function_signature(f)],
+                    functions: vec![self.function_signature(f, side)],
                     types: sorted(defs),
                 })
             }
@@ -96,10 +116,19 @@ impl<'a> Describer<'a> {
         }
     }
 
-    fn function_signature(&self, f: &Function) -> FunctionSignature {
+    /// A function's signature and docs; for an export a caller can reach,
+    /// also its JSON Schemas.
+    fn function_signature(&self, f: &Function, side: Side) -> FunctionSignature {
+        let callable = side == Side::Export && matches!(f.kind, FunctionKind::Freestanding);
         FunctionSignature {
             name: f.name.clone(),
             signature: self.signature(f, 0),
+            docs: doc_text(&f.docs),
+            schema: if callable {
+                self.function_schema(f)
+            } else {
+                None
+            },
         }
     }
 

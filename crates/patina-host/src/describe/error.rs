@@ -71,4 +71,12 @@ pub enum DescribeError {
         /// The deepest nesting followed.
         max: usize,
     },
+    /// The exports' JSON Schemas would be larger than the describer builds.
+    #[error(
+        "the JSON Schemas of this component's exports would need more than {max} schema objects"
+    )]
+    SchemaTooLarge {
+        /// The most schema objects built.
+        max: usize,
+    },
 }

@@ -18,12 +18,14 @@
 //!
 //! Layout: `guard` checks the framing and runs the decoder so that it cannot
 //! take the host down; `describer` walks the decoded world into imports and
-//! exports; `types` prints WIT types, signatures and definitions; `world`
-//! prints the whole world as WIT text.
+//! exports; `types` prints WIT types, signatures and definitions; `schema`
+//! writes the JSON Schemas of the exports' JSON forms; `world` prints the
+//! whole world as WIT text.
 
 mod describer;
 mod error;
 mod guard;
+mod schema;
 mod types;
 mod world;
 
@@ -34,6 +36,7 @@ use serde::Serialize;
 
 use describer::Describer;
 pub use error::DescribeError;
+pub use schema::{FunctionSchema, JSON_SCHEMA_DIALECT, ParamSchema};
 
 /// Everything a component imports and exports, with WIT types.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -85,10 +88,29 @@ pub struct FunctionSignature {
     /// `func(p: point, k: s32) -> point`. A resource method lists its
     /// receiver explicitly: `func(self: borrow<descriptor>, len: u64) -> ...`.
     pub signature: String,
+    /// The function's WIT doc comment, trimmed.
+    pub docs: Option<String>,
+    /// JSON Schemas of its arguments and result (`docs/values.md`): for an
+    /// exported freestanding function whose parameters all have a JSON
+    /// form; `None` for imports, resource functions, and functions that
+    /// take a resource, future or stream.
+    pub schema: Option<FunctionSchema>,
 }
 
 /// Describes component `bytes`, or says why they are not a describable component.
 pub fn describe_component(bytes: &[u8]) -> Result<Description, DescribeError> {
     let (resolve, world) = guard::decode_component(bytes)?;
     Describer::new(&resolve).describe(world)
+}
+
+/// Every parameter's and result's schema, by `(function, parameter)` and
+/// `(function, "->")`, of every function a component imports or exports,
+/// callable or not: for tests that hold schemas against the JSON conversion.
+#[cfg(test)]
+pub(crate) fn all_schemas_for_tests(
+    bytes: &[u8],
+) -> std::collections::HashMap<(String, String), serde_json::Value> {
+    let (resolve, world) = guard::decode_component(bytes).expect("decodes");
+    let describer = Describer::new(&resolve);
+    describer.all_schemas(world)
 }

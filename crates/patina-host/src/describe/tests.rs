@@ -40,13 +40,12 @@ fn calc_root_function_and_types_interface() {
 
     let add = find(&d.exports, |n| n == "add");
     assert_eq!(add.kind, ItemKind::Function);
-    assert_eq!(
-        add.functions,
-        vec![FunctionSignature {
-            name: "add".into(),
-            signature: "func(a: s32, b: s32) -> s32".into(),
-        }]
-    );
+    assert_eq!(add.functions.len(), 1);
+    assert_eq!(add.functions[0].name, "add");
+    assert_eq!(add.functions[0].signature, "func(a: s32, b: s32) -> s32");
+    // wit-bindgen does not embed WIT doc comments (no `package-docs`
+    // section), so a Rust child's functions carry none.
+    assert_eq!(add.functions[0].docs, None);
     assert!(add.types.is_empty());
 
     let types = find(&d.exports, |n| n.ends_with("types"));
@@ -132,13 +131,12 @@ fn hello_cmd_exports_wasi_run() {
     let d = describe(HELLO_CMD_BYTES);
     let run = find(&d.exports, |n| n.starts_with("wasi:cli/run@0.2"));
     assert_eq!(run.kind, ItemKind::Interface);
-    assert_eq!(
-        run.functions,
-        vec![FunctionSignature {
-            name: "run".into(),
-            signature: "func() -> result".into(),
-        }]
-    );
+    assert_eq!(run.functions.len(), 1);
+    assert_eq!(run.functions[0].name, "run");
+    assert_eq!(run.functions[0].signature, "func() -> result");
+    let schema = run.functions[0].schema.as_ref().expect("run is callable");
+    assert!(schema.params.is_empty());
+    assert_eq!(schema.arguments["maxItems"], 0);
 }
 
 #[test]
@@ -484,5 +482,76 @@ fn prints_resources_uses_results_and_keywords() {
         ),
         "{}",
         d.wit
+    );
+}
+
+#[test]
+fn schemas_mark_trailing_options_optional_and_skip_what_json_cannot_call() {
+    let d = describe_wit(
+        r#"
+        package test:schema;
+
+        interface fs {
+            resource descriptor {
+                read: func(len: u64) -> list<u8>;
+            }
+        }
+
+        world w {
+            use fs.{descriptor};
+            /// Takes a u32 and two options.
+            export trailing: func(a: u32, b: option<u32>, c: option<option<u32>>) -> u32;
+            export middle: func(a: option<u32>, b: u32);
+            export takes-resource: func(d: borrow<descriptor>) -> u32;
+            export fs;
+        }
+        "#,
+        "w",
+    );
+    let function = |name: &str| {
+        d.exports
+            .iter()
+            .flat_map(|e| &e.functions)
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| panic!("no {name} in {d:#?}"))
+    };
+    let trailing = function("trailing").schema.as_ref().expect("callable");
+    let optional: Vec<bool> = trailing.params.iter().map(|p| p.optional).collect();
+    assert_eq!(optional, [false, true, true]);
+    assert_eq!(trailing.arguments["minItems"], 1);
+    assert_eq!(trailing.arguments["maxItems"], 3);
+    assert_eq!(
+        trailing.arguments_object()["required"],
+        serde_json::json!(["a"])
+    );
+    assert_eq!(
+        function("trailing").docs.as_deref(),
+        Some("Takes a u32 and two options.")
+    );
+    let middle = function("middle").schema.as_ref().expect("callable");
+    assert!(
+        middle.params.iter().all(|p| !p.optional),
+        "only trailing options"
+    );
+    assert_eq!(function("takes-resource").schema, None);
+    assert_eq!(function("[method]descriptor.read").schema, None);
+}
+
+#[test]
+fn a_type_shared_exponentially_is_refused_not_expanded() {
+    // r1 uses r0 twice, r2 uses r1 twice, ...: 2^24 schema objects inline.
+    let mut wit = String::from("package test:big;\ninterface i {\n  record r0 { a: u32 }\n");
+    for n in 1..=24 {
+        wit.push_str(&format!(
+            "  record r{n} {{ a: r{m}, b: r{m} }}\n",
+            m = n - 1
+        ));
+    }
+    wit.push_str("  f: func(x: r24);\n}\nworld w { export i; }\n");
+    assert_eq!(
+        try_describe_wit(&wit, "w"),
+        Err(DescribeError::SchemaTooLarge {
+            max: super::schema::MAX_SCHEMA_NODES
+        })
     );
 }

@@ -22,13 +22,14 @@ mod params;
 mod resources;
 mod round_trips;
 mod scalars;
+mod schema;
 
 /// Types `calc` cannot show: `bool`, `map`, fixed-length lists, nested
 /// options, options of `{"some": ...}`-shaped values, payload-less results
 /// and resources. A component with no code, only these imports. `future`,
 /// `stream` and `error-context` cannot be loaded at all: this wasmtime is
 /// built without `component-model-async`.
-const EXTRAS: &str = r#"
+pub(super) const EXTRAS: &str = r#"
 (component
   (type $rec (record (field "some" u32)))
   (import "rec-some" (type $rec-some (eq $rec)))
