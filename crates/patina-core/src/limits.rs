@@ -6,6 +6,7 @@ use std::time::Duration;
 /// Bounds applied to every run. Each, when reached, ends the run with its own
 /// typed error and leaves the host serving other runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Limits {
     /// Fuel budget (roughly one unit per wasm instruction).
     pub fuel: u64,

@@ -83,16 +83,20 @@ impl MotherInvoker {
         run.grants = grants;
         run.invoked_by = request.chain.clone();
         run.limits = request.limits;
-        let output = self.runner.run(&child, &run).await.map_err(|e| match e {
-            MotherError::Refused(e) => InvokeError::NotStarted {
-                name: name.into(),
-                reason: e.to_string(),
-            },
-            e => InvokeError::Recording {
-                name: name.into(),
-                reason: chain_message(&e),
-            },
-        })?;
+        let output = self
+            .runner
+            .run(&child, &run, &patina_receipts::Attribution::default())
+            .await
+            .map_err(|e| match e {
+                MotherError::Refused(e) => InvokeError::NotStarted {
+                    name: name.into(),
+                    reason: e.to_string(),
+                },
+                e => InvokeError::Recording {
+                    name: name.into(),
+                    reason: chain_message(&e),
+                },
+            })?;
         let receipt = output.receipt.as_ref().map(|r| r.id.to_string());
         let report = &output.report;
         let returned = match &report.outcome {

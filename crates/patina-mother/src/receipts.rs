@@ -105,12 +105,28 @@ impl Mother {
         child: Option<String>,
         limit: Option<usize>,
     ) -> Result<Vec<Receipt>, MotherError> {
+        self.receipts_by(child, None, limit).await
+    }
+
+    /// Receipts, newest first: at most `limit`, only those of the child
+    /// `child` names if given, and only those whose header names `caller`
+    /// (a [`patina_receipts::Caller`] id, e.g. `token:3f9a…`) if given.
+    pub async fn receipts_by(
+        &self,
+        child: Option<String>,
+        caller: Option<String>,
+        limit: Option<usize>,
+    ) -> Result<Vec<Receipt>, MotherError> {
         self.blocking(move |mother| {
             let child = match &child {
                 Some(reference) => Some(mother.children().resolve(reference)?),
                 None => None,
             };
-            Ok(mother.receipts().list(&ListFilter { child, limit })?)
+            Ok(mother.receipts().list(&ListFilter {
+                child,
+                caller,
+                limit,
+            })?)
         })
         .await
     }

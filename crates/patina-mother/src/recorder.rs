@@ -16,7 +16,9 @@ use std::sync::{Arc, mpsc};
 
 use patina_host::{Child, RunReport, unix_millis};
 use patina_receipts::store::{BatchItem, ReceiptStore};
-use patina_receipts::{Blob, Identity, MotherId, Receipt, ReceiptError, Transcript, canonical};
+use patina_receipts::{
+    Attribution, Blob, Identity, MotherId, Receipt, ReceiptError, Transcript, canonical,
+};
 
 use crate::{ChildStore, MotherError};
 
@@ -35,8 +37,7 @@ const MAX_BATCH: usize = 256;
 struct Pending {
     transcript: Transcript,
     blobs: Vec<Blob>,
-    started: u64,
-    ended: u64,
+    header: canonical::Header,
     reply: mpsc::SyncSender<Result<Receipt, ReceiptError>>,
 }
 
@@ -62,7 +63,7 @@ fn commit_loop(
             .map(|p| {
                 let identity = &identity;
                 move |previous| {
-                    canonical::seal(p.transcript.clone(), identity, p.started, p.ended, previous)
+                    canonical::seal_with(p.transcript.clone(), identity, &p.header, previous)
                 }
             })
             .collect();
@@ -112,13 +113,15 @@ impl Recorder {
         self.identity.id()
     }
 
-    /// Seals a recorded run into a signed receipt and appends it (durably) to
-    /// this Mother's chain, keeping the child's bytes too. `None` for a live
-    /// run. The report's events move into the receipt. Blocking.
+    /// Seals a recorded run into a signed receipt naming `attribution` (who
+    /// asked) and appends it (durably) to this Mother's chain, keeping the
+    /// child's bytes too. `None` for a live run. The report's events move
+    /// into the receipt. Blocking.
     pub fn record(
         &self,
         child: &Child,
         report: &mut RunReport,
+        attribution: &Attribution,
     ) -> Result<Option<Receipt>, MotherError> {
         let Some((transcript, blobs)) = report.take_transcript() else {
             return Ok(None);
@@ -126,15 +129,19 @@ impl Recorder {
         if !self.children.contains(&child.id()) {
             self.children.install(&child.bytes()?, None)?;
         }
-        let (started, ended) = (unix_millis(report.started_at), unix_millis(report.ended_at));
+        let header = canonical::Header {
+            started_at_ms: unix_millis(report.started_at),
+            ended_at_ms: unix_millis(report.ended_at),
+            attribution: attribution.clone(),
+            meter: patina_receipts::Meter::Fuel,
+        };
         let (reply, answer) = mpsc::sync_channel(1);
         let gone = || MotherError::Task("the receipt committer stopped".into());
         self.committer
             .send(Pending {
                 transcript,
                 blobs,
-                started,
-                ended,
+                header,
                 reply,
             })
             .map_err(|_| gone())?;

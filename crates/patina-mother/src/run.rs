@@ -8,7 +8,7 @@
 //! replay a receipt that does not verify.
 
 use patina_host::{ReplayReport, ReplaySource};
-use patina_receipts::Receipt;
+use patina_receipts::{Attribution, Receipt};
 use tracing::Instrument;
 
 use crate::ReceiptRef;
@@ -46,12 +46,25 @@ impl Mother {
     /// run could not be recorded; a run that started and failed is `Ok`,
     /// its report's outcome says why.
     pub async fn run(&self, spec: RunSpec) -> Result<RunOutput, MotherError> {
-        let span = tracing::info_span!("mother_run", child = %spec.child);
+        self.run_as(spec, &Attribution::default()).await
+    }
+
+    /// [`Self::run`] for a caller a door let in: its receipt's header names
+    /// `attribution` (who asked, and any grant a person approved for this
+    /// run). The Mother records it as given; deciding whether the caller may
+    /// run this is the membrane's job, before it calls this.
+    pub async fn run_as(
+        &self,
+        spec: RunSpec,
+        attribution: &Attribution,
+    ) -> Result<RunOutput, MotherError> {
+        let caller = attribution.caller.as_ref().map(|c| c.id.clone());
+        let span = tracing::info_span!("mother_run", child = %spec.child, caller);
         async {
             // The spec is checked before the child is read and compiled.
             let request = spec.request()?;
             let child = self.load(&spec.child).await?;
-            self.runner().run(&child, &request).await
+            self.runner().run(&child, &request, attribution).await
         }
         .instrument(span)
         .await

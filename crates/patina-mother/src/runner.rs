@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use patina_host::{Child, Host, RunReport, RunRequest};
-use patina_receipts::Receipt;
+use patina_receipts::{Attribution, Receipt};
 use tracing::Instrument;
 
 use crate::{ChildRef, ChildStore, MotherError, Recorder, RunSummary};
@@ -118,14 +118,17 @@ impl Runner {
     /// waiting (a timeout, a client gone) detaches from it but never cancels
     /// it half-way, so a run whose toy calls happened always ends with its
     /// receipt stored.
+    /// `attribution` (who asked) goes into the receipt's header.
     pub async fn run(
         self: &Arc<Self>,
         child: &Child,
         request: &RunRequest,
+        attribution: &Attribution,
     ) -> Result<RunOutput, MotherError> {
         let span =
             tracing::info_span!("runner", child = %child.id(), receipt = tracing::field::Empty);
         let (runner, child, request) = (self.clone(), child.clone(), request.clone());
+        let attribution = attribution.clone();
         let task = async move {
             let report = runner
                 .host
@@ -135,7 +138,7 @@ impl Runner {
             let output = runner
                 .blocking(move |runner| {
                     let mut report = report;
-                    let receipt = runner.recorder.record(&child, &mut report)?;
+                    let receipt = runner.recorder.record(&child, &mut report, &attribution)?;
                     Ok(RunOutput {
                         child,
                         report,

@@ -1,5 +1,5 @@
-//! The canonical encoding of receipts, version 1: identical bytes on every
-//! host for the same content.
+//! The canonical encoding of receipts: identical bytes on every host for the
+//! same content.
 //!
 //! Rules: compact JSON (no whitespace), object members in the declaration
 //! order of the model's fields (never sorted, never skipped: an absent option
@@ -7,20 +7,27 @@
 //! anywhere — component values are WAVE text), strings as UTF-8 with only `"`,
 //! `\` and control characters escaped (the `serde_json` escaping rules), enums
 //! externally tagged (`{"ok": …}`, `"denied"`). The exported form of a receipt
-//! (`mother receipts export`) is this encoding of the whole [`Receipt`].
+//! (`mother receipts export`) is this encoding of the whole [`Receipt`]; the
+//! member layout of each version is in [`crate::wire`].
 //!
 //! Hashes are blake3 with a domain label: the transcript hash covers
-//! `patina-transcript-v1\0` + the transcript; the receipt id covers
-//! `patina-receipt-v1\0` + everything but the id and signature.
+//! `patina-transcript-v1\0` + the transcript (the transcript is the same in
+//! both versions); the receipt id covers `patina-receipt-v1\0` (version 1)
+//! or `patina-receipt-v2\0` (version 2) + everything but the id and
+//! signature, in the receipt's member order. The **portable hash** is the
+//! transcript hash of the transcript with `fuel` set to 0: what a host
+//! without a fuel meter ([`Meter::None`]) is compared on.
 
 use serde::Serialize;
 
 use crate::{
-    Digest, Identity, MotherId, RECEIPT_VERSION, Receipt, ReceiptError, ReceiptId, Transcript,
+    Approval, Attribution, Caller, Digest, Identity, Meter, MotherId, READABLE_VERSIONS,
+    RECEIPT_VERSION, Receipt, ReceiptError, ReceiptId, Transcript,
 };
 
 const TRANSCRIPT_DOMAIN: &str = "patina-transcript-v1";
-const RECEIPT_DOMAIN: &str = "patina-receipt-v1";
+const RECEIPT_DOMAIN_V1: &str = "patina-receipt-v1";
+const RECEIPT_DOMAIN_V2: &str = "patina-receipt-v2";
 
 /// The canonical bytes of a model value.
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -34,9 +41,20 @@ pub fn transcript_hash(transcript: &Transcript) -> Digest {
     Digest::of(TRANSCRIPT_DOMAIN, &encode(transcript))
 }
 
-/// What the receipt id covers, in canonical order.
+/// The portable hash: the transcript hash with the fuel left out (set to
+/// 0), equal on every host, metered or not, for a deterministic run.
+pub fn portable_hash(transcript: &Transcript) -> Digest {
+    if transcript.fuel == 0 {
+        return transcript_hash(transcript);
+    }
+    let mut unmetered = transcript.clone();
+    unmetered.fuel = 0;
+    transcript_hash(&unmetered)
+}
+
+/// What the id of a version 1 receipt covers, in canonical order.
 #[derive(Serialize)]
-struct IdInput<'a> {
+struct IdInputV1<'a> {
     version: u32,
     mother: &'a MotherId,
     started_at_ms: u64,
@@ -46,21 +64,66 @@ struct IdInput<'a> {
     transcript: &'a Transcript,
 }
 
-/// The id of a receipt with these contents.
+/// What the id of a version 2 receipt covers, in canonical order.
+#[derive(Serialize)]
+struct IdInputV2<'a> {
+    version: u32,
+    mother: &'a MotherId,
+    started_at_ms: u64,
+    ended_at_ms: u64,
+    previous: &'a Option<ReceiptId>,
+    caller: &'a Option<Caller>,
+    approvals: &'a [Approval],
+    meter: Meter,
+    transcript_hash: &'a Digest,
+    transcript: &'a Transcript,
+}
+
+/// The id of a receipt with these contents (per its version's rules).
 pub fn receipt_id(receipt: &Receipt) -> ReceiptId {
-    let input = IdInput {
+    if receipt.version == 1 {
+        let input = IdInputV1 {
+            version: receipt.version,
+            mother: &receipt.mother,
+            started_at_ms: receipt.started_at_ms,
+            ended_at_ms: receipt.ended_at_ms,
+            previous: &receipt.previous,
+            transcript_hash: &receipt.transcript_hash,
+            transcript: &receipt.transcript,
+        };
+        return ReceiptId(Digest::of(RECEIPT_DOMAIN_V1, &encode(&input)));
+    }
+    let input = IdInputV2 {
         version: receipt.version,
         mother: &receipt.mother,
         started_at_ms: receipt.started_at_ms,
         ended_at_ms: receipt.ended_at_ms,
         previous: &receipt.previous,
+        caller: &receipt.caller,
+        approvals: &receipt.approvals,
+        meter: receipt.meter,
         transcript_hash: &receipt.transcript_hash,
         transcript: &receipt.transcript,
     };
-    ReceiptId(Digest::of(RECEIPT_DOMAIN, &encode(&input)))
+    ReceiptId(Digest::of(RECEIPT_DOMAIN_V2, &encode(&input)))
 }
 
-/// Seals a transcript into a signed receipt of `identity`.
+/// The header of a receipt about to be sealed: when the run happened, who
+/// asked for it, and how its work was counted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Header {
+    /// Start, in milliseconds since the Unix epoch.
+    pub started_at_ms: u64,
+    /// End, in milliseconds since the Unix epoch.
+    pub ended_at_ms: u64,
+    /// Who asked, and what was approved for this run.
+    pub attribution: Attribution,
+    /// How the host counted the run's work.
+    pub meter: Meter,
+}
+
+/// Seals a transcript into a signed receipt of `identity` (the current
+/// version), with no caller and fuel metering.
 pub fn seal(
     transcript: Transcript,
     identity: &Identity,
@@ -68,13 +131,32 @@ pub fn seal(
     ended_at_ms: u64,
     previous: Option<ReceiptId>,
 ) -> Receipt {
+    let header = Header {
+        started_at_ms,
+        ended_at_ms,
+        ..Header::default()
+    };
+    seal_with(transcript, identity, &header, previous)
+}
+
+/// Seals a transcript into a signed receipt of `identity` (the current
+/// version) with `header`.
+pub fn seal_with(
+    transcript: Transcript,
+    identity: &Identity,
+    header: &Header,
+    previous: Option<ReceiptId>,
+) -> Receipt {
     let transcript_hash = transcript_hash(&transcript);
     let mut receipt = Receipt {
         version: RECEIPT_VERSION,
         mother: identity.id(),
-        started_at_ms,
-        ended_at_ms,
+        started_at_ms: header.started_at_ms,
+        ended_at_ms: header.ended_at_ms,
         previous,
+        caller: header.attribution.caller.clone(),
+        approvals: header.attribution.approvals.clone(),
+        meter: header.meter,
         transcript,
         transcript_hash,
         id: ReceiptId(Digest([0; 32])),
@@ -85,15 +167,23 @@ pub fn seal(
     receipt
 }
 
-/// Parses a receipt from its canonical (or any JSON) form. Parsing does not
-/// verify: call [`crate::verify`].
+/// Just the version of a receipt, read leniently, so that a receipt of a
+/// version this build does not know gets [`ReceiptError::Version`].
+#[derive(serde::Deserialize)]
+struct VersionProbe {
+    version: u32,
+}
+
+/// Parses a receipt from its canonical form (or any JSON with exactly its
+/// members). Strict: an unknown, missing or duplicated member is refused.
+/// Parsing does not verify: call [`crate::verify`].
 pub fn decode(bytes: &[u8]) -> Result<Receipt, ReceiptError> {
-    let receipt: Receipt =
-        serde_json::from_slice(bytes).map_err(|e| ReceiptError::Malformed(e.to_string()))?;
-    if receipt.version != RECEIPT_VERSION {
-        return Err(ReceiptError::Version(receipt.version, RECEIPT_VERSION));
+    if let Ok(probe) = serde_json::from_slice::<VersionProbe>(bytes)
+        && !READABLE_VERSIONS.contains(&probe.version)
+    {
+        return Err(ReceiptError::Version(probe.version, RECEIPT_VERSION));
     }
-    Ok(receipt)
+    serde_json::from_slice(bytes).map_err(|e| ReceiptError::Malformed(e.to_string()))
 }
 
 #[cfg(test)]
@@ -165,25 +255,177 @@ mod tests {
 
     const VECTOR_TRANSCRIPT_HASH: &str =
         "0e25889543792faa20f76fad168cae4726dcc0721918bee9efe247bedd94231c";
-    const VECTOR_RECEIPT_ID: &str =
+    /// The id of the vector receipt in version 1 (pinned since version 1).
+    const VECTOR_RECEIPT_ID_V1: &str =
         "6d29a6b91c8dd6bb2e077dafbdfa171af9ec0f19d60466e252377852ad3c40c2";
+    /// The id of the vector receipt in version 2, no caller.
+    const VECTOR_RECEIPT_ID_V2: &str =
+        "2bbe8feca27fb6c25e0702c7a0d4d00118e240f1ebda97824621a9a956fd6164";
+    /// The id of the vector receipt in version 2 with a caller and an approval.
+    const VECTOR_RECEIPT_ID_V2_CALLER: &str =
+        "b2e45de77b2ed0c678ae46798c551883dce5a7abd6abdc7aec0a27817f3d2850";
 
-    #[test]
-    fn sealed_receipt_is_the_test_vector_and_round_trips() {
+    fn vector_receipt() -> Receipt {
         let identity = Identity::from_seed([7; 32]);
-        let receipt = seal(
+        seal(
             vector_transcript(),
             &identity,
             1_700_000_000_000,
             1_700_000_000_042,
             None,
-        );
-        assert_eq!(receipt.id.hex(), VECTOR_RECEIPT_ID);
+        )
+    }
+
+    fn vector_header_with_caller() -> Header {
+        Header {
+            started_at_ms: 1_700_000_000_000,
+            ended_at_ms: 1_700_000_000_042,
+            attribution: Attribution {
+                caller: Some(Caller {
+                    id: format!("ed25519:{}", "ab".repeat(32)),
+                    role: "agent".into(),
+                    door: "mcp".into(),
+                }),
+                approvals: vec![Approval {
+                    grant: "fs:/notes:ro".into(),
+                    by: "mcp-elicitation".into(),
+                }],
+            },
+            meter: Meter::Fuel,
+        }
+    }
+
+    /// The vector receipt written as version 1 (as a build before version
+    /// 2 sealed it).
+    fn vector_receipt_v1() -> Receipt {
+        let identity = Identity::from_seed([7; 32]);
+        let mut receipt = vector_receipt();
+        receipt.version = 1;
+        receipt.id = receipt_id(&receipt);
+        receipt.signature = identity.sign(&receipt.id);
+        receipt
+    }
+
+    #[test]
+    fn sealed_receipt_is_the_test_vector_and_round_trips() {
+        let receipt = vector_receipt();
+        assert_eq!(receipt.version, 2);
+        assert_eq!(receipt.id.hex(), VECTOR_RECEIPT_ID_V2);
         assert!(receipt.mother.verifies(&receipt.id, &receipt.signature));
         let bytes = encode(&receipt);
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(
+            text.contains(
+                r#""previous":null,"caller":null,"approvals":[],"meter":"fuel","transcript":{"#
+            ),
+            "{text}"
+        );
         let back = decode(&bytes).unwrap();
         assert_eq!(back, receipt);
         assert_eq!(encode(&back), bytes, "decode then encode is the identity");
+        crate::verify(&back).unwrap();
+    }
+
+    #[test]
+    fn a_caller_and_approvals_are_covered_by_the_id() {
+        let identity = Identity::from_seed([7; 32]);
+        let header = vector_header_with_caller();
+        let receipt = seal_with(vector_transcript(), &identity, &header, None);
+        assert_eq!(receipt.id.hex(), VECTOR_RECEIPT_ID_V2_CALLER);
+        assert_eq!(receipt.transcript_hash.hex(), VECTOR_TRANSCRIPT_HASH);
+        let back = decode(&encode(&receipt)).unwrap();
+        assert_eq!(back.attribution(), header.attribution);
+        crate::verify(&back).unwrap();
+        // Another role in the header: the id no longer matches.
+        let mut forged = back.clone();
+        if let Some(caller) = &mut forged.caller {
+            caller.role = "admin".into();
+        }
+        assert!(matches!(
+            crate::verify(&forged),
+            Err(ReceiptError::Tampered {
+                what: crate::Tampered::Header { .. },
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn version_1_receipts_keep_their_pinned_id_and_still_verify() {
+        let receipt = vector_receipt_v1();
+        assert_eq!(receipt.id.hex(), VECTOR_RECEIPT_ID_V1);
+        let bytes = encode(&receipt);
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.contains(r#""previous":null,"transcript":{"#), "{text}");
+        assert!(
+            !text.contains("caller") && !text.contains("meter"),
+            "{text}"
+        );
+        let back = decode(&bytes).unwrap();
+        assert_eq!(back, receipt);
+        assert_eq!(encode(&back), bytes);
+        crate::verify(&back).unwrap();
+    }
+
+    #[test]
+    fn the_portable_hash_leaves_the_fuel_out() {
+        let transcript = vector_transcript();
+        let mut unmetered = transcript.clone();
+        unmetered.fuel = 0;
+        assert_eq!(portable_hash(&transcript), transcript_hash(&unmetered));
+        assert_eq!(portable_hash(&transcript), portable_hash(&unmetered));
+        assert_ne!(portable_hash(&transcript), transcript_hash(&transcript));
+    }
+
+    /// `bytes` with the first `from` replaced by `to`.
+    fn edit(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        assert!(text.contains(from), "{from} not in {text}");
+        text.replacen(from, to, 1).into_bytes()
+    }
+
+    fn refusal(bytes: &[u8]) -> String {
+        match decode(bytes) {
+            Err(ReceiptError::Malformed(message)) => message,
+            other => panic!("expected a malformed receipt, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_decoder_refuses_unknown_missing_and_duplicated_members() {
+        let mut export = vector_receipt();
+        export.transcript.call.argv = None;
+        let bytes = encode(&export);
+        // A damaged key: unknown, and the member it was is now missing.
+        let damaged = edit(&bytes, r#""exit_code":null"#, r#""xit_code":null"#);
+        assert!(refusal(&damaged).contains("unknown field `xit_code`"));
+        // A member left out (an absent option is `null`, never missing).
+        let missing = edit(&bytes, r#","exit_code":null"#, "");
+        assert!(refusal(&missing).contains("missing field `exit_code`"));
+        let missing = edit(&bytes, r#""argv":null,"#, "");
+        assert!(refusal(&missing).contains("missing field `argv`"));
+        let missing = edit(&bytes, r#""previous":null,"#, "");
+        assert!(refusal(&missing).contains("missing field `previous`"));
+        // A member twice.
+        let twice = edit(&bytes, r#""fuel":12345"#, r#""fuel":12345,"fuel":1"#);
+        assert!(refusal(&twice).contains("duplicate field `fuel`"));
+        let twice = edit(&bytes, r#""version":2,"#, r#""version":2,"version":2,"#);
+        assert!(refusal(&twice).contains("duplicate field `version`"));
+        // An extra member anywhere.
+        let extra = edit(&bytes, r#""seq":0,"#, r#""seq":0,"note":"hi","#);
+        assert!(refusal(&extra).contains("unknown field `note`"));
+        let extra = edit(&bytes, r#""fuel":1000000,"#, r#""fuel":1000000,"cpu":1,"#);
+        assert!(refusal(&extra).contains("unknown field `cpu`"));
+        // A version 2 member left out, or one added to a version 1 receipt.
+        let missing = edit(&bytes, r#""meter":"fuel","#, "");
+        assert!(refusal(&missing).contains("missing field `meter`"));
+        let v1 = encode(&vector_receipt_v1());
+        let widened = edit(
+            &v1,
+            r#""previous":null,"#,
+            r#""previous":null,"caller":null,"#,
+        );
+        assert!(refusal(&widened).contains("`caller` is not a member of a version 1 receipt"));
     }
 
     #[test]
@@ -193,7 +435,7 @@ mod tests {
         receipt.version = 99;
         assert!(matches!(
             decode(&encode(&receipt)),
-            Err(ReceiptError::Version(99, 1))
+            Err(ReceiptError::Version(99, 2))
         ));
         assert!(matches!(
             decode(b"{not json"),

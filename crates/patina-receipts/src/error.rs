@@ -21,7 +21,7 @@ pub enum ReceiptError {
     #[error("malformed receipt: {0}")]
     Malformed(String),
     /// A receipt version this build does not read.
-    #[error("receipt version {0} is not supported (this build reads version {1})")]
+    #[error("receipt version {0} is not supported (this build reads versions 1 to {1})")]
     Version(u32, u32),
     /// A receipt whose hashes or signature do not check out.
     #[error("receipt {id} failed verification: {what}")]

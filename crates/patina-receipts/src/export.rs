@@ -16,6 +16,7 @@ pub struct ExportedReceipt {
 
 /// One blob in an export.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ExportedBlob {
     /// Its digest.
     pub digest: Digest,
@@ -51,17 +52,19 @@ impl ExportedReceipt {
         canonical::encode(self)
     }
 
-    /// Reads an export, or a bare receipt. Blobs are checked against their
+    /// Reads an export, or a bare receipt, as strictly as
+    /// [`canonical::decode`] (an unknown, missing or duplicated member is
+    /// refused, in the envelope too). Blobs are checked against their
     /// digests; the receipt is not verified (call [`crate::verify`]).
     pub fn decode(bytes: &[u8]) -> Result<(Receipt, Vec<Blob>), ReceiptError> {
-        let value: serde_json::Value =
+        let probe: Shape =
             serde_json::from_slice(bytes).map_err(|e| ReceiptError::Malformed(e.to_string()))?;
-        if value.get("receipt").is_none() {
+        if probe.receipt.is_none() {
             return Ok((canonical::decode(bytes)?, Vec::new()));
         }
-        let export: ExportedReceipt =
-            serde_json::from_value(value).map_err(|e| ReceiptError::Malformed(e.to_string()))?;
-        canonical::decode(&canonical::encode(&export.receipt))?;
+        let export: Envelope =
+            serde_json::from_slice(bytes).map_err(|e| ReceiptError::Malformed(e.to_string()))?;
+        let receipt = canonical::decode(export.receipt.get().as_bytes())?;
         let mut blobs = Vec::new();
         for blob in export.blobs {
             let bytes =
@@ -75,8 +78,25 @@ impl ExportedReceipt {
             }
             blobs.push(blob);
         }
-        Ok((export.receipt, blobs))
+        Ok((receipt, blobs))
     }
+}
+
+/// Whether a document is an export (it has a `receipt` member) or a bare
+/// receipt; every other member is looked at by the strict read that follows.
+#[derive(serde::Deserialize)]
+struct Shape {
+    receipt: Option<serde::de::IgnoredAny>,
+}
+
+/// The export envelope as read: the receipt kept as its raw text, so that
+/// [`canonical::decode`] reads it strictly (its version decides its members).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    receipt: &'a serde_json::value::RawValue,
+    blobs: Vec<ExportedBlob>,
 }
 
 #[cfg(test)]
@@ -101,5 +121,27 @@ mod tests {
             ExportedReceipt::decode(&damaged.encode()),
             Err(ReceiptError::Blob(_))
         ));
+    }
+
+    #[test]
+    fn the_envelope_is_read_strictly_too() {
+        let receipt = canonical::seal(
+            crate::canonical::tests_support::transcript(),
+            &Identity::from_seed([5; 32]),
+            1,
+            2,
+            None,
+        );
+        let text = String::from_utf8(ExportedReceipt::new(receipt, &[]).encode()).unwrap();
+        let malformed = |text: String| match ExportedReceipt::decode(text.as_bytes()) {
+            Err(ReceiptError::Malformed(message)) => message,
+            other => panic!("expected malformed, got {other:?}"),
+        };
+        let extra = text.replacen(r#""blobs":[]"#, r#""blobs":[],"note":1"#, 1);
+        assert!(malformed(extra).contains("unknown field `note`"));
+        let damaged = text.replacen(r#""exit_code":null"#, r#""xit_code":null"#, 1);
+        assert!(malformed(damaged).contains("unknown field `xit_code`"));
+        let twice = text.replacen(r#""blobs":[]"#, r#""blobs":[],"blobs":[]"#, 1);
+        assert!(malformed(twice).contains("duplicate field"));
     }
 }

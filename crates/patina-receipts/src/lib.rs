@@ -4,8 +4,9 @@
 //! A [`Receipt`] holds a [`Transcript`] — child id, call, canonical grants,
 //! every toy-call [`Event`], the [`Outcome`] and the fuel consumed, which is
 //! exactly what must match on every host for a deterministic run — plus who ran
-//! it (the Mother's Ed25519 key), when, and the Mother's previous receipt (a
-//! hash chain). Two blake3 hashes over the [canonical encoding](canonical):
+//! it (the Mother's Ed25519 key), when, who asked for it (the caller a door
+//! let in, and any grant a person approved for that one run), and the
+//! Mother's previous receipt (a hash chain). Two blake3 hashes over the [canonical encoding](canonical):
 //! the **transcript hash** (transcript only) and the **receipt id**
 //! (everything), which the Mother signs.
 //!
@@ -23,14 +24,17 @@ mod model;
 mod payload;
 pub mod store;
 mod verify;
+mod wire;
 
+pub use canonical::{Header, portable_hash};
 pub use divergence::{Divergence, first_divergence};
 pub use error::ReceiptError;
 pub use export::{ExportedBlob, ExportedReceipt};
 pub use identity::{Identity, MotherId};
 pub use ids::{Digest, ReceiptId};
 pub use model::{
-    CallRecord, Event, EventResult, Outcome, OutcomeStatus, RECEIPT_VERSION, Receipt, Transcript,
+    Approval, Attribution, CallRecord, Caller, Event, EventResult, Meter, Outcome, OutcomeStatus,
+    READABLE_VERSIONS, RECEIPT_VERSION, Receipt, Transcript,
 };
 pub use payload::{Blob, INLINE_LIMIT, Payload, value_blob_references};
 pub use verify::{Tampered, verify};

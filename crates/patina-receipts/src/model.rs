@@ -1,22 +1,94 @@
 //! The receipt model: [`Transcript`] (what must match across hosts) inside a
-//! [`Receipt`] (who, when, chain link, hashes, signature). Field order is part
-//! of the canonical encoding: never reorder fields within a version.
+//! [`Receipt`] (who, when, who asked, chain link, hashes, signature). Field
+//! order is part of the canonical encoding: never reorder fields within a
+//! version.
+//!
+//! Every model type is read strictly: an unknown member, a missing one (an
+//! absent option is written `null`, never left out) or a duplicated one is
+//! refused, so a receipt never carries bytes its signature does not cover.
+//! How a receipt of each version is written and read is in [`crate::wire`].
 
 use patina_core::{ChildId, Grant, Limits};
 
 use crate::{Digest, MotherId, Payload, ReceiptId};
 
-/// The receipt format version this build writes and reads.
-pub const RECEIPT_VERSION: u32 = 1;
+/// The receipt format version this build writes.
+pub const RECEIPT_VERSION: u32 = 2;
+
+/// Every receipt format version this build reads and verifies: version 1
+/// (no caller, approvals or meter in the header) and version 2.
+pub const READABLE_VERSIONS: &[u32] = &[1, 2];
+
+/// Reads an `Option` member that must be present (as `null` when absent).
+pub(crate) fn required<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer)
+}
+
+/// Who asked for a run, as the door that let the caller in names it. Part of
+/// a receipt's header (covered by its id and signature), never of the
+/// transcript, which stays identical on every host.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Caller {
+    /// The caller's identity: `ed25519:<hex>` for a key (a local client or
+    /// a peer Mother), `token:<id>` for an HTTP or MCP bearer token.
+    pub id: String,
+    /// The policy role the caller acted under.
+    pub role: String,
+    /// The door it came through: `socket`, `peer`, `http`, `mcp`, ...
+    pub door: String,
+}
+
+/// A grant a person approved for this one run at the caller's client (MCP
+/// elicitation), beyond what the caller's role allows by itself.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    /// The grant approved, in its canonical text form.
+    pub grant: String,
+    /// How it was approved, e.g. `mcp-elicitation`.
+    pub by: String,
+}
+
+/// What a receipt says about who asked for the run: its header's caller and
+/// approvals. Empty for a run the Mother's owner started in process.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Attribution {
+    /// Who asked.
+    pub caller: Option<Caller>,
+    /// Grants approved for this run alone.
+    pub approvals: Vec<Approval>,
+}
+
+/// How the host that ran a child counted its work.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Meter {
+    /// Fuel, about one unit per wasm instruction (wasmtime hosts): the
+    /// transcript's `fuel` is what the run consumed.
+    #[default]
+    Fuel,
+    /// No meter (a host whose engine cannot count, such as the JavaScript
+    /// host): the transcript's `fuel` is 0.
+    None,
+}
 
 /// The call a run made.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CallRecord {
     /// Full name of the exported function (`add`, `ops.greet`, `wasi:cli/run@0.2.0.run`).
     pub function: String,
     /// Arguments, each as WAVE text.
     pub args: Vec<String>,
     /// For a command child: the whole argv, program name first.
+    #[serde(deserialize_with = "required")]
     pub argv: Option<Vec<String>>,
     /// The limits the run had (fuel budget, deadline, memory and output caps).
     pub limits: Limits,
@@ -45,6 +117,7 @@ pub enum EventResult {
 
 /// One toy call (or clock / random read), in call order.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Event {
     /// Position in the transcript, from 0.
     pub seq: u64,
@@ -77,13 +150,14 @@ impl Event {
 
 /// How the run ended.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum OutcomeStatus {
     /// The function returned.
     Returned {
         /// The results as WAVE text (empty for none).
         results: Payload,
         /// A command's exit status.
+        #[serde(deserialize_with = "required")]
         exit_code: Option<i32>,
     },
     /// The run stopped with an error.
@@ -97,6 +171,7 @@ pub enum OutcomeStatus {
 
 /// The outcome of a run: status plus captured output.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Outcome {
     /// Returned or failed.
     pub status: OutcomeStatus,
@@ -108,6 +183,7 @@ pub struct Outcome {
 
 /// What must be identical on every host for a deterministic run.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Transcript {
     /// The child that ran.
     pub child: ChildId,
@@ -127,9 +203,14 @@ pub struct Transcript {
 }
 
 /// A signed record of one run.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+///
+/// Serialised and read through [`crate::wire`]: a version 1 receipt has no
+/// `caller`, `approvals` or `meter` member (they read as none, none and
+/// fuel), a version 2 receipt has all three.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Receipt {
-    /// Format version ([`RECEIPT_VERSION`]).
+    /// Format version (one of [`READABLE_VERSIONS`]; new receipts are
+    /// [`RECEIPT_VERSION`]).
     pub version: u32,
     /// The Mother that ran it (its public key).
     pub mother: MotherId,
@@ -139,6 +220,12 @@ pub struct Receipt {
     pub ended_at_ms: u64,
     /// The Mother's previous receipt (a hash chain), if any.
     pub previous: Option<ReceiptId>,
+    /// Who asked for the run (version 2): `None` for the Mother's owner.
+    pub caller: Option<Caller>,
+    /// Grants a person approved for this run alone (version 2).
+    pub approvals: Vec<Approval>,
+    /// How the host counted the run's work (version 2; version 1 is fuel).
+    pub meter: Meter,
     /// The transcript.
     pub transcript: Transcript,
     /// Digest of the transcript's canonical encoding.
@@ -150,6 +237,14 @@ pub struct Receipt {
 }
 
 impl Receipt {
+    /// The header's caller and approvals.
+    pub fn attribution(&self) -> Attribution {
+        Attribution {
+            caller: self.caller.clone(),
+            approvals: self.approvals.clone(),
+        }
+    }
+
     /// Every blob digest the receipt refers to, byte-list blobs written in
     /// inline event text included (see [`Self::references_with`]).
     pub fn references(&self) -> Vec<Digest> {

@@ -11,7 +11,7 @@ const BLOB_DOMAIN: &str = "patina-blob-v1";
 
 /// A value recorded in a receipt.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum Payload {
     /// Small UTF-8 text, inline.
     Text(String),

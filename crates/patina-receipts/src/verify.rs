@@ -2,7 +2,7 @@
 //! naming the first part that does not match.
 
 use crate::canonical::{receipt_id, transcript_hash};
-use crate::{RECEIPT_VERSION, Receipt, ReceiptError};
+use crate::{READABLE_VERSIONS, Receipt, ReceiptError};
 
 /// The part of a receipt that failed verification.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -41,7 +41,7 @@ pub fn verify(receipt: &Receipt) -> Result<(), ReceiptError> {
         id: receipt.id.to_string(),
         what,
     };
-    if receipt.version != RECEIPT_VERSION {
+    if !READABLE_VERSIONS.contains(&receipt.version) {
         return Err(tampered(Tampered::Version(receipt.version)));
     }
     let computed = transcript_hash(&receipt.transcript);

@@ -32,8 +32,22 @@ pub use sqlite::{SqliteStore, open_sqlite};
 pub struct ListFilter {
     /// Only receipts of runs of this child.
     pub child: Option<ChildId>,
+    /// Only receipts whose header names this caller ([`crate::Caller::id`]).
+    pub caller: Option<String>,
     /// At most this many receipts (the newest).
     pub limit: Option<usize>,
+}
+
+impl ListFilter {
+    /// Whether `receipt` passes the child and caller filters.
+    pub fn admits(&self, receipt: &Receipt) -> bool {
+        self.child
+            .is_none_or(|child| child == receipt.transcript.child)
+            && self
+                .caller
+                .as_ref()
+                .is_none_or(|caller| receipt.caller.as_ref().is_some_and(|c| c.id == *caller))
+    }
 }
 
 /// Where receipts are kept.

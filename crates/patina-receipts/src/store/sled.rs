@@ -295,10 +295,7 @@ impl ReceiptStore for SledStore {
                     ))
                 })?;
             let receipt = decode_stored(format_args!("#{seq}"), &body)?;
-            if filter
-                .child
-                .is_none_or(|child| child == receipt.transcript.child)
-            {
+            if filter.admits(&receipt) {
                 found.push(receipt);
             }
         }

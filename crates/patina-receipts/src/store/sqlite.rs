@@ -25,7 +25,7 @@ use super::{
 use crate::{Blob, Digest, MotherId, Receipt, ReceiptError, ReceiptId};
 
 /// The schema this build writes.
-const SCHEMA_VERSION: &str = "1";
+const SCHEMA_VERSION: &str = "2";
 /// How long a writer waits for another process's write transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS receipts (
     child TEXT NOT NULL,
     local INTEGER NOT NULL,
     previous TEXT,
-    body BLOB NOT NULL
+    body BLOB NOT NULL,
+    caller TEXT
 );
 CREATE INDEX IF NOT EXISTS receipts_chain ON receipts (mother, local, seq);
 CREATE INDEX IF NOT EXISTS receipts_child ON receipts (child, seq);
@@ -46,7 +47,18 @@ CREATE INDEX IF NOT EXISTS receipts_child ON receipts (child, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS receipts_link
     ON receipts (mother, ifnull(previous, '')) WHERE local = 1;
 CREATE TABLE IF NOT EXISTS blobs (digest TEXT PRIMARY KEY, bytes BLOB NOT NULL);
-INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '2');
+";
+
+/// Schema 1 → 2: the caller of each run (receipts of version 2 name it).
+const MIGRATE_1_TO_2: &str = "
+ALTER TABLE receipts ADD COLUMN caller TEXT;
+UPDATE meta SET value = '2' WHERE key = 'schema_version';
+";
+
+/// Indexes on the columns schema 2 added.
+const INDEXES_2: &str = "
+CREATE INDEX IF NOT EXISTS receipts_caller ON receipts (caller, seq);
 ";
 
 /// The SQLite receipt store. Open with [`open_sqlite`].
@@ -76,11 +88,18 @@ pub fn open_sqlite(dir: &Path) -> Result<SqliteStore, ReceiptError> {
     let version: String = retry_busy(|| {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(SCHEMA)?;
-        let version = tx.query_row(
+        let mut version: String = tx.query_row(
             "SELECT value FROM meta WHERE key = 'schema_version'",
             [],
             |row| row.get(0),
         )?;
+        if version == "1" {
+            // Schema 1 had no caller column: receipts of version 1 name no
+            // caller, so the new column starts empty for them.
+            tx.execute_batch(MIGRATE_1_TO_2)?;
+            version = SCHEMA_VERSION.to_owned();
+        }
+        tx.execute_batch(INDEXES_2)?;
         tx.commit()?;
         Ok(version)
     })
@@ -209,7 +228,7 @@ fn insert(
             .map_err(db("storing a blob"))?;
     }
     tx.execute(
-        "INSERT INTO receipts (id, mother, child, local, previous, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO receipts (id, mother, child, local, previous, body, caller) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             receipt.id.hex(),
             receipt.mother.to_string(),
@@ -217,6 +236,7 @@ fn insert(
             local,
             receipt.previous.map(|id| id.hex()),
             crate::canonical::encode(receipt),
+            receipt.caller.as_ref().map(|c| c.id.as_str()),
         ],
     )
     .map_err(db("storing a receipt"))?;
@@ -366,12 +386,21 @@ impl ReceiptStore for SqliteStore {
         let limit = filter
             .limit
             .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-        match &filter.child {
-            Some(child) => self.receipts(
-                "SELECT seq, body FROM receipts WHERE child = ?1 ORDER BY seq DESC LIMIT ?2",
-                params![child.to_string(), limit],
+        let child = filter.child.map(|c| c.to_string());
+        match (&child, &filter.caller) {
+            (Some(child), Some(caller)) => self.receipts(
+                "SELECT seq, body FROM receipts WHERE child = ?1 AND caller = ?2 ORDER BY seq DESC LIMIT ?3",
+                params![child, caller, limit],
             ),
-            None => self.receipts(
+            (Some(child), None) => self.receipts(
+                "SELECT seq, body FROM receipts WHERE child = ?1 ORDER BY seq DESC LIMIT ?2",
+                params![child, limit],
+            ),
+            (None, Some(caller)) => self.receipts(
+                "SELECT seq, body FROM receipts WHERE caller = ?1 ORDER BY seq DESC LIMIT ?2",
+                params![caller, limit],
+            ),
+            (None, None) => self.receipts(
                 "SELECT seq, body FROM receipts ORDER BY seq DESC LIMIT ?1",
                 [limit],
             ),

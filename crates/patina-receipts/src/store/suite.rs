@@ -84,6 +84,11 @@ macro_rules! conformance_suite {
             }
 
             #[test]
+            fn lists_by_caller() {
+                with_store(suite::lists_by_caller);
+            }
+
+            #[test]
             fn survives_reopen() {
                 let dir = tempfile::tempdir().unwrap();
                 suite::survives_reopen(dir.path(), &open);
@@ -189,7 +194,76 @@ pub fn list(
     child: Option<ChildId>,
     limit: Option<usize>,
 ) -> Vec<ReceiptId> {
-    ids(&store.list(&ListFilter { child, limit }).unwrap())
+    ids(&store
+        .list(&ListFilter {
+            child,
+            limit,
+            ..ListFilter::default()
+        })
+        .unwrap())
+}
+
+/// Receipts are listed by the caller their header names: local runs and
+/// imported ones, never a receipt of another caller or of none.
+pub fn lists_by_caller(store: &dyn ReceiptStore) {
+    use crate::canonical::{Header, seal_with};
+    use crate::{Attribution, Caller};
+    let me = identity(1);
+    let caller = |id: &str| Attribution {
+        caller: Some(Caller {
+            id: id.into(),
+            role: "agent".into(),
+            door: "mcp".into(),
+        }),
+        approvals: Vec::new(),
+    };
+    let append_as = |fuel: u64, attribution: Attribution| {
+        let mut seal = |head| {
+            let header = Header {
+                started_at_ms: T0,
+                ended_at_ms: T0 + 1,
+                attribution: attribution.clone(),
+                ..Header::default()
+            };
+            seal_with(transcript(fuel), &me, &header, head)
+        };
+        store.append(&me.id(), &mut seal, &[]).unwrap()
+    };
+    let a1 = append_as(1, caller("token:a"));
+    let _none = append_as(2, Attribution::default());
+    let b = append_as(3, caller("token:b"));
+    let a2 = append_as(4, caller("token:a"));
+    let foreign = {
+        let header = Header {
+            started_at_ms: T0,
+            ended_at_ms: T0 + 1,
+            attribution: caller("token:a"),
+            ..Header::default()
+        };
+        seal_with(transcript(5), &identity(9), &header, None)
+    };
+    assert!(store.import(&foreign, &[]).unwrap());
+    let by = |caller: &str, limit| {
+        ids(&store
+            .list(&ListFilter {
+                caller: Some(caller.into()),
+                limit,
+                ..ListFilter::default()
+            })
+            .unwrap())
+    };
+    assert_eq!(by("token:a", None), vec![foreign.id, a2.id, a1.id]);
+    assert_eq!(by("token:a", Some(2)), vec![foreign.id, a2.id]);
+    assert_eq!(by("token:b", None), vec![b.id]);
+    assert!(by("token:c", None).is_empty());
+    let a_and_child = store
+        .list(&ListFilter {
+            child: Some(a1.transcript.child),
+            caller: Some("token:b".into()),
+            limit: None,
+        })
+        .unwrap();
+    assert_eq!(ids(&a_and_child), vec![b.id]);
 }
 
 /// A transcript whose stdout is a blob, and that blob.

@@ -152,14 +152,67 @@ fn a_newer_schema_is_refused() {
     store
         .conn()
         .execute(
-            "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
+            "UPDATE meta SET value = '3' WHERE key = 'schema_version'",
             [],
         )
         .unwrap();
     drop(store);
     let err = open_sqlite(dir.path()).unwrap_err();
     assert!(
-        matches!(&err, ReceiptError::Store(m) if m.contains("schema version 2")),
+        matches!(&err, ReceiptError::Store(m) if m.contains("schema version 3")),
         "{err:?}"
     );
+}
+
+/// A store written by a build of schema 1 (no caller column, version 1
+/// receipts) opens, keeps its receipts and chain, and takes version 2
+/// receipts listed by caller after them.
+#[test]
+fn a_schema_1_store_is_migrated_and_keeps_its_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let me = identity(1);
+    let v1 = {
+        let mut receipt = suite::sealed(&me, suite::transcript(1), None);
+        receipt.version = 1;
+        receipt.id = crate::canonical::receipt_id(&receipt);
+        receipt.signature = me.sign(&receipt.id);
+        receipt
+    };
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("receipts.sqlite3")).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE receipts (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL,
+                 mother TEXT NOT NULL, child TEXT NOT NULL, local INTEGER NOT NULL, previous TEXT,
+                 body BLOB NOT NULL);
+             CREATE TABLE blobs (digest TEXT PRIMARY KEY, bytes BLOB NOT NULL);
+             INSERT INTO meta (key, value) VALUES ('schema_version', '1');",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO receipts (id, mother, child, local, previous, body) VALUES (?1, ?2, ?3, 1, NULL, ?4)",
+            params![
+                v1.id.hex(),
+                v1.mother.to_string(),
+                v1.transcript.child.to_string(),
+                crate::canonical::encode(&v1)
+            ],
+        )
+        .unwrap();
+    }
+    let store = open_sqlite(dir.path()).unwrap();
+    assert_eq!(store.get(&v1.id).unwrap(), Some(v1.clone()));
+    let next = append(&store, &me, 2);
+    assert_eq!(next.previous, Some(v1.id));
+    assert_eq!(next.version, crate::RECEIPT_VERSION);
+    assert_eq!(store.verify_chain(&me.id()).unwrap(), 2);
+    let version: String = store
+        .conn()
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(version, "2");
 }
