@@ -102,8 +102,11 @@ interface Runtime {
 interface Receipts {
   # One receipt (id or unique prefix) with its blobs, in the export encoding.
   get @0 (id :Text) -> (export :Data);
-  # Receipts newest first, each in the export encoding.
-  list @1 (child :Text, limit :UInt32) -> (receipts :List(Data));
+  # Receipts newest first, each in the export encoding: of `child` if not
+  # empty, of `caller` (a receipt header's caller id, e.g. `token:…`) if not
+  # empty, at most `limit` (0: no limit). A role that sees only its own
+  # receipts gets only those whose header names it.
+  list @1 (child :Text, limit :UInt32, caller :Text) -> (receipts :List(Data));
   # Signature, hashes and chain link.
   verify @2 (id :Text) -> (receipt :Data, link :Text);
   # = get (kept separate so a policy can allow one without the other).

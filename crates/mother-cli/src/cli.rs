@@ -65,6 +65,9 @@ pub enum Command {
     /// Show or advance the epoch (every capability issued before a bump goes stale).
     #[command(subcommand)]
     Epoch(EpochCommand),
+    /// Make, list or revoke bearer tokens (for the HTTP bridge and MCP over HTTP).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Install the example children and run them: imports, grants, results, limits, receipts.
     #[cfg(feature = "demo")]
     Demo,
@@ -139,6 +142,10 @@ pub struct ReceiptsListArgs {
     /// Only receipts of this child (a name, id or id prefix of an installed child).
     #[arg(long)]
     pub child: Option<String>,
+    /// Only receipts of runs this caller asked for: `ed25519:KEY` (a key, a
+    /// peer), `token:ID` (a bearer token), `local:NAME` (e.g. an MCP agent).
+    #[arg(long)]
+    pub caller: Option<String>,
     /// At most this many.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
@@ -200,7 +207,10 @@ impl Command {
             Self::Receipts(ReceiptsCommand::Import(a)) => a.json,
             Self::Metrics(a) => a.json,
             Self::Policy(PolicyCommand::Explain { json, .. }) => *json,
-            Self::Serve(_) | Self::Key(_) | Self::Policy(_) | Self::Epoch(_) => false,
+            Self::Token(TokenCommand::List { json }) => *json,
+            Self::Serve(_) | Self::Key(_) | Self::Policy(_) | Self::Epoch(_) | Self::Token(_) => {
+                false
+            }
             #[cfg(feature = "demo")]
             Self::Demo => false,
         }
@@ -290,4 +300,32 @@ pub struct RunArgs {
     /// Arguments of a command child (after `--`).
     #[arg(last = true)]
     pub args: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token for a policy role; its secret is printed once, only a
+    /// hash of it is kept.
+    Create {
+        /// The role it acts under (`mother policy check` lists them).
+        #[arg(long)]
+        role: String,
+        /// A label for people (`ci`, `grafana`, ...).
+        #[arg(long, default_value = "")]
+        name: String,
+        /// How long it stays good (`30d`, `12h`); default: until revoked.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        expires: Option<std::time::Duration>,
+    },
+    /// List the tokens (ids, roles, names; never secrets).
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token: it authenticates nobody from the next request on.
+    Revoke {
+        /// The token's id (`mother token list`).
+        id: String,
+    },
 }

@@ -152,12 +152,19 @@ impl Door {
         })
     }
 
-    pub async fn receipts(&self, child: Option<String>, limit: usize) -> Result<Vec<Receipt>> {
+    pub async fn receipts(
+        &self,
+        child: Option<String>,
+        caller: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Receipt>> {
         Ok(match self {
-            Self::Embedded(mother) => mother.receipts_of(child, Some(limit)).await?,
+            Self::Embedded(mother) => mother.receipts_by(child, caller, Some(limit)).await?,
             Self::Remote { session, .. } => {
                 let limit = u32::try_from(limit).unwrap_or(u32::MAX).max(1);
-                session.receipts(child.as_deref(), limit).await?
+                session
+                    .receipts(child.as_deref(), caller.as_deref(), limit)
+                    .await?
             }
         })
     }

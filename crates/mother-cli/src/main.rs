@@ -55,6 +55,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Key(args) => return commands::admin::key(&home, args),
         Command::Policy(command) => return commands::admin::policy(&home, command),
         Command::Epoch(command) => return commands::admin::epoch(&home, command).await,
+        Command::Token(command) => return commands::token::run(&home, command),
         _ => {}
     }
     let door = match cli.connect {
@@ -94,7 +95,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Metrics(args) => commands::metrics::run(door.mother("metrics")?, args).await,
         #[cfg(feature = "demo")]
         Command::Demo => commands::demo::run(door.mother("demo")?).await,
-        Command::Serve(_) | Command::Key(_) | Command::Policy(_) | Command::Epoch(_) => {
+        Command::Serve(_)
+        | Command::Key(_)
+        | Command::Policy(_)
+        | Command::Epoch(_)
+        | Command::Token(_) => {
             unreachable!("handled above")
         }
     }

@@ -8,6 +8,7 @@
 
 use std::path::Path;
 
+use capnp::capability::FromClientHook;
 use capnp_rpc::{RpcSystem, rpc_twoparty_capnp, twoparty};
 use patina_mother::{Installed, InstalledChild, ReplaySummary, RunSpec, RunSummary};
 use patina_receipts::{Blob, ExportedReceipt, Receipt};
@@ -77,9 +78,10 @@ pub fn status_kind(status: LoginStatus) -> &'static str {
     }
 }
 
-/// A stream to a membrane, its Terminal not yet logged in.
+/// A stream to a membrane: its Terminal not yet logged in, or (over a
+/// transport that authenticated the caller already) its Membrane.
 pub struct Connection {
-    terminal: terminal::Client,
+    bootstrap: capnp::capability::Client,
     driver: tokio::task::JoinHandle<()>,
 }
 
@@ -103,14 +105,34 @@ impl Connection {
             crate::ServeConfig::default().reader_options(),
         );
         let mut rpc = RpcSystem::new(Box::new(network), None);
-        let terminal: terminal::Client = rpc.bootstrap(rpc_twoparty_capnp::Side::Server);
+        let bootstrap: capnp::capability::Client = rpc.bootstrap(rpc_twoparty_capnp::Side::Server);
         // The driver runs before anything waits on the bootstrap capability.
         let driver = tokio::task::spawn_local(async move {
             if let Err(error) = rpc.await {
                 tracing::debug!(%error, "membrane connection ended");
             }
         });
-        Self { terminal, driver }
+        Self { bootstrap, driver }
+    }
+
+    fn terminal(&self) -> terminal::Client {
+        self.bootstrap.clone().cast_to()
+    }
+
+    /// The session of a connection whose server serves it with
+    /// `MembraneServer::serve_as` (the transport proved who the caller is,
+    /// e.g. a libp2p peer): no login, the bootstrap is the Membrane.
+    pub async fn authenticated(self) -> Result<Session, RemoteError> {
+        let membrane: membrane::Client = self.bootstrap.clone().cast_to();
+        let response = membrane.explain_request().send().promise.await?;
+        let explained: serde_json::Value =
+            serde_json::from_str(response.get()?.get_json()?.to_str()?)?;
+        let role = explained
+            .get("role")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        Session::graft(self, membrane, role).await
     }
 
     /// Connects to the Unix socket at `path`.
@@ -129,7 +151,7 @@ impl Connection {
 
     /// Asks for a challenge.
     pub async fn challenge(&self) -> Result<Challenge, RemoteError> {
-        let response = self.terminal.challenge_request().send().promise.await?;
+        let response = self.terminal().challenge_request().send().promise.await?;
         let challenge = response.get()?.get_challenge()?;
         Ok(Challenge {
             nonce: challenge.get_nonce()?.to_vec(),
@@ -142,7 +164,7 @@ impl Connection {
     /// Sends `request`; a refused login is an error of the status's kind
     /// (`unknown-key`, `bad-signature`, `unknown-nonce`, ...).
     pub async fn login_with(self, request: &LoginRequest) -> Result<Session, RemoteError> {
-        let mut call = self.terminal.login_request();
+        let mut call = self.terminal().login_request();
         {
             let mut out = call.get().init_request();
             out.set_key(&request.key);
@@ -366,14 +388,17 @@ impl Session {
         Ok(response.get()?.get_export()?.to_vec())
     }
 
-    /// Receipts newest first (`limit` 0: no limit).
+    /// Receipts newest first, of `child` and of `caller` if given (`limit`
+    /// 0: no limit).
     pub async fn receipts(
         &self,
         child: Option<&str>,
+        caller: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Receipt>, RemoteError> {
         let mut call = self.receipts_cap()?.list_request();
         call.get().set_child(child.unwrap_or(""));
+        call.get().set_caller(caller.unwrap_or(""));
         call.get().set_limit(limit);
         let response = call.send().promise.await?;
         let mut list = Vec::new();

@@ -47,6 +47,26 @@ pub enum MembraneError {
         /// The role's ceiling, in text form (`none` when it has none).
         ceiling: String,
     },
+    /// A grant above the role's ceiling that a person at the caller's client
+    /// may approve for this one run (the role's `ask` list).
+    #[error("grant `{grant}` needs the approval of a person for role `{role}`")]
+    ApprovalRequired {
+        /// The grant asked for.
+        grant: String,
+        /// The caller's role.
+        role: String,
+    },
+    /// An approval for a grant the role may not have approved.
+    #[error("grant `{grant}` cannot be approved for role `{role}` (not in its `ask` list)")]
+    NotApprovable {
+        /// The grant.
+        grant: String,
+        /// The caller's role.
+        role: String,
+    },
+    /// A bearer that is not a live token, or a caller the policy does not know.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
     /// A limit above the role's ceiling.
     #[error("{limit} {asked} is above the ceiling of role `{role}` ({ceiling})")]
     LimitAboveCeiling {
@@ -100,6 +120,9 @@ pub enum MembraneError {
     /// A connection or protocol failure.
     #[error("rpc: {0}")]
     Rpc(#[from] capnp::Error),
+    /// The token file.
+    #[error(transparent)]
+    Tokens(#[from] crate::TokenError),
     /// A socket or file.
     #[error("{context}: {source}")]
     Io {
@@ -119,6 +142,9 @@ impl MembraneError {
             Self::ChildDenied { .. } => "child-denied",
             Self::ReceiptDenied { .. } => "receipt-denied",
             Self::GrantAboveCeiling { .. } => "grant-above-ceiling",
+            Self::ApprovalRequired { .. } => "approval-required",
+            Self::NotApprovable { .. } => "not-approvable",
+            Self::Unauthenticated(_) => "unauthenticated",
             Self::LimitAboveCeiling { .. } => "limit-above-ceiling",
             Self::InstallNamed { .. } => "install-named-denied",
             Self::RateLimited { .. } => "rate-limited",
@@ -128,6 +154,7 @@ impl MembraneError {
             Self::LoginTimeout(_) => "login-timeout",
             Self::Mother(error) => error.kind(),
             Self::Rpc(_) => "rpc",
+            Self::Tokens(error) => error.kind(),
             Self::Io { .. } => "io",
         }
     }

@@ -5,11 +5,17 @@
 //! A connection's bootstrap is a Terminal; a caller logs in with its
 //! Ed25519 key (challenge–response, [`login`]) and gets a Membrane
 //! attenuated by the Mother's [`policy`]; `graft()` gives the Runtime,
-//! Receipts and Epoch capabilities its role allows. Every capability is
+//! Receipts and Epoch capabilities its role allows. A transport that proved
+//! the caller's key itself (a libp2p peer) gets the Membrane without a login
+//! ([`MembraneServer::serve_as`]); the doors in the Mother's own process
+//! (the HTTP bridge, MCP) hold an [`Access`] for a bearer token
+//! ([`TokenStore`]) or a role the home's owner chose. Every capability is
 //! issued under the [`EpochGuard`]'s epoch and goes stale when it advances.
-//! This crate is the only place a caller's authority is decided: the
-//! Mother below it trusts whatever reaches it, the doors above it (the
-//! CLI's `--connect`, later peers, HTTP, MCP) only translate.
+//!
+//! This crate is the only place a caller's authority is decided, in
+//! [`Access`]: the Mother below it trusts whatever reaches it, the doors
+//! above it (the CLI's `--connect`, peers, HTTP, MCP) only translate. Every
+//! run's receipt names its caller ([`Principal`]) in its header.
 //!
 //! ```no_run
 //! # async fn demo(mother: patina_mother::Mother, seed: [u8; 32]) -> Result<(), Box<dyn std::error::Error>> {
@@ -22,13 +28,18 @@
 //! # Ok(()) }
 //! ```
 
+mod access;
 mod ceiling;
 mod client;
 mod epoch;
 mod error;
+mod handle;
 pub mod login;
 pub mod policy;
+mod principal;
 mod server;
+mod shared;
+mod tokens;
 mod unix;
 
 /// The code `capnp compile` generates from `capnp/membrane.capnp`
@@ -37,14 +48,18 @@ mod unix;
 #[rustfmt::skip]
 pub mod membrane_capnp;
 
+pub use access::Access;
 pub use ceiling::Ceiling;
 pub use client::{
     Challenge, Connection, LoginRequest, RemoteReplay, RemoteRun, Session, status_kind,
 };
 pub use epoch::{EpochGuard, read_epoch, write_epoch};
 pub use error::{MembraneError, RemoteError};
+pub use handle::SessionHandle;
 pub use policy::{CallerKey, Policy, PolicyError, Role};
+pub use principal::Principal;
 pub use server::{MembraneServer, ServeConfig};
+pub use tokens::{TOKEN_PREFIX, TokenError, TokenInfo, TokenStore};
 pub use unix::{HomeLock, bind, serve_unix};
 
 /// A child's description as the membrane sends it and `mother inspect

@@ -11,3 +11,4 @@ pub mod receipts;
 pub mod replay;
 pub mod run;
 pub mod serve;
+pub mod token;

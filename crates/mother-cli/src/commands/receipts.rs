@@ -51,7 +51,12 @@ fn outcome_text(receipt: &Receipt) -> String {
 }
 
 async fn list(mother: &Door, args: ReceiptsListArgs) -> Result<ExitCode> {
-    let receipts = mother.receipts(args.child, args.limit).await?;
+    let caller = args.caller.map(|text| {
+        // `ed25519:…` (or bare hex), `token:…`, `local:…`, as receipts name them.
+        text.parse::<patina_membrane::Principal>()
+            .map_or(text, |principal| principal.to_string())
+    });
+    let receipts = mother.receipts(args.child, caller, args.limit).await?;
     if args.json {
         let rows: Vec<serde_json::Value> = receipts
             .iter()
@@ -59,7 +64,7 @@ async fn list(mother: &Door, args: ReceiptsListArgs) -> Result<ExitCode> {
                 serde_json::json!({
                     "id": r.id, "mother": r.mother, "child": r.transcript.child, "call": call_text(r),
                     "outcome": outcome_text(r), "fuel": r.transcript.fuel, "started_at_ms": r.started_at_ms,
-                    "events": r.transcript.events.len(),
+                    "events": r.transcript.events.len(), "caller": r.caller,
                 })
             })
             .collect();
@@ -71,14 +76,18 @@ async fn list(mother: &Door, args: ReceiptsListArgs) -> Result<ExitCode> {
     }
     for r in &receipts {
         println!(
-            "{}  {}  {}  {}  {}  ({} events, fuel {})",
+            "{}  {}  {}  {}  {}  ({} events, fuel {}){}",
             r.id.short(),
             time(r.started_at_ms),
             r.transcript.child.short(),
             call_text(r),
             outcome_text(r),
             r.transcript.events.len(),
-            r.transcript.fuel
+            r.transcript.fuel,
+            r.caller
+                .as_ref()
+                .map(|c| format!("  by {}", c.id))
+                .unwrap_or_default()
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -94,8 +103,18 @@ async fn show(mother: &Door, args: ReceiptArg) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let t = &receipt.transcript;
-    println!("receipt     {}", receipt.id);
+    println!("receipt     {} (version {})", receipt.id, receipt.version);
     println!("mother      {}", receipt.mother);
+    match &receipt.caller {
+        Some(caller) => println!(
+            "caller      {} (role {}, through {})",
+            caller.id, caller.role, caller.door
+        ),
+        None => println!("caller      (this Mother's owner)"),
+    }
+    for approval in &receipt.approvals {
+        println!("approved    {} (by {})", approval.grant, approval.by);
+    }
     println!("child       {}", t.child);
     println!("call        {}", call_text(&receipt));
     let grants: Vec<String> = t.grants.iter().map(ToString::to_string).collect();
@@ -154,7 +173,10 @@ async fn show(mother: &Door, args: ReceiptArg) -> Result<ExitCode> {
         }
         OutcomeStatus::Failed { kind, message } => println!("outcome     error[{kind}]: {message}"),
     }
-    println!("fuel        {}", t.fuel);
+    match receipt.meter {
+        patina_receipts::Meter::Fuel => println!("fuel        {}", t.fuel),
+        patina_receipts::Meter::None => println!("fuel        (not metered by this host)"),
+    }
     for (name, payload) in [("stdout", &t.outcome.stdout), ("stderr", &t.outcome.stderr)] {
         let text = payload.display();
         if !text.is_empty() {

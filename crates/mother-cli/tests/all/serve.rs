@@ -237,7 +237,7 @@ fn a_policy_file_with_a_mistake_is_refused_with_its_line() {
     let out = mother(home.path(), &["policy", "check"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("roles admin, ops, reader, runner"),
+        text(&out.stdout).contains("roles admin, agent, ops, reader, runner"),
         "{}",
         text(&out.stdout)
     );

@@ -82,6 +82,9 @@ struct RoleFile {
     /// The grant ceiling. Default: no grant.
     #[serde(default)]
     grants: Vec<toml::Spanned<String>>,
+    /// Grants a person may approve for one run. Default: none.
+    #[serde(default)]
+    ask: Vec<toml::Spanned<String>>,
     #[serde(default)]
     limits: LimitsFile,
     /// `"own"` (default) or `"all"`.
@@ -120,7 +123,7 @@ pub struct Policy {
 impl Default for Policy {
     /// The built-in roles and no callers: everyone is refused.
     fn default() -> Self {
-        let roles = [Role::admin(), Role::runner(), Role::reader()]
+        let roles = [Role::admin(), Role::runner(), Role::reader(), Role::agent()]
             .into_iter()
             .map(|r| (r.name.clone(), Arc::new(r)))
             .collect();
@@ -221,14 +224,16 @@ impl Policy {
                 }
                 methods.extend(expanded.into_iter().map(str::to_owned));
             }
-            let mut grants = Vec::new();
-            for grant in role.grants {
-                let at = grant.span().start;
-                grants.push(
-                    Ceiling::parse(grant.get_ref())
-                        .map_err(|e| invalid(at, format!("grant ceiling: {e}")))?,
-                );
-            }
+            let ceilings = |list: Vec<toml::Spanned<String>>, what: &str| {
+                list.into_iter()
+                    .map(|grant| {
+                        Ceiling::parse(grant.get_ref())
+                            .map_err(|e| invalid(grant.span().start, format!("{what}: {e}")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            };
+            let grants = ceilings(role.grants, "grant ceiling")?;
+            let ask = ceilings(role.ask, "ask")?;
             let receipts = match &role.receipts {
                 None => ReceiptScope::Own,
                 Some(scope) => match scope.get_ref().as_str() {
@@ -266,6 +271,7 @@ impl Policy {
                     methods,
                     children,
                     grants,
+                    ask,
                     limits: LimitCeiling {
                         fuel: role.limits.fuel,
                         timeout_ms: role.limits.timeout_ms,
@@ -286,7 +292,7 @@ impl Policy {
                 invalid(
                     role.span().start,
                     format!(
-                        "no role `{}` (built in: admin, runner, reader; or define [roles.{}])",
+                        "no role `{}` (built in: admin, runner, reader, agent; or define [roles.{}])",
                         role.get_ref(),
                         role.get_ref()
                     ),

@@ -36,8 +36,27 @@ fn methods<'a>(names: impl IntoIterator<Item = &'a &'a str>) -> BTreeSet<String>
     names.into_iter().map(|m| (*m).to_owned()).collect()
 }
 
-/// The built-in roles.
+/// The built-in roles, which a policy file cannot redefine.
 pub const BUILT_IN: &[&str] = &["admin", "runner", "reader"];
+
+/// The default role of an agent (`mother mcp`): built in, but a policy file
+/// may define `[roles.agent]` to name the children its agents may run.
+pub const AGENT: &str = "agent";
+
+/// What the built-in `agent` may call: see and run children, and the
+/// receipts (get, verify, replay) of its own runs.
+const AGENT_METHODS: &[&str] = &[
+    "runtime.list",
+    "runtime.describe",
+    "runtime.run",
+    "receipts.get",
+    "receipts.list",
+    "receipts.verify",
+    "receipts.export",
+    "receipts.replay",
+    "epoch.current",
+    "epoch.watch",
+];
 
 /// Which children a role may use.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,6 +107,10 @@ pub struct Role {
     pub children: Children,
     /// The grant ceiling: every grant of a run must be at or below one of these.
     pub grants: Vec<Ceiling>,
+    /// Grants above the ceiling that a person at the caller's client may
+    /// approve for one run (MCP elicitation); the approval is recorded in
+    /// the run's receipt. Empty: nothing can be approved.
+    pub ask: Vec<Ceiling>,
     /// The limit ceilings.
     pub limits: LimitCeiling,
     /// Whose receipts it may read.
@@ -111,6 +134,7 @@ impl Role {
             methods: methods(METHODS),
             children: Children::Any,
             grants: vec![Ceiling::Any],
+            ask: Vec::new(),
             limits: LimitCeiling::default(),
             receipts: ReceiptScope::All,
             install_names: true,
@@ -132,11 +156,32 @@ impl Role {
             children: Children::Any,
             // A literal that parses; were it ever not to, no grant (never `Any`).
             grants: Ceiling::parse("log").into_iter().collect(),
+            ask: Vec::new(),
             limits: LimitCeiling {
                 fuel: Some(defaults.fuel),
                 timeout_ms: Some(u64::try_from(defaults.timeout.as_millis()).unwrap_or(u64::MAX)),
                 memory: Some(defaults.memory),
             },
+            receipts: ReceiptScope::Own,
+            install_names: false,
+            rate: None,
+        }
+    }
+
+    /// `agent` (unless a policy file defines `[roles.agent]`): list and
+    /// describe children, run none of them (the file names the ones it may
+    /// run), with no grant at all, at the default limits; the receipts of
+    /// its own runs. It can never install, and no method takes a role or a
+    /// grant ceiling, so it can never widen itself.
+    pub fn agent() -> Self {
+        let runner = Self::runner();
+        Self {
+            name: AGENT.into(),
+            methods: methods(AGENT_METHODS),
+            children: Children::Only(Vec::new()),
+            grants: Vec::new(),
+            ask: Vec::new(),
+            limits: runner.limits,
             receipts: ReceiptScope::Own,
             install_names: false,
             rate: None,
@@ -150,6 +195,7 @@ impl Role {
             methods: methods(READER_METHODS),
             children: Children::Any,
             grants: Vec::new(),
+            ask: Vec::new(),
             limits: LimitCeiling::default(),
             receipts: ReceiptScope::All,
             install_names: false,
@@ -167,6 +213,7 @@ impl Role {
                 Children::Only(list) => serde_json::json!(list),
             },
             "grants": self.grants.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "ask": self.ask.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "limits": {
                 "fuel": self.limits.fuel,
                 "timeout_ms": self.limits.timeout_ms,
@@ -178,10 +225,23 @@ impl Role {
         })
     }
 
-    /// Checks `grant` against the ceiling; the error names the grant and the ceiling.
+    /// Whether a person may approve `grant` for one run of this role.
+    pub fn may_ask(&self, grant: &Grant) -> bool {
+        self.ask.iter().any(|ceiling| ceiling.allows(grant))
+    }
+
+    /// Checks `grant` against the ceiling; the error names the grant and the
+    /// ceiling, and says when a person could approve it for one run
+    /// ([`crate::MembraneError::ApprovalRequired`]).
     pub fn check_grant(&self, grant: &Grant) -> Result<(), crate::MembraneError> {
         if self.grants.iter().any(|ceiling| ceiling.allows(grant)) {
             return Ok(());
+        }
+        if self.may_ask(grant) {
+            return Err(crate::MembraneError::ApprovalRequired {
+                grant: grant.to_string(),
+                role: self.name.clone(),
+            });
         }
         let ceiling = if self.grants.is_empty() {
             "no grants".to_owned()

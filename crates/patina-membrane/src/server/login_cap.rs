@@ -18,7 +18,7 @@ impl Terminal {
     pub(super) fn check(
         &self,
         request: crate::membrane_capnp::login_request::Reader<'_>,
-    ) -> Result<(CallerKey, Arc<Role>, u64), LoginRefused> {
+    ) -> Result<Access, LoginRefused> {
         let bad = |what: &str| LoginRefused(LoginStatus::BadRequest, what.to_owned());
         let key: [u8; 32] = request
             .get_key()
@@ -88,21 +88,19 @@ impl Terminal {
             ));
         }
         let key = CallerKey(key);
-        let role = self
-            .shared
-            .policy
-            .read()
-            .ok()
-            .and_then(|policy| policy.role_of(&key))
-            // The Mother's own key (the home's owner holds it) is `admin`.
-            .or_else(|| (key.0 == self.shared.server_id).then(|| Arc::new(Role::admin())))
-            .ok_or_else(|| {
-                LoginRefused(
-                    LoginStatus::UnknownKey,
-                    format!("no caller {key} in the policy"),
-                )
-            })?;
-        Ok((key, role, epoch))
+        // The Mother's own key (the home's owner holds it) is `admin`.
+        let role = self.shared.role_of_key(&key).ok_or_else(|| {
+            LoginRefused(
+                LoginStatus::UnknownKey,
+                format!("no caller {key} in the policy"),
+            )
+        })?;
+        Ok(Access::new(
+            self.shared.clone(),
+            Principal::Key(key),
+            role,
+            "socket",
+        ))
     }
 }
 
@@ -144,20 +142,19 @@ impl terminal::Server for Terminal {
         let request = params.get()?.get_request()?;
         let mut result = results.get().init_result();
         match self.check(request) {
-            Ok((key, role, epoch)) => {
-                tracing::info!(caller = %key, role = %role.name, epoch, "logged in");
+            Ok(access) => {
+                tracing::info!(
+                    caller = %access.principal(),
+                    role = %access.role().name,
+                    epoch = access.epoch(),
+                    "logged in"
+                );
                 self.connection.logged_in.set(true);
                 self.connection.slot.borrow_mut().take();
                 result.set_status(LoginStatus::Granted);
-                result.set_role(role.name.as_str());
+                result.set_role(access.role().name.as_str());
                 result.set_membrane(capnp_rpc::new_client(MembraneCap {
-                    caller: Rc::new(Caller {
-                        key,
-                        role,
-                        epoch,
-                        shared: self.shared.clone(),
-                        runs: Rc::new(Cell::new(0)),
-                    }),
+                    access: Arc::new(access),
                 }));
             }
             Err(LoginRefused(status, reason)) => {

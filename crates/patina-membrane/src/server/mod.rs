@@ -1,54 +1,53 @@
-//! [`MembraneServer`]: serves one [`Mother`] over any byte stream, and the
-//! capability servers behind it — the Terminal (login), the Membrane
-//! (graft), Runtime, Receipts and Epoch.
+//! [`MembraneServer`]: serves one [`Mother`] to its callers — over any byte
+//! stream as Cap'n Proto RPC (a Unix socket, an in-process pipe, a libp2p
+//! stream), and in process as an [`Access`] for the doors that are part of
+//! the Mother's own process (the HTTP bridge, MCP).
 //!
-//! Authority is decided here and nowhere else. Every capability a caller
-//! gets carries the caller's key, its role (the policy's attenuation) and
-//! the epoch it was issued under; every call checks all three before the
-//! Mother sees it, including calls on capabilities that came back inside a
-//! result (`graft`), which carry the same caller. No method widens a
-//! capability: there is none that takes a role.
+//! Every door ends in an [`Access`], where authority is decided: a login on
+//! the Terminal (challenge–response) gives one to the key that signed; an
+//! authenticated transport ([`MembraneServer::serve_as`], a libp2p peer)
+//! gives one to the key the transport proved; a bearer token
+//! ([`MembraneServer::access_for_token`]) to the token's role; the home's
+//! owner may start a local caller under a role of their choosing
+//! ([`MembraneServer::access_as`]). No method widens an access.
 //!
-//! Cap'n Proto RPC is single-threaded (`!Send`): [`MembraneServer::serve`]
-//! runs inside a `tokio::task::LocalSet`, and hands the Mother's work (runs,
-//! installs, store reads) to the multi-thread runtime it was created on, so
-//! many runs go on at once on every core and a run whose caller disconnects
-//! still finishes and keeps its receipt.
+//! Cap'n Proto RPC is single-threaded (`!Send`): a connection is served
+//! inside a `tokio::task::LocalSet`, and the Mother's work (runs, installs,
+//! store reads) goes to the multi-thread runtime the server was created on,
+//! so many runs go on at once on every core and a run whose caller
+//! disconnects still finishes and keeps its receipt.
 //!
-//! Here: configuration, the shared state and the accept loop; the login in
-//! `login_cap`, the gate every call passes in `caller`, the capabilities in
-//! `caps`.
+//! Here: configuration, the server and its accept paths; the login in
+//! `login_cap`, the capabilities (thin adapters over [`Access`]) in `caps`.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::future::Future;
-use std::io::Write;
-use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use capnp::capability::Rc as CapRc;
 use capnp_rpc::{RpcSystem, rpc_twoparty_capnp, twoparty};
-use patina_core::ChildId;
-use patina_mother::{ChildRef, InstallSpec, Mother, MotherError, ReceiptRef, RunSpec};
-use patina_receipts::{ExportedReceipt, Receipt};
+use patina_mother::{Mother, RunSpec};
+use patina_receipts::ExportedReceipt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 use tracing::Instrument;
 
+use crate::access::Access;
 use crate::epoch::EpochGuard;
 use crate::login::{Nonces, verify_login};
 use crate::membrane_capnp::{LoginStatus, epoch, membrane, receipts, runtime, terminal};
-use crate::policy::{CallerKey, Children, Policy, ReceiptScope, Role};
+use crate::policy::{CallerKey, Policy};
+use crate::principal::Principal;
+use crate::shared::Shared;
+use crate::tokens::TokenStore;
 use crate::{MembraneError, describe_json};
 
-mod caller;
 mod caps;
 mod login_cap;
 
-use caller::*;
 use caps::*;
 use login_cap::*;
 
@@ -95,72 +94,6 @@ impl ServeConfig {
     }
 }
 
-/// The receipts each caller's runs left, kept in `$PATINA_HOME/membrane-owners`
-/// (one `RECEIPT KEY` line per run) so `receipts = "own"` survives restarts.
-struct Owners {
-    map: HashMap<String, CallerKey>,
-    file: Option<std::fs::File>,
-}
-
-impl Owners {
-    fn open(path: Option<PathBuf>) -> Result<Self, MembraneError> {
-        let mut map = HashMap::new();
-        let Some(path) = path else {
-            return Ok(Self { map, file: None });
-        };
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            for line in text.lines() {
-                if let Some((receipt, key)) = line.split_once(' ')
-                    && let Ok(key) = key.parse::<CallerKey>()
-                {
-                    map.insert(receipt.to_owned(), key);
-                }
-            }
-        }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| MembraneError::io(format!("opening {}", path.display()), e))?;
-        Ok(Self {
-            map,
-            file: Some(file),
-        })
-    }
-
-    fn record(&mut self, receipt: String, key: CallerKey) {
-        if let Some(file) = &mut self.file
-            && let Err(error) = writeln!(file, "{receipt} {key}")
-        {
-            tracing::warn!(%error, "could not record the owner of a receipt");
-        }
-        self.map.insert(receipt, key);
-    }
-}
-
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
-
-struct Shared {
-    mother: Mother,
-    policy: RwLock<Arc<Policy>>,
-    policy_file: Option<PathBuf>,
-    epoch: EpochGuard,
-    nonces: Mutex<Nonces>,
-    pending: AtomicUsize,
-    open: AtomicUsize,
-    connections: AtomicU64,
-    in_flight: AtomicUsize,
-    idle: tokio::sync::Notify,
-    config: ServeConfig,
-    runtime: tokio::runtime::Handle,
-    owners: Mutex<Owners>,
-    rates: Mutex<HashMap<CallerKey, Bucket>>,
-    server_id: [u8; 32],
-}
-
 /// Serves one Mother to callers through the membrane. Cheap to clone.
 #[derive(Clone)]
 pub struct MembraneServer {
@@ -181,45 +114,45 @@ impl MembraneServer {
     /// disk but what the Mother keeps. Must be called inside the tokio
     /// runtime that is to do the Mother's work.
     pub fn new(mother: Mother, policy: Policy, epoch: EpochGuard, config: ServeConfig) -> Self {
-        Self::build(mother, policy, None, epoch, config, None)
-            .unwrap_or_else(|_| unreachable!("no files to open"))
+        Self::build(mother, policy, None, TokenStore::in_memory(), epoch, config)
     }
 
-    /// The membrane of `mother`'s home: `policy.toml`, `epoch` and the
-    /// receipt owners there. Must be called inside the tokio runtime that is
-    /// to do the Mother's work.
+    /// The membrane of `mother`'s home: `policy.toml`, `tokens.toml` and
+    /// `epoch` there. Must be called inside the tokio runtime that is to do
+    /// the Mother's work.
     pub fn open(mother: Mother, config: ServeConfig) -> Result<Self, MembraneError> {
         let root = mother.root().to_owned();
         let policy_file = root.join("policy.toml");
         let policy = Policy::load(&policy_file)
             .map_err(|e| MembraneError::BadRequest(format!("policy: {e}")))?;
+        let tokens = TokenStore::open(root.join("tokens.toml"))?;
         let epoch = EpochGuard::load(&root.join("epoch"))?;
-        Self::build(
+        Ok(Self::build(
             mother,
             policy,
             Some(policy_file),
+            tokens,
             epoch,
             config,
-            Some(root.join("membrane-owners")),
-        )
+        ))
     }
 
     fn build(
         mother: Mother,
         policy: Policy,
-        policy_file: Option<PathBuf>,
+        policy_file: Option<std::path::PathBuf>,
+        tokens: TokenStore,
         epoch: EpochGuard,
         config: ServeConfig,
-        owners: Option<PathBuf>,
-    ) -> Result<Self, MembraneError> {
+    ) -> Self {
         let server_id = *mother.identity().id().bytes();
-        Ok(Self {
+        Self {
             shared: Arc::new(Shared {
                 nonces: Mutex::new(Nonces::new(config.max_pending_logins * 4, config.nonce_ttl)),
-                owners: Mutex::new(Owners::open(owners)?),
                 mother,
                 policy: RwLock::new(Arc::new(policy)),
                 policy_file,
+                tokens,
                 epoch,
                 pending: AtomicUsize::new(0),
                 open: AtomicUsize::new(0),
@@ -228,10 +161,10 @@ impl MembraneServer {
                 idle: tokio::sync::Notify::new(),
                 config,
                 runtime: tokio::runtime::Handle::current(),
-                rates: Mutex::new(HashMap::new()),
+                rates: Mutex::new(std::collections::HashMap::new()),
                 server_id,
             }),
-        })
+        }
     }
 
     /// The Mother served.
@@ -242,6 +175,77 @@ impl MembraneServer {
     /// The epoch.
     pub fn epoch(&self) -> &EpochGuard {
         &self.shared.epoch
+    }
+
+    /// The policy now.
+    pub fn policy(&self) -> Arc<Policy> {
+        self.shared.policy()
+    }
+
+    /// The bearer tokens (`mother token`).
+    pub fn tokens(&self) -> &TokenStore {
+        &self.shared.tokens
+    }
+
+    /// The access of the holder of `key`, as the policy has it (the
+    /// Mother's own key is `admin`), for a door that proved the key itself
+    /// (a peer's authenticated connection). `unauthenticated` for a key the
+    /// policy does not name.
+    pub fn access_for_key(&self, key: CallerKey, door: &str) -> Result<Access, MembraneError> {
+        let role = self.shared.role_of_key(&key).ok_or_else(|| {
+            MembraneError::Unauthenticated(format!("no caller ed25519:{key} in the policy"))
+        })?;
+        Ok(Access::new(
+            self.shared.clone(),
+            Principal::Key(key),
+            role,
+            door,
+        ))
+    }
+
+    /// The access of the bearer of `token` (`mother token create`), under
+    /// the role the token names. `unauthenticated` for anything but a live
+    /// token of a role the policy has.
+    pub fn access_for_token(&self, token: &str, door: &str) -> Result<Access, MembraneError> {
+        let info = self
+            .shared
+            .tokens
+            .authenticate(token)
+            .map_err(|e| match e {
+                crate::TokenError::Unauthenticated(reason) => {
+                    MembraneError::Unauthenticated(reason)
+                }
+                other => MembraneError::Tokens(other),
+            })?;
+        let role = self.shared.policy().role(&info.role).ok_or_else(|| {
+            MembraneError::Unauthenticated(format!(
+                "token {} names role `{}`, which the policy no longer has",
+                info.id, info.role
+            ))
+        })?;
+        Ok(Access::new(
+            self.shared.clone(),
+            Principal::Token(info.id),
+            role,
+            door,
+        ))
+    }
+
+    /// An access under the role `role` for `principal`, chosen by whoever
+    /// runs this process — the home's owner (e.g. `mother mcp --role agent`
+    /// gives an agent on stdio the `agent` role). Never offered to a remote
+    /// caller. `bad-request` for a role the policy does not have.
+    pub fn access_as(
+        &self,
+        principal: Principal,
+        role: &str,
+        door: &str,
+    ) -> Result<Access, MembraneError> {
+        let role =
+            self.shared.policy().role(role).ok_or_else(|| {
+                MembraneError::BadRequest(format!("no role `{role}` in the policy"))
+            })?;
+        Ok(Access::new(self.shared.clone(), principal, role, door))
     }
 
     /// Advances the epoch: every capability issued so far goes stale.
@@ -291,14 +295,15 @@ impl MembraneServer {
     }
 
     /// Serves one connection until it closes, or until it fails to log in
-    /// in time. Must run inside a `tokio::task::LocalSet`.
+    /// in time. Its bootstrap is the Terminal. Must run inside a
+    /// `tokio::task::LocalSet`.
     pub fn serve<S>(&self, stream: S) -> impl Future<Output = Result<(), MembraneError>> + 'static
     where
         S: AsyncRead + AsyncWrite + Unpin + 'static,
     {
         let shared = self.shared.clone();
         let id = shared.connections.fetch_add(1, Ordering::Relaxed);
-        let span = tracing::info_span!("connection", id);
+        let span = tracing::info_span!("connection", id, door = "socket");
         async move {
             let _open = OpenSlot::take(&shared)?;
             let slot = PendingSlot::take(&shared)?;
@@ -312,14 +317,6 @@ impl MembraneServer {
                 shared: shared.clone(),
                 connection: connection.clone(),
             });
-            let (reader, writer) = tokio::io::split(stream);
-            let network = twoparty::VatNetwork::new(
-                reader.compat(),
-                writer.compat_write(),
-                rpc_twoparty_capnp::Side::Server,
-                shared.config.reader_options(),
-            );
-            let rpc = RpcSystem::new(Box::new(network), Some(terminal.client));
             let timeout = shared.config.login_timeout;
             let login_deadline = {
                 let connection = connection.clone();
@@ -332,16 +329,73 @@ impl MembraneServer {
             };
             tracing::debug!("connected");
             let result = tokio::select! {
-                result = rpc => result.map_err(MembraneError::Rpc),
+                result = rpc_on(&shared, stream, terminal.client) => result,
                 () = login_deadline => Err(MembraneError::LoginTimeout(timeout)),
             };
-            match &result {
-                Ok(()) => tracing::debug!("closed"),
-                Err(error) => tracing::info!(kind = error.kind(), %error, "connection ended"),
-            }
+            log_end(&result);
             result
         }
         .instrument(span)
+    }
+
+    /// Serves one connection whose transport already proved the caller's
+    /// `key` (a libp2p peer: Noise authenticated its peer id): no login,
+    /// its bootstrap is the Membrane the policy gives that key, through
+    /// `door`. A key the policy does not name gets nothing: the connection
+    /// is refused before any RPC. Must run inside a `tokio::task::LocalSet`.
+    pub fn serve_as<S>(
+        &self,
+        stream: S,
+        key: CallerKey,
+        door: &str,
+    ) -> impl Future<Output = Result<(), MembraneError>> + 'static
+    where
+        S: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
+        let shared = self.shared.clone();
+        let id = shared.connections.fetch_add(1, Ordering::Relaxed);
+        let span = tracing::info_span!("connection", id, door, caller = %Principal::Key(key));
+        let access = self.access_for_key(key, door);
+        async move {
+            let _open = OpenSlot::take(&shared)?;
+            let access = access?;
+            tracing::debug!(role = %access.role().name, "connected");
+            let membrane: membrane::Client = capnp_rpc::new_client(MembraneCap {
+                access: Arc::new(access),
+            });
+            let result = rpc_on(&shared, stream, membrane.client).await;
+            log_end(&result);
+            result
+        }
+        .instrument(span)
+    }
+}
+
+/// Runs the RPC system of one connection with `bootstrap` until it closes.
+async fn rpc_on<S>(
+    shared: &Arc<Shared>,
+    stream: S,
+    bootstrap: capnp::capability::Client,
+) -> Result<(), MembraneError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + 'static,
+{
+    let (reader, writer) = tokio::io::split(stream);
+    let network = twoparty::VatNetwork::new(
+        reader.compat(),
+        writer.compat_write(),
+        rpc_twoparty_capnp::Side::Server,
+        shared.config.reader_options(),
+    );
+    RpcSystem::new(Box::new(network), Some(bootstrap))
+        .await
+        .map_err(MembraneError::Rpc)
+}
+
+fn log_end(result: &Result<(), MembraneError>) {
+    match result {
+        Ok(()) => tracing::debug!("closed"),
+        Err(error) => tracing::info!(kind = error.kind(), %error, "connection ended"),
     }
 }
 

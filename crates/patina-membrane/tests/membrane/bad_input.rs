@@ -98,7 +98,7 @@ fn a_client_that_disconnects_mid_run_leaves_its_receipt_and_the_server_lives() {
         patina_receipts::verify(&after[0]).unwrap();
 
         let session = login(&server, &RUNNER).await;
-        let own = session.receipts(None, 0).await.unwrap();
+        let own = session.receipts(None, None, 0).await.unwrap();
         assert_eq!(own.len(), 1, "and it is the caller's own");
     });
 }

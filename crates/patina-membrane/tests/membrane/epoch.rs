@@ -36,7 +36,7 @@ fn an_epoch_bump_makes_every_older_capability_stale() {
             session.epoch().await.unwrap_err(),
             session.run(&wave("add(1, 1)", "calc")).await.unwrap_err(),
             session.regraft().await.unwrap_err(),
-            runner.receipts(None, 0).await.unwrap_err(),
+            runner.receipts(None, None, 0).await.unwrap_err(),
         ] {
             assert_eq!(error.kind, "stale-epoch", "{error:?}");
             assert!(error.message.contains("epoch 1"), "{error}");
@@ -44,7 +44,7 @@ fn an_epoch_bump_makes_every_older_capability_stale() {
         // Logging in again gives capabilities of the new epoch.
         let again = login(&server, &RUNNER).await;
         assert_eq!(again.epoch().await.unwrap(), 2);
-        assert_eq!(again.receipts(None, 0).await.unwrap().len(), 1);
+        assert_eq!(again.receipts(None, None, 0).await.unwrap().len(), 1);
 
         // A new policy is a new epoch: the old role's capabilities go stale.
         server.set_policy(Policy::default()).unwrap();

@@ -13,6 +13,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::task::LocalSet;
 
 mod bad_input;
+mod doors;
 mod epoch;
 mod logins;
 mod roles;

@@ -37,7 +37,7 @@ fn two_clients_with_different_roles_get_different_membranes() {
         assert!(error.message.contains("fuel"), "{error}");
 
         // Runner: receipts of its own runs only; no replay; installs by digest only.
-        let own = runner.receipts(None, 0).await.unwrap();
+        let own = runner.receipts(None, None, 0).await.unwrap();
         assert_eq!(own.len(), 2);
         let error = runner.replay(&receipt.id.to_string()).await.unwrap_err();
         assert_eq!(error.kind, "denied", "{error:?}");
@@ -77,7 +77,7 @@ fn two_clients_with_different_roles_get_different_membranes() {
         // The ops role sees none of the runner's receipts.
         let error = ops.receipt(&receipt.id.to_string()).await.unwrap_err();
         assert_eq!(error.kind, "receipt-denied", "{error:?}");
-        assert_eq!(ops.receipts(None, 0).await.unwrap().len(), 1);
+        assert_eq!(ops.receipts(None, None, 0).await.unwrap().len(), 1);
         // ops may start 3 runs (burst) and then waits ~1000 s for the next.
         let mut ran = 1;
         let error = loop {
@@ -96,7 +96,7 @@ fn two_clients_with_different_roles_get_different_membranes() {
         assert_eq!(error.kind, "denied", "{error:?}");
         let all = world.mother.receipts_of(None, None).await.unwrap().len();
         assert_eq!(all, 5);
-        assert_eq!(reader.receipts(None, 0).await.unwrap().len(), all);
+        assert_eq!(reader.receipts(None, None, 0).await.unwrap().len(), all);
         let description = reader.describe("calc").await.unwrap();
         assert_eq!(description["command"], false);
         assert!(description["wit"].as_str().unwrap().contains("add"));

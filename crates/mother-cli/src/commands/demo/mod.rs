@@ -102,6 +102,7 @@ pub async fn run(mother: &Mother) -> Result<ExitCode> {
         &crate::door::Door::Embedded(mother.clone()),
         ReceiptsCommand::List(ReceiptsListArgs {
             child: None,
+            caller: None,
             limit: 4,
             json: false,
         }),

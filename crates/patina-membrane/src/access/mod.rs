@@ -1,0 +1,395 @@
+//! [`Access`]: one caller's attenuated view of a Mother — who it is (its
+//! [`Principal`]), the role the policy gave it, the epoch it was issued
+//! under and the door it came through — and the checks every one of its
+//! calls passes. **This is where a caller's authority is decided**: the Cap'n
+//! Proto capabilities (Unix socket, libp2p peers) and the in-process doors
+//! (HTTP bridge, MCP) all call these methods and nothing below them.
+//!
+//! An `Access` is `Send + Sync + Clone`, so doors whose frameworks want
+//! `Send` futures use it directly. It has no method that changes its role,
+//! principal or epoch: a narrowed view can never be widened; after the
+//! epoch advances every call fails with `stale-epoch`.
+//!
+//! Here: the gate and the checks; the operations are in `ops`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use patina_core::{ChildId, Grant};
+use patina_mother::{Mother, MotherError, RunSpec};
+use patina_receipts::{Approval, Attribution, Caller, Receipt};
+
+use crate::MembraneError;
+use crate::policy::{Children, ReceiptScope, Role};
+use crate::principal::Principal;
+use crate::shared::{Bucket, Shared};
+
+mod ops;
+
+/// One caller's attenuated access to a Mother. Cheap to clone.
+#[derive(Clone)]
+pub struct Access {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    principal: Principal,
+    role: Arc<Role>,
+    epoch: u64,
+    door: String,
+    shared: Arc<Shared>,
+    /// Runs and replays of this access in flight.
+    runs: AtomicUsize,
+}
+
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Access")
+            .field("principal", &self.inner.principal)
+            .field("role", &self.inner.role.name)
+            .field("epoch", &self.inner.epoch)
+            .field("door", &self.inner.door)
+            .finish()
+    }
+}
+
+impl Access {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        principal: Principal,
+        role: Arc<Role>,
+        door: &str,
+    ) -> Self {
+        let epoch = shared.epoch.current();
+        Self {
+            inner: Arc::new(Inner {
+                principal,
+                role,
+                epoch,
+                door: door.to_owned(),
+                shared,
+                runs: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// Who is calling.
+    pub fn principal(&self) -> &Principal {
+        &self.inner.principal
+    }
+
+    /// The role the policy gave it.
+    pub fn role(&self) -> &Role {
+        &self.inner.role
+    }
+
+    /// The epoch this access was issued under.
+    pub fn epoch(&self) -> u64 {
+        self.inner.epoch
+    }
+
+    /// The door it came through (`socket`, `peer`, `http`, `mcp`, ...).
+    pub fn door(&self) -> &str {
+        &self.inner.door
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.inner.shared
+    }
+
+    pub(crate) fn mother(&self) -> &Mother {
+        &self.inner.shared.mother
+    }
+
+    /// Whether this access is still good: its epoch is the Mother's.
+    pub fn check_epoch(&self) -> Result<(), MembraneError> {
+        self.inner.shared.epoch.check(self.inner.epoch)
+    }
+
+    /// The check of every call: the epoch, then the method.
+    pub fn gate(&self, method: &str) -> Result<(), MembraneError> {
+        self.check_epoch()?;
+        if self.inner.role.allows(method) {
+            Ok(())
+        } else {
+            Err(MembraneError::Denied {
+                role: self.inner.role.name.clone(),
+                method: method.to_owned(),
+            })
+        }
+    }
+
+    /// Whether the role has any method of `interface` (`runtime`, ...).
+    pub fn has_interface(&self, interface: &str) -> bool {
+        self.inner
+            .role
+            .methods
+            .iter()
+            .any(|m| m.split_once('.').is_some_and(|(i, _)| i == interface))
+    }
+
+    /// What the caller may do, as JSON (`mother policy explain`'s shape,
+    /// with the caller, door and epoch).
+    pub fn explain(&self) -> Result<serde_json::Value, MembraneError> {
+        self.check_epoch()?;
+        let mut value = self.inner.role.explain();
+        value["caller"] = serde_json::json!(self.inner.principal.to_string());
+        value["door"] = serde_json::json!(self.inner.door);
+        value["epoch"] = serde_json::json!(self.inner.epoch);
+        Ok(value)
+    }
+
+    pub(crate) fn span(&self, method: &'static str) -> tracing::Span {
+        tracing::info_span!(
+            "call",
+            method,
+            caller = %self.inner.principal,
+            role = %self.inner.role.name,
+            door = %self.inner.door,
+        )
+    }
+
+    /// What a receipt of this caller's run says about who asked.
+    pub(crate) fn attribution(&self, approvals: Vec<Approval>) -> Attribution {
+        Attribution {
+            caller: Some(Caller {
+                id: self.inner.principal.to_string(),
+                role: self.inner.role.name.clone(),
+                door: self.inner.door.clone(),
+            }),
+            approvals,
+        }
+    }
+
+    /// Runs the Mother's `work` on the Mother's multi-thread runtime.
+    pub(crate) async fn on_mother<T, F>(&self, work: F) -> Result<T, MembraneError>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, MotherError>> + Send + 'static,
+    {
+        use tracing::Instrument;
+        self.inner
+            .shared
+            .runtime
+            .spawn(work.in_current_span())
+            .await
+            .map_err(|e| MembraneError::Mother(MotherError::Task(e.to_string())))?
+            .map_err(MembraneError::Mother)
+    }
+
+    /// Blocking `work` on the Mother, off every async thread.
+    pub(crate) async fn blocking<T, F>(&self, work: F) -> Result<T, MembraneError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Mother) -> Result<T, MembraneError> + Send + 'static,
+    {
+        let mother = self.inner.shared.mother.clone();
+        let span = tracing::Span::current();
+        self.inner
+            .shared
+            .runtime
+            .spawn_blocking(move || span.in_scope(|| work(&mother)))
+            .await
+            .map_err(|e| MembraneError::Mother(MotherError::Task(e.to_string())))?
+    }
+
+    /// The id of the child `reference` names, if the role may use it.
+    pub(crate) async fn check_child(&self, reference: &str) -> Result<ChildId, MembraneError> {
+        let allowed = match &self.inner.role.children {
+            Children::Any => None,
+            Children::Only(list) => Some(list.clone()),
+        };
+        let reference = reference.to_owned();
+        let role = self.inner.role.name.clone();
+        self.blocking(move |mother| {
+            let id = mother.children().resolve(&reference)?;
+            if let Some(list) = allowed {
+                let ok = list.iter().any(|entry| {
+                    mother
+                        .children()
+                        .resolve(entry)
+                        .is_ok_and(|allowed| allowed == id)
+                });
+                if !ok {
+                    return Err(MembraneError::ChildDenied {
+                        role,
+                        child: reference,
+                    });
+                }
+            }
+            Ok(id)
+        })
+        .await
+    }
+
+    /// Whether the role may see the child `id` (installed under `names`).
+    pub fn may_see_child(&self, id: &ChildId, names: &[String]) -> bool {
+        match &self.inner.role.children {
+            Children::Any => true,
+            Children::Only(list) => list
+                .iter()
+                .any(|entry| *entry == id.to_string() || names.contains(entry)),
+        }
+    }
+
+    /// Whether this caller may read `receipt`: every receipt for a role
+    /// whose scope is `all`, else only those whose header names it.
+    pub(crate) fn check_receipt(&self, receipt: &Receipt) -> Result<(), MembraneError> {
+        if self.inner.role.receipts == ReceiptScope::All || self.owns(receipt) {
+            return Ok(());
+        }
+        Err(MembraneError::ReceiptDenied {
+            role: self.inner.role.name.clone(),
+            receipt: receipt.id.short().to_string(),
+        })
+    }
+
+    fn owns(&self, receipt: &Receipt) -> bool {
+        receipt
+            .caller
+            .as_ref()
+            .is_some_and(|caller| caller.id == self.inner.principal.to_string())
+    }
+
+    /// A slot for one more run of this access, or `busy`.
+    pub(crate) fn run_slot(&self) -> Result<RunSlot, MembraneError> {
+        let max = self.inner.shared.config.max_runs_per_login;
+        let now = self.inner.runs.fetch_add(1, Ordering::SeqCst);
+        if now >= max {
+            self.inner.runs.fetch_sub(1, Ordering::SeqCst);
+            return Err(MembraneError::Busy(format!(
+                "{now} runs of this caller are in flight"
+            )));
+        }
+        Ok(RunSlot(self.inner.clone()))
+    }
+
+    /// One run against the role's rate (a token bucket per principal).
+    pub(crate) fn check_rate(&self) -> Result<(), MembraneError> {
+        let Some(rate) = self.inner.role.rate else {
+            return Ok(());
+        };
+        let mut rates = self
+            .inner
+            .shared
+            .rates
+            .lock()
+            .map_err(|_| MembraneError::Busy("rate table poisoned".into()))?;
+        let now = Instant::now();
+        let bucket = rates.entry(self.inner.principal.clone()).or_insert(Bucket {
+            tokens: f64::from(rate.burst),
+            at: now,
+        });
+        let refill = now.duration_since(bucket.at).as_secs_f64() * rate.per_second;
+        bucket.tokens = (bucket.tokens + refill).min(f64::from(rate.burst));
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(MembraneError::RateLimited {
+                role: self.inner.role.name.clone(),
+                per_second: rate.per_second,
+                burst: rate.burst,
+            })
+        }
+    }
+
+    /// Applies the role's ceilings to `spec`: every grant at or below the
+    /// grant ceiling — or, for a grant in the role's `ask` list, approved
+    /// in `approved` — and every limit at or below its ceiling (a limit
+    /// left out becomes the lower of the default and the ceiling). Returns
+    /// the approvals the run's receipt must carry.
+    pub(crate) fn attenuate(
+        &self,
+        spec: &mut RunSpec,
+        approved: &[Grant],
+        by: &str,
+    ) -> Result<Vec<Approval>, MembraneError> {
+        let role = &self.inner.role;
+        for grant in approved {
+            if !role.may_ask(grant) {
+                return Err(MembraneError::NotApprovable {
+                    grant: grant.to_string(),
+                    role: role.name.clone(),
+                });
+            }
+        }
+        let grants = patina_mother::parse_grants(&spec.grants)?;
+        let mut approvals = Vec::new();
+        for grant in &grants {
+            match role.check_grant(grant) {
+                Ok(()) => {}
+                Err(MembraneError::ApprovalRequired { .. }) if approved.contains(grant) => {
+                    approvals.push(Approval {
+                        grant: grant.to_string(),
+                        by: by.to_owned(),
+                    });
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        let defaults = patina_core::Limits::default();
+        let ceiling = role.limits;
+        let checks: [(&'static str, &mut Option<u64>, Option<u64>, u64); 3] = [
+            ("fuel", &mut spec.limits.fuel, ceiling.fuel, defaults.fuel),
+            (
+                "timeout_ms",
+                &mut spec.limits.timeout_ms,
+                ceiling.timeout_ms,
+                u64::try_from(defaults.timeout.as_millis()).unwrap_or(u64::MAX),
+            ),
+            (
+                "memory",
+                &mut spec.limits.memory,
+                ceiling.memory,
+                defaults.memory,
+            ),
+        ];
+        for (limit, asked, ceiling, default) in checks {
+            let Some(ceiling) = ceiling else { continue };
+            match *asked {
+                Some(value) if value > ceiling => {
+                    return Err(MembraneError::LimitAboveCeiling {
+                        limit,
+                        asked: value,
+                        ceiling,
+                        role: role.name.clone(),
+                    });
+                }
+                Some(_) => {}
+                None if default > ceiling => *asked = Some(ceiling),
+                None => {}
+            }
+        }
+        Ok(approvals)
+    }
+}
+
+/// One run of an access in flight (released when its call ends).
+pub(crate) struct RunSlot(Arc<Inner>);
+
+impl Drop for RunSlot {
+    fn drop(&mut self) {
+        self.0.runs.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Counts a run in flight for graceful shutdown.
+pub(crate) struct InFlight(Arc<Shared>);
+
+impl InFlight {
+    pub(crate) fn new(shared: &Arc<Shared>) -> Self {
+        shared.in_flight.fetch_add(1, Ordering::SeqCst);
+        Self(shared.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}

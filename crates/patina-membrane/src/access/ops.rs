@@ -1,0 +1,261 @@
+//! What an [`Access`] can ask of the Mother: install, list, describe, run,
+//! and the receipts — each gated (epoch, method, child, grant and limit
+//! ceilings, rate, runs in flight) before the Mother sees it, and each in a
+//! `tracing` span naming the caller. Every run is recorded with the caller
+//! in its receipt's header.
+
+use patina_core::Grant;
+use patina_mother::{
+    ChildRef, Inspection, InstallSpec, Installed, InstalledChild, ReceiptRef, ReplayOutput,
+    RunOutput, RunSpec, Verified,
+};
+use patina_receipts::{Blob, Receipt};
+use tracing::Instrument;
+
+use super::{Access, InFlight};
+use crate::MembraneError;
+use crate::policy::{Children, ReceiptScope};
+
+impl Access {
+    /// Installs component bytes (stored by digest); a name and install
+    /// grants only for a role that may name installs, each grant within the
+    /// role's ceiling.
+    pub async fn install(
+        &self,
+        bytes: Vec<u8>,
+        name: Option<String>,
+        grants: Vec<String>,
+    ) -> Result<Installed, MembraneError> {
+        async {
+            self.gate("runtime.install")?;
+            let role = self.role();
+            if (name.is_some() || !grants.is_empty()) && !role.install_names {
+                return Err(MembraneError::InstallNamed {
+                    role: role.name.clone(),
+                });
+            }
+            for grant in patina_mother::parse_grants(&grants)? {
+                role.check_grant(&grant)?;
+            }
+            let mother = self.mother().clone();
+            self.on_mother(async move { mother.install(bytes, InstallSpec { name, grants }).await })
+                .await
+        }
+        .instrument(self.span("runtime.install"))
+        .await
+    }
+
+    /// The installed children this caller may see.
+    pub async fn list(&self) -> Result<Vec<InstalledChild>, MembraneError> {
+        async {
+            self.gate("runtime.list")?;
+            let mother = self.mother().clone();
+            let mut children = self.on_mother(async move { mother.list().await }).await?;
+            children.retain(|child| self.may_see_child(&child.id, &child.names));
+            Ok(children)
+        }
+        .instrument(self.span("runtime.list"))
+        .await
+    }
+
+    /// A child's imports (with how this Mother serves each) and exports
+    /// with WIT types and JSON Schemas.
+    pub async fn describe(&self, child: &str) -> Result<Inspection, MembraneError> {
+        async {
+            self.gate("runtime.describe")?;
+            let id = self.check_child(child).await?;
+            let mother = self.mother().clone();
+            self.on_mother(
+                async move { mother.inspect(&ChildRef::Installed(id.to_string())).await },
+            )
+            .await
+        }
+        .instrument(self.span("runtime.describe"))
+        .await
+    }
+
+    /// One recorded (or live) run of an installed child, within the role's
+    /// ceilings; its receipt names this caller.
+    pub async fn run(&self, spec: RunSpec) -> Result<RunOutput, MembraneError> {
+        self.run_approved(spec, &[], "").await
+    }
+
+    /// [`Self::run`] with grants a person approved for this one run
+    /// (`approved`, each in the role's `ask` list), recorded in the receipt
+    /// as approved `by` (e.g. `mcp-elicitation`). Only the in-process doors
+    /// that asked a person offer this; no Cap'n Proto method does.
+    pub async fn run_approved(
+        &self,
+        mut spec: RunSpec,
+        approved: &[Grant],
+        by: &str,
+    ) -> Result<RunOutput, MembraneError> {
+        async {
+            self.gate("runtime.run")?;
+            let ChildRef::Installed(reference) = &spec.child else {
+                return Err(MembraneError::BadRequest(
+                    "a run through the membrane names an installed child (install the bytes first)"
+                        .into(),
+                ));
+            };
+            self.check_child(reference).await?;
+            let approvals = self.attenuate(&mut spec, approved, by)?;
+            let _slot = self.run_slot()?;
+            self.check_rate()?;
+            let mother = self.mother().clone();
+            let attribution = self.attribution(approvals);
+            let in_flight = InFlight::new(self.shared());
+            // The run is one task on the Mother's runtime: a caller that
+            // disconnects never cancels it, and its receipt is kept.
+            let output = self
+                .on_mother(async move {
+                    let _in_flight = in_flight;
+                    mother.run_as(spec, &attribution).await
+                })
+                .await?;
+            tracing::info!(
+                receipt = ?output.receipt.as_ref().map(|r| r.id.short().to_string()),
+                "ran"
+            );
+            Ok(output)
+        }
+        .instrument(self.span("runtime.run"))
+        .await
+    }
+
+    async fn stored_receipt(
+        &self,
+        method: &'static str,
+        id: String,
+    ) -> Result<(Receipt, Vec<Blob>), MembraneError> {
+        self.gate(method)?;
+        let mother = self.mother().clone();
+        let (receipt, blobs) = self
+            .on_mother(async move { mother.receipt(&ReceiptRef::Stored(id)).await })
+            .await?;
+        self.check_receipt(&receipt)?;
+        Ok((receipt, blobs))
+    }
+
+    /// A stored receipt (id or unique prefix) with its blobs.
+    pub async fn receipt(&self, id: &str) -> Result<(Receipt, Vec<Blob>), MembraneError> {
+        self.stored_receipt("receipts.get", id.to_owned())
+            .instrument(self.span("receipts.get"))
+            .await
+    }
+
+    /// = [`Self::receipt`], under the method `receipts.export`.
+    pub async fn export(&self, id: &str) -> Result<(Receipt, Vec<Blob>), MembraneError> {
+        self.stored_receipt("receipts.export", id.to_owned())
+            .instrument(self.span("receipts.export"))
+            .await
+    }
+
+    /// Receipts this caller may see, newest first: of the child `child`
+    /// names, of the caller `caller` names, at most `limit`.
+    pub async fn receipts(
+        &self,
+        child: Option<String>,
+        caller: Option<String>,
+        limit: Option<usize>,
+    ) -> Result<Vec<Receipt>, MembraneError> {
+        async {
+            self.gate("receipts.list")?;
+            if let Some(child) = &child {
+                self.check_child(child).await?;
+            }
+            // A role that sees only its own receipts asks the store for
+            // exactly those (by the caller its receipts name).
+            let own = self.role().receipts == ReceiptScope::Own;
+            let me = self.principal().to_string();
+            let caller = match caller {
+                Some(other) if own && other != me => {
+                    return Err(MembraneError::ReceiptDenied {
+                        role: self.role().name.clone(),
+                        receipt: format!("receipts of {other}"),
+                    });
+                }
+                _ if own => Some(me),
+                caller => caller,
+            };
+            let restricted = matches!(self.role().children, Children::Only(_));
+            let fetch = if restricted { None } else { limit };
+            let mother = self.mother().clone();
+            let mut list = self
+                .on_mother(async move { mother.receipts_by(child, caller, fetch).await })
+                .await?;
+            if let Children::Only(entries) = &self.role().children {
+                let entries = entries.clone();
+                let allowed = self
+                    .blocking(move |mother| {
+                        Ok(entries
+                            .iter()
+                            .filter_map(|e| mother.children().resolve(e).ok())
+                            .collect::<Vec<_>>())
+                    })
+                    .await?;
+                list.retain(|receipt| allowed.contains(&receipt.transcript.child));
+            }
+            list.retain(|receipt| self.check_receipt(receipt).is_ok());
+            if let Some(limit) = limit {
+                list.truncate(limit);
+            }
+            Ok(list)
+        }
+        .instrument(self.span("receipts.list"))
+        .await
+    }
+
+    /// Verifies a stored receipt: signature, hashes and chain link.
+    pub async fn verify(&self, id: &str) -> Result<Verified, MembraneError> {
+        async {
+            self.gate("receipts.verify")?;
+            let mother = self.mother().clone();
+            let id = id.to_owned();
+            let verified = self
+                .on_mother(async move { mother.verify_receipt(&ReceiptRef::Stored(id)).await })
+                .await?;
+            self.check_receipt(&verified.receipt)?;
+            Ok(verified)
+        }
+        .instrument(self.span("receipts.verify"))
+        .await
+    }
+
+    /// Replays a stored receipt this caller may see.
+    pub async fn replay(&self, id: &str) -> Result<ReplayOutput, MembraneError> {
+        async {
+            self.gate("receipts.replay")?;
+            let (receipt, _) = self
+                .stored_receipt("receipts.replay", id.to_owned())
+                .await?;
+            let _slot = self.run_slot()?;
+            let in_flight = InFlight::new(self.shared());
+            let mother = self.mother().clone();
+            let id = receipt.id.to_string();
+            self.on_mother(async move {
+                let _in_flight = in_flight;
+                mother.replay(&ReceiptRef::Stored(id)).await
+            })
+            .await
+        }
+        .instrument(self.span("receipts.replay"))
+        .await
+    }
+
+    /// The Mother's epoch now.
+    pub fn current_epoch(&self) -> Result<u64, MembraneError> {
+        self.gate("epoch.current")?;
+        Ok(self.shared().epoch.current())
+    }
+
+    /// Returns once the Mother's epoch is above `after`.
+    pub async fn watch_epoch(&self, after: u64) -> Result<u64, MembraneError> {
+        self.gate("epoch.watch")?;
+        let mut receiver = self.shared().epoch.subscribe();
+        match receiver.wait_for(|epoch| *epoch > after).await {
+            Ok(epoch) => Ok(*epoch),
+            Err(_) => Err(MembraneError::Busy("the membrane is closing".into())),
+        }
+    }
+}

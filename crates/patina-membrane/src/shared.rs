@@ -1,0 +1,62 @@
+//! [`Shared`]: the state one membrane keeps for all its callers — the Mother,
+//! the policy and tokens, the epoch, the bounds, the login nonces, the run
+//! rates, the runs in flight. Private to the crate: callers reach it only
+//! through an [`crate::Access`] or a connection.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use patina_mother::Mother;
+
+use crate::ServeConfig;
+use crate::epoch::EpochGuard;
+use crate::login::Nonces;
+use crate::policy::{CallerKey, Policy, Role};
+use crate::principal::Principal;
+use crate::tokens::TokenStore;
+
+/// A token bucket of one principal's run rate.
+pub(crate) struct Bucket {
+    pub(crate) tokens: f64,
+    pub(crate) at: Instant,
+}
+
+pub(crate) struct Shared {
+    pub(crate) mother: Mother,
+    pub(crate) policy: RwLock<Arc<Policy>>,
+    pub(crate) policy_file: Option<PathBuf>,
+    pub(crate) tokens: TokenStore,
+    pub(crate) epoch: EpochGuard,
+    pub(crate) nonces: Mutex<Nonces>,
+    pub(crate) pending: AtomicUsize,
+    pub(crate) open: AtomicUsize,
+    pub(crate) connections: AtomicU64,
+    pub(crate) in_flight: AtomicUsize,
+    pub(crate) idle: tokio::sync::Notify,
+    pub(crate) config: ServeConfig,
+    pub(crate) runtime: tokio::runtime::Handle,
+    pub(crate) rates: Mutex<HashMap<Principal, Bucket>>,
+    pub(crate) server_id: [u8; 32],
+}
+
+impl Shared {
+    /// The policy now.
+    pub(crate) fn policy(&self) -> Arc<Policy> {
+        self.policy
+            .read()
+            .map_or_else(|_| Arc::new(Policy::default()), |policy| policy.clone())
+    }
+}
+
+impl Shared {
+    /// The role of a caller holding `key`: the policy's, or `admin` for the
+    /// Mother's own key (which only the home's owner can read).
+    pub(crate) fn role_of_key(&self, key: &CallerKey) -> Option<Arc<Role>> {
+        self.policy()
+            .role_of(key)
+            .or_else(|| (key.0 == self.server_id).then(|| Arc::new(Role::admin())))
+    }
+}
