@@ -16,7 +16,7 @@ use libp2p::kad::{self, GetProvidersOk, QueryId, QueryResult};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionId, DialError, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm, identify, mdns, ping};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::behaviour::{Behaviour, BehaviourEvent, KAD_PROTOCOL};
 use crate::handle::{PeerEvent, PeerInfo};
@@ -64,6 +64,8 @@ pub(crate) struct Driver {
     provides: HashMap<QueryId, Reply<()>>,
     finds: HashMap<QueryId, Find>,
     bootstraps: HashMap<QueryId, Reply<()>>,
+    /// Dropped when the task ends: accept pumps watch it to stop.
+    _alive: watch::Sender<()>,
 }
 
 /// How long a shutdown waits for connections to close before dropping them.
@@ -75,6 +77,7 @@ impl Driver {
         commands: mpsc::Receiver<Command>,
         events: broadcast::Sender<PeerEvent>,
         listeners: Listeners,
+        alive: watch::Sender<()>,
     ) -> Self {
         Self {
             swarm,
@@ -87,6 +90,7 @@ impl Driver {
             provides: HashMap::new(),
             finds: HashMap::new(),
             bootstraps: HashMap::new(),
+            _alive: alive,
         }
     }
 

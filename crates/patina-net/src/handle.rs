@@ -65,6 +65,8 @@ struct Inner {
     listen: watch::Receiver<ListenState>,
     config: NetConfig,
     runtime: tokio::runtime::Handle,
+    /// Closed when the swarm task ends.
+    alive: watch::Receiver<()>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -80,6 +82,8 @@ impl NetHandle {
     /// swarm, opens its listeners, dials its bootstrap peers and spawns its
     /// task on the current tokio runtime.
     pub async fn start(seed: &[u8; 32], config: NetConfig) -> Result<Self, NetError> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| NetError::Build("a node runs on a tokio runtime".into()))?;
         let bootstrap = config
             .bootstrap
             .iter()
@@ -102,9 +106,9 @@ impl NetHandle {
         let (listeners, listen) = Listeners::new(&listener_ids);
         let (commands, receiver) = mpsc::channel(COMMAND_BACKLOG);
         let (events, _) = broadcast::channel(EVENT_BACKLOG);
-        let mut driver = Driver::new(swarm, receiver, events.clone(), listeners);
+        let (alive_sender, alive) = watch::channel(());
+        let mut driver = Driver::new(swarm, receiver, events.clone(), listeners, alive_sender);
         driver.bootstrap_from(&bootstrap);
-        let runtime = tokio::runtime::Handle::current();
         let span = tracing::info_span!("net", %local);
         let task = runtime.spawn(driver.run().instrument(span));
         let limits = &config.limits;
@@ -120,6 +124,7 @@ impl NetHandle {
                 listen,
                 config,
                 runtime,
+                alive,
                 task: Mutex::new(Some(task)),
             }),
         })
@@ -248,6 +253,7 @@ impl NetHandle {
             protocol,
             self.inner.budget.clone(),
             self.inner.config.limits.accept_queue,
+            self.inner.alive.clone(),
         ))
     }
 

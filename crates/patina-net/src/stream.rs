@@ -19,7 +19,7 @@ use std::task::{Context, Poll};
 
 use futures::StreamExt as _;
 use libp2p::{PeerId, StreamProtocol};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::compat::{Compat, FuturesAsyncReadCompatExt as _};
 use tracing::Instrument as _;
 
@@ -297,48 +297,69 @@ impl futures::Stream for Incoming {
 
 /// Starts the pump that drains `libp2p-stream`'s one-slot channel for
 /// `protocol` into a queue of `queue_len`, admitting each stream against
-/// `budget`.
+/// `budget`, until the `Incoming` is dropped or the node stops (`alive`
+/// closes).
 pub(crate) fn accept(
     runtime: &tokio::runtime::Handle,
     streams: libp2p_stream::IncomingStreams,
     protocol: StreamProtocol,
     budget: StreamBudget,
     queue_len: usize,
+    alive: watch::Receiver<()>,
 ) -> Incoming {
     let (sender, queue) = mpsc::channel(queue_len.max(1));
     let span = tracing::debug_span!("accept", %protocol);
-    runtime.spawn(pump(streams, protocol.clone(), budget, sender).instrument(span));
+    let pump = Pump {
+        protocol: protocol.clone(),
+        budget,
+        sender,
+    };
+    runtime.spawn(pump.run(streams, alive).instrument(span));
     Incoming { protocol, queue }
 }
 
-async fn pump(
-    mut streams: libp2p_stream::IncomingStreams,
+struct Pump {
     protocol: StreamProtocol,
     budget: StreamBudget,
     sender: mpsc::Sender<NetStream>,
-) {
-    loop {
-        let (peer, stream) = tokio::select! {
-            () = sender.closed() => break,
-            next = streams.next() => match next {
-                Some(next) => next,
-                None => break,
-            },
-        };
-        let permit = match budget.admit(peer, &protocol, Direction::Inbound) {
+}
+
+impl Pump {
+    async fn run(
+        self,
+        mut streams: libp2p_stream::IncomingStreams,
+        mut alive: watch::Receiver<()>,
+    ) {
+        loop {
+            let (peer, stream) = tokio::select! {
+                () = self.sender.closed() => break,
+                Err(_) = alive.changed() => break,
+                next = streams.next() => match next {
+                    Some(next) => next,
+                    None => break,
+                },
+            };
+            self.admit(peer, stream);
+        }
+        tracing::debug!("no longer accepting");
+    }
+
+    /// Queues `stream` if the budget and the queue have room; else closes it.
+    fn admit(&self, peer: PeerId, stream: libp2p::Stream) {
+        let protocol = &self.protocol;
+        let permit = match self.budget.admit(peer, protocol, Direction::Inbound) {
             Ok(permit) => permit,
             Err(refused) => {
                 tracing::debug!(%peer, %refused, "inbound stream closed");
-                continue;
+                return;
             }
         };
         let stream = NetStream::new(stream, peer, protocol.clone(), Direction::Inbound, permit);
-        if let Err(mpsc::error::TrySendError::Full(stream)) = sender.try_send(stream) {
+        if let Err(mpsc::error::TrySendError::Full(stream)) = self.sender.try_send(stream) {
             tracing::debug!(%peer, "accept queue full: inbound stream closed");
             drop(stream);
         }
     }
-    tracing::debug!("no longer accepting");
 }
 
 #[cfg(test)]

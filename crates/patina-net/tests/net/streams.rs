@@ -199,8 +199,11 @@ async fn unknown_protocols_and_stopped_nodes_are_errors() {
         let error = a.open_stream(peer, ECHO).await.unwrap_err();
         assert_eq!(error.kind(), "unsupported-protocol", "{error}");
 
+        let mut incoming = b.accept(ECHO).unwrap();
         b.shutdown().await;
         b.shutdown().await; // idempotent
+        let ended = tokio::time::timeout(Duration::from_secs(5), incoming.next()).await;
+        assert!(matches!(ended, Ok(None)), "accepting ends with the node");
         assert_eq!(b.peers().await.unwrap_err().kind(), "stopped");
         let error = a.open_stream(peer, ECHO).await.unwrap_err();
         assert!(
