@@ -1,7 +1,8 @@
 //! The swarm task: the one owner of a node's `Swarm`. It takes commands from
 //! [`crate::NetHandle`]s over a channel, answers each on a oneshot, keeps the
 //! peer table (addresses, latency from ping), publishes connection events,
-//! feeds identify's and mDNS's addresses to Kademlia and runs DHT queries.
+//! feeds identify's and mDNS's addresses to Kademlia and runs DHT queries
+//! (their answers are [`dht`]'s).
 //!
 //! Every connection has a tracing span. This task must never block or await
 //! anything but the swarm and its command channel: the embedder's work runs
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use libp2p::core::ConnectedPoint;
-use libp2p::kad::{self, GetProvidersOk, QueryId, QueryResult};
+use libp2p::kad::QueryId;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionId, DialError, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm, identify, mdns, ping};
@@ -22,6 +23,9 @@ use crate::behaviour::{Behaviour, BehaviourEvent, KAD_PROTOCOL};
 use crate::handle::{PeerEvent, PeerInfo};
 use crate::listen::Listeners;
 use crate::{Digest, NetError};
+use dht::Find;
+
+mod dht;
 
 /// How a command is answered.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, NetError>>;
@@ -45,12 +49,6 @@ struct PeerState {
     connections: HashMap<ConnectionId, (Multiaddr, tracing::Span)>,
     listen_addrs: Vec<Multiaddr>,
     rtt: Option<Duration>,
-}
-
-struct Find {
-    limit: usize,
-    found: Vec<PeerId>,
-    reply: Reply<Vec<PeerId>>,
 }
 
 pub(crate) struct Driver {
@@ -201,12 +199,7 @@ impl Driver {
                     .behaviour_mut()
                     .kad
                     .get_providers(key.record_key());
-                let find = Find {
-                    limit: limit.max(1),
-                    found: Vec::new(),
-                    reply,
-                };
-                self.finds.insert(id, find);
+                self.finds.insert(id, Find::new(limit, reply));
             }
             Command::Bootstrap(reply) => match self.swarm.behaviour_mut().kad.bootstrap() {
                 Ok(id) => {
@@ -311,7 +304,8 @@ impl Driver {
             } => {
                 tracing::debug!(conn = %connection_id, peer = ?peer_id, %error, "dial failed");
                 if let Some(reply) = self.dials.remove(&connection_id) {
-                    let _ = reply.send(Err(dial_error(format!("{peer_id:?}"), &error)));
+                    let target = peer_id.map_or_else(|| "an address".to_owned(), |p| p.to_string());
+                    let _ = reply.send(Err(dial_error(target, &error)));
                 }
                 if let Some(peer) = peer_id
                     && !self.swarm.is_connected(&peer)
@@ -389,92 +383,6 @@ impl Driver {
             }
             _ => {}
         }
-    }
-
-    fn on_kad(&mut self, event: kad::Event) {
-        let kad::Event::OutboundQueryProgressed {
-            id,
-            result,
-            step,
-            stats,
-        } = event
-        else {
-            return;
-        };
-        tracing::debug!(query = ?id, step = step.count, last = step.last, took = ?stats.duration(), succeeded = stats.num_successes(), failed = stats.num_failures(), pending = stats.num_pending(), "query progressed");
-        match result {
-            QueryResult::GetProviders(found) => {
-                let Some(find) = self.finds.get_mut(&id) else {
-                    return;
-                };
-                match found {
-                    Ok(GetProvidersOk::FoundProviders { providers, .. }) => {
-                        let local = *self.swarm.local_peer_id();
-                        for peer in providers {
-                            if peer == local || find.found.contains(&peer) {
-                                continue;
-                            }
-                            find.found.push(peer);
-                            // Dial now, while the query still knows the
-                            // provider's addresses (they die with it).
-                            let opts = DialOpts::peer_id(peer)
-                                .condition(PeerCondition::DisconnectedAndNotDialing)
-                                .build();
-                            let _ = self.swarm.dial(opts);
-                        }
-                        if find.found.len() >= find.limit {
-                            if let Some(mut query) = self.swarm.behaviour_mut().kad.query_mut(&id) {
-                                query.finish();
-                            }
-                            self.answer_find(id, Ok(()));
-                        }
-                    }
-                    Ok(GetProvidersOk::FinishedWithNoAdditionalRecord { .. }) => {
-                        self.answer_find(id, Ok(()));
-                    }
-                    Err(error) => self.answer_find(id, Err(error.to_string())),
-                }
-                if step.last {
-                    self.answer_find(id, Ok(()));
-                }
-            }
-            QueryResult::StartProviding(result) => {
-                if let Some(reply) = self.provides.remove(&id) {
-                    let _ = reply.send(
-                        result
-                            .map(|_| ())
-                            .map_err(|e| NetError::Dht(format!("provide: {e}"))),
-                    );
-                }
-            }
-            QueryResult::Bootstrap(result) => {
-                if step.last
-                    && let Some(reply) = self.bootstraps.remove(&id)
-                {
-                    let _ = reply.send(
-                        result
-                            .map(|_| ())
-                            .map_err(|e| NetError::Dht(format!("bootstrap: {e}"))),
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// Answers a provider search with what it found; an error only when it
-    /// found nobody.
-    fn answer_find(&mut self, id: QueryId, outcome: Result<(), String>) {
-        let Some(find) = self.finds.remove(&id) else {
-            return;
-        };
-        let answer = match outcome {
-            Err(error) if find.found.is_empty() => {
-                Err(NetError::Dht(format!("find providers: {error}")))
-            }
-            _ => Ok(find.found),
-        };
-        let _ = find.reply.send(answer);
     }
 }
 
