@@ -1,0 +1,87 @@
+//! MCP against the real `mother` binary: `mother mcp` as a process spoken
+//! to in JSON-RPC lines over its stdin/stdout (`stdio`), and `mother serve
+//! --mcp` over streamable HTTP (`http`), with the example children and a
+//! hand-written WAT component. `client` is a minimal MCP client written
+//! from the protocol (no SDK), so what is tested is the wire.
+
+mod client;
+mod http;
+mod stdio;
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::common::{mother, text};
+
+/// A component from outside this repository: a `u8`, a `flags` and an
+/// `s64`, so the schemas' bounds and flag lists are checked on it.
+pub const BUMP_WAT: &str = r#"
+(component
+  (core module $m
+    (func (export "bump") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+    (func (export "double") (param i64) (result i64) local.get 0 local.get 0 i64.add))
+  (core instance $i (instantiate $m))
+  (type $perm-def (flags "read" "write" "exec"))
+  (export $perm "perm" (type $perm-def))
+  (func (export "bump") (param "x" u8) (param "p" $perm) (result u16) (canon lift (core func $i "bump")))
+  (func (export "double") (param "n" s64) (result s64) (canon lift (core func $i "double"))))
+"#;
+
+/// Installs `child` (an example child's name) under its name.
+pub fn install(home: &Path, child: &str) {
+    let path = children_artifacts::by_name(child)
+        .expect("an example child")
+        .path;
+    let out = mother(home, &["install", path, "--name", child]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// Installs the WAT component as `bump`.
+pub fn install_wat(home: &Path) {
+    let bytes = wat::parse_str(BUMP_WAT).expect("the WAT parses");
+    let file = home.join("bump.wasm");
+    std::fs::write(&file, bytes).unwrap();
+    let out = mother(home, &["install", file.to_str().unwrap(), "--name", "bump"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// Writes `policy.toml`.
+pub fn policy(home: &Path, toml: &str) {
+    std::fs::write(home.join("policy.toml"), toml).unwrap();
+    let out = mother(home, &["policy", "check"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// A validator of `schema` (JSON Schema 2020-12).
+pub fn validator(schema: &Value) -> jsonschema::Validator {
+    jsonschema::draft202012::new(schema).unwrap_or_else(|e| panic!("{e}: {schema}"))
+}
+
+/// The tool called `name` in a `tools/list` answer.
+pub fn tool<'a>(tools: &'a Value, name: &str) -> &'a Value {
+    tools["tools"]
+        .as_array()
+        .and_then(|list| list.iter().find(|t| t["name"] == name))
+        .unwrap_or_else(|| panic!("no tool {name} in {tools}"))
+}
+
+/// The tool names of a `tools/list` answer.
+pub fn names(tools: &Value) -> Vec<String> {
+    tools["tools"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|t| t["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `error.kind` of a tool call's answer that is an error.
+pub fn error_kind(result: &Value) -> &str {
+    assert_eq!(result["isError"], true, "{result}");
+    result["structuredContent"]["error"]["kind"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error kind in {result}"))
+}
