@@ -147,7 +147,7 @@ fn rpc(served: &Served, token: &str, id: u64, method: &str, params: Value) -> Va
         &served.addr,
         "/mcp",
         &[
-            ("Authorization", &bearer),
+            ("Authorization", bearer.as_str()),
             ("MCP-Protocol-Version", "2025-11-25"),
         ],
         &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
@@ -195,14 +195,14 @@ fn mcp_over_http_checks_host_origin_and_token_and_records_the_token_as_caller() 
     let answer = post(
         &served.addr,
         "/other",
-        &[("Authorization", &bearer)],
+        &[("Authorization", bearer.as_str())],
         &hello,
     );
     assert_eq!(answer.status, 404);
     let answer = post(
         &served.addr,
         "/mcp",
-        &[("Host", "evil.example:80"), ("Authorization", &bearer)],
+        &[("Host", "evil.example:80"), ("Authorization", bearer.as_str())],
         &hello,
     );
     assert_eq!(
@@ -214,7 +214,7 @@ fn mcp_over_http_checks_host_origin_and_token_and_records_the_token_as_caller() 
         "/mcp",
         &[
             ("Origin", "http://evil.example"),
-            ("Authorization", &bearer),
+            ("Authorization", bearer.as_str()),
         ],
         &hello,
     );
@@ -228,7 +228,7 @@ fn mcp_over_http_checks_host_origin_and_token_and_records_the_token_as_caller() 
         (401, &json!("unauthenticated"))
     );
     let forged = format!("Bearer patina_{id}_{}", "0".repeat(43));
-    let answer = post(&served.addr, "/mcp", &[("Authorization", &forged)], &hello);
+    let answer = post(&served.addr, "/mcp", &[("Authorization", forged.as_str())], &hello);
     assert_eq!(
         (answer.status, &answer.body["error"]["kind"]),
         (401, &json!("unauthenticated"))
@@ -239,7 +239,7 @@ fn mcp_over_http_checks_host_origin_and_token_and_records_the_token_as_caller() 
     let answer = post(
         &served.addr,
         "/mcp",
-        &[("Origin", &origin), ("Authorization", &bearer)],
+        &[("Origin", origin.as_str()), ("Authorization", bearer.as_str())],
         &hello,
     );
     assert_eq!(answer.status, 200, "{}", answer.body);
