@@ -21,8 +21,9 @@ pub struct HttpOutput {
     /// The child's response, or why its run ended without one (a trap, a
     /// limit, no response set, ...): a server answers that with a 5xx.
     pub reply: Result<HttpReply, RunFailure>,
-    /// The run: its report (the request and the response are moved out of
-    /// it into [`Self::reply`]) and its receipt, already stored.
+    /// The run: its report (without the request, which the receipt holds,
+    /// and the response, moved into [`Self::reply`]) and its receipt,
+    /// already stored.
     pub run: RunOutput,
 }
 
