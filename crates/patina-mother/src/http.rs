@@ -11,6 +11,7 @@
 //! produce.
 
 use patina_host::{Call, HttpCall, HttpReply, RunFailure, RunRequest};
+use patina_receipts::Attribution;
 use tracing::Instrument;
 
 use crate::{ChildRef, LimitsSpec, Mother, MotherError, RunOutput, parse_grants};
@@ -44,6 +45,21 @@ impl Mother {
         grants: &[String],
         limits: LimitsSpec,
     ) -> Result<HttpOutput, MotherError> {
+        self.handle_http_as(child, request, grants, limits, &Attribution::default())
+            .await
+    }
+
+    /// [`Self::handle_http`] for a caller a door let in: the receipt's
+    /// header names `attribution` (the membrane decides, before it calls
+    /// this, whether the caller may).
+    pub async fn handle_http_as(
+        &self,
+        child: &ChildRef,
+        request: HttpCall,
+        grants: &[String],
+        limits: LimitsSpec,
+        attribution: &Attribution,
+    ) -> Result<HttpOutput, MotherError> {
         let span = tracing::info_span!(
             "mother_http",
             child = %child,
@@ -56,7 +72,7 @@ impl Mother {
             let mut run = RunRequest::new(Call::Http(request));
             run.grants = grants;
             run.limits = limits.limits();
-            let mut run = self.runner().run(&child, &run).await?;
+            let mut run = self.runner().run(&child, &run, attribution).await?;
             let report = &mut run.report;
             report.http_call = None;
             let reply = match &report.outcome {
