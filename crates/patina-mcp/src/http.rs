@@ -135,7 +135,7 @@ pub async fn serve_http(
                                     Err(never) => match never {},
                                 }
                             }
-                            Err(refusal) => refusal,
+                            Err(refusal) => refusal.into_response(),
                         };
                         Ok::<_, Infallible>(response)
                     }
@@ -179,9 +179,9 @@ impl Gate {
         &self,
         membrane: &MembraneServer,
         mut request: Request<Incoming>,
-    ) -> Result<Request<Incoming>, Response<Body>> {
+    ) -> Result<Request<Incoming>, Refusal> {
         if request.uri().path() != PATH {
-            return Err(refuse(
+            return Err(Refusal::new(
                 StatusCode::NOT_FOUND,
                 "not-found",
                 &format!("MCP is served at {PATH}"),
@@ -193,7 +193,7 @@ impl Gate {
             .and_then(|h| h.to_str().ok())
             .unwrap_or("");
         if !self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
-            return Err(refuse(
+            return Err(Refusal::new(
                 StatusCode::FORBIDDEN,
                 "bad-host",
                 &format!(
@@ -205,7 +205,7 @@ impl Gate {
         if let Some(origin) = headers.get(header::ORIGIN) {
             let origin = origin.to_str().unwrap_or("");
             if !self.origins.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
-                return Err(refuse(
+                return Err(Refusal::new(
                     StatusCode::FORBIDDEN,
                     "bad-origin",
                     &format!("Origin `{origin}` may not call this server"),
@@ -213,7 +213,7 @@ impl Gate {
             }
         }
         let Some(token) = bearer(headers) else {
-            return Err(refuse(
+            return Err(Refusal::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
                 "an `Authorization: Bearer <token>` header is required (mother token create)",
@@ -224,7 +224,7 @@ impl Gate {
                 request.extensions_mut().insert(access);
                 Ok(request)
             }
-            Err(error) => Err(refuse(
+            Err(error) => Err(Refusal::new(
                 StatusCode::UNAUTHORIZED,
                 error.kind(),
                 &error.to_string(),
@@ -240,6 +240,27 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim())
         .filter(|t| !t.is_empty())
+}
+
+/// Why the gate turned a request away (answered before rmcp sees it).
+struct Refusal {
+    status: StatusCode,
+    kind: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, kind: &'static str, message: &str) -> Self {
+        Self {
+            status,
+            kind,
+            message: message.to_owned(),
+        }
+    }
+
+    fn into_response(self) -> Response<Body> {
+        refuse(self.status, self.kind, &self.message)
+    }
 }
 
 fn refuse(status: StatusCode, kind: &str, message: &str) -> Response<Body> {

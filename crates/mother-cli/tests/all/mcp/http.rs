@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{error_kind, install, names, policy, tool, validator};
+use super::{error_kind, install, names, policy, receipt_count, tool, validator};
 use crate::common::{json as output_json, mother, text};
 
 /// `mother serve --mcp`, killed if the test ends before it stops.
@@ -114,8 +114,7 @@ fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &Value) -> Answe
             .lines()
             .filter_map(|l| l.strip_prefix("data:"))
             .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .last()
+            .rfind(|l| !l.is_empty())
             .unwrap_or("null")
             .to_owned()
     } else {
@@ -202,7 +201,10 @@ fn mcp_over_http_checks_host_origin_and_token_and_records_the_token_as_caller() 
     let answer = post(
         &served.addr,
         "/mcp",
-        &[("Host", "evil.example:80"), ("Authorization", bearer.as_str())],
+        &[
+            ("Host", "evil.example:80"),
+            ("Authorization", bearer.as_str()),
+        ],
         &hello,
     );
     assert_eq!(
@@ -228,7 +230,12 @@ fn mcp_over_http_checks_host_origin_and_token_and_records_the_token_as_caller() 
         (401, &json!("unauthenticated"))
     );
     let forged = format!("Bearer patina_{id}_{}", "0".repeat(43));
-    let answer = post(&served.addr, "/mcp", &[("Authorization", forged.as_str())], &hello);
+    let answer = post(
+        &served.addr,
+        "/mcp",
+        &[("Authorization", forged.as_str())],
+        &hello,
+    );
     assert_eq!(
         (answer.status, &answer.body["error"]["kind"]),
         (401, &json!("unauthenticated"))
@@ -239,7 +246,10 @@ fn mcp_over_http_checks_host_origin_and_token_and_records_the_token_as_caller() 
     let answer = post(
         &served.addr,
         "/mcp",
-        &[("Origin", origin.as_str()), ("Authorization", bearer.as_str())],
+        &[
+            ("Origin", origin.as_str()),
+            ("Authorization", bearer.as_str()),
+        ],
         &hello,
     );
     assert_eq!(answer.status, 200, "{}", answer.body);
@@ -302,16 +312,33 @@ fn mcp_over_http_checks_host_origin_and_token_and_records_the_token_as_caller() 
         notes_grant.as_str()
     );
 
-    let listed = output_json(&mother(
-        &home,
-        &[
-            "receipts",
-            "list",
-            "--caller",
-            &format!("token:{id}"),
-            "--json",
-        ],
-    ));
-    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    let caller = format!("token:{id}");
+    assert_eq!(receipt_count(&home, &caller), 1);
+
+    // A revoked token replayed (the very bearer that worked above) is
+    // refused from the next request on, while the server keeps running.
+    let revoked = mother(&home, &["token", "revoke", &id]);
+    assert!(revoked.status.success(), "{}", text(&revoked.stderr));
+    let replayed = post(
+        &served.addr,
+        "/mcp",
+        &[("Authorization", bearer.as_str())],
+        &json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                "params": {"name": "calc.add", "arguments": {"a": 1, "b": 1}}}),
+    );
+    assert_eq!(
+        (replayed.status, &replayed.body["error"]["kind"]),
+        (401, &json!("unauthenticated")),
+        "{}",
+        replayed.body
+    );
+    assert!(
+        replayed.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("revoked")),
+        "{}",
+        replayed.body
+    );
+    assert_eq!(receipt_count(&home, &caller), 1, "nothing more ran");
     drop(served);
 }

@@ -2,17 +2,19 @@
 //! to in JSON-RPC lines over its stdin/stdout (`stdio`), and `mother serve
 //! --mcp` over streamable HTTP (`http`), with the example children and a
 //! hand-written WAT component. `client` is a minimal MCP client written
-//! from the protocol (no SDK), so what is tested is the wire.
+//! from the protocol (no SDK), so what is tested is the wire; `sdk` speaks
+//! to the same binary through the official SDK's (rmcp's) own client.
 
 mod client;
 mod http;
+mod sdk;
 mod stdio;
 
 use std::path::Path;
 
 use serde_json::Value;
 
-use crate::common::{mother, text};
+use crate::common::{json as output_json, mother, text};
 
 /// A component from outside this repository: a `u8`, a `flags` and an
 /// `s64`, so the schemas' bounds and flag lists are checked on it.
@@ -84,4 +86,29 @@ pub fn error_kind(result: &Value) -> &str {
     result["structuredContent"]["error"]["kind"]
         .as_str()
         .unwrap_or_else(|| panic!("no error kind in {result}"))
+}
+
+/// How many receipts name `caller` (`mother receipts list --caller`).
+pub fn receipt_count(home: &Path, caller: &str) -> usize {
+    let listed = output_json(&mother(
+        home,
+        &[
+            "receipts", "list", "--caller", caller, "--json", "--limit", "1000",
+        ],
+    ));
+    listed.as_array().map_or(0, Vec::len)
+}
+
+/// `mother mcp ARGS` in `home`, its stdin and stdout piped (stderr dropped).
+pub fn start_mcp(home: &Path, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_mother"))
+        .env("PATINA_HOME", home)
+        .env_remove("PATINA_LOG")
+        .arg("mcp")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("mother mcp starts")
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::client::StdioAgent;
-use super::{error_kind, install, install_wat, names, policy, tool, validator};
+use super::{error_kind, install, install_wat, names, policy, receipt_count, tool, validator};
 use crate::common::{json as output_json, mother, text};
 
 /// A home with calc, indexer, git-status, hello-log and the WAT `bump`;
@@ -346,16 +346,6 @@ fn grants_outside_the_role_are_refused_by_name_and_approvals_go_to_a_person() {
     );
 }
 
-fn receipt_count(home: &Path, caller: &str) -> usize {
-    let listed = output_json(&mother(
-        home,
-        &[
-            "receipts", "list", "--caller", caller, "--json", "--limit", "1000",
-        ],
-    ));
-    listed.as_array().map_or(0, Vec::len)
-}
-
 #[test]
 fn an_agent_sees_and_runs_only_its_children_and_cannot_widen_itself() {
     let world = world();
@@ -412,8 +402,29 @@ fn an_agent_sees_and_runs_only_its_children_and_cannot_widen_itself() {
     assert_eq!(listed, ["calc"]);
     let described = agent.call("describe_child", json!({"child": "hello-log"}));
     assert_eq!(error_kind(&described), "child-denied");
-    let hidden = agent.call("hello-log.greet", json!({"name": "ann"}));
-    assert_eq!(error_kind(&hidden), "unknown-tool");
+    // A tool name that tries to reach another child: no name resolves to
+    // anything but an exact entry of the agent's own catalogue.
+    for name in [
+        "hello-log.greet",
+        "calc.greet",
+        "calc.add/../hello-log.greet",
+        "../hello-log.greet",
+        "calc/../../hello-log/greet",
+        "hello_log.greet",
+        "HELLO-LOG.GREET",
+        "Calc.add",
+        "calc.add ",
+        "calc.add\u{0}hello-log.greet",
+        "calc.add.hello-log.greet",
+        "calc..add",
+        "*.greet",
+        "hello-log.*",
+        "%2e%2e/hello-log.greet",
+        "",
+    ] {
+        let hidden = agent.call(name, json!({"name": "ann"}));
+        assert_eq!(error_kind(&hidden), "unknown-tool", "{name:?}: {hidden}");
+    }
     let theirs = agent.call("get_receipt", json!({"receipt": owners}));
     assert_eq!(error_kind(&theirs), "receipt-denied");
     let theirs = agent.call("replay", json!({"receipt": owners}));
@@ -424,6 +435,8 @@ fn an_agent_sees_and_runs_only_its_children_and_cannot_widen_itself() {
         ("_grants", json!(["*"])),
         ("_grants", json!(["fs:/:rw"])),
         ("_grants", json!(["log"])),
+        ("_grants", json!(["invoke:hello-log"])),
+        ("_grants", json!(["invoke:*"])),
         ("_role", json!("admin")),
         ("_approve", json!(["fs:/:rw"])),
         ("grants", json!(["*"])),
