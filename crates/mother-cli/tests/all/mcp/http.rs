@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{error_kind, install, names, policy, receipt_count, tool, validator};
-use crate::common::{json as output_json, mother, text};
+use crate::common::{mother, text};
 
 /// `mother serve --mcp`, killed if the test ends before it stops.
 struct Served {
