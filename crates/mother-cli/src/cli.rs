@@ -57,6 +57,8 @@ pub enum Command {
     Metrics(MetricsArgs),
     /// Serve this Mother on a Unix socket (`$PATINA_HOME/mother.sock`) through the membrane.
     Serve(ServeArgs),
+    /// Serve an MCP agent on stdin/stdout: each command of each child its role allows is a tool.
+    Mcp(crate::commands::mcp::McpArgs),
     /// Print this Mother's public key (what a policy names a caller by).
     Key(KeyArgs),
     /// Check, explain or change `$PATINA_HOME/policy.toml`.
@@ -81,6 +83,10 @@ pub struct ServeArgs {
     /// How long shutdown waits for runs in flight, e.g. 30s.
     #[arg(long, value_name = "DUR", default_value = "30s")]
     pub drain: String,
+    /// Also serve MCP over streamable HTTP on this loopback address
+    /// (`127.0.0.1:PORT`, path `/mcp`), for bearer tokens (`mother token create`).
+    #[arg(long, value_name = "ADDR")]
+    pub mcp: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Args)]
@@ -208,9 +214,12 @@ impl Command {
             Self::Metrics(a) => a.json,
             Self::Policy(PolicyCommand::Explain { json, .. }) => *json,
             Self::Token(TokenCommand::List { json }) => *json,
-            Self::Serve(_) | Self::Key(_) | Self::Policy(_) | Self::Epoch(_) | Self::Token(_) => {
-                false
-            }
+            Self::Serve(_)
+            | Self::Mcp(_)
+            | Self::Key(_)
+            | Self::Policy(_)
+            | Self::Epoch(_)
+            | Self::Token(_) => false,
             #[cfg(feature = "demo")]
             Self::Demo => false,
         }

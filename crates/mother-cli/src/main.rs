@@ -29,6 +29,12 @@ fn main() -> ExitCode {
             Err(error) => output::fail(&error, json),
         };
     }
+    if let Command::Mcp(args) = cli.command {
+        return match home(cli.home).and_then(|home| commands::mcp::run(home, args)) {
+            Ok(code) => code,
+            Err(error) => output::fail(&error, json),
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -96,6 +102,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         #[cfg(feature = "demo")]
         Command::Demo => commands::demo::run(door.mother("demo")?).await,
         Command::Serve(_)
+        | Command::Mcp(_)
         | Command::Key(_)
         | Command::Policy(_)
         | Command::Epoch(_)

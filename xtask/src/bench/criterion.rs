@@ -50,6 +50,11 @@ const PAIRS: &[(&str, &str, Option<f64>)] = &[
         Some(2.0),
     ),
     (
+        "mcp/stdio_tool_call_calc_add",
+        "mcp/embedded_run_calc_add",
+        None,
+    ),
+    (
         "throughput/clients_64_recorded",
         "throughput/clients_64_live",
         None,

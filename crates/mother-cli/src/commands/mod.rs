@@ -6,6 +6,7 @@ pub mod demo;
 pub mod inspect;
 pub mod install;
 pub mod list;
+pub mod mcp;
 pub mod metrics;
 pub mod receipts;
 pub mod replay;

@@ -32,6 +32,10 @@ pub fn run(home: PathBuf, args: ServeArgs) -> Result<ExitCode> {
         let server = MembraneServer::open(mother, ServeConfig::default())?;
         let socket = args.socket.unwrap_or_else(|| home.join("mother.sock"));
         let listener = patina_membrane::bind(&socket)?;
+        let mcp = match args.mcp {
+            Some(addr) => Some(super::mcp::start_http(&server, addr).await?),
+            None => None,
+        };
         let mut hangup = signal(SignalKind::hangup()).context("SIGHUP")?;
         let mut user1 = signal(SignalKind::user_defined1()).context("SIGUSR1")?;
         let mut terminate = signal(SignalKind::terminate()).context("SIGTERM")?;
@@ -62,6 +66,7 @@ pub fn run(home: PathBuf, args: ServeArgs) -> Result<ExitCode> {
             }
         };
         let left = patina_membrane::serve_unix(&server, listener, shutdown, drain).await;
+        drop(mcp);
         let _ = std::fs::remove_file(&socket);
         if left > 0 {
             eprintln!("stopped: {left} runs still in flight were cancelled (none was answered)");

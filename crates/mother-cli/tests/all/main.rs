@@ -4,6 +4,7 @@
 mod cli;
 mod common;
 mod invoke;
+mod mcp;
 mod metrics;
 mod receipts;
 mod serve;
