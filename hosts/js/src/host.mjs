@@ -183,7 +183,8 @@ export class Host {
     const child = await this.load(request.bytes);
     const digest = Buffer.from(child.id.slice(3), 'hex');
     const seed = [digest.readBigUInt64LE(0).toString(), digest.readBigUInt64LE(8).toString()];
-    const argv = isCommand ? ['child', ...request.argv] : null;
+    // argv[0] is the child's id, as on the wasmtime hosts.
+    const argv = isCommand ? [child.id, ...request.argv] : null;
     const startedAtMs = Date.now();
     const ran = await this.#inWorker({
       jsPath: child.jsPath,
@@ -265,7 +266,7 @@ export class Host {
         });
       };
       const timer = setTimeout(() => finish({
-        failed: { kind: 'deadline-exceeded', message: `deadline exceeded: the run took longer than ${timeoutMs} ms` },
+        failed: { kind: 'deadline-exceeded', message: `deadline exceeded: the run was stopped after ${timeoutMs} ms` },
       }), timeoutMs);
       worker.on('message', (message) => {
         if (message.type === 'event') {

@@ -148,14 +148,31 @@ async function run(job) {
   return { returned: { results: result ? writeValue(result, value) : '', exit_code: null } };
 }
 
+/**
+ * A trap's message as a wasmtime host records it (the canonical text of
+ * the trap code), from V8's `RuntimeError` text: a receipt must not depend
+ * on the engine that ran it.
+ */
+const TRAPS = [
+  [/^unreachable$/, 'wasm `unreachable` instruction executed'],
+  [/^memory access out of bounds$/, 'out of bounds memory access'],
+  [/^divide by zero$|^remainder by zero$/, 'integer divide by zero'],
+  [/^integer overflow$|^divide result unrepresentable$/, 'integer overflow'],
+  [/^float unrepresentable in integer range$/, 'invalid conversion to integer'],
+  [/^table index is out of bounds$/, 'undefined element: out of bounds table access'],
+  [/^null function or function signature mismatch$|^function signature mismatch$/, 'indirect call type mismatch'],
+  [/^Maximum call stack size exceeded$/, 'call stack exhausted'],
+];
+
 /** How a thrown error ends the run: {kind, message}. */
 function failure(e) {
-  if (e instanceof ExitSignal) return null;
   if (e?.kind === 'denied' || e?.kind === 'toy') return { kind: e.kind, message: e.message };
+  const message = String(e?.message ?? e);
   if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) {
-    return { kind: 'trap', message: e.message };
+    const known = TRAPS.find(([pattern]) => pattern.test(message));
+    if (known) return { kind: 'trap', message: known[1] };
   }
-  return { kind: 'trap', message: String(e?.message ?? e) };
+  return { kind: 'trap', message };
 }
 
 parentPort.once('message', async (job) => {

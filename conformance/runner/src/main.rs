@@ -1,0 +1,202 @@
+//! `patina-conformance`: runs the conformance cases (`conformance/cases`) on
+//! every host under test — embedded, served, peer, bridge, MCP (as they
+//! land), and the JavaScript host — prints a matrix (case × host: pass /
+//! FAIL / n/a with the reason) with each receipt's transcript hash, writes a
+//! JSON report, and exits non-zero on any failure. `cargo xtask conformance`
+//! builds the children and the `mother` binary, then runs this.
+//!
+//! It must never pass a case it did not check, nor skip one silently: every
+//! n/a says why.
+
+mod case;
+mod check;
+mod hosts;
+mod report;
+mod suite;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+
+use crate::case::Sources;
+use crate::hosts::{Embedded, HostUnderTest, JsHost, Pending, Served};
+use crate::report::{Cell, Report, Row};
+
+const USAGE: &str = "usage: patina-conformance --children DIR [--mother PATH] [--host H]... [--case NAME]... [--json] [--report FILE] [--cases DIR]
+
+  --children DIR  built children: DIR/<language>/<name>.wasm
+  --mother PATH   the `mother` binary (for the served host)
+  --host H        run only these hosts (embedded, served, peer, bridge, mcp, js); all by default
+  --case NAME     run only the cases whose name starts with NAME
+  --json          print the report as JSON instead of the matrix
+  --report FILE   where to write the JSON report
+  --cases DIR     the case files (default: conformance/cases)";
+
+struct Args {
+    children: PathBuf,
+    cases: PathBuf,
+    mother: Option<PathBuf>,
+    hosts: Vec<String>,
+    only: Vec<String>,
+    json: bool,
+    report: Option<PathBuf>,
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn parse() -> Result<Args> {
+    let mut args = Args {
+        children: PathBuf::new(),
+        cases: repo().join("conformance/cases"),
+        mother: None,
+        hosts: Vec::new(),
+        only: Vec::new(),
+        json: false,
+        report: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{arg} needs a value\n{USAGE}"));
+        match arg.as_str() {
+            "--children" => args.children = value()?.into(),
+            "--cases" => args.cases = value()?.into(),
+            "--mother" => args.mother = Some(value()?.into()),
+            "--host" => args.hosts.push(value()?),
+            "--case" => args.only.push(value()?),
+            "--report" => args.report = Some(value()?.into()),
+            "--json" => args.json = true,
+            _ => bail!("unknown argument `{arg}`\n{USAGE}"),
+        }
+    }
+    if args.children.as_os_str().is_empty() {
+        bail!("--children is required\n{USAGE}");
+    }
+    for host in &args.hosts {
+        if !hosts::ALL.contains(&host.as_str()) {
+            bail!("unknown host `{host}` (one of {})", hosts::ALL.join(", "));
+        }
+    }
+    Ok(args)
+}
+
+/// Starts the selected hosts, in matrix order.
+async fn start(args: &Args) -> Result<Vec<Box<dyn HostUnderTest>>> {
+    let wanted = |name: &str| args.hosts.is_empty() || args.hosts.iter().any(|h| h == name);
+    let mut started: Vec<Box<dyn HostUnderTest>> = Vec::new();
+    for name in hosts::ALL {
+        if !wanted(name) {
+            continue;
+        }
+        let host: Box<dyn HostUnderTest> = match *name {
+            "embedded" => Box::new(Embedded::open()?),
+            "served" => {
+                let mother = args
+                    .mother
+                    .as_deref()
+                    .context("the served host needs --mother PATH (the `mother` binary)")?;
+                Box::new(Served::start(mother).await.context("starting the served host")?)
+            }
+            "peer" => Box::new(Pending::new(
+                "peer",
+                "peer Mothers (crates/patina-peer) are not on main yet",
+            )),
+            "bridge" => Box::new(Pending::new(
+                "bridge",
+                "the REST bridge (crates/patina-bridge) is not on main yet",
+            )),
+            "mcp" => Box::new(Pending::new(
+                "mcp",
+                "MCP (crates/patina-mcp) is not on main yet",
+            )),
+            "js" => Box::new(
+                JsHost::start(&repo().join("hosts/js")).context("starting the JavaScript host")?,
+            ),
+            _ => continue,
+        };
+        started.push(host);
+    }
+    Ok(started)
+}
+
+async fn run(args: Args) -> Result<Report> {
+    let fixtures = repo().join("conformance/fixtures");
+    let fixtures = fixtures.canonicalize().unwrap_or(fixtures);
+    let sources = Sources {
+        cases: &args.cases,
+        children: &args.children,
+        fixtures: &fixtures,
+    };
+    let (mut cases, mut missing) = case::load(&sources)?;
+    if !args.only.is_empty() {
+        let picked = |name: &str| args.only.iter().any(|o| name.starts_with(o.as_str()));
+        cases.retain(|c| picked(&c.name));
+        missing.retain(|m| picked(&m.name));
+    }
+    let prepared = suite::prepare(&cases)?;
+    let mut hosts = start(&args).await?;
+    let names: Vec<String> = hosts.iter().map(|h| h.name().to_owned()).collect();
+    let mut replayer = Embedded::open()?;
+    let scratch = tempfile::tempdir()?;
+    let mut rows = Vec::new();
+    for case in &cases {
+        let child = &prepared[&case.child];
+        rows.push(suite::row(case, child, &mut hosts, &mut replayer, scratch.path()).await);
+    }
+    for gone in missing {
+        let cells = names
+            .iter()
+            .map(|h| {
+                (
+                    h.clone(),
+                    Cell::NotApplicable {
+                        reason: gone.reason.clone(),
+                    },
+                )
+            })
+            .collect();
+        rows.push(Row {
+            case: gone.name,
+            about: String::new(),
+            child: String::new(),
+            language: String::new(),
+            cells,
+        });
+    }
+    Ok(Report::new(names, rows))
+}
+
+fn main() -> ExitCode {
+    let outcome = parse().and_then(|args| {
+        let json = args.json;
+        let path = args.report.clone();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let local = tokio::task::LocalSet::new();
+        let report = local.block_on(&runtime, run(args))?;
+        if let Some(path) = path {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(&path, serde_json::to_vec_pretty(&report)?)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        if json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            print!("{}", report.render());
+        }
+        Ok(report.failed())
+    });
+    match outcome {
+        Ok(false) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
