@@ -149,9 +149,10 @@ async function run(job) {
 }
 
 /**
- * A trap's message as a wasmtime host records it (the canonical text of
- * the trap code), from V8's `RuntimeError` text: a receipt must not depend
- * on the engine that ran it.
+ * A trap's message as a wasmtime host records it — `the child trapped: wasm
+ * trap: ` and the canonical text of the trap code — from V8's
+ * `RuntimeError` text (or jco's, which already names the trap wasmtime's
+ * way): a receipt must not depend on the engine that ran it.
  */
 const TRAPS = [
   [/^unreachable$/, 'wasm `unreachable` instruction executed'],
@@ -167,12 +168,13 @@ const TRAPS = [
 /** How a thrown error ends the run: {kind, message}. */
 function failure(e) {
   if (e?.kind === 'denied' || e?.kind === 'toy') return { kind: e.kind, message: e.message };
-  const message = String(e?.message ?? e);
+  const raw = String(e?.message ?? e);
   if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) {
-    const known = TRAPS.find(([pattern]) => pattern.test(message));
-    if (known) return { kind: 'trap', message: known[1] };
+    const named = raw.startsWith('wasm trap: ') ? raw.slice('wasm trap: '.length) : raw;
+    const known = TRAPS.find(([pattern]) => pattern.test(named));
+    return { kind: 'trap', message: `the child trapped: wasm trap: ${known ? known[1] : named}` };
   }
-  return { kind: 'trap', message };
+  return { kind: 'trap', message: `the child trapped: ${raw}` };
 }
 
 parentPort.once('message', async (job) => {

@@ -160,7 +160,7 @@ const fsToy = {
   instantiate(ctx) {
     const grant = ctx.grants.find((g) => g.startsWith('fs:'));
     const { root, access } = parseFsGrant(grant);
-    const readOnly = (what) => err({ tag: 'not-permitted', val: `the grant is read-only (${what} needs rw)` });
+    const readOnly = () => err({ tag: 'not-permitted', val: 'the grant is read-only (`ro`)' });
     return {
       read(p) {
         return within(root, p, (full, st) => {

@@ -125,8 +125,13 @@ export function writeValue(type, value, opts = {}) {
     case 'enum':
       if (!t.cases.includes(value)) throw new TypeError(`\`${value}\` is not a case of ${t.name}`);
       return label(value);
-    case 'flags':
-      return `{${t.names.filter((n) => value[camel(n)]).join(', ')}}`;
+    case 'flags': {
+      // Declared order; a call's recorded arguments list them sorted
+      // (`opts.sortFlags`), as the wasmtime hosts' WAVE reader collects them.
+      const set = t.names.filter((n) => value[camel(n)]);
+      if (opts.sortFlags) set.sort();
+      return `{${set.join(', ')}}`;
+    }
     case 'option':
       if (isNone(t, value)) return 'none';
       return `some(${writeValue(t.of, nestedOption(t) ? value.val : value, opts)})`;
