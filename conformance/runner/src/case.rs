@@ -215,6 +215,21 @@ pub struct Case {
     pub expect: Expect,
 }
 
+impl Case {
+    /// Whether the child's language runtime reads the clocks and random
+    /// sources by itself (CPython seeds its hashes, StarlingMonkey reads the
+    /// clock): those reads are recorded and replayed like any, but they are
+    /// not the case's events, and their values differ run by run.
+    pub fn runtime_reads_ambient(&self) -> bool {
+        matches!(self.language.as_str(), "python" | "js")
+    }
+}
+
+/// Whether an event is a read of a clock or a random source.
+pub fn is_ambient(toy: &str) -> bool {
+    toy.starts_with("wasi:clocks/") || toy.starts_with("wasi:random/")
+}
+
 /// Where the suite's inputs are.
 pub struct Sources<'a> {
     /// `conformance/cases` (or another directory of case files).

@@ -11,7 +11,7 @@ use patina_receipts::{
     Transcript, first_divergence, portable_hash, verify,
 };
 
-use crate::case::{Case, ExpectedEvent, ExpectedOutcome, ExpectedResult, Text};
+use crate::case::{Case, ExpectedEvent, ExpectedOutcome, ExpectedResult, is_ambient};
 
 /// The text of a payload, references looked up in `blobs`.
 pub fn text(payload: &Payload, blobs: &[Blob]) -> String {
@@ -40,7 +40,8 @@ fn expected_shown(e: &ExpectedEvent) -> String {
 pub fn expectations(case: &Case, transcript: &Transcript, blobs: &[Blob]) -> Result<(), String> {
     let expect = &case.expect;
     if let Some(events) = &expect.events {
-        let got = &transcript.events;
+        let own = own_events(case, transcript);
+        let got = &own.events;
         for index in 0..events.len().max(got.len()) {
             let want = events.get(index);
             let have = got.get(index);
@@ -182,19 +183,45 @@ fn portable(transcript: &Transcript) -> Transcript {
     t
 }
 
+/// The transcript without the reads of clocks and random sources the
+/// child's language runtime makes by itself (for a row whose runtime does,
+/// and whose expected events name none).
+pub fn own_events(case: &Case, transcript: &Transcript) -> Transcript {
+    let expects_ambient = case
+        .expect
+        .events
+        .iter()
+        .flatten()
+        .any(|e| is_ambient(&e.toy));
+    let mut t = transcript.clone();
+    if case.runtime_reads_ambient() && !expects_ambient {
+        t.events.retain(|e| !is_ambient(&e.toy));
+    }
+    t
+}
+
 /// How `receipt` compares with the reference host's receipt of the same
 /// case: identical events and outcome (the portable hash), and, when both
 /// hosts are metered, the same fuel and full transcript hash.
 pub fn agreement(
+    case: &Case,
     reference: (&str, &Receipt),
     receipt: &Receipt,
     both_metered: bool,
 ) -> Result<(), String> {
     let (name, theirs) = reference;
-    if portable_hash(&theirs.transcript) != portable_hash(&receipt.transcript) {
-        let why = first_divergence(&portable(&theirs.transcript), &portable(&receipt.transcript))
+    let (ours, theirs_t) = (
+        portable(&own_events(case, &receipt.transcript)),
+        portable(&own_events(case, &theirs.transcript)),
+    );
+    if portable_hash(&theirs_t) != portable_hash(&ours) {
+        let why = first_divergence(&theirs_t, &ours)
             .map_or_else(|| "the call or grants differ".into(), |d| d.to_string());
         return Err(format!("differs from {name}: {why}"));
+    }
+    if case.runtime_reads_ambient() {
+        // The runtime's own reads differ run by run, and so may its fuel.
+        return Ok(());
     }
     if both_metered && theirs.transcript.fuel != receipt.transcript.fuel {
         return Err(format!(
@@ -211,4 +238,142 @@ pub fn agreement(
 /// The hashes a cell reports.
 pub fn hashes(receipt: &Receipt) -> (Digest, Digest) {
     (receipt.transcript_hash, portable_hash(&receipt.transcript))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use patina_receipts::{CallRecord, Event, Identity, Outcome, canonical};
+
+    use super::*;
+    use crate::case::{CaseLimits, Expect, Text};
+
+    fn event(seq: u64, toy: &str, args: &str, result: &str) -> Event {
+        Event {
+            seq,
+            toy: toy.into(),
+            function: "log".into(),
+            args: Payload::Text(args.into()),
+            result: EventResult::Ok(Payload::Text(result.into())),
+        }
+    }
+
+    fn transcript(events: Vec<Event>, fuel: u64) -> Transcript {
+        Transcript {
+            child: patina_core::ChildId::of(b"child"),
+            call: CallRecord {
+                function: "greet".into(),
+                args: vec!["\"ann\"".into()],
+                argv: None,
+                limits: patina_core::Limits::default(),
+                deny_missing: false,
+            },
+            grants: vec!["log".parse().unwrap()],
+            unrecorded: vec![],
+            events,
+            outcome: Outcome {
+                status: OutcomeStatus::Returned {
+                    results: Payload::Text("\"hello, ann!\"".into()),
+                    exit_code: None,
+                },
+                stdout: Payload::Text(String::new()),
+                stderr: Payload::Text(String::new()),
+            },
+            fuel,
+        }
+    }
+
+    fn case(language: &str, events: Vec<ExpectedEvent>) -> Case {
+        Case {
+            name: "hello".into(),
+            about: String::new(),
+            child: "x.wasm".into(),
+            language: language.into(),
+            call: Some("greet(\"ann\")".into()),
+            argv: None,
+            grants: vec!["log".into()],
+            deny_missing: false,
+            limits: CaseLimits::default(),
+            not_applicable: BTreeMap::new(),
+            varies: None,
+            tamper: false,
+            expect: Expect {
+                result: Some(Text::Exact("\"hello, ann!\"".into())),
+                events: Some(events),
+                ..Expect::default()
+            },
+        }
+    }
+
+    fn expected(args: &str) -> ExpectedEvent {
+        ExpectedEvent {
+            toy: "patina:toys/log@0.1.0".into(),
+            function: "log".into(),
+            args: Text::Exact(args.into()),
+            result: ExpectedResult::Ok(Text::Exact("()".into())),
+        }
+    }
+
+    const LOG: &str = "patina:toys/log@0.1.0";
+
+    #[test]
+    fn the_first_differing_event_is_named_with_both_sides() {
+        let t = transcript(vec![event(0, LOG, "(info, \"greeting ann\")", "()")], 1);
+        let ok = case("rust", vec![expected("(info, \"greeting ann\")")]);
+        expectations(&ok, &t, &[]).unwrap();
+        let edited = case("rust", vec![expected("(info, \"greeting bob\")")]);
+        let why = expectations(&edited, &t, &[]).unwrap_err();
+        assert!(why.starts_with("event 0 differs"), "{why}");
+        assert!(why.contains("expected patina:toys/log@0.1.0#log(info, \"greeting bob\") -> ()"), "{why}");
+        assert!(why.contains("got patina:toys/log@0.1.0#log(info, \"greeting ann\") -> ()"), "{why}");
+        let missing = case("rust", vec![expected("(info, \"greeting ann\")"), expected("(info, \"x\")")]);
+        let why = expectations(&missing, &t, &[]).unwrap_err();
+        assert!(why.contains("event 1 differs: expected") && why.contains("got no event"), "{why}");
+    }
+
+    #[test]
+    fn a_runtimes_own_clock_and_random_reads_are_not_the_cases_events() {
+        let t = transcript(
+            vec![
+                event(0, "wasi:random/random", "(256)", "(\"00\")"),
+                event(1, LOG, "(info, \"greeting ann\")", "()"),
+            ],
+            1,
+        );
+        let expect = vec![expected("(info, \"greeting ann\")")];
+        assert!(expectations(&case("rust", expect.clone()), &t, &[]).is_err());
+        expectations(&case("python", expect), &t, &[]).unwrap();
+    }
+
+    #[test]
+    fn hosts_agree_on_the_portable_hash_and_metered_hosts_on_fuel() {
+        let identity = Identity::from_seed([1; 32]);
+        let seal = |t: Transcript| canonical::seal(t, &identity, 1, 2, None);
+        let events = || vec![event(0, LOG, "(info, \"greeting ann\")", "()")];
+        let reference = seal(transcript(events(), 10));
+        let c = case("rust", vec![]);
+        agreement(&c, ("embedded", &reference), &seal(transcript(events(), 10)), true).unwrap();
+        agreement(&c, ("embedded", &reference), &seal(transcript(events(), 0)), false).unwrap();
+        let why = agreement(&c, ("embedded", &reference), &seal(transcript(events(), 11)), true)
+            .unwrap_err();
+        assert!(why.contains("fuel 11 here, 10 on embedded"), "{why}");
+        let other = vec![event(0, LOG, "(info, \"greeting bob\")", "()")];
+        let why = agreement(&c, ("embedded", &reference), &seal(transcript(other, 0)), false)
+            .unwrap_err();
+        assert!(why.contains("differs from embedded: divergence at event 0"), "{why}");
+    }
+
+    #[test]
+    fn a_receipt_of_the_wrong_meter_or_tampered_is_caught() {
+        let identity = Identity::from_seed([1; 32]);
+        let metered = canonical::seal(transcript(vec![], 5), &identity, 1, 2, None);
+        integrity(&metered, true).unwrap();
+        let why = integrity(&metered, false).unwrap_err();
+        assert!(why.contains("meter Fuel with fuel 5"), "{why}");
+        tampering(&metered).unwrap();
+        let mut broken = metered.clone();
+        broken.ended_at_ms = 3;
+        assert!(integrity(&broken, true).unwrap_err().contains("does not verify"));
+    }
 }

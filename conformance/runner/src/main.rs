@@ -82,8 +82,10 @@ fn parse() -> Result<Args> {
     Ok(args)
 }
 
-/// Starts the selected hosts, in matrix order.
-async fn start(args: &Args) -> Result<Vec<Box<dyn HostUnderTest>>> {
+/// Starts the selected hosts, in matrix order, with the embedded Mother
+/// every receipt is replayed on.
+async fn start(args: &Args) -> Result<(Vec<Box<dyn HostUnderTest>>, Embedded)> {
+    let embedded = Embedded::open()?;
     let wanted = |name: &str| args.hosts.is_empty() || args.hosts.iter().any(|h| h == name);
     let mut started: Vec<Box<dyn HostUnderTest>> = Vec::new();
     for name in hosts::ALL {
@@ -91,7 +93,7 @@ async fn start(args: &Args) -> Result<Vec<Box<dyn HostUnderTest>>> {
             continue;
         }
         let host: Box<dyn HostUnderTest> = match *name {
-            "embedded" => Box::new(Embedded::open()?),
+            "embedded" => Box::new(embedded.clone()),
             "served" => {
                 let mother = args
                     .mother
@@ -118,7 +120,7 @@ async fn start(args: &Args) -> Result<Vec<Box<dyn HostUnderTest>>> {
         };
         started.push(host);
     }
-    Ok(started)
+    Ok((started, embedded))
 }
 
 async fn run(args: Args) -> Result<Report> {
@@ -136,14 +138,26 @@ async fn run(args: Args) -> Result<Report> {
         missing.retain(|m| picked(&m.name));
     }
     let prepared = suite::prepare(&cases)?;
-    let mut hosts = start(&args).await?;
+    let (mut hosts, replayer) = start(&args).await?;
     let names: Vec<String> = hosts.iter().map(|h| h.name().to_owned()).collect();
-    let mut replayer = Embedded::open()?;
     let scratch = tempfile::tempdir()?;
     let mut rows = Vec::new();
-    for case in &cases {
+    for (index, case) in cases.iter().enumerate() {
         let child = &prepared[&case.child];
-        rows.push(suite::row(case, child, &mut hosts, &mut replayer, scratch.path()).await);
+        let row = suite::row(case, child, &mut hosts, &replayer, scratch.path()).await;
+        let failed = row
+            .cells
+            .values()
+            .filter(|c| matches!(c, Cell::Fail { .. }))
+            .count();
+        eprintln!(
+            "conformance: [{}/{}] {}{}",
+            index + 1,
+            cases.len(),
+            case.name,
+            if failed > 0 { format!(": {failed} failed") } else { String::new() }
+        );
+        rows.push(row);
     }
     for gone in missing {
         let cells = names

@@ -52,7 +52,7 @@ pub async fn row(
     case: &Case,
     child: &Prepared,
     hosts: &mut [Box<dyn HostUnderTest>],
-    replayer: &mut Embedded,
+    replayer: &Embedded,
     scratch: &Path,
 ) -> Row {
     let mut cells = BTreeMap::new();
@@ -98,7 +98,7 @@ async fn judge(
     metered: bool,
     ran: Ran,
     reference: &mut Option<Reference>,
-    replayer: &mut Embedded,
+    replayer: &Embedded,
     scratch: &Path,
 ) -> Cell {
     let fail = |reason: String| Cell::Fail { reason };
@@ -153,13 +153,19 @@ async fn judge(
         }
         Some(theirs) if case.varies.is_none() => {
             if let Err(reason) = check::agreement(
+                case,
                 (theirs.host, &theirs.receipt),
                 &receipt,
                 metered && theirs.metered,
             ) {
                 return fail(reason);
             }
-            if !(metered && theirs.metered) {
+            if case.runtime_reads_ambient() {
+                note = Some(format!(
+                    "the {} runtime reads clocks and random by itself: compared with {} without those reads, and by replay",
+                    case.language, theirs.host
+                ));
+            } else if !(metered && theirs.metered) {
                 note = Some(format!("compared with {} on the portable hash", theirs.host));
             }
         }
@@ -181,7 +187,7 @@ async fn replay(
     child: &Prepared,
     receipt: &Receipt,
     blobs: &[Blob],
-    replayer: &mut Embedded,
+    replayer: &Embedded,
     scratch: &Path,
 ) -> Result<(), String> {
     replayer

@@ -1,7 +1,9 @@
 //! The embedded host: a `patina_mother::Mother` in this process (its own
 //! home in a temporary directory), the way an application embeds one.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
+use std::rc::Rc;
 
 use anyhow::{Context, Result};
 use patina_mother::{InstallSpec, Mother, MotherConfig, ReceiptRef};
@@ -9,11 +11,13 @@ use patina_mother::{InstallSpec, Mother, MotherConfig, ReceiptRef};
 use super::{HostUnderTest, Prepared, Ran, is_refusal, spec};
 use crate::case::Case;
 
-/// A Mother in process.
+/// A Mother in process. Clones share the Mother (the suite replays every
+/// host's receipts on the embedded host's Mother: one compilation per child).
+#[derive(Clone)]
 pub struct Embedded {
     mother: Mother,
-    installed: HashSet<String>,
-    _home: tempfile::TempDir,
+    installed: Rc<RefCell<HashSet<String>>>,
+    _home: Rc<tempfile::TempDir>,
 }
 
 impl Embedded {
@@ -24,8 +28,8 @@ impl Embedded {
             .context("opening the embedded Mother")?;
         Ok(Self {
             mother,
-            installed: HashSet::new(),
-            _home: home,
+            installed: Rc::default(),
+            _home: Rc::new(home),
         })
     }
 
@@ -35,8 +39,9 @@ impl Embedded {
     }
 
     /// Installs `child` once.
-    pub async fn install(&mut self, child: &Prepared) -> Result<()> {
-        if self.installed.insert(child.id.clone()) {
+    pub async fn install(&self, child: &Prepared) -> Result<()> {
+        let new = self.installed.borrow_mut().insert(child.id.clone());
+        if new {
             self.mother
                 .install(child.bytes.to_vec(), InstallSpec::default())
                 .await
