@@ -266,8 +266,8 @@ pub fn load(sources: &Sources<'_>) -> Result<(Vec<Case>, Vec<Missing>)> {
             .and_then(|s| s.to_str())
             .context("a case file name is not UTF-8")?
             .to_owned();
-        let text =
-            std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading {}", file.display()))?;
         let parsed: CaseFile = serde_json::from_str(&text)
             .with_context(|| format!("the case {} is malformed", file.display()))?;
         if parsed.call.is_some() == parsed.argv.is_some() {
@@ -334,10 +334,7 @@ fn toolchain_hint(language: &str) -> &'static str {
 /// The component file of each build of the case's child.
 fn children_of(parsed: &CaseFile, file: &Path, built: &Path) -> Result<Vec<(String, PathBuf)>> {
     if parsed.child.ends_with(".wasm") || parsed.child.contains('/') {
-        let path = file
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(&parsed.child);
+        let path = file.parent().unwrap_or(Path::new(".")).join(&parsed.child);
         return Ok(vec![("file".into(), path)]);
     }
     let languages = if parsed.languages.is_empty() {
@@ -355,9 +352,7 @@ fn children_of(parsed: &CaseFile, file: &Path, built: &Path) -> Result<Vec<(Stri
                     LANGUAGES.join(", ")
                 );
             }
-            let path = built
-                .join(&language)
-                .join(format!("{}.wasm", parsed.child));
+            let path = built.join(&language).join(format!("{}.wasm", parsed.child));
             Ok((language, path))
         })
         .collect()
@@ -403,7 +398,10 @@ mod tests {
         )
         .unwrap();
         let error = format!("{:#}", load(&sources).unwrap_err());
-        assert!(error.contains("exactly one of `call` and `argv`"), "{error}");
+        assert!(
+            error.contains("exactly one of `call` and `argv`"),
+            "{error}"
+        );
         std::fs::write(
             cases.join("a.json"),
             r#"{"about": "x", "child": "values", "languages": ["rust", "python"], "call": "add(1, 2)", "expect": {"result": "3"}}"#,
@@ -413,6 +411,10 @@ mod tests {
         assert!(found.is_empty());
         assert_eq!(missing.len(), 2);
         assert_eq!(missing[1].name, "a [python]");
-        assert!(missing[1].reason.contains("componentize-py"), "{}", missing[1].reason);
+        assert!(
+            missing[1].reason.contains("componentize-py"),
+            "{}",
+            missing[1].reason
+        );
     }
 }

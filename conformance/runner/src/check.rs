@@ -15,7 +15,12 @@ use crate::case::{Case, ExpectedEvent, ExpectedOutcome, ExpectedResult, is_ambie
 
 /// The text of a payload, references looked up in `blobs`.
 pub fn text(payload: &Payload, blobs: &[Blob]) -> String {
-    let bytes = payload.bytes(|d| blobs.iter().find(|b| b.digest == *d).map(|b| b.bytes.clone()));
+    let bytes = payload.bytes(|d| {
+        blobs
+            .iter()
+            .find(|b| b.digest == *d)
+            .map(|b| b.bytes.clone())
+    });
     match bytes {
         Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         None => payload.display(),
@@ -62,7 +67,9 @@ pub fn expectations(case: &Case, transcript: &Transcript, blobs: &[Blob]) -> Res
                         && w.function == h.function
                         && w.args.matches(&args)
                         && match (&w.result, &h.result) {
-                            (ExpectedResult::Ok(t), EventResult::Ok(p)) => t.matches(&text(p, blobs)),
+                            (ExpectedResult::Ok(t), EventResult::Ok(p)) => {
+                                t.matches(&text(p, blobs))
+                            }
                             (ExpectedResult::Denied, EventResult::Denied) => true,
                             (ExpectedResult::Failed(t), EventResult::Failed(m)) => t.matches(m),
                             _ => false,
@@ -85,29 +92,52 @@ pub fn expectations(case: &Case, transcript: &Transcript, blobs: &[Blob]) -> Res
     }
     match (&expect.outcome, &transcript.outcome.status) {
         (None, _) => {}
-        (Some(ExpectedOutcome::Returned { exit_code }), OutcomeStatus::Returned { exit_code: got, .. }) => {
+        (
+            Some(ExpectedOutcome::Returned { exit_code }),
+            OutcomeStatus::Returned { exit_code: got, .. },
+        ) => {
             if exit_code.is_some() && exit_code != got {
                 return Err(format!("exit status: expected {exit_code:?}, got {got:?}"));
             }
         }
-        (Some(ExpectedOutcome::Failed { kind, message }), OutcomeStatus::Failed { kind: got, message: said }) => {
+        (
+            Some(ExpectedOutcome::Failed { kind, message }),
+            OutcomeStatus::Failed {
+                kind: got,
+                message: said,
+            },
+        ) => {
             if kind != got {
-                return Err(format!("outcome: expected failed[{kind}], got failed[{got}]: {said}"));
+                return Err(format!(
+                    "outcome: expected failed[{kind}], got failed[{got}]: {said}"
+                ));
             }
             if let Some(message) = message
                 && !message.matches(said)
             {
-                return Err(format!("failure message: expected {}, got {said:?}", message.shown()));
+                return Err(format!(
+                    "failure message: expected {}, got {said:?}",
+                    message.shown()
+                ));
             }
         }
         (Some(want), got) => {
-            return Err(format!("outcome: expected {want:?}, got {}", status_shown(got, blobs)));
+            return Err(format!(
+                "outcome: expected {want:?}, got {}",
+                status_shown(got, blobs)
+            ));
         }
     }
     if let Some(want) = &expect.result {
         let got = match &transcript.outcome.status {
             OutcomeStatus::Returned { results, .. } => text(results, blobs),
-            failed => return Err(format!("result: expected {}, got {}", want.shown(), status_shown(failed, blobs))),
+            failed => {
+                return Err(format!(
+                    "result: expected {}, got {}",
+                    want.shown(),
+                    status_shown(failed, blobs)
+                ));
+            }
         };
         if !want.matches(&got) {
             return Err(format!("result: expected {}, got {got}", want.shown()));
@@ -159,7 +189,10 @@ pub fn tampering(receipt: &Receipt) -> Result<(), String> {
     let mut edited = receipt.clone();
     edited.transcript.outcome.stdout = Payload::Text("tampered".into());
     match verify(&edited) {
-        Err(ReceiptError::Tampered { what: Tampered::Transcript { .. }, .. }) => {}
+        Err(ReceiptError::Tampered {
+            what: Tampered::Transcript { .. },
+            ..
+        }) => {}
         other => return Err(format!("a receipt with its stdout edited: {other:?}")),
     }
     let mut edited = receipt.clone();
@@ -170,8 +203,15 @@ pub fn tampering(receipt: &Receipt) -> Result<(), String> {
     });
     edited.transcript.grants.clear();
     match verify(&edited) {
-        Err(ReceiptError::Tampered { what: Tampered::Header { .. }, .. }) => {}
-        other => return Err(format!("a receipt with its grants removed and rehashed: {other:?}")),
+        Err(ReceiptError::Tampered {
+            what: Tampered::Header { .. },
+            ..
+        }) => {}
+        other => {
+            return Err(format!(
+                "a receipt with its grants removed and rehashed: {other:?}"
+            ));
+        }
     }
     Ok(())
 }
@@ -325,11 +365,26 @@ mod tests {
         let edited = case("rust", vec![expected("(info, \"greeting bob\")")]);
         let why = expectations(&edited, &t, &[]).unwrap_err();
         assert!(why.starts_with("event 0 differs"), "{why}");
-        assert!(why.contains("expected patina:toys/log@0.1.0#log(info, \"greeting bob\") -> ()"), "{why}");
-        assert!(why.contains("got patina:toys/log@0.1.0#log(info, \"greeting ann\") -> ()"), "{why}");
-        let missing = case("rust", vec![expected("(info, \"greeting ann\")"), expected("(info, \"x\")")]);
+        assert!(
+            why.contains("expected patina:toys/log@0.1.0#log(info, \"greeting bob\") -> ()"),
+            "{why}"
+        );
+        assert!(
+            why.contains("got patina:toys/log@0.1.0#log(info, \"greeting ann\") -> ()"),
+            "{why}"
+        );
+        let missing = case(
+            "rust",
+            vec![
+                expected("(info, \"greeting ann\")"),
+                expected("(info, \"x\")"),
+            ],
+        );
         let why = expectations(&missing, &t, &[]).unwrap_err();
-        assert!(why.contains("event 1 differs: expected") && why.contains("got no event"), "{why}");
+        assert!(
+            why.contains("event 1 differs: expected") && why.contains("got no event"),
+            "{why}"
+        );
     }
 
     #[test]
@@ -353,15 +408,40 @@ mod tests {
         let events = || vec![event(0, LOG, "(info, \"greeting ann\")", "()")];
         let reference = seal(transcript(events(), 10));
         let c = case("rust", vec![]);
-        agreement(&c, ("embedded", &reference), &seal(transcript(events(), 10)), true).unwrap();
-        agreement(&c, ("embedded", &reference), &seal(transcript(events(), 0)), false).unwrap();
-        let why = agreement(&c, ("embedded", &reference), &seal(transcript(events(), 11)), true)
-            .unwrap_err();
+        agreement(
+            &c,
+            ("embedded", &reference),
+            &seal(transcript(events(), 10)),
+            true,
+        )
+        .unwrap();
+        agreement(
+            &c,
+            ("embedded", &reference),
+            &seal(transcript(events(), 0)),
+            false,
+        )
+        .unwrap();
+        let why = agreement(
+            &c,
+            ("embedded", &reference),
+            &seal(transcript(events(), 11)),
+            true,
+        )
+        .unwrap_err();
         assert!(why.contains("fuel 11 here, 10 on embedded"), "{why}");
         let other = vec![event(0, LOG, "(info, \"greeting bob\")", "()")];
-        let why = agreement(&c, ("embedded", &reference), &seal(transcript(other, 0)), false)
-            .unwrap_err();
-        assert!(why.contains("differs from embedded: divergence at event 0"), "{why}");
+        let why = agreement(
+            &c,
+            ("embedded", &reference),
+            &seal(transcript(other, 0)),
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            why.contains("differs from embedded: divergence at event 0"),
+            "{why}"
+        );
     }
 
     #[test]
@@ -374,6 +454,10 @@ mod tests {
         tampering(&metered).unwrap();
         let mut broken = metered.clone();
         broken.ended_at_ms = 3;
-        assert!(integrity(&broken, true).unwrap_err().contains("does not verify"));
+        assert!(
+            integrity(&broken, true)
+                .unwrap_err()
+                .contains("does not verify")
+        );
     }
 }

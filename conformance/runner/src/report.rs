@@ -104,7 +104,13 @@ impl Report {
     /// The matrix, then every failure and n/a with its reason, then the
     /// transcript hashes per case per host.
     pub fn render(&self) -> String {
-        let width = self.rows.iter().map(|r| r.case.len()).max().unwrap_or(4).max(4);
+        let width = self
+            .rows
+            .iter()
+            .map(|r| r.case.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
         let mut out = format!("{:width$}", "case");
         for host in &self.hosts {
             out.push_str(&format!("  {host:>8}"));
@@ -207,14 +213,26 @@ mod tests {
             language: "rust".into(),
             cells,
         };
-        let report = Report::new(vec!["embedded".into(), "peer".into(), "js".into()], vec![row]);
+        let report = Report::new(
+            vec!["embedded".into(), "peer".into(), "js".into()],
+            vec![row],
+        );
         assert!(report.failed());
         let text = report.render();
-        assert!(text.contains("hello      pass       n/a      FAIL"), "{text}");
+        assert!(
+            text.contains("hello      pass       n/a      FAIL"),
+            "{text}"
+        );
         assert!(text.contains("hello on js: event 1 differs"), "{text}");
         assert!(text.contains("hello on peer: not on main"), "{text}");
-        assert!(text.contains("transcript aaaaaaaaaaaa  portable bbbbbbbbbbbb  fuel 7"), "{text}");
-        assert!(text.contains("1 passed, 1 failed, 1 not applicable"), "{text}");
+        assert!(
+            text.contains("transcript aaaaaaaaaaaa  portable bbbbbbbbbbbb  fuel 7"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1 passed, 1 failed, 1 not applicable"),
+            "{text}"
+        );
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["rows"][0]["cells"]["peer"]["status"], "n/a");
         assert_eq!(json["totals"]["fail"], 1);

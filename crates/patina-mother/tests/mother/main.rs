@@ -441,7 +441,10 @@ async fn a_receipt_without_fuel_replays_on_the_portable_hash() {
 
     let file = dir.path().join("unmetered.json");
     let receipt = unmetered(&metered, Meter::None, |_| {}, &file);
-    let replay = mother.replay(&ReceiptRef::File(file.clone())).await.unwrap();
+    let replay = mother
+        .replay(&ReceiptRef::File(file.clone()))
+        .await
+        .unwrap();
     let summary = replay.summary();
     assert!(replay.replay.matched(), "{:?}", summary.divergence);
     assert_eq!(summary.transcript_hash, receipt.transcript_hash);
@@ -462,7 +465,10 @@ async fn a_receipt_without_fuel_replays_on_the_portable_hash() {
         },
         &file,
     );
-    let replay = mother.replay(&ReceiptRef::File(file.clone())).await.unwrap();
+    let replay = mother
+        .replay(&ReceiptRef::File(file.clone()))
+        .await
+        .unwrap();
     let divergence = replay.replay.divergence.clone().expect("another result");
     assert_eq!(divergence.index, receipt.transcript.events.len() as u64);
     assert!(divergence.expected.unwrap().contains("returned 6"));
@@ -470,6 +476,10 @@ async fn a_receipt_without_fuel_replays_on_the_portable_hash() {
     // A receipt that claims fuel metering is held to its fuel, 0 here.
     unmetered(&metered, Meter::Fuel, |_| {}, &file);
     let replay = mother.replay(&ReceiptRef::File(file)).await.unwrap();
-    let divergence = replay.replay.divergence.clone().expect("fuel 0 is not the fuel");
+    let divergence = replay
+        .replay
+        .divergence
+        .clone()
+        .expect("fuel 0 is not the fuel");
     assert_eq!(divergence.expected.as_deref(), Some("fuel 0"));
 }
