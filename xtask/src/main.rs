@@ -6,7 +6,6 @@
 
 mod bench;
 mod conformance;
-mod conformance_langs;
 
 use std::process::Command;
 
@@ -70,7 +69,10 @@ fn main() -> Result<()> {
 pub(crate) fn workspace_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .map_or_else(|| std::path::PathBuf::from("."), std::path::Path::to_path_buf)
+        .map_or_else(
+            || std::path::PathBuf::from("."),
+            std::path::Path::to_path_buf,
+        )
 }
 
 /// The schemas and where their generated code is committed.

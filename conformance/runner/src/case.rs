@@ -242,6 +242,7 @@ pub struct Sources<'a> {
 
 /// A child built in a language the machine has no toolchain for: the row
 /// is listed n/a on every host with this reason.
+#[derive(Debug)]
 pub struct Missing {
     /// The row's name.
     pub name: String,

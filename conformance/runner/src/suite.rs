@@ -73,8 +73,17 @@ pub async fn row(
                         reason: format!("{error:#}"),
                     },
                     Ok(ran) => {
-                        judge(case, child, name, metered, ran, &mut reference, replayer, scratch)
-                            .await
+                        judge(
+                            case,
+                            child,
+                            name,
+                            metered,
+                            ran,
+                            &mut reference,
+                            replayer,
+                            scratch,
+                        )
+                        .await
                     }
                 }
             }
@@ -103,6 +112,7 @@ async fn judge(
 ) -> Cell {
     let fail = |reason: String| Cell::Fail { reason };
     let (receipt, blobs) = match (ran, &case.expect.refused) {
+        (Ran::NotApplicable { reason }, _) => return Cell::NotApplicable { reason },
         (Ran::Refused { kind, .. }, Some(want)) if &kind == want => {
             return Cell::Pass {
                 transcript_hash: None,
@@ -140,9 +150,10 @@ async fn judge(
     {
         return fail(reason);
     }
-    let mut note = case.varies.as_ref().map(|why| {
-        format!("values vary run by run ({why}): compared by pattern and by replay")
-    });
+    let mut note = case
+        .varies
+        .as_ref()
+        .map(|why| format!("values vary run by run ({why}): compared by pattern and by replay"));
     match reference {
         None => {
             *reference = Some(Reference {
@@ -166,7 +177,10 @@ async fn judge(
                     case.language, theirs.host
                 ));
             } else if !(metered && theirs.metered) {
-                note = Some(format!("compared with {} on the portable hash", theirs.host));
+                note = Some(format!(
+                    "compared with {} on the portable hash",
+                    theirs.host
+                ));
             }
         }
         Some(_) => {}
@@ -182,7 +196,8 @@ async fn judge(
 }
 
 /// Replays `receipt` on the suite's own wasmtime Mother: it must match
-/// (on the portable hash when the receipt has no fuel meter).
+/// (on the portable hash when the receipt has no fuel meter). The receipt
+/// is written to `scratch/<id>.json` first (what `--keep-receipts` keeps).
 async fn replay(
     child: &Prepared,
     receipt: &Receipt,

@@ -3,16 +3,28 @@
 //! blobs. A host adapter translates; it never judges — the comparison is in
 //! `crate::check`. A host that is not on this build yet is listed with the
 //! reason, never skipped silently.
+//!
+//! One file per host, each with `start(&Setup) -> Box<dyn HostUnderTest>`:
+//! adding a door (or turning a pending one — `peer.rs`, `bridge.rs`,
+//! `mcp.rs` — into a real adapter) is that file, its name in [`ALL`] and
+//! its arm in [`start`]. A host outside this repository needs no Rust at
+//! all: `--external NAME=COMMAND` (`external.rs`, the line protocol of
+//! `stdio.rs`).
 
+mod bridge;
 mod embedded;
+mod external;
 mod js;
+mod mcp;
+mod peer;
 mod pending;
 mod served;
+mod stdio;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use patina_mother::{CallSpec, ChildRef, LimitsSpec, RunSpec};
 use patina_receipts::{Blob, Receipt};
 
@@ -21,9 +33,32 @@ use crate::case::{
 };
 
 pub use embedded::Embedded;
-pub use js::JsHost;
+pub use external::start as start_external;
 pub use pending::Pending;
-pub use served::Served;
+
+/// What the hosts are started with.
+pub struct Setup<'a> {
+    /// The repository (for `hosts/js`).
+    pub repo: &'a Path,
+    /// The `mother` binary, for the hosts that run one.
+    pub mother: Option<&'a Path>,
+    /// The suite's own embedded Mother (also the one every receipt is
+    /// replayed on).
+    pub embedded: &'a Embedded,
+}
+
+/// Starts the host `name` (one of [`ALL`]).
+pub async fn start(name: &str, setup: &Setup<'_>) -> Result<Box<dyn HostUnderTest>> {
+    match name {
+        "embedded" => Ok(Box::new(setup.embedded.clone())),
+        "served" => served::start(setup).await,
+        "peer" => peer::start(setup).await,
+        "bridge" => bridge::start(setup).await,
+        "mcp" => mcp::start(setup).await,
+        "js" => js::start(setup).await,
+        _ => bail!("unknown host `{name}` (one of {})", ALL.join(", ")),
+    }
+}
 
 /// A child ready to run: its bytes, file, id and description (its WIT types).
 pub struct Prepared {
@@ -52,6 +87,12 @@ pub enum Ran {
         receipt: Box<Receipt>,
         /// Blobs it refers to.
         blobs: Vec<Blob>,
+    },
+    /// The host itself says the case cannot apply to it (a host driven
+    /// over the line protocol may answer so).
+    NotApplicable {
+        /// Why.
+        reason: String,
     },
 }
 

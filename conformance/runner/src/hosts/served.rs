@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use patina_membrane::{Connection, Session};
 use tokio::process::{Child, Command};
 
-use super::{HostUnderTest, Prepared, Ran, is_refusal, spec};
+use super::{HostUnderTest, Prepared, Ran, Setup, is_refusal, spec};
 use crate::case::Case;
 
 /// How long `mother serve` may take to open its socket.
@@ -23,6 +23,14 @@ pub struct Served {
     installed: HashSet<String>,
     _server: Child,
     _home: tempfile::TempDir,
+}
+
+/// Starts the served host with the setup's `mother` binary.
+pub async fn start(setup: &Setup<'_>) -> Result<Box<dyn HostUnderTest>> {
+    let mother = setup
+        .mother
+        .context("the served host needs --mother PATH (the `mother` binary)")?;
+    Ok(Box::new(Served::start(mother).await?))
 }
 
 impl Served {
