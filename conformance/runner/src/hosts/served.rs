@@ -4,7 +4,7 @@
 //! membrane, as any client's does.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -66,7 +66,7 @@ impl Served {
     }
 }
 
-async fn wait_for(socket: &PathBuf) -> Result<()> {
+async fn wait_for(socket: &Path) -> Result<()> {
     let deadline = tokio::time::Instant::now() + START_TIMEOUT;
     while !socket.exists() {
         if tokio::time::Instant::now() > deadline {
