@@ -1,9 +1,11 @@
 //! `cargo xtask <task>`: the project's chores as one command each, so the
 //! README, CI and people run the same steps. It only orchestrates `cargo` and
-//! the binaries it builds; it must never hold product logic or download
-//! anything.
+//! the binaries it builds; it must never hold product logic, and it
+//! downloads nothing but what the project's own lock files name (`npm ci`
+//! in `hosts/js` for the conformance suite's JavaScript host).
 
 mod bench;
+mod conformance;
 
 use std::process::Command;
 
@@ -16,6 +18,10 @@ tasks:
   bench   every benchmark of the workspace (criterion benches, process-per-call
           `mother run` vs a raw wasmtime embedder), one table of figure, baseline
           and ratio, written to <target>/bench/report.json
+  conformance [--host H]... [--case NAME]... [--json]
+          the conformance suite: every case on every host (embedded, served, peer,
+          bridge, mcp, js), a matrix of pass / fail / n/a, written to
+          <target>/conformance/report.json
   capnp   regenerate the membrane's Rust code from capnp/*.capnp (needs the `capnp` tool)";
 
 /// Runs `cargo ARGS`, failing unless it succeeds.
@@ -47,12 +53,26 @@ fn main() -> Result<()> {
             cargo(&["test", "--workspace", "--all-features"])
         }
         "bench" => bench::run(),
+        "conformance" => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            conformance::run(&args)
+        }
         "capnp" => capnp(),
         _ => {
             eprintln!("{USAGE}");
             bail!("unknown task `{task}`")
         }
     }
+}
+
+/// The workspace root (the parent of `xtask/`).
+pub(crate) fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(
+            || std::path::PathBuf::from("."),
+            std::path::Path::to_path_buf,
+        )
 }
 
 /// The schemas and where their generated code is committed.

@@ -1,7 +1,9 @@
 //! Replay: re-run the same child bytes with every toy call, clock and random
 //! read answered from a recorded transcript, and say whether the run came out
 //! the same — same events, outcome and fuel, hence the same transcript hash —
-//! or where it first diverged.
+//! or where it first diverged. A receipt of a host without a fuel meter
+//! (`Meter::None`: `fuel` 0) is compared on the portable hash: everything
+//! but the fuel.
 //!
 //! Replay never calls a toy backend, never runs other bytes than the
 //! receipt's child, and never claims exactness for a run that used authority
@@ -9,7 +11,7 @@
 
 use std::sync::Arc;
 
-use patina_receipts::{Digest, Divergence, canonical, first_divergence};
+use patina_receipts::{Digest, Divergence, Meter, canonical, first_divergence};
 
 use crate::request::replay_request;
 use crate::{Child, Host, ReplaySource, RunRefused, RunReport};
@@ -19,7 +21,8 @@ use crate::{Child, Host, ReplaySource, RunRefused, RunReport};
 pub struct ReplayReport {
     /// The replayed run itself.
     pub report: RunReport,
-    /// The transcript hash of the replayed run.
+    /// The transcript hash of the replayed run (for a receipt of a host
+    /// without a meter, its portable hash: fuel 0, as the receipt has it).
     pub transcript_hash: Digest,
     /// Where it first differed from the receipt (`None`: it matched).
     pub divergence: Option<Divergence>,
@@ -36,19 +39,37 @@ impl ReplayReport {
 }
 
 impl Host {
-    /// Replays a recorded run of `child`. Refuses other bytes than the
-    /// receipt's child before running anything.
+    /// Replays a recorded run of `child` (recorded with fuel metering).
+    /// Refuses other bytes than the receipt's child before running anything.
     pub async fn replay(
         &self,
         child: &Child,
         source: ReplaySource,
     ) -> Result<ReplayReport, RunRefused> {
+        self.replay_metered(child, source, Meter::Fuel).await
+    }
+
+    /// Replays a recorded run of `child` whose receipt counted its work with
+    /// `meter`. With [`Meter::Fuel`] the fuel must match too; with
+    /// [`Meter::None`] (a host that cannot count fuel, whose receipt says 0)
+    /// the replay is compared on the portable hash: events and outcome, the
+    /// fuel this host burned left out.
+    pub async fn replay_metered(
+        &self,
+        child: &Child,
+        source: ReplaySource,
+        meter: Meter,
+    ) -> Result<ReplayReport, RunRefused> {
         let exact = source.transcript.unrecorded.is_empty();
         let source = Arc::new(source);
         let mut report = self.run(child, &replay_request(source.clone())).await?;
-        let Some((replayed, _)) = report.take_transcript() else {
+        let Some((mut replayed, _)) = report.take_transcript() else {
             return Err(RunRefused::Engine("a replay ran without recording".into()));
         };
+        if meter == Meter::None {
+            // What an unmetered host would have written: the portable form.
+            replayed.fuel = 0;
+        }
         let divergence = report
             .divergence()
             .cloned()

@@ -98,7 +98,7 @@ impl Mother {
             };
             let replay = self
                 .host()
-                .replay(&child, source)
+                .replay_metered(&child, source, receipt.meter)
                 .await
                 .map_err(MotherError::Refused)?;
             tracing::info!(matched = replay.matched(), "replayed");

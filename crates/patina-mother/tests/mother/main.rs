@@ -401,3 +401,85 @@ async fn an_installed_child_runs_from_its_artifact_without_reading_its_bytes() {
     ));
     assert_ne!(std::fs::read(&artifact).unwrap(), altered, "recompiled");
 }
+
+/// A receipt sealed the way a host without a fuel meter seals it
+/// (`meter: none`, `fuel: 0`, its own key) from `receipt`'s transcript,
+/// written as a bare receipt file.
+fn unmetered(
+    receipt: &patina_receipts::Receipt,
+    meter: patina_receipts::Meter,
+    edit: impl FnOnce(&mut patina_receipts::Transcript),
+    file: &std::path::Path,
+) -> patina_receipts::Receipt {
+    let mut transcript = receipt.transcript.clone();
+    transcript.fuel = 0;
+    edit(&mut transcript);
+    let header = patina_receipts::canonical::Header {
+        started_at_ms: 1,
+        ended_at_ms: 2,
+        meter,
+        ..Default::default()
+    };
+    let identity = patina_receipts::Identity::from_seed([9; 32]);
+    let sealed = patina_receipts::canonical::seal_with(transcript, &identity, &header, None);
+    std::fs::write(file, patina_receipts::canonical::encode(&sealed)).unwrap();
+    sealed
+}
+
+#[tokio::test]
+async fn a_receipt_without_fuel_replays_on_the_portable_hash() {
+    use patina_receipts::{Meter, Payload};
+    let dir = tempfile::tempdir().unwrap();
+    let mother = open(&dir);
+    mother
+        .install_file(children_artifacts::CALC.into(), named("calc"))
+        .await
+        .unwrap();
+    let run = mother.run(call("calc", "add(2, 3)")).await.unwrap();
+    let metered = run.receipt.unwrap();
+    assert!(metered.transcript.fuel > 0);
+
+    let file = dir.path().join("unmetered.json");
+    let receipt = unmetered(&metered, Meter::None, |_| {}, &file);
+    let replay = mother
+        .replay(&ReceiptRef::File(file.clone()))
+        .await
+        .unwrap();
+    let summary = replay.summary();
+    assert!(replay.replay.matched(), "{:?}", summary.divergence);
+    assert_eq!(summary.transcript_hash, receipt.transcript_hash);
+    assert_eq!(
+        receipt.transcript_hash,
+        patina_receipts::portable_hash(&metered.transcript)
+    );
+
+    // The portable hash still covers everything else: another result diverges.
+    let receipt = unmetered(
+        &metered,
+        Meter::None,
+        |t| {
+            if let patina_receipts::OutcomeStatus::Returned { results, .. } = &mut t.outcome.status
+            {
+                *results = Payload::Text("6".into());
+            }
+        },
+        &file,
+    );
+    let replay = mother
+        .replay(&ReceiptRef::File(file.clone()))
+        .await
+        .unwrap();
+    let divergence = replay.replay.divergence.clone().expect("another result");
+    assert_eq!(divergence.index, receipt.transcript.events.len() as u64);
+    assert!(divergence.expected.unwrap().contains("returned 6"));
+
+    // A receipt that claims fuel metering is held to its fuel, 0 here.
+    unmetered(&metered, Meter::Fuel, |_| {}, &file);
+    let replay = mother.replay(&ReceiptRef::File(file)).await.unwrap();
+    let divergence = replay
+        .replay
+        .divergence
+        .clone()
+        .expect("fuel 0 is not the fuel");
+    assert_eq!(divergence.expected.as_deref(), Some("fuel 0"));
+}

@@ -1,0 +1,90 @@
+//! The embedded host: a `patina_mother::Mother` in this process (its own
+//! home in a temporary directory), the way an application embeds one.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use anyhow::{Context, Result};
+use patina_mother::{InstallSpec, Mother, MotherConfig, ReceiptRef};
+
+use super::{HostUnderTest, Prepared, Ran, is_refusal, spec};
+use crate::case::Case;
+
+/// A Mother in process. Clones share the Mother (the suite replays every
+/// host's receipts on the embedded host's Mother: one compilation per child).
+#[derive(Clone)]
+pub struct Embedded {
+    mother: Mother,
+    installed: Rc<RefCell<HashSet<String>>>,
+    _home: Rc<tempfile::TempDir>,
+}
+
+impl Embedded {
+    /// A fresh Mother with its home in a temporary directory.
+    pub fn open() -> Result<Self> {
+        let home = tempfile::tempdir().context("a home for the embedded Mother")?;
+        let mother = Mother::open(MotherConfig::new(home.path().join("home")))
+            .context("opening the embedded Mother")?;
+        Ok(Self {
+            mother,
+            installed: Rc::default(),
+            _home: Rc::new(home),
+        })
+    }
+
+    /// The Mother (the suite replays every host's receipts on one).
+    pub fn mother(&self) -> &Mother {
+        &self.mother
+    }
+
+    /// Installs `child` once.
+    pub async fn install(&self, child: &Prepared) -> Result<()> {
+        let new = self.installed.borrow_mut().insert(child.id.clone());
+        if new {
+            self.mother
+                .install(child.bytes.to_vec(), InstallSpec::default())
+                .await
+                .with_context(|| format!("installing {}", child.path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl HostUnderTest for Embedded {
+    fn name(&self) -> &'static str {
+        "embedded"
+    }
+
+    fn metered(&self) -> bool {
+        true
+    }
+
+    fn not_applicable(&self, _: &Case) -> Option<String> {
+        None
+    }
+
+    async fn run(&mut self, case: &Case, child: &Prepared) -> Result<Ran> {
+        self.install(child).await?;
+        match self.mother.run(spec(case, &child.id)).await {
+            Err(error) if is_refusal(error.kind()) => Ok(Ran::Refused {
+                kind: error.kind().to_owned(),
+                message: error.to_string(),
+            }),
+            Err(error) => Err(error).context("the embedded Mother failed"),
+            Ok(output) => {
+                let receipt = output.receipt.context("a recorded run left no receipt")?;
+                let (receipt, blobs) = self
+                    .mother
+                    .receipt(&ReceiptRef::Stored(receipt.id.hex()))
+                    .await
+                    .context("reading the run's receipt back")?;
+                Ok(Ran::Recorded {
+                    receipt: Box::new(receipt),
+                    blobs,
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! The conformance suite inside `cargo test`: the children are built from
+//! source (`patina-conformance build-children`: Rust always, Python and
+//! JavaScript when their toolchains are there — their rows are n/a with the
+//! reason otherwise), the suite runs on the embedded host, on the served
+//! host when the `mother` binary was built beside the runner (as `cargo test
+//! --workspace` builds it), and on the JavaScript host; every cell must
+//! pass or say why it cannot apply. Then a receipt the JavaScript host
+//! sealed goes through `mother receipts verify` and `mother replay`, as a
+//! user would check it.
+//!
+//! The JavaScript host needs Node 20 and `hosts/js`'s packages; when
+//! `node_modules` is missing the test runs `npm ci` there (the pinned lock
+//! file). Without node or npm the JavaScript column is skipped loudly —
+//! unless `PATINA_REQUIRE_JS_CHILDREN` is set (CI sets it), when that fails
+//! the test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+/// Set (to anything) to make a missing node or npm a failure.
+const REQUIRE: &str = "PATINA_REQUIRE_JS_CHILDREN";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn runner() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_patina-conformance"))
+}
+
+/// Whether `program --version` runs.
+fn runs(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Whether the JavaScript host can run here (installing its pinned packages
+/// when they are missing); `Err` says why not.
+fn js_host_ready() -> Result<(), String> {
+    for tool in ["node", "npm"] {
+        if !runs(tool) {
+            return Err(format!("`{tool}` is not installed (or not on PATH)"));
+        }
+    }
+    let js = repo().join("hosts/js");
+    if !js.join("node_modules").is_dir() {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&js)
+            .status()
+            .map_err(|e| format!("running npm ci: {e}"))?;
+        assert!(status.success(), "npm ci in hosts/js failed ({status})");
+    }
+    Ok(())
+}
+
+/// The `mother` binary `cargo test --workspace` built beside the runner.
+fn mother_beside_runner() -> Option<PathBuf> {
+    let runner = Path::new(env!("CARGO_BIN_EXE_patina-conformance"));
+    let mother = runner.with_file_name(format!("mother{}", std::env::consts::EXE_SUFFIX));
+    mother.is_file().then_some(mother)
+}
+
+fn stdout_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn run_ok(command: &mut Command, what: &str) -> Output {
+    let output = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        output.status,
+        stdout_of(&output),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// The conformance children, built once per test process.
+fn children() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let children = Path::new(env!("CARGO_TARGET_TMPDIR")).join("conformance-children");
+        run_ok(
+            runner().arg("build-children").arg("--out").arg(&children),
+            "building the conformance children",
+        );
+        children
+    })
+}
+
+/// The suite's JSON report from `suite`'s stdout.
+fn report_of(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "the suite printed no report ({e}):\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// The receipt file the runner kept for `host`'s cell of `case`.
+fn kept_receipt(report: &Value, keep: &Path, case: &str, host: &str) -> PathBuf {
+    let row = report["rows"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["case"] == case))
+        .unwrap_or_else(|| panic!("no row {case}"));
+    let id = row["cells"][host]["receipt"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no receipt for {case} on {host}: {}", row["cells"][host]));
+    keep.join(format!("{id}.json"))
+}
+
+#[test]
+fn every_case_passes_on_every_host_this_machine_runs() {
+    let keep = Path::new(env!("CARGO_TARGET_TMPDIR")).join("conformance-receipts");
+    let _ = std::fs::remove_dir_all(&keep);
+    let js = match js_host_ready() {
+        Ok(()) => true,
+        Err(reason) if std::env::var_os(REQUIRE).is_some() => {
+            panic!("the JavaScript host cannot run here and {REQUIRE} is set: {reason}")
+        }
+        Err(reason) => {
+            eprintln!(
+                "\n*** SKIPPED (not tested!): the JavaScript host's column: {reason}.\n\
+                 *** Install node and npm (or set {REQUIRE} to make this a failure).\n"
+            );
+            false
+        }
+    };
+    let children = children();
+    let mother = mother_beside_runner();
+    let mut suite = runner();
+    suite
+        .arg("--children")
+        .arg(children)
+        .arg("--keep-receipts")
+        .arg(&keep)
+        .arg("--json")
+        .args(["--host", "embedded"]);
+    if let Some(mother) = &mother {
+        suite.args(["--host", "served", "--mother"]).arg(mother);
+    } else {
+        eprintln!(
+            "*** the served column is left out: no `mother` binary beside the runner (cargo test --workspace builds one)"
+        );
+    }
+    if js {
+        suite.args(["--host", "js"]);
+    }
+    for pending in ["peer", "bridge", "mcp"] {
+        suite.args(["--host", pending]);
+    }
+    let output = suite.output().expect("running the suite");
+    let report = report_of(&output);
+    let failures: Vec<String> = report["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .flat_map(|row| {
+            row["cells"]
+                .as_object()
+                .expect("cells")
+                .iter()
+                .filter(|(_, cell)| cell["status"] == "fail")
+                .map(move |(host, cell)| format!("{} on {host}: {}", row["case"], cell["reason"]))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "failed cells:\n{}",
+        failures.join("\n")
+    );
+    assert!(
+        output.status.success(),
+        "the suite exited {}",
+        output.status
+    );
+
+    // Every Rust row passed on the embedded host; a pending door says why.
+    let rows = report["rows"].as_array().expect("rows");
+    assert!(rows.len() >= 50, "only {} rows", rows.len());
+    for row in rows.iter().filter(|r| r["language"] == "rust") {
+        assert_eq!(row["cells"]["embedded"]["status"], "pass", "{row}");
+        let peer = &row["cells"]["peer"];
+        assert_eq!(peer["status"], "n/a", "{row}");
+        assert!(
+            peer["reason"].as_str().unwrap().contains("patina-peer"),
+            "{peer}"
+        );
+    }
+    if !js {
+        return;
+    }
+    let passed_on_js = rows
+        .iter()
+        .filter(|r| r["cells"]["js"]["status"] == "pass")
+        .count();
+    assert!(passed_on_js >= 30, "only {passed_on_js} rows passed on js");
+
+    // A receipt the JavaScript host sealed (meter none, its own key) is
+    // accepted by `mother receipts verify` and replays with `mother replay`.
+    let Some(mother) = mother else { return };
+    let receipt = kept_receipt(&report, &keep, "hello-greet [rust]", "js");
+    let home = tempfile::tempdir().expect("a home");
+    let cli = || {
+        let mut command = Command::new(&mother);
+        command
+            .env("PATINA_HOME", home.path())
+            .env_remove("RUST_LOG");
+        command
+    };
+    run_ok(
+        cli().arg("install").arg(children.join("rust/hello.wasm")),
+        "mother install",
+    );
+    let verified = run_ok(
+        cli().args(["receipts", "verify", "--json"]).arg(&receipt),
+        "mother receipts verify",
+    );
+    let verified: Value = serde_json::from_slice(&verified.stdout).expect("verify --json");
+    assert_eq!(verified["verified"], true, "{verified}");
+    let replayed = run_ok(
+        cli().arg("replay").arg(&receipt).arg("--json"),
+        "mother replay",
+    );
+    let summary: Value = serde_json::from_slice(&replayed.stdout).expect("replay --json");
+    assert_eq!(summary["matched"], true, "{summary}");
+}
+
+/// A host outside the repository joins through the line protocol: one that
+/// says a case cannot apply is n/a with its reason, one that answers with a
+/// receipt that is not one fails the cell with the reason, and the suite
+/// exits non-zero.
+#[test]
+fn an_external_host_is_judged_by_what_it_answers() {
+    // Answers every request with its own id: n/a, or a "receipt" of `{}`.
+    let answer =
+        |body: &str| format!(r#"sed -u 's/.*"id":\([0-9][0-9]*\),.*/{{"id":\1,{body}}}/'"#);
+    let output = runner()
+        .arg("--children")
+        .arg(children())
+        .args(["--case", "values-add", "--host", "embedded", "--json"])
+        .arg("--external")
+        .arg(format!(
+            "shy={}",
+            answer(r#""not_applicable":"this host has no toys""#)
+        ))
+        .arg("--external")
+        .arg(format!("liar={}", answer(r#""export":"{}""#)))
+        .output()
+        .expect("running the suite");
+    let report = report_of(&output);
+    assert!(!output.status.success(), "a failed cell fails the suite");
+    assert_eq!(
+        report["hosts"],
+        serde_json::json!(["embedded", "shy", "liar"])
+    );
+    let row = report["rows"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["case"] == "values-add [rust]"))
+        .expect("the values-add row");
+    assert_eq!(row["cells"]["embedded"]["status"], "pass", "{row}");
+    let shy = &row["cells"]["shy"];
+    assert_eq!(shy["status"], "n/a", "{shy}");
+    assert_eq!(shy["reason"], "this host has no toys", "{shy}");
+    let liar = &row["cells"]["liar"];
+    assert_eq!(liar["status"], "fail", "{liar}");
+    assert!(
+        liar["reason"].as_str().unwrap().contains("the host `liar`"),
+        "{liar}"
+    );
+    assert!(
+        liar["reason"]
+            .as_str()
+            .unwrap()
+            .contains("receipt does not decode"),
+        "{liar}"
+    );
+}
