@@ -81,6 +81,10 @@ pub struct ServeArgs {
     /// How long shutdown waits for runs in flight, e.g. 30s.
     #[arg(long, value_name = "DUR", default_value = "30s")]
     pub drain: String,
+    /// Also serve the REST bridge on this address, e.g. 127.0.0.1:8080
+    /// (bearer tokens: `mother token create --role R`; docs/bridge.md).
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Args)]
@@ -195,7 +199,7 @@ impl Command {
     /// Whether errors should be printed as JSON.
     pub fn wants_json(&self) -> bool {
         match self {
-            Self::Inspect(a) => a.json,
+            Self::Inspect(a) => a.json || a.json_schema,
             Self::List(a) => a.json,
             Self::Run(a) => a.json,
             Self::Install(a) => a.json,
@@ -227,6 +231,10 @@ pub struct InspectArgs {
     /// Print the whole world as WIT text.
     #[arg(long, conflicts_with = "json")]
     pub wit: bool,
+    /// Print each command's JSON Schemas (2020-12) of its arguments (as an
+    /// array and as an object) and its result, as JSON.
+    #[arg(long, conflicts_with_all = ["json", "wit"])]
+    pub json_schema: bool,
 }
 
 #[derive(Debug, Args)]

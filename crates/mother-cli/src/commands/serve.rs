@@ -1,9 +1,11 @@
-//! `mother serve [--socket PATH]`: a long-running Mother serving the
-//! membrane on a Unix socket (mode 0600), holding the home's lock so a
+//! `mother serve [--socket PATH] [--http ADDR]`: a long-running Mother
+//! serving the membrane on a Unix socket (mode 0600), and the REST bridge
+//! (`patina-bridge`) on ADDR when asked, holding the home's lock so a
 //! second Mother on the same home refuses to start.
 //!
-//! Signals: SIGINT / SIGTERM stop accepting, wait (`--drain`) for runs in
-//! flight, which keep their receipts, and exit; SIGHUP reloads
+//! Signals: SIGINT / SIGTERM stop accepting (on the socket and on HTTP),
+//! wait (`--drain`) for runs and requests in flight, which keep their
+//! receipts, and exit; SIGHUP reloads
 //! `policy.toml` and advances the epoch; SIGUSR1 advances the epoch
 //! (`mother epoch bump`).
 
@@ -32,6 +34,11 @@ pub fn run(home: PathBuf, args: ServeArgs) -> Result<ExitCode> {
         let server = MembraneServer::open(mother, ServeConfig::default())?;
         let socket = args.socket.unwrap_or_else(|| home.join("mother.sock"));
         let listener = patina_membrane::bind(&socket)?;
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let http = match args.http {
+            Some(addr) => Some(start_http(&server, addr, drain, stopping).await?),
+            None => None,
+        };
         let mut hangup = signal(SignalKind::hangup()).context("SIGHUP")?;
         let mut user1 = signal(SignalKind::user_defined1()).context("SIGUSR1")?;
         let mut terminate = signal(SignalKind::terminate()).context("SIGTERM")?;
@@ -60,8 +67,15 @@ pub fn run(home: PathBuf, args: ServeArgs) -> Result<ExitCode> {
                 _ = terminate.recv() => {}
                 _ = interrupt.recv() => {}
             }
+            let _ = stop.send(true);
         };
         let left = patina_membrane::serve_unix(&server, listener, shutdown, drain).await;
+        if let Some(http) = http
+            && let Ok(served) = http.await
+            && !served.drained
+        {
+            eprintln!("stopped: some HTTP requests were still in flight after {drain:?}");
+        }
         let _ = std::fs::remove_file(&socket);
         if left > 0 {
             eprintln!("stopped: {left} runs still in flight were cancelled (none was answered)");
@@ -71,4 +85,26 @@ pub fn run(home: PathBuf, args: ServeArgs) -> Result<ExitCode> {
         drop(lock);
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Binds `addr` and serves the REST bridge there until `stopping` turns true.
+async fn start_http(
+    server: &MembraneServer,
+    addr: std::net::SocketAddr,
+    drain: std::time::Duration,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<patina_bridge::Served>> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let bound = listener.local_addr().context("the bound address")?;
+    eprintln!("mother serving http://{bound}");
+    let config = patina_bridge::BridgeConfig {
+        drain,
+        ..Default::default()
+    };
+    let bridge = patina_bridge::Bridge::new(server.clone(), config);
+    Ok(tokio::spawn(patina_bridge::serve(listener, bridge, async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    })))
 }

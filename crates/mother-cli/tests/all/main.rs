@@ -2,6 +2,7 @@
 //! per file), one module per area; `common` holds the shared helpers.
 
 mod cli;
+mod http;
 mod common;
 mod invoke;
 mod metrics;
