@@ -85,6 +85,12 @@ pub struct ServeArgs {
     /// (bearer tokens: `mother token create --role R`; docs/bridge.md).
     #[arg(long, value_name = "ADDR")]
     pub http: Option<std::net::SocketAddr>,
+    /// Serve a bridge child (it exports wasi:http/incoming-handler) under a
+    /// path prefix of the REST bridge, with grants for its runs (checked
+    /// against each caller's role), e.g. /app=web-gateway,invoke:calc.
+    /// Repeat for more.
+    #[arg(long, value_name = "PREFIX=CHILD[,GRANT...]", requires = "http")]
+    pub mount: Vec<patina_bridge::mount::Mount>,
 }
 
 #[derive(Debug, Args)]

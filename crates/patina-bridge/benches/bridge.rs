@@ -40,7 +40,12 @@ async fn call(sender: &mut Sender, addr: std::net::SocketAddr, token: &str) {
     sender.ready().await.expect("ready");
     let response = sender.send_request(request).await.expect("send");
     assert_eq!(response.status(), 200);
-    let body = response.into_body().collect().await.expect("body").to_bytes();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     assert!(body.starts_with(b"{\"result\":5"), "{body:?}");
 }
 
@@ -51,7 +56,10 @@ fn benches(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let mother = Mother::open(MotherConfig::new(dir.path().join("home"))).expect("mother");
-    let calc = children_artifacts::by_name("calc").expect("calc").bytes.to_vec();
+    let calc = children_artifacts::by_name("calc")
+        .expect("calc")
+        .bytes
+        .to_vec();
     rt.block_on(mother.install(
         calc,
         InstallSpec {
@@ -63,7 +71,11 @@ fn benches(c: &mut Criterion) {
     let server = rt
         .block_on(async { MembraneServer::open(mother.clone(), ServeConfig::default()) })
         .expect("membrane");
-    let token = server.tokens().create("admin", "bench", None).expect("token").1;
+    let token = server
+        .tokens()
+        .create("admin", "bench", None)
+        .expect("token")
+        .1;
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind");

@@ -148,9 +148,8 @@ pub fn known_status(kind: &str) -> Option<StatusCode> {
         "login-timeout" => StatusCode::REQUEST_TIMEOUT,
         // The request itself is wrong.
         "bad-request" | "bad-json" | "bad-arguments" | "bad-call" | "bad-grant" | "bad-limit"
-        | "bad-name" | "bad-receipt-id" | "not-a-command" | "not-wasm" | "core-module" => {
-            StatusCode::BAD_REQUEST
-        }
+        | "bad-name" | "bad-receipt-id" | "not-a-command" | "not-wasm" | "core-module"
+        | "bad-http-call" => StatusCode::BAD_REQUEST,
         "unknown-child" | "unknown-function" | "unknown-receipt" | "unknown-token"
         | "unknown-route" => StatusCode::NOT_FOUND,
         "method-not-allowed" => StatusCode::METHOD_NOT_ALLOWED,
@@ -167,7 +166,8 @@ pub fn known_status(kind: &str) -> Option<StatusCode> {
         | "unsupported"
         | "link"
         | "invalid-component"
-        | "replay-child-mismatch" => StatusCode::UNPROCESSABLE_ENTITY,
+        | "replay-child-mismatch"
+        | "not-an-http-handler" => StatusCode::UNPROCESSABLE_ENTITY,
         // The child ran and was stopped at a limit of the run (the answer
         // carries the receipt): raise the limit or change the input.
         "out-of-fuel"
@@ -179,7 +179,8 @@ pub fn known_status(kind: &str) -> Option<StatusCode> {
         "deadline-exceeded" => StatusCode::GATEWAY_TIMEOUT,
         // The child ran and failed on its own: a trap, a toy's error, a
         // call of an import linked as denied. The bridge is a gateway to it.
-        "trap" | "toy" | "divergence" => StatusCode::BAD_GATEWAY,
+        // A bridge child that answered no response, or one over the caps.
+        "trap" | "toy" | "divergence" | "http-reply" => StatusCode::BAD_GATEWAY,
         // The Mother's own trouble: its disk, store, engine, cache, keys, a
         // stored receipt that no longer verifies, a task that died.
         "io" | "store" | "engine" | "cache" | "identity" | "chain" | "blob" | "tampered"
@@ -216,6 +217,7 @@ pub const KNOWN_KINDS: &[&str] = &[
     "not-a-command",
     "not-wasm",
     "core-module",
+    "bad-http-call",
     "unknown-child",
     "unknown-function",
     "unknown-receipt",
@@ -234,6 +236,7 @@ pub const KNOWN_KINDS: &[&str] = &[
     "link",
     "invalid-component",
     "replay-child-mismatch",
+    "not-an-http-handler",
     "out-of-fuel",
     "memory-limit-exceeded",
     "output-limit-exceeded",
@@ -243,6 +246,7 @@ pub const KNOWN_KINDS: &[&str] = &[
     "trap",
     "toy",
     "divergence",
+    "http-reply",
     "io",
     "store",
     "engine",

@@ -17,7 +17,11 @@ use crate::{ApiError, Bridge};
 
 /// Refuses a request whose headers (names and values) are larger than the
 /// bound, or whose declared body is.
-pub(crate) async fn headers(State(bridge): State<Bridge>, request: Request, next: Next) -> Response {
+pub(crate) async fn headers(
+    State(bridge): State<Bridge>,
+    request: Request,
+    next: Next,
+) -> Response {
     let config = bridge.config();
     let size: usize = request
         .headers()

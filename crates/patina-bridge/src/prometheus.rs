@@ -54,11 +54,7 @@ pub fn render(metrics: &Metrics) -> String {
         "patina_receipts_appended_total {}",
         runs.receipts_appended
     );
-    let children: Vec<ChildMetrics> = metrics
-        .children
-        .iter()
-        .map(|c| c.metrics.clone())
-        .collect();
+    let children: Vec<ChildMetrics> = metrics.children.iter().map(|c| c.metrics.clone()).collect();
     out.push_str(&prometheus_text(&children));
     out
 }

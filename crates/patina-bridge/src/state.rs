@@ -1,5 +1,5 @@
 //! [`Bridge`]: what every route shares — the membrane server whose
-//! accesses the routes call, the bounds, and the OpenAPI document made from
+//! accesses the routes call, the bounds, the mounts, and the OpenAPI document made from
 //! the routes. Cheap to clone.
 //!
 //! It holds no authority of its own: a route gets an `Access` for the
@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 use patina_membrane::MembraneServer;
 
 use crate::BridgeConfig;
+use crate::mount::Mount;
 
 /// The state of one bridge.
 #[derive(Clone, Debug)]
@@ -21,6 +22,7 @@ pub struct Bridge {
 struct Inner {
     server: MembraneServer,
     config: BridgeConfig,
+    mounts: Vec<Mount>,
     openapi: OnceLock<serde_json::Value>,
 }
 
@@ -31,9 +33,33 @@ impl Bridge {
             inner: Arc::new(Inner {
                 server,
                 config,
+                mounts: Vec::new(),
                 openapi: OnceLock::new(),
             }),
         }
+    }
+
+    /// A bridge that also serves `mounts` (bridge children under path
+    /// prefixes); `bad-request` when two prefixes overlap.
+    pub fn with_mounts(
+        server: MembraneServer,
+        config: BridgeConfig,
+        mounts: Vec<Mount>,
+    ) -> Result<Self, crate::ApiError> {
+        crate::mount::check(&mounts)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                server,
+                config,
+                mounts,
+                openapi: OnceLock::new(),
+            }),
+        })
+    }
+
+    /// The mounts.
+    pub fn mounts(&self) -> &[Mount] {
+        &self.inner.mounts
     }
 
     /// The membrane server.

@@ -149,7 +149,10 @@ impl Runner {
                 .blocking(move |runner| {
                     let mut report = report;
                     let receipt = runner.recorder.record(&child, &mut report, &attribution)?;
-                    let kind = report.outcome.as_ref().map_or_else(|e| e.kind(), |_| "returned");
+                    let kind = report
+                        .outcome
+                        .as_ref()
+                        .map_or_else(|e| e.kind(), |_| "returned");
                     runner.stats.ran(kind, report.elapsed, receipt.is_some());
                     Ok(RunOutput {
                         child,

@@ -1,4 +1,5 @@
-//! `mother serve [--socket PATH] [--http ADDR]`: a long-running Mother
+//! `mother serve [--socket PATH] [--http ADDR [--mount PREFIX=CHILD]...]`:
+//! a long-running Mother
 //! serving the membrane on a Unix socket (mode 0600), and the REST bridge
 //! (`patina-bridge`) on ADDR when asked, holding the home's lock so a
 //! second Mother on the same home refuses to start.
@@ -36,7 +37,7 @@ pub fn run(home: PathBuf, args: ServeArgs) -> Result<ExitCode> {
         let listener = patina_membrane::bind(&socket)?;
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let http = match args.http {
-            Some(addr) => Some(start_http(&server, addr, drain, stopping).await?),
+            Some(addr) => Some(start_http(&server, addr, args.mount, drain, stopping).await?),
             None => None,
         };
         let mut hangup = signal(SignalKind::hangup()).context("SIGHUP")?;
@@ -91,6 +92,7 @@ pub fn run(home: PathBuf, args: ServeArgs) -> Result<ExitCode> {
 async fn start_http(
     server: &MembraneServer,
     addr: std::net::SocketAddr,
+    mounts: Vec<patina_bridge::mount::Mount>,
     drain: std::time::Duration,
     mut stopping: tokio::sync::watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<patina_bridge::Served>> {
@@ -103,8 +105,16 @@ async fn start_http(
         drain,
         ..Default::default()
     };
-    let bridge = patina_bridge::Bridge::new(server.clone(), config);
-    Ok(tokio::spawn(patina_bridge::serve(listener, bridge, async move {
-        let _ = stopping.wait_for(|stop| *stop).await;
-    })))
+    let bridge =
+        patina_bridge::Bridge::with_mounts(server.clone(), config, mounts).context("--mount")?;
+    for mount in bridge.mounts() {
+        eprintln!("  {} -> bridge child {}", mount.prefix, mount.child);
+    }
+    Ok(tokio::spawn(patina_bridge::serve(
+        listener,
+        bridge,
+        async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        },
+    )))
 }

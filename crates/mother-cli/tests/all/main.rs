@@ -2,8 +2,8 @@
 //! per file), one module per area; `common` holds the shared helpers.
 
 mod cli;
-mod http;
 mod common;
+mod http;
 mod invoke;
 mod metrics;
 mod receipts;

@@ -99,8 +99,14 @@ fn every_kind_the_crates_make_has_a_chosen_status() {
         .chain(mother_errors().iter().map(MotherError::kind))
         .collect();
     for kind in kinds {
-        assert!(known_status(kind).is_some(), "no status chosen for `{kind}`");
-        assert!(KNOWN_KINDS.contains(&kind), "`{kind}` missing from KNOWN_KINDS");
+        assert!(
+            known_status(kind).is_some(),
+            "no status chosen for `{kind}`"
+        );
+        assert!(
+            KNOWN_KINDS.contains(&kind),
+            "`{kind}` missing from KNOWN_KINDS"
+        );
     }
     for kind in KNOWN_KINDS {
         assert!(known_status(kind).is_some(), "{kind}");
@@ -190,6 +196,9 @@ fn docs_bridge_md_lists_every_kind_with_its_status() {
             .lines()
             .find(|line| line.starts_with(&format!("| {status} |")))
             .unwrap_or_else(|| panic!("no row for {status} in docs/bridge.md"));
-        assert!(row.contains(&format!("`{kind}`")), "`{kind}` is not in the {status} row");
+        assert!(
+            row.contains(&format!("`{kind}`")),
+            "`{kind}` is not in the {status} row"
+        );
     }
 }

@@ -86,32 +86,49 @@ pub(super) async fn call(
     spec.call = CallSpec::Json { function, args };
     let output = access.run(spec).await?;
     let summary = output.summary();
-    let receipt = output.receipt.as_ref().map(|r| ReceiptRef {
-        id: r.id.to_string(),
-        transcript_hash: r.transcript_hash.to_string(),
-    });
     let summary_json = serde_json::to_value(&summary).unwrap_or(Json::Null);
     Ok(match summary.outcome {
         RunOutcome::Returned { result, wave, .. } => JsonAnswer(CallAnswer {
             result,
             wave,
-            receipt,
+            receipt: output.receipt.as_ref().map(receipt_ref),
             summary: summary_json,
         })
         .into_response(),
-        RunOutcome::Failed { error } => {
-            let status = failed_run_status(&error.kind);
-            let body = FailedCall {
-                error: ErrorDetail {
-                    kind: error.kind,
-                    message: error.message,
-                },
-                receipt,
-                summary: summary_json,
-            };
-            (status, json_body(&body)).into_response()
-        }
+        RunOutcome::Failed { error } => failed_call(
+            &error.kind,
+            error.message,
+            output.receipt.as_ref(),
+            summary_json,
+        ),
     })
+}
+
+/// The receipt's id and transcript hash.
+fn receipt_ref(receipt: &patina_receipts::Receipt) -> ReceiptRef {
+    ReceiptRef {
+        id: receipt.id.to_string(),
+        transcript_hash: receipt.transcript_hash.to_string(),
+    }
+}
+
+/// The answer to a run that started and failed with `kind`: a
+/// [`FailedCall`] (it was recorded) with the kind's status.
+pub(crate) fn failed_call(
+    kind: &str,
+    message: String,
+    receipt: Option<&patina_receipts::Receipt>,
+    summary: Json,
+) -> Response {
+    let body = FailedCall {
+        error: ErrorDetail {
+            kind: kind.to_owned(),
+            message,
+        },
+        receipt: receipt.map(receipt_ref),
+        summary,
+    };
+    (failed_run_status(kind), json_body(&body)).into_response()
 }
 
 /// The status of a run that started and failed with `kind`: the kind's,
@@ -232,7 +249,10 @@ mod tests {
     use super::*;
 
     fn spec() -> RunSpec {
-        RunSpec::new(ChildRef::Installed("c".into()), CallSpec::Wave(String::new()))
+        RunSpec::new(
+            ChildRef::Installed("c".into()),
+            CallSpec::Wave(String::new()),
+        )
     }
 
     #[test]
@@ -268,8 +288,14 @@ mod tests {
     #[test]
     fn arguments_are_an_array_or_an_object() {
         assert_eq!(parse_arguments(b"  ").unwrap(), serde_json::json!([]));
-        assert_eq!(parse_arguments(b"[1, 2]").unwrap(), serde_json::json!([1, 2]));
-        assert_eq!(parse_arguments(br#"{"a": 1}"#).unwrap(), serde_json::json!({"a": 1}));
+        assert_eq!(
+            parse_arguments(b"[1, 2]").unwrap(),
+            serde_json::json!([1, 2])
+        );
+        assert_eq!(
+            parse_arguments(br#"{"a": 1}"#).unwrap(),
+            serde_json::json!({"a": 1})
+        );
         assert_eq!(parse_arguments(b"[1,").unwrap_err().kind, "bad-json");
         let scalar = parse_arguments(b"5").unwrap_err();
         assert_eq!(scalar.kind, "bad-arguments");

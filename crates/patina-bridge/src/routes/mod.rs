@@ -22,6 +22,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub(crate) use call::failed_call;
+
 use crate::api::JsonAnswer;
 use crate::{ApiError, Bridge};
 
@@ -118,7 +120,7 @@ pub(crate) async fn method_not_allowed(request: Request) -> ApiError {
 }
 
 /// A `tracing` span for every request.
-async fn trace(request: Request, next: Next) -> Response {
+pub(crate) async fn trace(request: Request, next: Next) -> Response {
     use tracing::Instrument;
     let span = tracing::info_span!(
         "request",

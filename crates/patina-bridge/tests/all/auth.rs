@@ -10,12 +10,21 @@ fn no_token_a_wrong_one_and_a_revoked_one_are_401() {
     let none = bridge.get("/v1/children", None);
     assert_eq!(none.status, 401, "{}", none.body);
     assert_eq!(none.kind(), "unauthenticated");
-    assert!(none.header("www-authenticate").is_some_and(|v| v.starts_with("Bearer")));
+    assert!(
+        none.header("www-authenticate")
+            .is_some_and(|v| v.starts_with("Bearer"))
+    );
 
     let wrong = bridge.get("/v1/children", Some("patina_0123456789abcdef_00"));
-    assert_eq!((wrong.status, wrong.kind().as_str()), (401, "unauthenticated"));
+    assert_eq!(
+        (wrong.status, wrong.kind().as_str()),
+        (401, "unauthenticated")
+    );
     let basic = bridge.get_with_header("/v1/children", "Authorization", "Basic eDp5");
-    assert_eq!((basic.status, basic.kind().as_str()), (401, "unauthenticated"));
+    assert_eq!(
+        (basic.status, basic.kind().as_str()),
+        (401, "unauthenticated")
+    );
 
     let (info, token) = bridge
         .server
@@ -27,7 +36,11 @@ fn no_token_a_wrong_one_and_a_revoked_one_are_401() {
     let revoked = bridge.get("/v1/children", Some(&token));
     assert_eq!(revoked.status, 401, "{}", revoked.body);
     assert_eq!(revoked.kind(), "unauthenticated");
-    assert!(revoked.message().contains("revoked"), "{}", revoked.message());
+    assert!(
+        revoked.message().contains("revoked"),
+        "{}",
+        revoked.message()
+    );
 }
 
 #[test]
@@ -37,13 +50,21 @@ fn a_method_beyond_the_role_is_403_naming_it() {
     let refused = bridge.call(&reader, "calc", "add", "[2, 3]");
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert_eq!(refused.kind(), "denied");
-    assert!(refused.message().contains("runtime.run"), "{}", refused.message());
+    assert!(
+        refused.message().contains("runtime.run"),
+        "{}",
+        refused.message()
+    );
 
     // A runner may run but not read the metrics; a reader may.
     let runner = bridge.token("runner");
     let metrics = bridge.get("/metrics", Some(&runner));
     assert_eq!((metrics.status, metrics.kind().as_str()), (403, "denied"));
-    assert!(metrics.message().contains("runtime.metrics"), "{}", metrics.message());
+    assert!(
+        metrics.message().contains("runtime.metrics"),
+        "{}",
+        metrics.message()
+    );
     assert_eq!(bridge.get("/metrics", Some(&reader)).status, 200);
 
     // A role without runtime.describe cannot see a child's schemas.
@@ -55,7 +76,10 @@ fn a_method_beyond_the_role_is_403_naming_it() {
     // but can with an array.
     let object = bridge.call(&blind, "calc", "add", r#"{"a": 2, "b": 3}"#);
     assert_eq!((object.status, object.kind().as_str()), (403, "denied"));
-    assert_eq!(bridge.call(&blind, "calc", "add", "[2, 3]").json()["result"], 5);
+    assert_eq!(
+        bridge.call(&blind, "calc", "add", "[2, 3]").json()["result"],
+        5
+    );
 }
 
 #[test]
@@ -72,15 +96,25 @@ fn a_child_grant_or_limit_beyond_the_role_is_403_naming_it() {
         Some(&caller),
         "[1, 2]",
     );
-    assert_eq!((grant.status, grant.kind().as_str()), (403, "grant-above-ceiling"));
-    assert!(grant.message().contains("fs:/etc:ro"), "{}", grant.message());
+    assert_eq!(
+        (grant.status, grant.kind().as_str()),
+        (403, "grant-above-ceiling")
+    );
+    assert!(
+        grant.message().contains("fs:/etc:ro"),
+        "{}",
+        grant.message()
+    );
 
     let fuel = bridge.post(
         "/v1/children/calc/call/add?fuel=30000000000",
         Some(&caller),
         "[1, 2]",
     );
-    assert_eq!((fuel.status, fuel.kind().as_str()), (403, "limit-above-ceiling"));
+    assert_eq!(
+        (fuel.status, fuel.kind().as_str()),
+        (403, "limit-above-ceiling")
+    );
     assert!(fuel.message().starts_with("fuel"), "{}", fuel.message());
 
     // The granted `log` passes, and the run's receipt names the token.
@@ -91,9 +125,14 @@ fn a_child_grant_or_limit_beyond_the_role_is_403_naming_it() {
     );
     assert_eq!(logged.status, 200, "{}", logged.body);
     let id = logged.json()["receipt"]["id"].as_str().unwrap().to_owned();
-    let export = bridge.get(&format!("/v1/receipts/{id}"), Some(&caller)).json();
+    let export = bridge
+        .get(&format!("/v1/receipts/{id}"), Some(&caller))
+        .json();
     let caller_id = &export["receipt"]["caller"]["id"];
-    assert!(caller_id.as_str().unwrap().starts_with("token:"), "{caller_id}");
+    assert!(
+        caller_id.as_str().unwrap().starts_with("token:"),
+        "{caller_id}"
+    );
     assert_eq!(export["receipt"]["caller"]["door"], "http");
 }
 

@@ -1,9 +1,10 @@
 //! Calls, receipts, replay and metrics through the bridge, held against
 //! the same Mother reached without it: the same child, unchanged, gives the
 //! same result and the same transcript hash embedded, through the
-//! membrane's socket and through REST.
+//! membrane's socket, through REST and through the `web-gateway` bridge
+//! child mounted on the bridge (which calls it with the `invoke` toy).
 
-use patina_mother::{CallSpec, ChildRef, RunSpec};
+use patina_mother::{CallSpec, ChildRef, ReceiptRef, RunSpec};
 use patina_receipts::ExportedReceipt;
 use serde_json::{Value as Json, json};
 
@@ -20,26 +21,39 @@ fn a_call_answers_result_receipt_and_summary_for_an_array_or_an_object() {
     assert_eq!(array["wave"], "5");
     assert_eq!(array["summary"]["call"], "add");
     assert_eq!(array["summary"]["receipt"], array["receipt"]["id"]);
-    let object = bridge.call(&token, "calc", "add", r#"{"b": 3, "a": 2}"#).json();
+    let object = bridge
+        .call(&token, "calc", "add", r#"{"b": 3, "a": 2}"#)
+        .json();
     assert_eq!(object["result"], 5);
     // Same call, same transcript; another run, another receipt.
-    assert_eq!(object["receipt"]["transcript_hash"], array["receipt"]["transcript_hash"]);
+    assert_eq!(
+        object["receipt"]["transcript_hash"],
+        array["receipt"]["transcript_hash"]
+    );
     assert_ne!(object["receipt"]["id"], array["receipt"]["id"]);
     // An interface function by its full name or its own name alone.
     let point = r#"{"p": {"x": 1, "y": -2}}"#;
-    let full = bridge.call(&token, "calc", "types.echo-point", point).json();
+    let full = bridge
+        .call(&token, "calc", "patina:calc%2Ftypes.echo-point", point)
+        .json();
     let short = bridge.call(&token, "calc", "echo-point", point).json();
-    assert_eq!(full["result"], json!({"x": 1, "y": -2}));
+    assert_eq!(full["result"], json!({"x": 1, "y": -2}), "{full}");
     assert_eq!(short["result"], full["result"]);
     // A live run has no receipt.
-    let live = bridge.post("/v1/children/calc/call/add?mode=live", Some(&token), "[1, 1]");
+    let live = bridge.post(
+        "/v1/children/calc/call/add?mode=live",
+        Some(&token),
+        "[1, 1]",
+    );
     assert_eq!(live.json()["receipt"], Json::Null);
 }
 
 #[test]
-fn the_same_child_answers_the_same_embedded_through_the_socket_and_over_rest() {
-    let bridge = Bridged::start();
-    let token = bridge.token("caller");
+fn the_same_child_answers_the_same_embedded_through_the_socket_over_rest_and_a_gateway() {
+    let bridge = Bridged::with_mounts(&["/app=web-gateway,invoke:calc"]);
+    // A role with no limit ceilings: the run's limits (recorded) are the
+    // host's defaults, as embedded.
+    let token = bridge.token("same");
     let spec = RunSpec::new(
         ChildRef::Installed("calc".into()),
         CallSpec::Json {
@@ -49,6 +63,7 @@ fn the_same_child_answers_the_same_embedded_through_the_socket_and_over_rest() {
     );
     // Embedded: the Mother itself.
     let embedded = bridge.block_on(bridge.mother.run(spec.clone())).unwrap();
+    let embedded_summary = serde_json::to_value(embedded.summary()).unwrap();
     let embedded_receipt = embedded.receipt.expect("recorded");
     // The membrane's socket: a Unix socket, a login with the Mother's key.
     let dir = tempfile::tempdir().unwrap();
@@ -81,14 +96,41 @@ fn the_same_child_answers_the_same_embedded_through_the_socket_and_over_rest() {
     let rest = bridge.call(&token, "calc", "types.scale", r#"[{"x": 3, "y": -4}, 7]"#);
     assert_eq!(rest.status, 200, "{}", rest.body);
     let rest = rest.json();
+    // A bridge child mounted on the bridge, calling calc through `invoke`.
+    let gateway = bridge.send(
+        "POST",
+        "/app/calc/types.scale",
+        Some(&token),
+        br#"[{"x": 3, "y": -4}, 7]"#,
+    );
+    assert_eq!(gateway.status, 200, "{}", gateway.body);
+    assert!(
+        gateway.header("patina-receipt").is_some(),
+        "the gateway's own run"
+    );
+    let gateway = gateway.json();
+    let callee = gateway["receipt"].as_str().expect("the callee's receipt");
+    let (callee, _) = bridge
+        .block_on(bridge.mother.receipt(&ReceiptRef::Stored(callee.into())))
+        .expect("the callee's receipt is stored");
 
-    let embedded_summary = serde_json::to_value(embedded.summary()).unwrap();
     assert_eq!(rest["result"], json!({"x": 21, "y": -28}));
     assert_eq!(rest["result"], embedded_summary["result"]);
-    assert_eq!(rest["result"], serde_json::to_value(&remote.summary).unwrap()["result"]);
+    assert_eq!(
+        rest["result"],
+        serde_json::to_value(&remote.summary).unwrap()["result"]
+    );
+    assert_eq!(gateway["result"], rest["result"]);
     let hash = embedded_receipt.transcript_hash.to_string();
     assert_eq!(remote_receipt.transcript_hash.to_string(), hash);
     assert_eq!(rest["receipt"]["transcript_hash"], hash);
+    assert_eq!(
+        callee.transcript_hash.to_string(),
+        hash,
+        "through the gateway: {:?}\nembedded: {:?}",
+        callee.transcript,
+        embedded_receipt.transcript
+    );
     // Three receipts, each naming its own door.
     let doors: Vec<Option<String>> = [&embedded_receipt, &remote_receipt]
         .iter()
@@ -102,7 +144,11 @@ fn a_receipt_is_its_canonical_export_and_replays() {
     let bridge = Bridged::start();
     let token = bridge.token("caller");
     let ran = bridge
-        .post("/v1/children/hello-log/call/greet?grant=log", Some(&token), r#"["ann"]"#)
+        .post(
+            "/v1/children/hello-log/call/greet?grant=log",
+            Some(&token),
+            r#"["ann"]"#,
+        )
         .json();
     let id = ran["receipt"]["id"].as_str().unwrap().to_owned();
     let exported = bridge.get(&format!("/v1/receipts/{id}"), Some(&token));
@@ -132,9 +178,15 @@ fn a_receipt_is_its_canonical_export_and_replays() {
     // Another caller's receipt is not this one's to see; an unknown one is 404.
     let other = bridge.token("runner");
     let denied = bridge.get(&format!("/v1/receipts/{id}"), Some(&other));
-    assert_eq!((denied.status, denied.kind().as_str()), (403, "receipt-denied"));
+    assert_eq!(
+        (denied.status, denied.kind().as_str()),
+        (403, "receipt-denied")
+    );
     let unknown = bridge.get(&format!("/v1/receipts/{}", "ab".repeat(32)), Some(&token));
-    assert_eq!((unknown.status, unknown.kind().as_str()), (404, "unknown-receipt"));
+    assert_eq!(
+        (unknown.status, unknown.kind().as_str()),
+        (404, "unknown-receipt")
+    );
 }
 
 #[test]
@@ -144,12 +196,20 @@ fn metrics_count_the_runs_of_every_door() {
     for args in ["[1, 2]", "[3, 4]"] {
         assert_eq!(bridge.call(&token, "calc", "add", args).status, 200);
     }
-    let spun = bridge.post("/v1/children/limits/call/spin?fuel=1000000", Some(&token), "");
+    let spun = bridge.post(
+        "/v1/children/limits/call/spin?fuel=1000000",
+        Some(&token),
+        "",
+    );
     assert_eq!(spun.json()["error"]["kind"], "out-of-fuel");
     // A run from another door (in process, as MCP over stdio is) counts too.
     let local = bridge
         .server
-        .access_as(patina_membrane::Principal::Local("t".into()), "admin", "mcp")
+        .access_as(
+            patina_membrane::Principal::Local("t".into()),
+            "admin",
+            "mcp",
+        )
         .unwrap();
     let spec = RunSpec::new(
         ChildRef::Installed("calc".into()),
@@ -163,7 +223,10 @@ fn metrics_count_the_runs_of_every_door() {
     let metrics = bridge.get("/metrics", Some(&reader));
     assert_eq!(metrics.status, 200);
     assert!(
-        metrics.header("content-type").unwrap().starts_with("text/plain; version=0.0.4"),
+        metrics
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4"),
         "{:?}",
         metrics.headers
     );

@@ -22,6 +22,24 @@ limits = { fuel = 20000000000, timeout_ms = 4000, memory = 134217728 }
 methods = ["runtime.run"]
 children = ["calc"]
 
+[roles.edge]
+methods = ["runtime.run"]
+children = ["calc", "echo", "web-gateway"]
+grants = ["invoke:calc"]
+limits = { fuel = 50000000, timeout_ms = 4000, memory = 33554432 }
+
+[roles.edge-ungranted]
+methods = ["runtime.run"]
+children = ["echo", "web-gateway"]
+
+[roles.metrics-only]
+methods = ["runtime.metrics"]
+
+[roles.same]
+methods = ["runtime.run"]
+children = ["calc", "web-gateway"]
+grants = ["invoke:calc"]
+
 [roles.slow]
 methods = ["runtime.run"]
 children = ["calc"]
@@ -50,8 +68,7 @@ pub struct Answer {
 
 impl Answer {
     pub fn json(&self) -> Json {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 
     /// The error kind of an error answer.
@@ -95,6 +112,16 @@ impl Bridged {
     }
 
     pub fn with(config: BridgeConfig) -> Self {
+        Self::build(config, &[])
+    }
+
+    /// A bridge with `mounts` (`PREFIX=CHILD[,GRANT...]`), the bridge
+    /// children `echo` (http-echo) and `web-gateway` installed too.
+    pub fn with_mounts(mounts: &[&str]) -> Self {
+        Self::build(BridgeConfig::default(), mounts)
+    }
+
+    fn build(config: BridgeConfig, mounts: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home).expect("home");
@@ -110,6 +137,16 @@ impl Bridged {
             install(&runtime, &mother, name, child.bytes.to_vec());
         }
         install(&runtime, &mother, "kinds", crate::kinds::component());
+        if !mounts.is_empty() {
+            for (name, child) in [("echo", "http-echo"), ("web-gateway", "web-gateway")] {
+                let child = children_artifacts::by_name(child).expect(child);
+                install(&runtime, &mother, name, child.bytes.to_vec());
+            }
+        }
+        let mounts = mounts
+            .iter()
+            .map(|m| m.parse().unwrap_or_else(|e| panic!("{m}: {e}")))
+            .collect();
         let server = runtime
             .block_on(async { MembraneServer::open(mother.clone(), ServeConfig::default()) })
             .expect("membrane");
@@ -118,7 +155,7 @@ impl Bridged {
             .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let bridge = Bridge::new(server.clone(), config);
+        let bridge = Bridge::with_mounts(server.clone(), config, mounts).expect("mounts");
         let serving = runtime.spawn(patina_bridge::serve(listener, bridge, async move {
             let _ = stopped.await;
         }));
@@ -183,9 +220,31 @@ impl Bridged {
         answer(request.send(body))
     }
 
+    /// `method path` with `token` and a `body` (none when empty).
+    pub fn send(&self, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> Answer {
+        let mut request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        if body.is_empty() {
+            answer(self.agent.run(request.body(()).expect("a request")))
+        } else {
+            answer(
+                self.agent
+                    .run(request.body(body.to_vec()).expect("a request")),
+            )
+        }
+    }
+
     /// A call of `function` of `child` with `args` (and a query).
     pub fn call(&self, token: &str, child: &str, function: &str, args: &str) -> Answer {
-        self.post(&format!("/v1/children/{child}/call/{function}"), Some(token), args)
+        self.post(
+            &format!("/v1/children/{child}/call/{function}"),
+            Some(token),
+            args,
+        )
     }
 
     /// Stops serving (as SIGTERM does) and waits for the drain.

@@ -8,5 +8,6 @@ mod bounds;
 mod calls;
 mod common;
 mod kinds;
+mod mounts;
 mod openapi;
 mod shutdown;

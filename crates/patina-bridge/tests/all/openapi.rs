@@ -57,7 +57,10 @@ fn the_document_is_valid_openapi_3_1_and_lists_every_route() {
             let responses = operation["responses"].as_object().expect("responses");
             assert!(responses.contains_key("200"), "{method} {path}");
             if path != "/v1/openapi.json" {
-                assert!(responses.contains_key("401"), "{method} {path} documents no 401");
+                assert!(
+                    responses.contains_key("401"),
+                    "{method} {path} documents no 401"
+                );
             }
             // Every path parameter is declared.
             for segment in path.split('/').filter(|s| s.starts_with('{')) {
@@ -82,9 +85,15 @@ fn the_document_is_valid_openapi_3_1_and_lists_every_route() {
     assert!(!targets.is_empty());
     for target in targets {
         let pointer = target.strip_prefix('#').expect("a local $ref");
-        assert!(document.pointer(pointer).is_some(), "{target} does not resolve");
+        assert!(
+            document.pointer(pointer).is_some(),
+            "{target} does not resolve"
+        );
     }
-    for (name, schema) in document["components"]["schemas"].as_object().expect("schemas") {
+    for (name, schema) in document["components"]["schemas"]
+        .as_object()
+        .expect("schemas")
+    {
         // References between components resolve against the document.
         let mut rooted = schema.clone();
         rooted["components"] = document["components"].clone();

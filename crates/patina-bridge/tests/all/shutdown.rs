@@ -21,7 +21,9 @@ fn shutdown_finishes_the_request_in_flight_and_accepts_no_more() {
                 .into();
             crate::common::answer(
                 agent
-                    .post(format!("{url}/v1/children/limits/call/spin?timeout_ms=1200"))
+                    .post(format!(
+                        "{url}/v1/children/limits/call/spin?timeout_ms=1200"
+                    ))
                     .header("Authorization", format!("Bearer {token}"))
                     .send(""),
             )
@@ -30,7 +32,10 @@ fn shutdown_finishes_the_request_in_flight_and_accepts_no_more() {
     // Let the request reach the child before stopping.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while bridge.server.in_flight() == 0 {
-        assert!(std::time::Instant::now() < deadline, "the run never started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     let served = bridge.shutdown();

@@ -308,7 +308,9 @@ impl Access {
             self.gate("runtime.metrics")?;
             let mother = self.mother().clone();
             let runs = mother.run_stats();
-            let mut children = self.on_mother(async move { mother.metrics(None).await }).await?;
+            let mut children = self
+                .on_mother(async move { mother.metrics(None).await })
+                .await?;
             children.retain(|c| self.may_see_child(&c.metrics.child, &c.names));
             Ok(Metrics { runs, children })
         }
