@@ -9,8 +9,9 @@
 //! `patina-host`'s schema module), `POST /v1/children/{name}/call/{function}`,
 //! `GET /v1/receipts/{id}`, `POST /v1/replay/{id}`, `GET /metrics`
 //! (Prometheus), `GET /v1/openapi.json` (OpenAPI 3.1, derived from the
-//! handlers that route). Bounds of HTTP are in [`BridgeConfig`]; graceful
-//! shutdown in [`serve`].
+//! handlers that route), and bridge children mounted under path prefixes
+//! ([`mount`], `Access::handle_http`). Bounds of HTTP are in
+//! [`BridgeConfig`]; graceful shutdown in [`serve`].
 //!
 //! ```no_run
 //! # async fn demo(mother: patina_mother::Mother) -> Result<(), Box<dyn std::error::Error>> {

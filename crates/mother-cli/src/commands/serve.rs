@@ -96,17 +96,17 @@ async fn start_http(
     drain: std::time::Duration,
     mut stopping: tokio::sync::watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<patina_bridge::Served>> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding {addr}"))?;
-    let bound = listener.local_addr().context("the bound address")?;
-    eprintln!("mother serving http://{bound}");
     let config = patina_bridge::BridgeConfig {
         drain,
         ..Default::default()
     };
     let bridge =
         patina_bridge::Bridge::with_mounts(server.clone(), config, mounts).context("--mount")?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let bound = listener.local_addr().context("the bound address")?;
+    eprintln!("mother serving http://{bound}");
     for mount in bridge.mounts() {
         eprintln!("  {} -> bridge child {}", mount.prefix, mount.child);
     }
