@@ -186,7 +186,7 @@ fn the_same_child_answers_the_same_embedded_through_the_socket_over_rest_and_a_g
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["name"] == "types.scale")
+        .find(|c| c["name"] == "patina:calc/types.scale")
         .expect("types.scale has schemas");
     let result = jsonschema::draft202012::new(&scale["result"]).unwrap();
     assert!(result.is_valid(&rest["result"]));
