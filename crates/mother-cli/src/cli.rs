@@ -87,6 +87,16 @@ pub struct ServeArgs {
     /// (`127.0.0.1:PORT`, path `/mcp`), for bearer tokens (`mother token create`).
     #[arg(long, value_name = "ADDR")]
     pub mcp: Option<std::net::SocketAddr>,
+    /// Also serve the REST bridge on this address, e.g. 127.0.0.1:8080
+    /// (bearer tokens: `mother token create --role R`; docs/bridge.md).
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<std::net::SocketAddr>,
+    /// Serve a bridge child (it exports wasi:http/incoming-handler) under a
+    /// path prefix of the REST bridge, with grants for its runs (checked
+    /// against each caller's role), e.g. /app=web-gateway,invoke:calc.
+    /// Repeat for more.
+    #[arg(long, value_name = "PREFIX=CHILD[,GRANT...]", requires = "http")]
+    pub mount: Vec<patina_bridge::mount::Mount>,
 }
 
 #[derive(Debug, Args)]
@@ -201,7 +211,7 @@ impl Command {
     /// Whether errors should be printed as JSON.
     pub fn wants_json(&self) -> bool {
         match self {
-            Self::Inspect(a) => a.json,
+            Self::Inspect(a) => a.json || a.json_schema,
             Self::List(a) => a.json,
             Self::Run(a) => a.json,
             Self::Install(a) => a.json,
@@ -236,6 +246,10 @@ pub struct InspectArgs {
     /// Print the whole world as WIT text.
     #[arg(long, conflicts_with = "json")]
     pub wit: bool,
+    /// Print each command's JSON Schemas (2020-12) of its arguments (as an
+    /// array and as an object) and its result, as JSON.
+    #[arg(long, conflicts_with_all = ["json", "wit"])]
+    pub json_schema: bool,
 }
 
 #[derive(Debug, Args)]

@@ -39,6 +39,8 @@ pub(crate) struct Shared {
     pub(crate) config: ServeConfig,
     pub(crate) runtime: tokio::runtime::Handle,
     pub(crate) rates: Mutex<HashMap<Principal, Bucket>>,
+    /// Runs in flight per token (bounded by the tokens there are).
+    pub(crate) token_runs: Mutex<HashMap<String, Arc<std::sync::atomic::AtomicUsize>>>,
     pub(crate) server_id: [u8; 32],
 }
 
@@ -52,6 +54,14 @@ impl Shared {
 }
 
 impl Shared {
+    /// The counter of runs in flight of the token `id`.
+    pub(crate) fn token_runs(&self, id: &str) -> Arc<std::sync::atomic::AtomicUsize> {
+        match self.token_runs.lock() {
+            Ok(mut runs) => runs.entry(id.to_owned()).or_default().clone(),
+            Err(_) => Arc::default(),
+        }
+    }
+
     /// The role of a caller holding `key`: the policy's, or `admin` for the
     /// Mother's own key (which only the home's owner can read).
     pub(crate) fn role_of_key(&self, key: &CallerKey) -> Option<Arc<Role>> {

@@ -47,6 +47,7 @@ mod recorder;
 mod refs;
 mod run;
 mod runner;
+mod stats;
 mod wire;
 
 pub use children::{ChildStore, InstalledChild, pick_child};
@@ -63,6 +64,7 @@ pub use recorder::Recorder;
 pub use refs::{ChildRef, ReceiptRef};
 pub use run::ReplayOutput;
 pub use runner::{RunOutput, Runner};
+pub use stats::{DURATION_BUCKETS, RunStats, RunStatsSnapshot};
 pub use wire::{
     CallSpec, ErrorSummary, Installed, LimitsSpec, ModeSpec, ReplaySummary, RunOutcome, RunSpec,
     RunSummary, exit_status, parse_grants,

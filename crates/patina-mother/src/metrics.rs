@@ -22,6 +22,12 @@ pub struct MeasuredChild {
 }
 
 impl Mother {
+    /// The counters of every run this Mother's process made so far
+    /// ([`crate::RunStats`]): by outcome, durations, receipts appended.
+    pub fn run_stats(&self) -> crate::RunStatsSnapshot {
+        self.runner().stats().snapshot()
+    }
+
     /// Every child's metrics, or only those of the child `child` names: an
     /// installed name or id (prefix), else a prefix of the id of a child that
     /// has metrics.

@@ -16,6 +16,7 @@ use patina_host::{Child, Host, RunReport, RunRequest};
 use patina_receipts::{Attribution, Receipt};
 use tracing::Instrument;
 
+use crate::stats::RunStats;
 use crate::{ChildRef, ChildStore, MotherError, Recorder, RunSummary};
 
 /// A run that started: the host's report and, when it was recorded, its
@@ -43,6 +44,7 @@ pub struct Runner {
     host: Host,
     children: ChildStore,
     recorder: Recorder,
+    stats: RunStats,
 }
 
 impl Runner {
@@ -53,7 +55,13 @@ impl Runner {
             host,
             children,
             recorder,
+            stats: RunStats::default(),
         }
+    }
+
+    /// What every run so far came to (every door's runs, and invoked ones).
+    pub fn stats(&self) -> &RunStats {
+        &self.stats
     }
 
     /// The child host.
@@ -130,15 +138,22 @@ impl Runner {
         let (runner, child, request) = (self.clone(), child.clone(), request.clone());
         let attribution = attribution.clone();
         let task = async move {
-            let report = runner
-                .host
-                .run(&child, &request)
-                .await
-                .map_err(MotherError::Refused)?;
+            let report = match runner.host.run(&child, &request).await {
+                Ok(report) => report,
+                Err(refused) => {
+                    runner.stats.refused();
+                    return Err(MotherError::Refused(refused));
+                }
+            };
             let output = runner
                 .blocking(move |runner| {
                     let mut report = report;
                     let receipt = runner.recorder.record(&child, &mut report, &attribution)?;
+                    let kind = report
+                        .outcome
+                        .as_ref()
+                        .map_or_else(|e| e.kind(), |_| "returned");
+                    runner.stats.ran(kind, report.elapsed, receipt.is_some());
                     Ok(RunOutput {
                         child,
                         report,

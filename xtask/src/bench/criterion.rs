@@ -59,6 +59,12 @@ const PAIRS: &[(&str, &str, Option<f64>)] = &[
         "throughput/clients_64_live",
         None,
     ),
+    // REST at 40% of embedded throughput or better: time per run ≤ 2.5×.
+    (
+        "bridge/rest_clients_64_recorded",
+        "bridge/embedded_clients_64_recorded",
+        Some(2.5),
+    ),
 ];
 
 /// The medians (ns) of every bench whose estimates were written after `since`.

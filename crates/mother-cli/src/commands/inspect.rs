@@ -1,5 +1,7 @@
-//! `mother inspect <CHILD> [--json|--wit]`: id, imports (and how each would be
-//! served: base, toy + grant, or unserved) and exports, with WIT types.
+//! `mother inspect <CHILD> [--json|--wit|--json-schema]`: id, imports (and
+//! how each would be served: base, toy + grant, or unserved) and exports,
+//! with WIT types; or each command's JSON Schemas (the same the HTTP bridge
+//! serves, `patina_bridge::schemas`).
 //!
 //! It prints the description the membrane sends (`describe_json`), so the
 //! output is the same embedded and through `--connect`.
@@ -26,6 +28,13 @@ pub async fn run(mother: &Door, args: InspectArgs) -> Result<ExitCode> {
     let mut description = mother
         .describe(&ChildRef::from_argument(&args.child))
         .await?;
+    if args.json_schema {
+        output::print_json(&serde_json::json!({
+            "child": description["child"],
+            "commands": patina_bridge::schemas::commands(&description),
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.wit {
         print!("{}", text(&description["wit"]));
         return Ok(ExitCode::SUCCESS);

@@ -1,9 +1,12 @@
-//! `mother serve [--socket PATH]`: a long-running Mother serving the
-//! membrane on a Unix socket (mode 0600), holding the home's lock so a
+//! `mother serve [--socket PATH] [--http ADDR [--mount PREFIX=CHILD]...] [--mcp ADDR]`:
+//! a long-running Mother
+//! serving the membrane on a Unix socket (mode 0600), and the REST bridge
+//! (`patina-bridge`) on ADDR and MCP over streamable HTTP (`patina-mcp`) when asked, holding the home's lock so a
 //! second Mother on the same home refuses to start.
 //!
-//! Signals: SIGINT / SIGTERM stop accepting, wait (`--drain`) for runs in
-//! flight, which keep their receipts, and exit; SIGHUP reloads
+//! Signals: SIGINT / SIGTERM stop accepting (on the socket and on HTTP),
+//! wait (`--drain`) for runs and requests in flight, which keep their
+//! receipts, and exit; SIGHUP reloads
 //! `policy.toml` and advances the epoch; SIGUSR1 advances the epoch
 //! (`mother epoch bump`).
 
@@ -36,6 +39,11 @@ pub fn run(home: PathBuf, args: ServeArgs) -> Result<ExitCode> {
             Some(addr) => Some(super::mcp::start_http(&server, addr).await?),
             None => None,
         };
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let http = match args.http {
+            Some(addr) => Some(start_http(&server, addr, args.mount, drain, stopping).await?),
+            None => None,
+        };
         let mut hangup = signal(SignalKind::hangup()).context("SIGHUP")?;
         let mut user1 = signal(SignalKind::user_defined1()).context("SIGUSR1")?;
         let mut terminate = signal(SignalKind::terminate()).context("SIGTERM")?;
@@ -64,9 +72,16 @@ pub fn run(home: PathBuf, args: ServeArgs) -> Result<ExitCode> {
                 _ = terminate.recv() => {}
                 _ = interrupt.recv() => {}
             }
+            let _ = stop.send(true);
         };
         let left = patina_membrane::serve_unix(&server, listener, shutdown, drain).await;
         drop(mcp);
+        if let Some(http) = http
+            && let Ok(served) = http.await
+            && !served.drained
+        {
+            eprintln!("stopped: some HTTP requests were still in flight after {drain:?}");
+        }
         let _ = std::fs::remove_file(&socket);
         if left > 0 {
             eprintln!("stopped: {left} runs still in flight were cancelled (none was answered)");
@@ -76,4 +91,35 @@ pub fn run(home: PathBuf, args: ServeArgs) -> Result<ExitCode> {
         drop(lock);
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Binds `addr` and serves the REST bridge there until `stopping` turns true.
+async fn start_http(
+    server: &MembraneServer,
+    addr: std::net::SocketAddr,
+    mounts: Vec<patina_bridge::mount::Mount>,
+    drain: std::time::Duration,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<patina_bridge::Served>> {
+    let config = patina_bridge::BridgeConfig {
+        drain,
+        ..Default::default()
+    };
+    let bridge =
+        patina_bridge::Bridge::with_mounts(server.clone(), config, mounts).context("--mount")?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let bound = listener.local_addr().context("the bound address")?;
+    eprintln!("mother serving http://{bound}");
+    for mount in bridge.mounts() {
+        eprintln!("  {} -> bridge child {}", mount.prefix, mount.child);
+    }
+    Ok(tokio::spawn(patina_bridge::serve(
+        listener,
+        bridge,
+        async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        },
+    )))
 }

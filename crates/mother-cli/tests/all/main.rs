@@ -3,6 +3,7 @@
 
 mod cli;
 mod common;
+mod http;
 mod invoke;
 mod mcp;
 mod metrics;

@@ -28,7 +28,7 @@
 //! component that shares one type many times must not make it build
 //! gigabytes. Past either bound the whole description is an `Err`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json, json};
 use wit_parser::{Docs, Function, Handle, Type, TypeDefKind, TypeId};
 
@@ -40,8 +40,9 @@ pub(super) const MAX_SCHEMA_NODES: usize = 100_000;
 /// The dialect every top-level schema names.
 pub const JSON_SCHEMA_DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
 
-/// The JSON Schemas of one callable function.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// The JSON Schemas of one callable function (read back from a
+/// description's JSON by the doors that got it over a wire).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FunctionSchema {
     /// Each parameter, in order.
     pub params: Vec<ParamSchema>,
@@ -53,7 +54,7 @@ pub struct FunctionSchema {
 }
 
 /// One parameter's name and schema.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParamSchema {
     /// The parameter's WIT name.
     pub name: String,

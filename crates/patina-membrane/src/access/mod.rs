@@ -27,6 +27,8 @@ use crate::shared::{Bucket, Shared};
 
 mod ops;
 
+pub use ops::Metrics;
+
 /// One caller's attenuated access to a Mother. Cheap to clone.
 #[derive(Clone)]
 pub struct Access {
@@ -39,8 +41,9 @@ struct Inner {
     epoch: u64,
     door: String,
     shared: Arc<Shared>,
-    /// Runs and replays of this access in flight.
-    runs: AtomicUsize,
+    /// Runs and replays in flight: of this access (a login), or of every
+    /// access of the same token (an HTTP door makes one per request).
+    runs: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for Access {
@@ -61,6 +64,18 @@ impl Access {
         role: Arc<Role>,
         door: &str,
     ) -> Self {
+        Self::with_runs(shared, principal, role, door, Arc::default())
+    }
+
+    /// An access whose runs in flight are counted in `runs` (shared by
+    /// every access of one token).
+    pub(crate) fn with_runs(
+        shared: Arc<Shared>,
+        principal: Principal,
+        role: Arc<Role>,
+        door: &str,
+        runs: Arc<AtomicUsize>,
+    ) -> Self {
         let epoch = shared.epoch.current();
         Self {
             inner: Arc::new(Inner {
@@ -69,7 +84,7 @@ impl Access {
                 epoch,
                 door: door.to_owned(),
                 shared,
-                runs: AtomicUsize::new(0),
+                runs,
             }),
         }
     }

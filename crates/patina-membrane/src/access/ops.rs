@@ -13,6 +13,15 @@ use patina_receipts::{Blob, Receipt};
 use tracing::Instrument;
 
 use super::{Access, InFlight};
+
+/// What [`Access::metrics`] answers.
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    /// The counters of every run of the Mother's process.
+    pub runs: patina_mother::RunStatsSnapshot,
+    /// The `measure` metrics of the children the caller may see.
+    pub children: Vec<patina_mother::MeasuredChild>,
+}
 use crate::MembraneError;
 use crate::policy::{Children, ReceiptScope};
 
@@ -276,6 +285,8 @@ impl Access {
                 .stored_receipt("receipts.replay", id.to_owned())
                 .await?;
             let _slot = self.run_slot()?;
+            // A replay runs the child again: it counts against the rate too.
+            self.check_rate()?;
             let in_flight = InFlight::new(self.shared());
             let mother = self.mother().clone();
             let id = receipt.id.to_string();
@@ -286,6 +297,24 @@ impl Access {
             .await
         }
         .instrument(self.span("receipts.replay"))
+        .await
+    }
+
+    /// The Mother's metrics: the counters of every run (whatever door
+    /// asked for it) and what the children this caller may see measured
+    /// with the `measure` toy.
+    pub async fn metrics(&self) -> Result<Metrics, MembraneError> {
+        async {
+            self.gate("runtime.metrics")?;
+            let mother = self.mother().clone();
+            let runs = mother.run_stats();
+            let mut children = self
+                .on_mother(async move { mother.metrics(None).await })
+                .await?;
+            children.retain(|c| self.may_see_child(&c.metrics.child, &c.names));
+            Ok(Metrics { runs, children })
+        }
+        .instrument(self.span("runtime.metrics"))
         .await
     }
 

@@ -10,6 +10,7 @@ pub const METHODS: &[&str] = &[
     "runtime.list",
     "runtime.describe",
     "runtime.run",
+    "runtime.metrics",
     "receipts.get",
     "receipts.list",
     "receipts.verify",
@@ -188,11 +189,12 @@ impl Role {
         }
     }
 
-    /// `reader`: list, describe and every receipt; no run, no install.
+    /// `reader`: list, describe, every receipt and the Mother's metrics
+    /// (a monitoring token's role); no run, no install.
     pub fn reader() -> Self {
         Self {
             name: "reader".into(),
-            methods: methods(READER_METHODS),
+            methods: methods(READER_METHODS.iter().chain(&["runtime.metrics"])),
             children: Children::Any,
             grants: Vec::new(),
             ask: Vec::new(),

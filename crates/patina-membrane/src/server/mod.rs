@@ -66,7 +66,8 @@ pub struct ServeConfig {
     pub max_frame_bytes: usize,
     /// Connections open at once, at most (more are closed at once).
     pub max_connections: usize,
-    /// Runs and replays one login may have in flight at once.
+    /// Runs and replays one login (or one bearer token, across its
+    /// requests) may have in flight at once.
     pub max_runs_per_login: usize,
 }
 
@@ -162,6 +163,7 @@ impl MembraneServer {
                 config,
                 runtime: tokio::runtime::Handle::current(),
                 rates: Mutex::new(std::collections::HashMap::new()),
+                token_runs: Mutex::new(std::collections::HashMap::new()),
                 server_id,
             }),
         }
@@ -223,11 +225,15 @@ impl MembraneServer {
                 info.id, info.role
             ))
         })?;
-        Ok(Access::new(
+        // Every request of an HTTP door is an access of its own: the
+        // token's runs in flight are counted across them.
+        let runs = self.shared.token_runs(&info.id);
+        Ok(Access::with_runs(
             self.shared.clone(),
             Principal::Token(info.id),
             role,
             door,
+            runs,
         ))
     }
 
