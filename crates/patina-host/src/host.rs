@@ -182,6 +182,17 @@ impl Host {
     /// any child code ran; a run that started returns a report, whose
     /// `outcome` says whether it returned or why it stopped.
     pub async fn run(&self, child: &Child, request: &RunRequest) -> Result<RunReport, RunRefused> {
+        self.run_keeping(child, request, true).await
+    }
+
+    /// [`Self::run`]; a replay copies the recorded events it matched into
+    /// the report only when `keep_replayed` (else it counts them).
+    pub(crate) async fn run_keeping(
+        &self,
+        child: &Child,
+        request: &RunRequest,
+        keep_replayed: bool,
+    ) -> Result<RunReport, RunRefused> {
         let span = tracing::info_span!("run", child = %child.id(), call = tracing::field::Empty);
         async {
             self.check_limits(&request.limits)?;
@@ -202,7 +213,8 @@ impl Host {
             };
             let plan = plan_imports(&self.inner.engine, child, &grants, self.toys(), request.deny_missing)?;
             let pre = self.instance_pre(child, &plan)?;
-            let report = execute(&pre, child, &plan, &grants, target, request).await?;
+            let report =
+                execute(&pre, child, &plan, &grants, (target, request), keep_replayed).await?;
             match &report.outcome {
                 Ok(_) => tracing::info!(fuel = report.fuel_consumed, elapsed = ?report.elapsed, "run returned"),
                 Err(error) => tracing::info!(kind = error.kind(), %error, "run failed"),

@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use patina_receipts::{Digest, Divergence, Meter, canonical, first_divergence};
+use patina_receipts::{Digest, Divergence, Meter, canonical, divergence_past_events};
 
 use crate::request::replay_request;
 use crate::{Child, Host, ReplaySource, RunRefused, RunReport};
@@ -62,7 +62,13 @@ impl Host {
     ) -> Result<ReplayReport, RunRefused> {
         let exact = source.transcript.unrecorded.is_empty();
         let source = Arc::new(source);
-        let mut report = self.run(child, &replay_request(source.clone())).await?;
+        // The tape checks each call against the recorded event at its place
+        // as the child makes it, and counts the events that matched: they
+        // are the replayed run's events, so they are neither copied nor
+        // compared a second time.
+        let mut report = self
+            .run_keeping(child, &replay_request(source.clone()), false)
+            .await?;
         let Some((mut replayed, _)) = report.take_transcript() else {
             return Err(RunRefused::Engine("a replay ran without recording".into()));
         };
@@ -70,12 +76,28 @@ impl Host {
             // What an unmetered host would have written: the portable form.
             replayed.fuel = 0;
         }
-        let divergence = report
-            .divergence()
-            .cloned()
-            .or_else(|| first_divergence(&source.transcript, &replayed));
+        let recorded = &source.transcript;
+        let matched = report.replayed.min(recorded.events.len());
+        let divergence = report.divergence().cloned().or_else(|| {
+            if matched < recorded.events.len() {
+                // The run ended a call (or more) short.
+                return Some(Divergence::at_event(
+                    matched,
+                    recorded.events.get(matched),
+                    None,
+                ));
+            }
+            divergence_past_events(recorded, &replayed)
+        });
+        let transcript_hash = if divergence.is_none() {
+            // The replayed transcript is the recorded one.
+            canonical::transcript_hash(recorded)
+        } else {
+            replayed.events = recorded.events[..matched].to_vec();
+            canonical::transcript_hash(&replayed)
+        };
         Ok(ReplayReport {
-            transcript_hash: canonical::transcript_hash(&replayed),
+            transcript_hash,
             report,
             divergence,
             exact,

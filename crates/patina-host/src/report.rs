@@ -74,6 +74,8 @@ pub struct RunReport {
     pub http_call: Option<HttpCall>,
     /// A bridge child's response, when its run returned one.
     pub http_reply: Option<HttpReply>,
+    /// In a replay: how many recorded events the run matched, in order.
+    pub(crate) replayed: usize,
 }
 
 impl RunReport {

@@ -44,11 +44,12 @@ struct Capture {
 }
 
 impl Capture {
-    /// Empty pipes of `output` bytes each, no log lines, a tape for `mode`.
-    fn new(mode: &RunMode, output: u64) -> Self {
+    /// Empty pipes of `output` bytes each, no log lines, a tape for `mode`
+    /// (see [`Tape::new`] for `keep_replayed`).
+    fn new(mode: &RunMode, output: u64, keep_replayed: bool) -> Self {
         let output_cap = usize::try_from(output).unwrap_or(usize::MAX);
         Self {
-            tape: Tape::new(mode),
+            tape: Tape::new(mode, keep_replayed),
             stdout: MemoryOutputPipe::new(output_cap),
             stderr: MemoryOutputPipe::new(output_cap),
             logs: LogSink::new(),
@@ -67,19 +68,21 @@ enum Called {
     TimedOut,
 }
 
-/// Runs `target` on a fresh store from `pre` and reports what happened.
+/// Runs `target` on a fresh store from `pre` and reports what happened. A
+/// replay copies the recorded events it matched into the report when
+/// `keep_replayed`, else only counts them ([`RunReport::replayed`]).
 pub(crate) async fn execute(
     pre: &InstancePre<RunState>,
     child: &Child,
     plan: &LinkPlan,
     grants: &ResolvedGrants,
-    target: Target,
-    request: &RunRequest,
+    (target, request): (Target, &RunRequest),
+    keep_replayed: bool,
 ) -> Result<RunReport, RunRefused> {
     let limits = &request.limits;
     let deadline = deadline_after(limits.timeout);
     let deadline = request.deadline.map_or(deadline, |cap| deadline.min(cap));
-    let capture = Capture::new(&request.mode, limits.output);
+    let capture = Capture::new(&request.mode, limits.output, keep_replayed);
     let state = run_state(child, plan, grants, &target, request, &capture, deadline)?;
     let mut store = new_store(pre.engine(), state, limits, deadline)?;
 
@@ -98,6 +101,7 @@ pub(crate) async fn execute(
     let outcome = outcome_of(called, &target, &capture, limits, [&stdout, &stderr]);
     let Recorded {
         events,
+        replayed,
         blobs,
         divergence,
         full,
@@ -131,6 +135,7 @@ pub(crate) async fn execute(
         blobs,
         http_call: target.http,
         http_reply,
+        replayed,
     })
 }
 

@@ -238,6 +238,13 @@ impl ChildStore {
         if let Some(id) = self.named(reference)? {
             return Ok(id);
         }
+        // A full id needs no listing: its bytes are stored or they are not.
+        if let Ok(id) = reference.parse::<ChildId>() {
+            return match self.contains(&id) {
+                true => Ok(id),
+                false => Err(MotherError::UnknownChild(reference.to_owned())),
+            };
+        }
         let ids: Vec<ChildId> = self.list()?.into_iter().map(|c| c.id).collect();
         pick_child(reference, &ids)
     }

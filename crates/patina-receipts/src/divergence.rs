@@ -70,6 +70,14 @@ pub fn first_divergence(recorded: &Transcript, replayed: &Transcript) -> Option<
             _ => return Some(Divergence::at_event(index, expected, got)),
         }
     }
+    divergence_past_events(recorded, replayed)
+}
+
+/// The first difference between a recorded transcript and a replayed one
+/// outside their events (the outcome, the fuel, then the child, call and
+/// grants), or `None`: for a replay whose events were already checked one
+/// by one as it made them.
+pub fn divergence_past_events(recorded: &Transcript, replayed: &Transcript) -> Option<Divergence> {
     let at = recorded.events.len() as u64;
     if recorded.outcome != replayed.outcome {
         return Some(Divergence {

@@ -27,7 +27,7 @@ mod verify;
 mod wire;
 
 pub use canonical::{Header, portable_hash};
-pub use divergence::{Divergence, first_divergence};
+pub use divergence::{Divergence, divergence_past_events, first_divergence};
 pub use error::ReceiptError;
 pub use export::{ExportedBlob, ExportedReceipt};
 pub use identity::{Identity, MotherId};

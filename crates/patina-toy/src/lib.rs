@@ -13,7 +13,8 @@
 //! a toy, [`ToyError`], the [`ToyRegistry`] a host links from, the
 //! [`ToyStateDir`] layout, typed argument helpers ([`Args`], [`vals`]), the
 //! [`OutgoingHttp`] backend the host's `wasi:http` sends through, the
-//! run's [`LogSink`], [`blocking`], the grant helpers several toys share
+//! run's [`LogSink`], [`blocking`], [`Deferred`] (a backend opened on first
+//! use), the grant helpers several toys share
 //! ([`canonical_fs_grant`]), [`create_private_dir`] and, behind the `sqlite`
 //! feature, the opener of the toys' own SQLite stores; in [`typed`], the
 //! fast path for functions that move bytes (and the [`RunStore`](typed::RunStore)
@@ -31,6 +32,7 @@
 //! [`ToyError`], which ends the run with a typed error.
 
 mod args;
+mod deferred;
 mod grant;
 pub mod log;
 pub mod outgoing;
@@ -43,6 +45,7 @@ pub mod typed;
 pub mod wit;
 
 pub use args::{Args, expect_arity, vals};
+pub use deferred::Deferred;
 pub use grant::canonical_fs_grant;
 pub use log::{LogLevel, LogLine, LogSink};
 pub use outgoing::{HttpAnswer, HttpError, HttpRequest, HttpResponse, OutgoingHttp};

@@ -56,7 +56,9 @@ pub fn log_only() -> ToyRegistry {
 /// host to run callees (see [`InvokeToy`]): log, measure, fs, fs-watch, git,
 /// blob, kv and http, their state kept under `state`. The `http` toy is also
 /// the backend of the host's `wasi:http` ([`ToyRegistry::set_outgoing_http`]),
-/// so both ways out obey the same `http:` grants.
+/// so both ways out obey the same `http:` grants. The SQLite stores (kv,
+/// metrics) are opened by the first run granted their toy, so a process
+/// whose runs never use them never opens them.
 pub fn standard(state: &ToyStateDir) -> Result<ToyRegistry, ToyError> {
     // With some packs left out, `state` or `mut` may go unused.
     #[allow(unused_mut)]
@@ -65,9 +67,7 @@ pub fn standard(state: &ToyStateDir) -> Result<ToyRegistry, ToyError> {
     #[cfg(feature = "log")]
     registry.register(std::sync::Arc::new(LogToy::new()));
     #[cfg(feature = "measure")]
-    registry.register(std::sync::Arc::new(MeasureToy::new(std::sync::Arc::new(
-        MetricsStore::open(&state.metrics())?,
-    ))));
+    registry.register(std::sync::Arc::new(MeasureToy::deferred(state.metrics())));
     #[cfg(feature = "fs")]
     registry.register(std::sync::Arc::new(FsToy::new()));
     #[cfg(feature = "fs-watch")]
@@ -77,7 +77,7 @@ pub fn standard(state: &ToyStateDir) -> Result<ToyRegistry, ToyError> {
     #[cfg(feature = "blob")]
     registry.register(std::sync::Arc::new(BlobToy::new(state.blobs())));
     #[cfg(feature = "kv")]
-    registry.register(std::sync::Arc::new(KvToy::open(state.kv())?));
+    registry.register(std::sync::Arc::new(KvToy::deferred(state.kv())));
     #[cfg(feature = "http")]
     {
         let http = std::sync::Arc::new(HttpToy::new());

@@ -57,7 +57,8 @@ const PAIRS: &[(&str, &str, Option<f64>)] = &[
     (
         "throughput/clients_64_recorded",
         "throughput/clients_64_live",
-        None,
+        // Recording keeps at least 60% of live throughput (issue 11).
+        Some(1.0 / 0.6),
     ),
     // REST at 40% of embedded throughput or better: time per run ≤ 2.5×.
     (
@@ -66,6 +67,18 @@ const PAIRS: &[(&str, &str, Option<f64>)] = &[
         Some(2.5),
     ),
 ];
+
+/// (figure, the median aimed at in ns): aims that are absolute.
+const VALUE_AIMS: &[(&str, f64)] = &[
+    // One membrane hop within 2 µs (issue 11).
+    ("hop/membrane_hop_epoch_current", 2_000.0),
+    // At least 20,000 recorded runs/s through one `mother serve`: 50 µs a run.
+    ("throughput/clients_64_recorded", 50_000.0),
+];
+
+fn value_aim(name: &str) -> Option<f64> {
+    VALUE_AIMS.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+}
 
 /// The medians (ns) of every bench whose estimates were written after `since`.
 fn medians(target: &Path, since: SystemTime) -> Result<BTreeMap<String, f64>> {
@@ -137,7 +150,8 @@ pub(super) fn figures(target: &Path, since: SystemTime) -> Result<Vec<Figure>> {
                 value / base,
                 "criterion",
             )
-            .aim(*aim),
+            .aim(*aim)
+            .aim_value(value_aim(name)),
         );
     }
     for (name, value) in &medians {
@@ -152,6 +166,7 @@ pub(super) fn figures(target: &Path, since: SystemTime) -> Result<Vec<Figure>> {
             baseline: None,
             ratio: None,
             aim: None,
+            aim_value: value_aim(name),
             source: "criterion",
             note: None,
         });

@@ -111,7 +111,7 @@ impl Tape {
         if !same {
             return Err(self.misfit(seq as u64, format!("an exchange with {args}")));
         }
-        self.answer_of(seq as u64, args, result)
+        self.answer_of(seq as u64, args, &result)
     }
 
     /// A recorded answer as typed calls take it, with the blobs its
@@ -120,25 +120,28 @@ impl Tape {
         &self,
         seq: u64,
         args: &str,
-        result: EventResult,
+        result: &EventResult,
     ) -> Result<RecordedAnswer, Divergence> {
         Ok(match result {
             EventResult::Ok(payload) => {
                 let text = self
-                    .text(&payload)
+                    .text(payload)
                     .ok_or_else(|| self.misfit(seq, "a recorded payload is missing".into()))?;
-                let blobs: Vec<Blob> = patina_receipts::value_blob_references(args)
-                    .chain(patina_receipts::value_blob_references(&text))
-                    .filter_map(|digest| {
-                        let bytes = self.inner.replay_blobs.get(&digest)?.clone();
-                        Some(Blob { digest, bytes })
-                    })
-                    .collect();
-                self.lock().blobs.extend(blobs);
+                if self.inner.keep_replayed {
+                    // The replayed run's transcript refers to the same blobs.
+                    let blobs: Vec<Blob> = patina_receipts::value_blob_references(args)
+                        .chain(patina_receipts::value_blob_references(&text))
+                        .filter_map(|digest| {
+                            let bytes = self.inner.replay_blobs.get(&digest)?.clone();
+                            Some(Blob { digest, bytes })
+                        })
+                        .collect();
+                    self.lock().blobs.extend(blobs);
+                }
                 RecordedAnswer::Results(text)
             }
             EventResult::Denied => RecordedAnswer::Denied,
-            EventResult::Failed(message) => RecordedAnswer::Failed(message),
+            EventResult::Failed(message) => RecordedAnswer::Failed(message.clone()),
         })
     }
 }
@@ -188,7 +191,7 @@ mod tests {
     /// recorded before it completed; one never completed says so.
     #[test]
     fn an_exchange_keeps_its_place_and_replays_from_it() {
-        let tape = Tape::new(&RunMode::Record);
+        let tape = Tape::new(&RunMode::Record, true);
         let Slot::Record(first) = tape.reserve("wasi:http/outgoing-handler", "handle") else {
             panic!("a recording reserves");
         };
@@ -213,7 +216,7 @@ mod tests {
             transcript: transcript(recorded.events),
             blobs: Vec::new(),
         };
-        let replay = Tape::new(&RunMode::Replay(Arc::new(source)));
+        let replay = Tape::new(&RunMode::Replay(Arc::new(source)), true);
         let Slot::Replay(at) = replay.reserve("wasi:http/outgoing-handler", "handle") else {
             panic!("the replay has the exchange");
         };

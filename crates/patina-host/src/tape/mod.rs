@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use patina_receipts::{Blob, Digest, Divergence, Event, EventResult, Payload};
+use patina_receipts::{Blob, Digest, Divergence, Event, EventResult, INLINE_LIMIT, Payload};
 use wasmtime::component::Val;
 use wasmtime::component::types::ComponentFunc;
 
@@ -49,6 +49,10 @@ pub(crate) const MAX_RECORDED_BYTES: u64 = 256 << 20;
 #[derive(Default)]
 struct State {
     events: Vec<Event>,
+    /// Recorded events a replay matched so far (the next one to match is
+    /// at this index). Without [`Inner::keep_replayed`] they are counted,
+    /// not copied into `events`.
+    replayed: usize,
     blobs: Vec<Blob>,
     /// Digests of the byte-list blobs of typed calls recorded so far (one
     /// blob per distinct bytes, however often they cross).
@@ -73,9 +77,26 @@ impl State {
     }
 }
 
+/// Whether `recorded` arguments are the WAVE text `args`, as recording
+/// `args` would have written them (inline, or by reference when large),
+/// without copying `args`.
+fn recorded_args_are(recorded: &Payload, args: &str) -> bool {
+    match recorded {
+        Payload::Text(text) => args.len() <= INLINE_LIMIT && text == args,
+        Payload::Ref { digest, len } => {
+            args.len() > INLINE_LIMIT
+                && *len == args.len() as u64
+                && *digest == Blob::digest(args.as_bytes())
+        }
+        Payload::Hex(_) => false,
+    }
+}
+
 /// What a run's tape holds when the run ends.
 pub(crate) struct Recorded {
     pub events: Vec<Event>,
+    /// In a replay: how many recorded events the run matched, in order.
+    pub replayed: usize,
     pub blobs: Vec<Blob>,
     pub divergence: Option<Divergence>,
     /// The run went over the recording budget.
@@ -85,6 +106,11 @@ pub(crate) struct Recorded {
 struct Inner {
     recording: bool,
     replay: Option<Arc<ReplaySource>>,
+    /// Whether a replay copies each matched event into the run's events
+    /// (a run in replay mode reports them), or only counts them
+    /// ([`Host::replay`](crate::Host::replay) compares and hashes the
+    /// recorded transcript itself, which the matched events are).
+    keep_replayed: bool,
     /// The replayed receipt's intact blobs by digest, each hashed once when
     /// the tape is made (a damaged blob is left out, so its payload misfits).
     replay_blobs: HashMap<Digest, Vec<u8>>,
@@ -100,14 +126,21 @@ pub(crate) struct Tape {
 }
 
 impl Tape {
-    /// A tape for `mode`.
-    pub fn new(mode: &RunMode) -> Self {
+    /// A tape for `mode`; in a replay, each matched event is copied into the
+    /// run's events when `keep_replayed`, else only counted.
+    pub fn new(mode: &RunMode, keep_replayed: bool) -> Self {
         let (recording, replay) = match mode {
             RunMode::Live => (false, None),
             RunMode::Record => (true, None),
             RunMode::Replay(source) => (true, Some(source.clone())),
         };
-        let capacity = replay.as_ref().map_or(0, |r| r.transcript.events.len());
+        let capacity = match &replay {
+            Some(r) if keep_replayed => r.transcript.events.len(),
+            Some(_) => 0,
+            // A recording starts with room for a few events.
+            None if recording => 16,
+            None => 0,
+        };
         let replay_blobs = replay
             .iter()
             .flat_map(|r| &r.blobs)
@@ -122,6 +155,7 @@ impl Tape {
             inner: Arc::new(Inner {
                 recording,
                 replay,
+                keep_replayed,
                 replay_blobs,
                 full: AtomicBool::new(false),
                 state: Mutex::new(state),
@@ -196,7 +230,7 @@ impl Tape {
         toy: &str,
         function: &str,
         args: &str,
-    ) -> Result<(u64, EventResult), Divergence> {
+    ) -> Result<(u64, &EventResult), Divergence> {
         self.next_matching(toy, function, args, |_| false)
     }
 
@@ -209,7 +243,7 @@ impl Tape {
         function: &str,
         args: &str,
         same_args: impl Fn(&Event) -> bool,
-    ) -> Result<(u64, EventResult), Divergence> {
+    ) -> Result<(u64, &EventResult), Divergence> {
         let Some(source) = &self.inner.replay else {
             return Err(Divergence {
                 index: 0,
@@ -217,27 +251,32 @@ impl Tape {
                 got: Some("a replay without a transcript".into()),
             });
         };
-        let mut blobs = Vec::new();
-        let args = Payload::of_text(args, &mut blobs);
         let mut state = self.lock();
-        let index = state.events.len();
+        let index = state.replayed;
         let recorded = source.transcript.events.get(index);
         match recorded {
             Some(event)
                 if event.toy == toy
                     && event.function == function
-                    && (event.args == args || same_args(event)) =>
+                    && (recorded_args_are(&event.args, args) || same_args(event)) =>
             {
-                state.blobs.extend(blobs);
-                state.events.push(event.clone());
-                Ok((event.seq, event.result.clone()))
+                state.replayed += 1;
+                if self.inner.keep_replayed {
+                    if args.len() > INLINE_LIMIT {
+                        // The blob large arguments were recorded by.
+                        state.blobs.push(Blob::new(args.as_bytes().to_vec()));
+                    }
+                    state.events.push(event.clone());
+                }
+                Ok((event.seq, &event.result))
             }
             other => {
+                let mut blobs = Vec::new();
                 let got = Event {
                     seq: index as u64,
                     toy: toy.to_owned(),
                     function: function.to_owned(),
-                    args,
+                    args: Payload::of_text(args, &mut blobs),
                     result: EventResult::Ok(Payload::Text("…".into())),
                 };
                 let divergence = Divergence::at_event(index, other, Some(&got));
@@ -283,15 +322,20 @@ impl Tape {
         let payload = match result {
             EventResult::Ok(payload) => payload,
             EventResult::Denied => return Ok(Replayed::Denied),
-            EventResult::Failed(message) => return Ok(Replayed::Failed(message)),
+            EventResult::Failed(message) => return Ok(Replayed::Failed(message.clone())),
         };
+        let looked_up;
         let text = match payload {
-            Payload::Text(text) => Some(text),
-            other => self.text(&other),
-        }
-        .ok_or_else(|| self.misfit(seq, "a recorded payload is missing".into()))?;
+            Payload::Text(text) => text.as_str(),
+            other => {
+                looked_up = self
+                    .text(other)
+                    .ok_or_else(|| self.misfit(seq, "a recorded payload is missing".into()))?;
+                looked_up.as_str()
+            }
+        };
         let types: Vec<_> = ty.results().collect();
-        values::parse_value_list(&text, &types)
+        values::parse_value_list(text, &types)
             .map(Replayed::Results)
             .map_err(|why| {
                 self.misfit(
@@ -325,7 +369,7 @@ impl Tape {
             let Ok((seq, result)) = self.next_recorded(toy, function, args) else {
                 return fallback;
             };
-            let text = match &result {
+            let text = match result {
                 EventResult::Ok(payload) => self.text(payload),
                 _ => None,
             };
@@ -366,6 +410,7 @@ impl Tape {
         let mut state = self.lock();
         Recorded {
             events: std::mem::take(&mut state.events),
+            replayed: state.replayed,
             blobs: std::mem::take(&mut state.blobs),
             divergence: state.divergence.take(),
             full: state.full,
@@ -384,7 +429,7 @@ mod tests {
         assert!(!state.admit(MAX_RECORDED_BYTES as usize));
         assert!(state.full);
         assert!(!state.admit(1), "once full, nothing more is recorded");
-        let tape = Tape::new(&RunMode::Record);
+        let tape = Tape::new(&RunMode::Record, true);
         tape.record("acme:big/toy", "put", &[Val::U32(1)], Ok(&[]));
         assert!(!tape.full());
         tape.lock().bytes = MAX_RECORDED_BYTES;

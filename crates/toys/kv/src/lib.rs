@@ -29,7 +29,7 @@ use rusqlite::types::Value;
 use wasmtime::component::Val;
 
 use patina_toy::typed::{LinkTypedError, TypedLinker};
-use patina_toy::{Args, Toy, ToyContext, ToyError, ToyInstance, vals};
+use patina_toy::{Args, Deferred, Toy, ToyContext, ToyError, ToyInstance, vals};
 
 use query::MAX_QUERY_TIME;
 use store::{Store, StoreError};
@@ -38,7 +38,7 @@ use store::{Store, StoreError};
 #[derive(Debug)]
 pub struct KvToy {
     interface: ToyName,
-    store: Arc<Store>,
+    store: Deferred<Store>,
     quota: u64,
 }
 
@@ -46,26 +46,23 @@ impl KvToy {
     /// Opens (creating it and its directory, owner-only, if needed) the
     /// Mother's kv store, the SQLite file at `path`.
     pub fn open(path: PathBuf) -> Result<Self, ToyError> {
-        let backend = |what: &str, e: &dyn std::fmt::Display| ToyError::Store {
-            reason: format!("kv store {}: {what}: {e}", path.display()),
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            patina_toy::create_private_dir(dir)
-                .map_err(|e| backend("cannot create its directory", &e))?;
-        }
-        let store = Store::open(&path).map_err(|e| backend("cannot open", &e))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-                .map_err(|e| backend("cannot restrict its permissions", &e))?;
-        }
-        let interface = patina_toy::patina_interface("kv");
-        Ok(Self {
-            interface,
-            store: Arc::new(store),
+        let store = open_store(&path)?;
+        Ok(Self::with_store(Deferred::ready(Arc::new(store))))
+    }
+
+    /// The toy over the Mother's kv store at `path`, opened (as
+    /// [`Self::open`] does) by the first run granted a bare `kv`: a run
+    /// without that grant never touches the file.
+    pub fn deferred(path: PathBuf) -> Self {
+        Self::with_store(Deferred::new(move || open_store(&path)))
+    }
+
+    fn with_store(store: Deferred<Store>) -> Self {
+        Self {
+            interface: patina_toy::patina_interface("kv"),
+            store,
             quota: store::DEFAULT_QUOTA,
-        })
+        }
     }
 
     /// The most bytes (namespaces, keys and values) one child may keep in
@@ -79,11 +76,32 @@ impl KvToy {
     /// How many bytes `child` keeps in its own store now.
     pub fn usage(&self, child: &patina_core::ChildId) -> Result<u64, ToyError> {
         self.store
+            .get()?
             .usage(&child.to_string())
             .map_err(|e| ToyError::Store {
                 reason: e.to_string(),
             })
     }
+}
+
+/// Opens (creating it and its directory, owner-only, if needed) the kv
+/// store at `path`.
+fn open_store(path: &Path) -> Result<Store, ToyError> {
+    let backend = |what: &str, e: &dyn std::fmt::Display| ToyError::Store {
+        reason: format!("kv store {}: {what}: {e}", path.display()),
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        patina_toy::create_private_dir(dir)
+            .map_err(|e| backend("cannot create its directory", &e))?;
+    }
+    let store = Store::open(path).map_err(|e| backend("cannot open", &e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| backend("cannot restrict its permissions", &e))?;
+    }
+    Ok(store)
 }
 
 impl Toy for KvToy {
@@ -138,7 +156,7 @@ impl Toy for KvToy {
             .collect();
         Ok(Box::new(KvInstance {
             child: ctx.child.to_string(),
-            store: own.then(|| Arc::clone(&self.store)),
+            store: own.then(|| self.store.get()).transpose()?,
             quota: self.quota,
             files,
         }))

@@ -238,7 +238,8 @@ async fn a_full_or_busy_store_is_an_answer_and_the_run_goes_on() {
     set(&mut kv, "n", "first", b"kept").await;
     // A child filling the store (here a page cap stands in for the disk).
     {
-        let conn = f.toy.store.conn();
+        let store = f.toy.store.get().unwrap();
+        let conn = store.conn();
         let pages: i64 = conn
             .query_row("PRAGMA page_count", [], |r| r.get(0))
             .unwrap();
@@ -263,7 +264,8 @@ async fn a_full_or_busy_store_is_an_answer_and_the_run_goes_on() {
     );
     // Another connection holding the write lock past the busy timeout.
     {
-        let conn = f.toy.store.conn();
+        let store = f.toy.store.get().unwrap();
+        let conn = store.conn();
         conn.pragma_update(None, "max_page_count", 1_000_000)
             .unwrap();
         conn.busy_timeout(std::time::Duration::from_millis(50))

@@ -21,7 +21,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use patina_core::{ChildId, ToyName};
 use wasmtime::component::Val;
 
-use patina_toy::{Args, Toy, ToyContext, ToyError, ToyInstance, vals};
+use patina_toy::{Args, Deferred, Toy, ToyContext, ToyError, ToyInstance, vals};
 
 pub use batch::{
     BUCKETS, DEFAULT_BUCKETS, GaugeValue, HistogramData, MAX_NAME, MAX_NAMES_PER_CHILD,
@@ -36,19 +36,30 @@ const FUNCTIONS: &[&str] = &["counter-add", "gauge-set", "histogram-observe"];
 #[derive(Debug)]
 pub struct MeasureToy {
     interface: ToyName,
-    store: Arc<MetricsStore>,
+    store: Deferred<MetricsStore>,
 }
 
 impl MeasureToy {
     /// The toy for `patina:toys/measure@0.1.0`, saving runs' metrics in `store`.
     pub fn new(store: Arc<MetricsStore>) -> Self {
+        Self::with_store(Deferred::ready(store))
+    }
+
+    /// The toy saving runs' metrics in the store at `path`, opened
+    /// ([`MetricsStore::open`]) by the first run granted `measure`: a run
+    /// without that grant never touches the file.
+    pub fn deferred(path: std::path::PathBuf) -> Self {
+        Self::with_store(Deferred::new(move || MetricsStore::open(&path)))
+    }
+
+    fn with_store(store: Deferred<MetricsStore>) -> Self {
         let interface = patina_toy::patina_interface("measure");
         Self { interface, store }
     }
 
-    /// The store runs' metrics go to.
-    pub fn store(&self) -> &Arc<MetricsStore> {
-        &self.store
+    /// The store runs' metrics go to (opened now if no run has opened it).
+    pub fn store(&self) -> Result<Arc<MetricsStore>, ToyError> {
+        self.store.get()
     }
 }
 
@@ -72,7 +83,7 @@ impl Toy for MeasureToy {
     fn instantiate(&self, ctx: &ToyContext) -> Result<Box<dyn ToyInstance>, ToyError> {
         ctx.grant()?;
         Ok(Box::new(MeasureInstance {
-            store: Arc::clone(&self.store),
+            store: self.store.get()?,
             child: ctx.child,
             recorder: None,
         }))
