@@ -12,6 +12,7 @@ use std::time::Instant;
 use patina_mother::Mother;
 
 use crate::ServeConfig;
+use crate::network::Network;
 use crate::epoch::EpochGuard;
 use crate::login::Nonces;
 use crate::policy::{CallerKey, Policy, Role};
@@ -40,6 +41,8 @@ pub(crate) struct Shared {
     pub(crate) runtime: tokio::runtime::Handle,
     pub(crate) rates: Mutex<HashMap<Principal, Bucket>>,
     pub(crate) server_id: [u8; 32],
+    /// The network layer, when the Mother serves peers.
+    pub(crate) network: RwLock<Option<Arc<dyn Network>>>,
 }
 
 impl Shared {
@@ -52,6 +55,13 @@ impl Shared {
 }
 
 impl Shared {
+    /// The network layer, if one is attached.
+    pub(crate) fn network(&self) -> Option<Arc<dyn Network>> {
+        self.network
+            .read()
+            .map_or(None, |network| network.as_ref().map(Arc::clone))
+    }
+
     /// The role of a caller holding `key`: the policy's, or `admin` for the
     /// Mother's own key (which only the home's owner can read).
     pub(crate) fn role_of_key(&self, key: &CallerKey) -> Option<Arc<Role>> {
