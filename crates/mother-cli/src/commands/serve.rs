@@ -1,5 +1,6 @@
-//! `mother serve [--socket PATH]`: a long-running Mother serving the
-//! membrane on a Unix socket (mode 0600), holding the home's lock so a
+//! `mother serve [--socket PATH] [--listen ADDR]...`: a long-running Mother
+//! serving the membrane on a Unix socket (mode 0600) — and to peers over
+//! libp2p when it listens (`serve_peer`) — holding the home's lock so a
 //! second Mother on the same home refuses to start.
 //!
 //! Signals: SIGINT / SIGTERM stop accepting, wait (`--drain`) for runs in
@@ -32,6 +33,7 @@ pub fn run(home: PathBuf, args: ServeArgs) -> Result<ExitCode> {
         let server = MembraneServer::open(mother, ServeConfig::default())?;
         let socket = args.socket.unwrap_or_else(|| home.join("mother.sock"));
         let listener = patina_membrane::bind(&socket)?;
+        let peers = super::serve_peer::start(&server, &home, &args.peer).await?;
         let mut hangup = signal(SignalKind::hangup()).context("SIGHUP")?;
         let mut user1 = signal(SignalKind::user_defined1()).context("SIGUSR1")?;
         let mut terminate = signal(SignalKind::terminate()).context("SIGTERM")?;
@@ -62,6 +64,9 @@ pub fn run(home: PathBuf, args: ServeArgs) -> Result<ExitCode> {
             }
         };
         let left = patina_membrane::serve_unix(&server, listener, shutdown, drain).await;
+        if let Some(peers) = peers {
+            peers.shutdown().await;
+        }
         let _ = std::fs::remove_file(&socket);
         if left > 0 {
             eprintln!("stopped: {left} runs still in flight were cancelled (none was answered)");

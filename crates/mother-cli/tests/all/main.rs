@@ -5,5 +5,6 @@ mod cli;
 mod common;
 mod invoke;
 mod metrics;
+mod peers;
 mod receipts;
 mod serve;
