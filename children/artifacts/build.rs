@@ -23,6 +23,9 @@ const CHILDREN: &[(&str, &str, &str)] = &[
     ("folder-watcher", "folder_watcher.wasm", "FOLDER_WATCHER"),
     ("git-status", "git_status.wasm", "GIT_STATUS"),
     ("byte-probe", "byte_probe.wasm", "BYTE_PROBE"),
+    ("http-fetch", "http_fetch.wasm", "HTTP_FETCH"),
+    ("http-echo", "http_echo.wasm", "HTTP_ECHO"),
+    ("web-gateway", "web_gateway.wasm", "WEB_GATEWAY"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";

@@ -28,6 +28,18 @@ pub(crate) fn serve(connections: usize, handler: Arc<Handler>) -> u16 {
     port
 }
 
+/// Waits until the server on `port` (which served its connections) has
+/// closed its listener; fails the test if it has not within a second.
+pub(crate) fn wait_gone(port: u16) {
+    for _ in 0..50 {
+        if TcpStream::connect(("127.0.0.1", port)).is_err() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("the server on port {port} is still there");
+}
+
 fn answer(stream: TcpStream, handler: &Handler) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut line = String::new();
@@ -182,16 +194,7 @@ async fn a_recorded_fetch_replays_after_the_server_is_gone() {
         "the fetch is a recorded event"
     );
 
-    // The server served its one connection and closed its listener.
-    let mut closed = false;
-    for _ in 0..50 {
-        if TcpStream::connect(("127.0.0.1", port)).is_err() {
-            closed = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert!(closed, "the server is gone");
+    wait_gone(port);
     let live = run(&host, &get, &format!("get({url:?})"), &[&grant])
         .await
         .unwrap();

@@ -3,13 +3,16 @@
 //! per area. Shared helpers are the `patina_tests` library (`support.rs`).
 
 mod bad_input;
+mod bridge;
 mod byte_caps;
 mod folder_watcher;
 mod git_status;
 mod grants;
 mod http;
 mod indexer;
+mod js_children;
 mod limits;
 mod replay;
 mod third_party;
 mod typed_calls;
+mod wasi_http;

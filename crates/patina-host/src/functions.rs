@@ -114,6 +114,18 @@ impl FunctionIndex {
         }
     }
 
+    /// The `handle` function of an exported `wasi:http/incoming-handler`
+    /// interface, if the component is a bridge child.
+    pub fn http_handler(&self) -> Option<&ExportedFunction> {
+        self.functions.iter().find(|f| {
+            f.function == "handle"
+                && f.interface.as_deref().is_some_and(|i| {
+                    i == "wasi:http/incoming-handler"
+                        || i.starts_with("wasi:http/incoming-handler@")
+                })
+        })
+    }
+
     /// The `run` function of an exported `wasi:cli/run` interface, if the
     /// component is a command.
     pub fn command_entry(&self) -> Option<&ExportedFunction> {

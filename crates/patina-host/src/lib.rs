@@ -36,6 +36,7 @@ mod error;
 mod functions;
 mod grants;
 mod host;
+mod http;
 mod linker;
 mod plan;
 mod replay;
@@ -62,6 +63,7 @@ pub use error::{
 pub use functions::{ExportedFunction, FunctionIndex};
 pub use grants::{Preopen, ResolvedGrants};
 pub use host::{Host, HostConfig};
+pub use http::incoming::{HttpCall, HttpReply, MAX_HTTP_BODY, MAX_HTTP_HEADERS};
 pub use plan::{ImportStatus, import_status};
 pub use replay::ReplayReport;
 pub use report::{Returned, RunReport, unix_millis};

@@ -58,11 +58,13 @@ pub(crate) fn instance_pre(
 ) -> Result<InstancePre<RunState>, RunRefused> {
     let mut linker: Linker<RunState> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link_error)?;
+    crate::http::link(&mut linker)?;
     for (slot, link) in plan.toys.iter().enumerate() {
         link_toy(&mut linker, slot, link)?;
     }
     for denied in &plan.denied {
-        link_denied(engine, &mut linker, denied)?;
+        let defined = resources_before(engine, child, &denied.import);
+        link_denied(engine, &mut linker, denied, &defined)?;
     }
     linker
         .instantiate_pre(child.component())
@@ -182,10 +184,42 @@ fn deny_function(
         .map_err(link_error)
 }
 
+/// The resource types the child's imports before `import` define or use
+/// (in import order, a resource is always defined before it is used).
+fn resources_before(engine: &Engine, child: &Child, import: &str) -> Vec<ResourceType> {
+    let mut seen = Vec::new();
+    for (name, item) in child.component().component_type().imports(engine) {
+        if name == import {
+            break;
+        }
+        match item.ty {
+            ComponentItem::Resource(resource) => seen.push(resource),
+            ComponentItem::ComponentInstance(instance) => {
+                seen.extend(
+                    instance
+                        .exports(engine)
+                        .filter_map(|(_, export)| match export.ty {
+                            ComponentItem::Resource(resource) => Some(resource),
+                            _ => None,
+                        }),
+                );
+            }
+            _ => {}
+        }
+    }
+    seen
+}
+
+/// Links `denied` to stubs: each function fails with `denied: <import>`,
+/// each resource it defines is a host type no function ever makes. A
+/// resource it only *uses* — defined by an import before it (`wasi:io`'s
+/// `input-stream` in an interface returning streams) — is left to that
+/// import's definition, which the child's type refers to.
 fn link_denied(
     engine: &Engine,
     linker: &mut Linker<RunState>,
     denied: &DeniedImport,
+    defined_before: &[ResourceType],
 ) -> Result<(), RunRefused> {
     let import = denied.import.as_str();
     match &denied.item {
@@ -194,6 +228,7 @@ fn link_denied(
             for (name, export) in instance_type.exports(engine) {
                 match export.ty {
                     ComponentItem::ComponentFunc(_) => deny_function(&mut instance, name, import)?,
+                    ComponentItem::Resource(used) if defined_before.contains(&used) => {}
                     ComponentItem::Resource(_) => instance
                         .resource(name, ResourceType::host::<DeniedResource>(), |_, _| Ok(()))
                         .map_err(link_error)?,

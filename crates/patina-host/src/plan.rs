@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use patina_core::{Grant, ToyName};
-use patina_toy::{Toy, ToyRegistry};
+use patina_toy::{OutgoingHttp, Toy, ToyRegistry};
 use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 
@@ -43,6 +43,9 @@ pub struct LinkPlan {
     pub toys: Vec<ToyLink>,
     /// Imports linked as deny stubs.
     pub denied: Vec<DeniedImport>,
+    /// Where the child's `wasi:http` requests go (under the run's grants);
+    /// `None` refuses them all.
+    pub outgoing_http: Option<Arc<dyn OutgoingHttp>>,
 }
 
 impl LinkPlan {
@@ -99,7 +102,10 @@ pub fn plan_imports(
     registry: &ToyRegistry,
     deny_missing: bool,
 ) -> Result<LinkPlan, RunRefused> {
-    let mut plan = LinkPlan::default();
+    let mut plan = LinkPlan {
+        outgoing_http: registry.outgoing_http().cloned(),
+        ..LinkPlan::default()
+    };
     let mut missing = Vec::new();
     for (import, item) in child.authority_imports() {
         let import = import.as_str();

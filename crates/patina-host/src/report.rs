@@ -11,7 +11,8 @@ use patina_receipts::{
 use patina_toy::LogLine;
 use wasmtime::component::Val;
 
-use crate::{RunFailure, values};
+use crate::http::incoming::transcript_text;
+use crate::{HttpCall, HttpReply, RunFailure, values};
 
 /// What a call returned.
 #[derive(Clone, Debug)]
@@ -69,6 +70,10 @@ pub struct RunReport {
     pub events: Vec<Event>,
     /// Large recorded payloads, by digest.
     pub blobs: Vec<Blob>,
+    /// The request handed to a bridge child ([`Call::Http`](crate::Call::Http)).
+    pub http_call: Option<HttpCall>,
+    /// A bridge child's response, when its run returned one.
+    pub http_reply: Option<HttpReply>,
 }
 
 impl RunReport {
@@ -121,10 +126,17 @@ impl RunReport {
             return None;
         }
         let status = match &self.outcome {
-            Ok(returned) => OutcomeStatus::Returned {
-                results: Payload::of_text(&values::results_wave(&returned.results), &mut blobs),
-                exit_code: returned.exit_code,
-            },
+            Ok(returned) => {
+                // A bridge child's result is its response.
+                let results = match &self.http_reply {
+                    Some(reply) => transcript_text(reply, &mut blobs),
+                    None => values::results_wave(&returned.results),
+                };
+                OutcomeStatus::Returned {
+                    results: Payload::of_text(&results, &mut blobs),
+                    exit_code: returned.exit_code,
+                }
+            }
             Err(error) => OutcomeStatus::Failed {
                 kind: error.kind().to_owned(),
                 message: error.to_string(),
@@ -139,7 +151,10 @@ impl RunReport {
             child: self.child,
             call: CallRecord {
                 function: self.function.clone(),
-                args: self.args.iter().map(values::wave).collect(),
+                args: match &self.http_call {
+                    Some(call) => vec![transcript_text(call, &mut blobs)],
+                    None => self.args.iter().map(values::wave).collect(),
+                },
                 argv: self.argv.clone(),
                 limits: self.limits,
                 deny_missing: self.deny_missing,

@@ -3,12 +3,13 @@
 //! anything runs, so a bad call never starts a child.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use patina_core::{ChildId, Grant, Limits};
 use patina_receipts::{Blob, Transcript};
 use wasmtime::component::Val;
 
-use crate::{Child, RunRefused, values};
+use crate::{Child, HttpCall, RunRefused, values};
 
 /// What to call.
 #[derive(Clone, Debug)]
@@ -27,6 +28,10 @@ pub enum Call {
         /// The arguments.
         args: Vec<String>,
     },
+    /// Hand one HTTP request to a bridge child (one that exports
+    /// `wasi:http/incoming-handler`); its response is the report's
+    /// [`http_reply`](crate::RunReport::http_reply).
+    Http(HttpCall),
 }
 
 /// A recorded run to replay: its transcript and the blobs it refers to.
@@ -70,6 +75,11 @@ pub struct RunRequest {
     /// empty for a run a user or embedder started. The `invoke` toy refuses
     /// to call any of them again (no cycles, no self-invocation).
     pub invoked_by: Vec<ChildId>,
+    /// An instant the run must not outlive whatever `limits.timeout` says
+    /// (a callee's run ends before its caller's). It is not recorded — the
+    /// same call keeps the same transcript whoever made it — and a run it
+    /// cuts short ends with `deadline-exceeded`.
+    pub deadline: Option<Instant>,
 }
 
 impl RunRequest {
@@ -83,6 +93,7 @@ impl RunRequest {
             program_name: None,
             mode: RunMode::Record,
             invoked_by: Vec::new(),
+            deadline: None,
         }
     }
 }
@@ -95,11 +106,14 @@ pub(crate) struct Target {
     pub args: Vec<Val>,
     pub results: usize,
     pub command: Option<Vec<String>>,
+    /// The request handed to a bridge child.
+    pub http: Option<HttpCall>,
 }
 
 /// Resolves the function and checks the arguments, before anything runs.
 pub(crate) fn resolve_target(child: &Child, request: &RunRequest) -> Result<Target, RunRefused> {
     let functions = child.functions();
+    let mut http = None;
     let (function, args, command) = match &request.call {
         Call::Wave(text) => {
             let (name, args) = values::split_call(text)?;
@@ -126,6 +140,19 @@ pub(crate) fn resolve_target(child: &Child, request: &RunRequest) -> Result<Targ
                 .collect();
             (function, Vec::new(), Some(argv))
         }
+        Call::Http(call) => {
+            call.to_request()
+                .map_err(|reason| RunRefused::BadHttpCall { reason })?;
+            let function =
+                functions
+                    .http_handler()
+                    .ok_or_else(|| RunRefused::NotAnHttpHandler {
+                        child: child.id(),
+                        exports: functions.names(),
+                    })?;
+            http = Some(call.clone());
+            (function, Vec::new(), None)
+        }
     };
     Ok(Target {
         func_name: function.name.clone(),
@@ -134,6 +161,7 @@ pub(crate) fn resolve_target(child: &Child, request: &RunRequest) -> Result<Targ
         args,
         results: function.ty.results().len(),
         command,
+        http,
     })
 }
 
@@ -151,7 +179,19 @@ pub(crate) fn replay_request(source: Arc<ReplaySource>) -> RunRequest {
                 program,
             )
         }
-        None => (Call::Wave(call.wave_call()), None),
+        None => {
+            let blob = |digest: &[u8; 32]| {
+                source
+                    .blobs
+                    .iter()
+                    .find(|b| b.digest.0 == *digest && b.is_intact())
+                    .map(|b| b.bytes.clone())
+            };
+            match HttpCall::recorded(&call.function, &call.args, &blob) {
+                Some(http) => (Call::Http(http), None),
+                None => (Call::Wave(call.wave_call()), None),
+            }
+        }
     };
     RunRequest {
         call: call_kind,
@@ -161,5 +201,6 @@ pub(crate) fn replay_request(source: Arc<ReplaySource>) -> RunRequest {
         program_name,
         mode: RunMode::Replay(source),
         invoked_by: Vec::new(),
+        deadline: None,
     }
 }

@@ -18,6 +18,8 @@ use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use crate::grants::ResolvedGrants;
+use crate::http::incoming::NoReply;
+use crate::http::outgoing::OutgoingHooks;
 use crate::linker::{DeniedCall, ToyCallFailed};
 use crate::plan::LinkPlan;
 use crate::report::{Returned, RunReport};
@@ -25,7 +27,7 @@ use crate::request::{RunMode, RunRequest, Target};
 use crate::state::{MemoryCapReached, MemoryLimiter, RunState};
 use crate::tape::{Diverged, MAX_EVENTS, MAX_RECORDED_BYTES, Recorded, Tape};
 use crate::wasi::{WasiSetup, wasi_context};
-use crate::{Child, OutputStream, RunFailure, RunRefused};
+use crate::{Child, HttpReply, OutputStream, RunFailure, RunRefused};
 
 /// Extra wall-clock time allowed past the deadline for host-side waits (a toy
 /// awaiting I/O cannot be interrupted by epochs).
@@ -76,13 +78,15 @@ pub(crate) async fn execute(
 ) -> Result<RunReport, RunRefused> {
     let limits = &request.limits;
     let deadline = deadline_after(limits.timeout);
+    let deadline = request.deadline.map_or(deadline, |cap| deadline.min(cap));
     let capture = Capture::new(&request.mode, limits.output);
     let state = run_state(child, plan, grants, &target, request, &capture, deadline)?;
     let mut store = new_store(pre.engine(), state, limits, deadline)?;
 
     let started_at = SystemTime::now();
     let started = Instant::now();
-    let called = call_export(pre, &mut store, &target, limits.timeout).await;
+    let time = deadline.saturating_duration_since(Instant::now());
+    let (called, http_reply) = call_export(pre, &mut store, &target, time).await;
     let elapsed = started.elapsed();
     let warnings = finish_toys(&mut store, limits.timeout).await;
 
@@ -125,6 +129,8 @@ pub(crate) async fn execute(
         recorded: !matches!(request.mode, RunMode::Live),
         events,
         blobs,
+        http_call: target.http,
+        http_reply,
     })
 }
 
@@ -183,8 +189,14 @@ fn run_state(
         })
         .collect::<Result<Vec<Box<dyn ToyInstance>>, RunRefused>>()?;
     let limiter = MemoryLimiter::new(request.limits.memory, capture.memory.clone());
+    let http = OutgoingHooks::new(
+        capture.tape.clone(),
+        plan.outgoing_http.clone(),
+        &grants.canonical,
+    );
     Ok(RunState::new(
         wasi,
+        Box::new(http),
         Box::new(limiter),
         toys,
         Arc::new(capture.tape.clone()),
@@ -219,13 +231,14 @@ fn new_store(
 }
 
 /// Instantiates the child in `store` and calls the target export, within
-/// `timeout` plus the host's grace for waits epochs cannot interrupt.
+/// `timeout` plus the host's grace for waits epochs cannot interrupt. A
+/// bridge child's response comes back beside what the call returned.
 async fn call_export(
     pre: &InstancePre<RunState>,
     store: &mut Store<RunState>,
     target: &Target,
     timeout: Duration,
-) -> Called {
+) -> (Called, Option<HttpReply>) {
     let call = async {
         let instance = pre.instantiate_async(&mut *store).await?;
         // Look the export up in the component this instance was made from (a
@@ -244,15 +257,19 @@ async fn call_export(
             .get_export_index(parent.as_ref(), &target.function)
             .and_then(|index| instance.get_func(&mut *store, index))
             .ok_or_else(missing)?;
+        if let Some(http) = &target.http {
+            let reply = crate::http::incoming::serve(&mut *store, func, http).await?;
+            return Ok((Vec::new(), Some(reply)));
+        }
         let mut results = vec![Val::Bool(false); target.results];
         func.call_async(&mut *store, &target.args, &mut results)
             .await
-            .map(|()| results)
+            .map(|()| (results, None))
     };
     match tokio::time::timeout(timeout.saturating_add(HOST_GRACE), call).await {
-        Ok(Ok(results)) => Called::Returned(results),
-        Ok(Err(error)) => Called::Failed(error),
-        Err(_elapsed) => Called::TimedOut,
+        Ok(Ok((results, reply))) => (Called::Returned(results), reply),
+        Ok(Err(error)) => (Called::Failed(error), None),
+        Err(_elapsed) => (Called::TimedOut, None),
     }
 }
 
@@ -369,6 +386,11 @@ fn classify(
         return RunFailure::MemoryLimitExceeded {
             requested: reached.requested,
             cap: reached.cap,
+        };
+    }
+    if let Some(NoReply(reason)) = error.downcast_ref::<NoReply>() {
+        return RunFailure::HttpReply {
+            reason: reason.clone(),
         };
     }
     if let Some(denied) = error.downcast_ref::<DeniedCall>() {

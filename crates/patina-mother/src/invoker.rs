@@ -7,7 +7,9 @@
 //! this Mother's chain and its id is part of the caller's answer, so every
 //! nested call appears in the caller's receipt. Its limits are the toy's:
 //! never more than the caller's, and a deadline before the caller's, so the
-//! callee's run ends (and is recorded) before the caller is cut off. The
+//! callee's run ends (and is recorded) before the caller is cut off; the
+//! deadline is not recorded, so the callee's transcript is the same from
+//! any caller (or from none). The
 //! policy (which names a caller may call, cycles, depth) lives in the toy,
 //! not here; this module must never widen it.
 
@@ -77,12 +79,20 @@ impl MotherInvoker {
             })??;
         let call = match &request.invocation {
             Invocation::Call(wave) => Call::Wave(wave.clone()),
+            Invocation::CallJson { function, args } => Call::Json {
+                function: function.clone(),
+                args: serde_json::from_str(args).map_err(|e| InvokeError::NotStarted {
+                    name: name.into(),
+                    reason: format!("the arguments are not JSON: {e}"),
+                })?,
+            },
             Invocation::Run(args) => Call::Command { args: args.clone() },
         };
         let mut run = RunRequest::new(call);
         run.grants = grants;
         run.invoked_by = request.chain.clone();
         run.limits = request.limits;
+        run.deadline = Some(request.deadline);
         let output = self
             .runner
             .run(&child, &run, &patina_receipts::Attribution::default())
@@ -112,6 +122,10 @@ impl MotherInvoker {
         Ok(match request.invocation {
             Invocation::Call(_) => InvokeAnswer::Called {
                 value: report.wave().unwrap_or_default(),
+                receipt,
+            },
+            Invocation::CallJson { .. } => InvokeAnswer::Called {
+                value: report.json().unwrap_or_default().to_string(),
                 receipt,
             },
             Invocation::Run(_) => InvokeAnswer::Ran {

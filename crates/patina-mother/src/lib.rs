@@ -37,6 +37,7 @@
 mod children;
 mod error;
 mod home;
+mod http;
 mod install;
 mod invoker;
 mod metrics;
@@ -51,10 +52,12 @@ mod wire;
 pub use children::{ChildStore, InstalledChild, pick_child};
 pub use error::{MotherError, chain_message, known_kind};
 pub use home::MotherHome;
+pub use http::HttpOutput;
 pub use install::{Inspection, InstallSpec};
 pub use invoker::MotherInvoker;
 pub use metrics::MeasuredChild;
 pub use mother::{Mother, MotherConfig, ReceiptBackend};
+pub use patina_host::{HttpCall, HttpReply};
 pub use receipts::{ChainLink, Imported, Verified};
 pub use recorder::Recorder;
 pub use refs::{ChildRef, ReceiptRef};
@@ -85,5 +88,11 @@ mod assertions {
         send(&mother.install(Vec::new(), Default::default()));
         send(&mother.import_receipt(Vec::new()));
         send(&mother.metrics(None));
+        send(&mother.handle_http(
+            child,
+            super::HttpCall::new("GET", "/"),
+            &[],
+            Default::default(),
+        ));
     }
 }

@@ -148,6 +148,7 @@ impl RunSpec {
                 ModeSpec::Live => RunMode::Live,
             },
             invoked_by: Vec::new(),
+            deadline: None,
         })
     }
 }

@@ -252,8 +252,10 @@ impl Receipt {
     }
 
     /// Every blob digest the receipt refers to: payloads by reference, and
-    /// the byte-list blobs (`<blob:HEX>`) their event text names — text kept
-    /// by reference is looked up with `blob` to find those.
+    /// the byte-list blobs (`<blob:HEX>`) named in event text, in the call's
+    /// arguments and in the returned results (a bridge child's request and
+    /// response) — text kept by reference is looked up with `blob` to find
+    /// those.
     pub fn references_with(&self, blob: impl Fn(&Digest) -> Option<Vec<u8>>) -> Vec<Digest> {
         let t = &self.transcript;
         let mut refs: Vec<Digest> = Vec::new();
@@ -267,13 +269,40 @@ impl Receipt {
                 refs.extend(payload.value_references(&blob));
             }
         }
+        for arg in &t.call.args {
+            refs.extend(crate::value_blob_references(arg));
+        }
         if let OutcomeStatus::Returned { results, .. } = &t.outcome.status {
             refs.extend(results.reference());
+            refs.extend(results.value_references(&blob));
         }
         refs.extend(t.outcome.stdout.reference());
         refs.extend(t.outcome.stderr.reference());
         refs.sort();
         refs.dedup();
         refs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Blob, Identity, canonical};
+
+    /// A bridge child's request (the call) and response (the results) name
+    /// their bodies as byte-list blobs; the receipt keeps those.
+    #[test]
+    fn call_arguments_and_results_name_their_byte_list_blobs() {
+        let (request, response) = (Blob::new(vec![1; 300]), Blob::new(vec![2; 300]));
+        let mut transcript = canonical::tests_support::transcript();
+        transcript.call.args = vec![format!("{{body: <blob:{}>}}", request.digest)];
+        transcript.outcome.status = OutcomeStatus::Returned {
+            results: Payload::Text(format!("{{status: 200, body: <blob:{}>}}", response.digest)),
+            exit_code: None,
+        };
+        let receipt = canonical::seal(transcript, &Identity::from_seed([1; 32]), 1, 2, None);
+        let references = receipt.references();
+        assert!(references.contains(&request.digest), "{references:?}");
+        assert!(references.contains(&response.digest), "{references:?}");
     }
 }

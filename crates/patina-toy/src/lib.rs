@@ -12,6 +12,7 @@
 //! Here: the [`Toy`] / [`ToyInstance`] traits, the [`ToyContext`] a run hands
 //! a toy, [`ToyError`], the [`ToyRegistry`] a host links from, the
 //! [`ToyStateDir`] layout, typed argument helpers ([`Args`], [`vals`]), the
+//! [`OutgoingHttp`] backend the host's `wasi:http` sends through, the
 //! run's [`LogSink`], [`blocking`], the grant helpers several toys share
 //! ([`canonical_fs_grant`]), [`create_private_dir`] and, behind the `sqlite`
 //! feature, the opener of the toys' own SQLite stores; in [`typed`], the
@@ -32,6 +33,7 @@
 mod args;
 mod grant;
 pub mod log;
+pub mod outgoing;
 mod registry;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
@@ -43,6 +45,7 @@ pub mod wit;
 pub use args::{Args, expect_arity, vals};
 pub use grant::canonical_fs_grant;
 pub use log::{LogLevel, LogLine, LogSink};
+pub use outgoing::{HttpAnswer, HttpError, HttpRequest, HttpResponse, OutgoingHttp};
 pub use registry::{ToyRegistry, ToyStateDir, create_private_dir};
 pub use toy::{Toy, ToyContext, ToyError, ToyInstance, blocking, patina_interface};
 

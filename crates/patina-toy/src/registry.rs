@@ -7,6 +7,7 @@ use std::sync::Arc;
 use patina_core::ToyName;
 
 use crate::Toy;
+use crate::outgoing::OutgoingHttp;
 
 /// Where the toys that keep state keep it, under one directory (a Mother's
 /// home). Every path is derived here, so a Mother and its tools agree.
@@ -44,10 +45,12 @@ impl ToyStateDir {
     }
 }
 
-/// The set of toys a host can link. Cheap to clone.
+/// The set of toys a host can link, and the backend of the host's own
+/// `wasi:http/outgoing-handler` ([`OutgoingHttp`]). Cheap to clone.
 #[derive(Clone, Default)]
 pub struct ToyRegistry {
     toys: Vec<Arc<dyn Toy>>,
+    outgoing_http: Option<Arc<dyn OutgoingHttp>>,
 }
 
 impl ToyRegistry {
@@ -83,6 +86,19 @@ impl ToyRegistry {
     /// Every registered toy.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Toy>> {
         self.toys.iter()
+    }
+
+    /// Sets the backend that sends a child's `wasi:http` requests (under the
+    /// run's grants of its [`OutgoingHttp::grant_kind`]). Without one, every
+    /// such request is refused. The `http` toy is one
+    /// (`patina_toys::standard` sets it).
+    pub fn set_outgoing_http(&mut self, backend: Arc<dyn OutgoingHttp>) {
+        self.outgoing_http = Some(backend);
+    }
+
+    /// The backend of `wasi:http` requests, if any.
+    pub fn outgoing_http(&self) -> Option<&Arc<dyn OutgoingHttp>> {
+        self.outgoing_http.as_ref()
     }
 
     /// The grant kinds of all toys, sorted, comma-separated (for error texts).

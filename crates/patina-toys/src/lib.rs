@@ -54,7 +54,9 @@ pub fn log_only() -> ToyRegistry {
 
 /// Every toy pack compiled in (all, by default) but `invoke`, which needs a
 /// host to run callees (see [`InvokeToy`]): log, measure, fs, fs-watch, git,
-/// blob, kv and http, their state kept under `state`.
+/// blob, kv and http, their state kept under `state`. The `http` toy is also
+/// the backend of the host's `wasi:http` ([`ToyRegistry::set_outgoing_http`]),
+/// so both ways out obey the same `http:` grants.
 pub fn standard(state: &ToyStateDir) -> Result<ToyRegistry, ToyError> {
     // With some packs left out, `state` or `mut` may go unused.
     #[allow(unused_mut)]
@@ -77,7 +79,11 @@ pub fn standard(state: &ToyStateDir) -> Result<ToyRegistry, ToyError> {
     #[cfg(feature = "kv")]
     registry.register(std::sync::Arc::new(KvToy::open(state.kv())?));
     #[cfg(feature = "http")]
-    registry.register(std::sync::Arc::new(HttpToy::new()));
+    {
+        let http = std::sync::Arc::new(HttpToy::new());
+        registry.register(http.clone());
+        registry.set_outgoing_http(http);
+    }
     Ok(registry)
 }
 
@@ -122,5 +128,9 @@ mod tests {
         assert_eq!(fs, ["patina:toys/fs@0.1.0", "patina:toys/fs-watch@0.1.0"]);
         assert!(registry.by_kind("invoke").next().is_none());
         assert_eq!(interfaces(&registry).len(), 8);
+        let backend = registry
+            .outgoing_http()
+            .expect("wasi:http goes through the http toy");
+        assert_eq!(backend.grant_kind(), "http");
     }
 }

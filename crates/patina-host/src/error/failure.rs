@@ -98,6 +98,13 @@ pub enum RunFailure {
         /// The cap.
         cap: u64,
     },
+    /// A bridge child's run ended without a usable HTTP response: it set
+    /// none, set an error code, or its body failed or went over the cap.
+    #[error("no HTTP response: {reason}")]
+    HttpReply {
+        /// What went wrong, on one line.
+        reason: String,
+    },
     /// A replay did something the receipt did not record.
     #[error(transparent)]
     #[serde(rename = "divergence")]
@@ -127,6 +134,7 @@ impl RunFailure {
             Self::CallTooLarge { .. } => "call-too-large",
             Self::Trap { .. } => "trap",
             Self::OutputLimitExceeded { .. } => "output-limit-exceeded",
+            Self::HttpReply { .. } => "http-reply",
             Self::Diverged(_) => "divergence",
             Self::TranscriptLimitExceeded { .. } => "transcript-limit-exceeded",
         }
@@ -160,6 +168,9 @@ mod tests {
             RunFailure::OutputLimitExceeded {
                 stream: OutputStream::Stderr,
                 cap: 10,
+            },
+            RunFailure::HttpReply {
+                reason: "the child set no response".into(),
             },
             RunFailure::Diverged(Divergence {
                 index: 3,

@@ -113,6 +113,21 @@ pub enum RunRefused {
         /// What it does export.
         exports: Vec<String>,
     },
+    /// An HTTP request was given to a child that does not export
+    /// `wasi:http/incoming-handler`.
+    #[error("{child} is not an HTTP handler (it does not export wasi:http/incoming-handler): {}", exports.join(", "))]
+    NotAnHttpHandler {
+        /// The child.
+        child: ChildId,
+        /// What it does export.
+        exports: Vec<String>,
+    },
+    /// The HTTP request handed to a bridge child is malformed or too large.
+    #[error("bad HTTP request: {reason}")]
+    BadHttpCall {
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A grant that is malformed, unknown or points at nothing.
     #[error(transparent)]
     Grant(#[from] GrantError),
@@ -160,6 +175,8 @@ impl RunRefused {
             Self::BadCall { .. } => "bad-call",
             Self::Unsupported { .. } => "unsupported",
             Self::NotACommand { .. } => "not-a-command",
+            Self::NotAnHttpHandler { .. } => "not-an-http-handler",
+            Self::BadHttpCall { .. } => "bad-http-call",
             Self::Grant(_) => "bad-grant",
             Self::MissingGrants { .. } => "missing-grants",
             Self::Link(_) => "link",

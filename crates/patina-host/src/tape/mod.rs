@@ -21,7 +21,10 @@ use crate::ambient_value::Ambient;
 use crate::values::{self, wave_list};
 use crate::{ReplaySource, RunMode};
 
+mod exchange;
 mod typed;
+
+pub(crate) use exchange::Slot;
 
 /// The answer the tape gives a replayed call.
 pub(crate) enum Replayed {
@@ -252,7 +255,7 @@ impl Tape {
     }
 
     /// The divergence for recorded event `seq` whose answer does not fit.
-    fn misfit(&self, seq: u64, why: String) -> Divergence {
+    pub(crate) fn misfit(&self, seq: u64, why: String) -> Divergence {
         let expected = self
             .inner
             .replay

@@ -6,19 +6,64 @@
 //! It must never answer a replayed call with anything but the transcript's
 //! event at that index.
 
-use patina_receipts::{
-    Blob, Digest, Event, EventResult, Payload, value_blob_references as references,
-};
+use patina_receipts::{Blob, Digest, Event, EventResult, Payload};
 use patina_toy::ToyError;
 use patina_toy::typed::{CallTape, Encoded, RecordedAnswer, TapeMode, ValueBlob};
 
-use super::{Diverged, Tape};
+use super::{Diverged, State, Tape};
 use crate::linker::{DeniedCall, ToyCallFailed, TranscriptFull};
 
 fn blob_of(value: ValueBlob) -> Blob {
     Blob {
         digest: Digest(value.digest),
         bytes: value.bytes,
+    }
+}
+
+impl Tape {
+    /// The arguments' text and the event result of a typed call (or an
+    /// exchange) about to be recorded, its blobs kept — each distinct bytes
+    /// once — or `None` when it does not fit the run's budget.
+    pub(super) fn admit_call(
+        &self,
+        state: &mut State,
+        toy: &str,
+        function: &str,
+        args: Encoded,
+        result: Result<Encoded, String>,
+    ) -> Option<(String, EventResult)> {
+        let (result_text, result_blobs) = match result {
+            Ok(Encoded { text, blobs }) => (Ok(text), blobs),
+            Err(message) => (Err(message), Vec::new()),
+        };
+        // One blob per distinct bytes: what the run already holds is only
+        // referred to again.
+        let mut blobs: Vec<ValueBlob> = Vec::new();
+        for blob in args.blobs.into_iter().chain(result_blobs) {
+            let digest = Digest(blob.digest);
+            if !state.value_blobs.contains(&digest)
+                && !blobs.iter().any(|b| b.digest == blob.digest)
+            {
+                blobs.push(blob);
+            }
+        }
+        let size = toy.len()
+            + function.len()
+            + args.text.len()
+            + result_text.as_ref().map_or_else(String::len, String::len)
+            + blobs.iter().map(|b| b.bytes.len()).sum::<usize>();
+        if !self.admit(state, size) {
+            return None;
+        }
+        for blob in blobs {
+            state.value_blobs.insert(Digest(blob.digest));
+            state.blobs.push(blob_of(blob));
+        }
+        let result = match result_text {
+            Ok(text) => EventResult::Ok(Payload::of_string(text, &mut state.blobs)),
+            Err(message) => EventResult::Failed(message),
+        };
+        Some((args.text, result))
     }
 }
 
@@ -55,39 +100,10 @@ impl CallTape for Tape {
         if !self.inner.recording {
             return;
         }
-        let (result_text, result_blobs) = match result {
-            Ok(Encoded { text, blobs }) => (Ok(text), blobs),
-            Err(message) => (Err(message), Vec::new()),
-        };
         let mut state = self.lock();
-        // One blob per distinct bytes: what the run already holds is only
-        // referred to again.
-        let mut blobs: Vec<ValueBlob> = Vec::new();
-        for blob in args.blobs.into_iter().chain(result_blobs) {
-            let digest = Digest(blob.digest);
-            if !state.value_blobs.contains(&digest)
-                && !blobs.iter().any(|b| b.digest == blob.digest)
-            {
-                blobs.push(blob);
-            }
+        if let Some((args, result)) = self.admit_call(&mut state, toy, function, args, result) {
+            Self::push(&mut state, toy, function, args, result);
         }
-        let size = toy.len()
-            + function.len()
-            + args.text.len()
-            + result_text.as_ref().map_or_else(String::len, String::len)
-            + blobs.iter().map(|b| b.bytes.len()).sum::<usize>();
-        if !self.admit(&mut state, size) {
-            return;
-        }
-        for blob in blobs {
-            state.value_blobs.insert(Digest(blob.digest));
-            state.blobs.push(blob_of(blob));
-        }
-        let result = match result_text {
-            Ok(text) => EventResult::Ok(Payload::of_string(text, &mut state.blobs)),
-            Err(message) => EventResult::Failed(message),
-        };
-        Self::push(&mut state, toy, function, args.text, result);
     }
 
     fn replay(
@@ -101,27 +117,9 @@ impl CallTape for Tape {
         let (seq, result) = self
             .next_matching(toy, function, args, same)
             .map_err(|divergence| wasmtime::Error::new(Diverged(divergence)))?;
-        let answer = match result {
-            EventResult::Ok(payload) => {
-                let text = self.text(&payload).ok_or_else(|| {
-                    wasmtime::Error::new(Diverged(
-                        self.misfit(seq, "a recorded payload is missing".into()),
-                    ))
-                })?;
-                // The replayed run's transcript refers to the same blobs.
-                let blobs: Vec<Blob> = references(args)
-                    .chain(references(&text))
-                    .filter_map(|digest| {
-                        let bytes = self.inner.replay_blobs.get(&digest)?.clone();
-                        Some(Blob { digest, bytes })
-                    })
-                    .collect();
-                self.lock().blobs.extend(blobs);
-                RecordedAnswer::Results(text)
-            }
-            EventResult::Denied => RecordedAnswer::Denied,
-            EventResult::Failed(message) => RecordedAnswer::Failed(message),
-        };
+        let answer = self
+            .answer_of(seq, args, result)
+            .map_err(|divergence| wasmtime::Error::new(Diverged(divergence)))?;
         Ok((seq, answer))
     }
 

@@ -150,6 +150,11 @@ pub fn signature(function: &ExportedFunction) -> String {
 
 /// Renders one value as WAVE text.
 pub fn wave(value: &Val) -> String {
+    // A resource handle has no WAVE text, and its debug form names host
+    // types that differ between builds: it is written as what it is.
+    if let Val::Resource(_) = value {
+        return "<resource>".to_owned();
+    }
     wasm_wave::to_string(value).unwrap_or_else(|_| format!("{value:?}"))
 }
 

@@ -6,8 +6,8 @@
 
 use patina_core::Grant;
 use patina_mother::{
-    ChildRef, Inspection, InstallSpec, Installed, InstalledChild, ReceiptRef, ReplayOutput,
-    RunOutput, RunSpec, Verified,
+    CallSpec, ChildRef, HttpCall, HttpOutput, Inspection, InstallSpec, Installed, InstalledChild,
+    LimitsSpec, ReceiptRef, ReplayOutput, RunOutput, RunSpec, Verified,
 };
 use patina_receipts::{Blob, Receipt};
 use tracing::Instrument;
@@ -127,6 +127,52 @@ impl Access {
             Ok(output)
         }
         .instrument(self.span("runtime.run"))
+        .await
+    }
+
+    /// One HTTP request served by the bridge child `child` (a child that
+    /// exports `wasi:http/incoming-handler`, mounted by an HTTP door), as a
+    /// run of this caller: the same checks as [`Self::run`] (method
+    /// `runtime.run`, the child, the grant and limit ceilings, rate, runs in
+    /// flight), recorded with the caller in the receipt.
+    pub async fn handle_http(
+        &self,
+        child: &str,
+        request: HttpCall,
+        grants: Vec<String>,
+        limits: LimitsSpec,
+    ) -> Result<HttpOutput, MembraneError> {
+        async {
+            self.gate("runtime.run")?;
+            let id = self.check_child(child).await?;
+            // The ceilings are checked on the run this request becomes.
+            let mut spec = RunSpec::new(
+                ChildRef::Installed(id.to_string()),
+                CallSpec::Wave(String::new()),
+            );
+            spec.grants = grants;
+            spec.limits = limits;
+            let approvals = self.attenuate(&mut spec, &[], "")?;
+            let _slot = self.run_slot()?;
+            self.check_rate()?;
+            let mother = self.mother().clone();
+            let attribution = self.attribution(approvals);
+            let in_flight = InFlight::new(self.shared());
+            self.on_mother(async move {
+                let _in_flight = in_flight;
+                mother
+                    .handle_http_as(
+                        &spec.child,
+                        request,
+                        &spec.grants,
+                        spec.limits,
+                        &attribution,
+                    )
+                    .await
+            })
+            .await
+        }
+        .instrument(self.span("runtime.http"))
         .await
     }
 

@@ -42,7 +42,9 @@ pub struct TypedLinker<'a, 'l> {
     linked: Vec<String>,
 }
 
-fn encode<T: Encode>(value: &T, tape: &dyn CallTape) -> Encoded {
+/// `value` as the transcript text `tape` records, with the blobs it refers
+/// to (those the run already holds are referred to, not copied again).
+pub fn tape_encode<T: Encode>(value: &T, tape: &dyn CallTape) -> Encoded {
     let digest = |bytes: &[u8]| tape.blob_digest(bytes);
     let known = |digest: &[u8; 32]| tape.has_blob(digest);
     let mut writer = WaveWriter::new(&digest).skipping_known(&known);
@@ -53,14 +55,16 @@ fn encode<T: Encode>(value: &T, tape: &dyn CallTape) -> Encoded {
 
 /// The WAVE text of `value` alone, for comparing a replayed call with its
 /// event: byte lists are referred to but never copied into blobs.
-fn text_of<T: Encode>(value: &T, tape: &dyn CallTape) -> String {
+pub fn tape_text<T: Encode>(value: &T, tape: &dyn CallTape) -> String {
     let digest = |bytes: &[u8]| tape.blob_digest(bytes);
     let mut writer = WaveWriter::new(&digest).skipping_known(&|_| true);
     writer.value(value);
     writer.finish().0
 }
 
-fn decode<T: Decode>(text: &str, tape: &dyn CallTape) -> Result<T, super::WaveError> {
+/// `text` (recorded) read back as a `T`, blobs looked up in the replayed
+/// receipt.
+pub fn tape_decode<T: Decode>(text: &str, tape: &dyn CallTape) -> Result<T, super::WaveError> {
     let lookup = |digest: &[u8; 32]| tape.blob(digest);
     decode_all(text, &lookup)
 }
@@ -109,29 +113,28 @@ impl<'a, 'l> TypedLinker<'a, 'l> {
                     tape.check_room()?;
                     let mode = tape.mode();
                     if mode == TapeMode::Replay {
-                        let args = text_of(&params, &*tape);
+                        let args = tape_text(&params, &*tape);
                         let same = |recorded: &str| {
-                            decode::<P>(recorded, &*tape).is_ok_and(|p| p == params)
+                            tape_decode::<P>(recorded, &*tape).is_ok_and(|p| p == params)
                         };
                         let (seq, answer) = tape.replay(&import, &name, &args, &same)?;
                         return match answer {
-                            RecordedAnswer::Results(text) => {
-                                decode::<R>(&text, &*tape).map_err(|why| {
+                            RecordedAnswer::Results(text) => tape_decode::<R>(&text, &*tape)
+                                .map_err(|why| {
                                     tape.misfit(
                                         seq,
                                         format!(
                                             "recorded results that do not fit the signature: {why}"
                                         ),
                                     )
-                                })
-                            }
+                                }),
                             RecordedAnswer::Denied => Err(tape.denied(&import)),
                             RecordedAnswer::Failed(message) => {
                                 Err(tape.toy_failed(&import, ToyError::Replayed(message)))
                             }
                         };
                     }
-                    let args = (mode == TapeMode::Record).then(|| encode(&params, &*tape));
+                    let args = (mode == TapeMode::Record).then(|| tape_encode(&params, &*tape));
                     let Some(instance) = store.data_mut().toy::<I>(slot) else {
                         return Err(tape.toy_failed(
                             &import,
@@ -141,7 +144,7 @@ impl<'a, 'l> TypedLinker<'a, 'l> {
                     let answer = call(instance, params).await;
                     if let Some(args) = args {
                         let result = match &answer {
-                            Ok(results) => Ok(encode(results, &*tape)),
+                            Ok(results) => Ok(tape_encode(results, &*tape)),
                             Err(error) => Err(error.to_string()),
                         };
                         tape.record(&import, &name, args, result);

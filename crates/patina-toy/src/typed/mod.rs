@@ -24,5 +24,5 @@ mod tests;
 
 pub use decode::{BlobLookup, Decode, Field, WaveError, WaveReader, decode_all};
 pub use encode::{BlobDigest, BlobKnown, Encode, INLINE_BYTES, ValueBlob, WaveWriter, hex};
-pub use linker::{LinkTypedError, ToyFuture, TypedLinker};
+pub use linker::{LinkTypedError, ToyFuture, TypedLinker, tape_decode, tape_encode, tape_text};
 pub use store::{CallTape, Encoded, RecordedAnswer, RunStore, TapeMode};

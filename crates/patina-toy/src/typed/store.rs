@@ -6,7 +6,7 @@
 //! its store's type: a toy that links typed functions ([`TypedLinker`](super::TypedLinker))
 //! can only do so against a type it can name. What only a host needs (the
 //! WASI context) is behind the `host` feature, so that a toy crate never
-//! compiles `wasmtime-wasi`. It must never give a toy another toy's
+//! compiles `wasmtime-wasi` (or `wasmtime-wasi-http`). It must never give a toy another toy's
 //! instance, or a way past the tape.
 
 use std::any::Any;
@@ -101,6 +101,10 @@ pub struct RunStore {
     limiter: Box<dyn wasmtime::ResourceLimiter + Send + Sync>,
     #[cfg(feature = "host")]
     wasi: wasmtime_wasi::WasiCtx,
+    #[cfg(feature = "host")]
+    http: wasmtime_wasi_http::WasiHttpCtx,
+    #[cfg(feature = "host")]
+    http_hooks: Box<dyn wasmtime_wasi_http::WasiHttpHooks>,
 }
 
 impl RunStore {
@@ -118,10 +122,12 @@ impl RunStore {
 
 #[cfg(feature = "host")]
 impl RunStore {
-    /// The store data of a run: its WASI context, memory limiter, the
+    /// The store data of a run: its WASI context, the hooks of its
+    /// `wasi:http` (where outgoing requests go), memory limiter, the
     /// instances of its granted toys (in link slot order) and its tape.
     pub fn new(
         wasi: wasmtime_wasi::WasiCtx,
+        http_hooks: Box<dyn wasmtime_wasi_http::WasiHttpHooks>,
         limiter: Box<dyn wasmtime::ResourceLimiter + Send + Sync>,
         toys: Vec<Box<dyn ToyInstance>>,
         tape: Arc<dyn CallTape>,
@@ -132,6 +138,8 @@ impl RunStore {
             table: wasmtime::component::ResourceTable::new(),
             limiter,
             wasi,
+            http: wasmtime_wasi_http::WasiHttpCtx::new(),
+            http_hooks,
         }
     }
 
@@ -143,6 +151,17 @@ impl RunStore {
     /// The run's memory limiter (for `Store::limiter`).
     pub fn limiter(&mut self) -> &mut (dyn wasmtime::ResourceLimiter + Send + Sync) {
         self.limiter.as_mut()
+    }
+}
+
+#[cfg(feature = "host")]
+impl wasmtime_wasi_http::WasiHttpView for RunStore {
+    fn http(&mut self) -> wasmtime_wasi_http::WasiHttpCtxView<'_> {
+        wasmtime_wasi_http::WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: self.http_hooks.as_mut(),
+        }
     }
 }
 

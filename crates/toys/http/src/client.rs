@@ -72,26 +72,13 @@ const BODY_HEADERS: &[&str] = &[
 /// `x-api-key`, ...) is dropped. `content-type` is also kept while the body is.
 pub(super) const CROSS_ORIGIN_HEADERS: &[&str] = &["accept", "accept-language", "user-agent"];
 
-/// Why a request failed: the `error` variant of the WIT.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum FetchError {
-    /// A URL (the request's or a redirect's) is not granted; the host.
-    #[error("denied: {0}")]
-    Denied(String),
-    /// The request is malformed.
-    #[error("invalid request: {0}")]
-    Invalid(String),
-    /// The time cap passed.
-    #[error("timed out")]
-    Timeout,
-    /// The body is larger than [`MAX_BODY`]: the declared length, or the
-    /// bytes received before reading stopped (a lower bound).
-    #[error("response body too large: {0} bytes")]
-    TooLarge(u64),
-    /// Connection, TLS or protocol failure.
-    #[error("transport: {0}")]
-    Transport(String),
-}
+/// Why a request failed: the `error` variant of the WIT (the SDK's type,
+/// shared with the host's `wasi:http`).
+pub use patina_toy::HttpError as FetchError;
+/// The final response: headers named lowercase, grouped by name in the order
+/// each name first appeared (repeated headers keep their relative order), a
+/// body of at most [`MAX_BODY`] bytes, and the URL that answered.
+pub use patina_toy::HttpResponse as Response;
 
 /// A validated request.
 #[derive(Clone, Debug)]
@@ -101,20 +88,6 @@ pub struct Request {
     headers: Vec<(HeaderName, HeaderValue)>,
     body: Option<Vec<u8>>,
     timeout: Duration,
-}
-
-/// The final response.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Response {
-    /// Status code.
-    pub status: u16,
-    /// Headers, names lowercase, grouped by name in the order each name first
-    /// appeared; repeated headers keep their relative order.
-    pub headers: Vec<(String, String)>,
-    /// The body (at most [`MAX_BODY`] bytes).
-    pub body: Vec<u8>,
-    /// The URL that answered.
-    pub url: String,
 }
 
 impl Request {

@@ -2,6 +2,10 @@
 //! hosts an allowlist of `http:` grants names (see [`grant`] for the syntax),
 //! redirects followed by the toy and checked against the grants at every hop.
 //!
+//! The same toy value is the host's [`OutgoingHttp`] backend: a child's
+//! `wasi:http` requests go through [`HttpToy::send`] under the same `http:`
+//! grants and rules, so there is one implementation of them.
+//!
 //! It must never reach a scheme, host or port no grant allows, never take a
 //! proxy or any other routing from the environment, and never hold more than
 //! the body cap of a response. Refusals and network failures are answers
@@ -10,7 +14,6 @@
 mod client;
 mod grant;
 mod resolve;
-mod typed;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,8 +23,9 @@ use ureq::unversioned::resolver::Resolver;
 use wasmtime::component::Val;
 
 use patina_toy::typed::{LinkTypedError, TypedLinker};
-use patina_toy::{Args, Toy, ToyContext, ToyError, ToyInstance, vals};
-use typed::{WitError, WitRequest, WitResponse};
+use patina_toy::{
+    Args, HttpAnswer, HttpRequest, OutgoingHttp, Toy, ToyContext, ToyError, ToyInstance, vals,
+};
 
 use client::{FetchError, Request, Response};
 pub use client::{MAX_BODY, MAX_REQUEST_BODY};
@@ -101,25 +105,70 @@ impl Toy for HttpToy {
     }
 
     fn instantiate(&self, ctx: &ToyContext) -> Result<Box<dyn ToyInstance>, ToyError> {
-        let grants = ctx
-            .grants
-            .iter()
-            .map(|grant| {
-                HttpGrant::parse(grant.scope().unwrap_or_default()).map_err(|reason| {
-                    ToyError::Grant {
-                        reason: format!("grant `{grant}`: {reason}"),
-                    }
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(Box::new(HttpInstance {
-            grants: Arc::new(grants),
+            grants: Arc::new(parse_grants(&ctx.grants)?),
             agent: self.agent.clone(),
         }))
     }
 
     fn link_typed(&self, linker: &mut TypedLinker<'_, '_>) -> Result<(), LinkTypedError> {
         link_typed(linker)
+    }
+}
+
+/// The host's `wasi:http` backend: the same client, agent and rules as
+/// `fetch`, under the run's canonical `http:` grants.
+#[async_trait::async_trait]
+impl OutgoingHttp for HttpToy {
+    fn grant_kind(&self) -> &str {
+        "http"
+    }
+
+    async fn send(&self, grants: &[Grant], request: HttpRequest) -> Result<HttpAnswer, ToyError> {
+        let grants = Arc::new(parse_grants(grants)?);
+        send(grants, self.agent.clone(), request).await
+    }
+}
+
+/// The allowlist of canonical `http:` grants.
+fn parse_grants(grants: &[Grant]) -> Result<Vec<HttpGrant>, ToyError> {
+    grants
+        .iter()
+        .map(|grant| {
+            HttpGrant::parse(grant.scope().unwrap_or_default()).map_err(|reason| ToyError::Grant {
+                reason: format!("grant `{grant}`: {reason}"),
+            })
+        })
+        .collect()
+}
+
+/// Checks and sends `request` to what `grants` allow (on a blocking thread,
+/// within its time cap): the response, or the WIT error.
+async fn send(
+    grants: Arc<Vec<HttpGrant>>,
+    agent: ureq::Agent,
+    request: HttpRequest,
+) -> Result<HttpAnswer, ToyError> {
+    let HttpRequest {
+        method,
+        url,
+        headers,
+        body,
+        timeout_ms,
+    } = request;
+    let request = match Request::new(&method, &url, &headers, body, timeout_ms) {
+        Err(e) => return Ok(Err(e)),
+        Ok(request) => request,
+    };
+    let cap = request.timeout() + GRACE;
+    let job = tokio::task::spawn_blocking(move || client::fetch(&grants, &agent, request));
+    match tokio::time::timeout(cap, job).await {
+        Err(_) => Ok(Err(FetchError::Timeout)),
+        Ok(Err(join)) => Err(ToyError::Worker {
+            what: "http client".into(),
+            reason: join.to_string(),
+        }),
+        Ok(Ok(result)) => Ok(result),
     }
 }
 
@@ -131,29 +180,8 @@ struct HttpInstance {
 
 impl HttpInstance {
     /// `fetch`: the response, or the WIT error.
-    async fn fetch(&self, parts: RequestParts) -> Result<Result<Response, FetchError>, ToyError> {
-        let request = match Request::new(
-            &parts.method,
-            &parts.url,
-            &parts.headers,
-            parts.body,
-            parts.timeout_ms,
-        ) {
-            Err(e) => return Ok(Err(e)),
-            Ok(request) => request,
-        };
-        let cap = request.timeout() + GRACE;
-        let grants = Arc::clone(&self.grants);
-        let agent = self.agent.clone();
-        let job = tokio::task::spawn_blocking(move || client::fetch(&grants, &agent, request));
-        match tokio::time::timeout(cap, job).await {
-            Err(_) => Ok(Err(FetchError::Timeout)),
-            Ok(Err(join)) => Err(ToyError::Worker {
-                what: "http client".into(),
-                reason: join.to_string(),
-            }),
-            Ok(Ok(result)) => Ok(result),
-        }
+    async fn fetch(&self, request: HttpRequest) -> Result<HttpAnswer, ToyError> {
+        send(Arc::clone(&self.grants), self.agent.clone(), request).await
     }
 }
 
@@ -161,11 +189,8 @@ impl HttpInstance {
 fn link_typed(linker: &mut TypedLinker<'_, '_>) -> Result<(), LinkTypedError> {
     linker.func(
         "fetch",
-        |http: &mut HttpInstance, (request,): (WitRequest,)| {
-            Box::pin(async move {
-                let answer = http.fetch(request.into()).await?;
-                Ok((answer.map(WitResponse::from).map_err(WitError::from),))
-            })
+        |http: &mut HttpInstance, (request,): (HttpRequest,)| {
+            Box::pin(async move { Ok((http.fetch(request).await?,)) })
         },
     )
 }
@@ -181,8 +206,8 @@ impl ToyInstance for HttpInstance {
             });
         }
         let args = Args::new(function, args, 1)?;
-        let parts = RequestParts::read(function, args.record(0)?)?;
-        Ok(vec![match self.fetch(parts).await? {
+        let request = request_of(function, args.record(0)?)?;
+        Ok(vec![match self.fetch(request).await? {
             Ok(response) => vals::ok(Some(response_val(response))),
             Err(error) => vals::err(error_val(error)),
         }])
@@ -190,77 +215,67 @@ impl ToyInstance for HttpInstance {
 }
 
 /// The fields of a `request` record, read by name.
-struct RequestParts {
-    method: String,
-    url: String,
-    headers: Vec<(String, String)>,
-    body: Option<Vec<u8>>,
-    timeout_ms: Option<u32>,
-}
-
-impl RequestParts {
-    fn read(function: &str, fields: &[(String, Val)]) -> Result<Self, ToyError> {
-        let bad = |reason: String| ToyError::BadArguments {
-            function: function.to_owned(),
-            reason,
-        };
-        let field = |name: &str| {
-            fields
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v)
-                .ok_or_else(|| bad(format!("request has no field `{name}`")))
-        };
-        let string = |name: &str| match field(name)? {
-            Val::String(s) => Ok(s.clone()),
-            other => Err(bad(format!("`{name}` must be a string, got {other:?}"))),
-        };
-        let bytes = |name: &str, items: &[Val]| {
-            items
-                .iter()
-                .map(|item| match item {
-                    Val::U8(b) => Ok(*b),
-                    _ => Err(bad(format!("`{name}` must be a list<u8>"))),
-                })
-                .collect::<Result<Vec<u8>, _>>()
-        };
-        let headers = match field("headers")? {
-            Val::List(items) => items
-                .iter()
-                .map(|item| match item {
-                    Val::Tuple(pair) => match pair.as_slice() {
-                        [Val::String(n), Val::String(v)] => Ok((n.clone(), v.clone())),
-                        _ => Err(bad("a header must be a tuple<string, string>".into())),
-                    },
+fn request_of(function: &str, fields: &[(String, Val)]) -> Result<HttpRequest, ToyError> {
+    let bad = |reason: String| ToyError::BadArguments {
+        function: function.to_owned(),
+        reason,
+    };
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
+            .ok_or_else(|| bad(format!("request has no field `{name}`")))
+    };
+    let string = |name: &str| match field(name)? {
+        Val::String(s) => Ok(s.clone()),
+        other => Err(bad(format!("`{name}` must be a string, got {other:?}"))),
+    };
+    let bytes = |name: &str, items: &[Val]| {
+        items
+            .iter()
+            .map(|item| match item {
+                Val::U8(b) => Ok(*b),
+                _ => Err(bad(format!("`{name}` must be a list<u8>"))),
+            })
+            .collect::<Result<Vec<u8>, _>>()
+    };
+    let headers = match field("headers")? {
+        Val::List(items) => items
+            .iter()
+            .map(|item| match item {
+                Val::Tuple(pair) => match pair.as_slice() {
+                    [Val::String(n), Val::String(v)] => Ok((n.clone(), v.clone())),
                     _ => Err(bad("a header must be a tuple<string, string>".into())),
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-            other => return Err(bad(format!("`headers` must be a list, got {other:?}"))),
-        };
-        let body = match field("body")? {
-            Val::Option(None) => None,
-            Val::Option(Some(inner)) => match inner.as_ref() {
-                Val::List(items) => Some(bytes("body", items)?),
-                _ => return Err(bad("`body` must be an option<list<u8>>".into())),
-            },
+                },
+                _ => Err(bad("a header must be a tuple<string, string>".into())),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        other => return Err(bad(format!("`headers` must be a list, got {other:?}"))),
+    };
+    let body = match field("body")? {
+        Val::Option(None) => None,
+        Val::Option(Some(inner)) => match inner.as_ref() {
+            Val::List(items) => Some(bytes("body", items)?),
             _ => return Err(bad("`body` must be an option<list<u8>>".into())),
-        };
-        let timeout_ms = match field("timeout-ms")? {
-            Val::Option(None) => None,
-            Val::Option(Some(inner)) => match inner.as_ref() {
-                Val::U32(ms) => Some(*ms),
-                _ => return Err(bad("`timeout-ms` must be an option<u32>".into())),
-            },
+        },
+        _ => return Err(bad("`body` must be an option<list<u8>>".into())),
+    };
+    let timeout_ms = match field("timeout-ms")? {
+        Val::Option(None) => None,
+        Val::Option(Some(inner)) => match inner.as_ref() {
+            Val::U32(ms) => Some(*ms),
             _ => return Err(bad("`timeout-ms` must be an option<u32>".into())),
-        };
-        Ok(Self {
-            method: string("method")?,
-            url: string("url")?,
-            headers,
-            body,
-            timeout_ms,
-        })
-    }
+        },
+        _ => return Err(bad("`timeout-ms` must be an option<u32>".into())),
+    };
+    Ok(HttpRequest {
+        method: string("method")?,
+        url: string("url")?,
+        headers,
+        body,
+        timeout_ms,
+    })
 }
 
 fn response_val(response: Response) -> Val {

@@ -31,6 +31,14 @@ pub const MAX_DEPTH: usize = 4;
 pub enum Invocation {
     /// A typed call of an export, in WAVE (`greet("ann")`).
     Call(String),
+    /// A typed call of `function` with its arguments as a JSON array; the
+    /// answer's value is the results as JSON text.
+    CallJson {
+        /// The function (as `mother run` names it).
+        function: String,
+        /// The arguments, a JSON array as text (parsed by the invoker).
+        args: String,
+    },
     /// A `wasi:cli/command` run with these arguments.
     Run(Vec<String>),
 }
@@ -47,10 +55,15 @@ pub struct InvokeRequest {
     pub chain: Vec<ChildId>,
     /// What to do.
     pub invocation: Invocation,
-    /// The callee's limits: never more fuel, memory or output than the
-    /// caller's own, and a deadline before the caller's (what is left of its
-    /// time, less a margin for recording the callee's run).
+    /// The callee's limits, as its run records them: never more fuel,
+    /// memory, output or time than the caller's own (the smaller of those
+    /// and the defaults), so the same call gets the same limits from any
+    /// caller.
     pub limits: Limits,
+    /// When the callee must stop whatever its limits say: the caller's
+    /// deadline, less a margin for recording the callee's run. Not part of
+    /// the callee's record (it depends on when the call was made).
+    pub deadline: Instant,
 }
 
 /// What the callee's run gave back.
@@ -58,7 +71,7 @@ pub struct InvokeRequest {
 pub enum InvokeAnswer {
     /// A typed call returned.
     Called {
-        /// The results in WAVE.
+        /// The results in WAVE (JSON text for [`Invocation::CallJson`]).
         value: String,
         /// The callee's receipt id, when its run was recorded.
         receipt: Option<String>,
@@ -143,7 +156,7 @@ impl Toy for InvokeToy {
     }
 
     fn functions(&self) -> &[&str] {
-        &["call", "run"]
+        &["call", "call-json", "run"]
     }
 
     fn canonicalize(&self, grant: &Grant) -> Result<Grant, GrantError> {
@@ -236,14 +249,38 @@ fn answer_value(answer: InvokeAnswer) -> Val {
     }
 }
 
+/// The `failure` record `call-json` answers a refusal with.
+fn failure_value(error: &InvokeError) -> Val {
+    vals::err(vals::record([
+        ("kind", vals::string(error.kind().to_owned())),
+        ("message", vals::string(error.to_string())),
+    ]))
+}
+
 #[async_trait::async_trait]
 impl ToyInstance for InvokeInstance {
     async fn call(&mut self, function: &str, args: &[Val]) -> Result<Vec<Val>, ToyError> {
-        let args = Args::new(function, args, 2)?;
-        let name = args.string(0)?;
-        let invocation = match function {
-            "call" => Invocation::Call(args.string(1)?.to_owned()),
-            "run" => Invocation::Run(args.strings(1)?.into_iter().map(str::to_owned).collect()),
+        let (name, invocation) = match function {
+            "call" => {
+                let args = Args::new(function, args, 2)?;
+                (
+                    args.string(0)?.to_owned(),
+                    Invocation::Call(args.string(1)?.to_owned()),
+                )
+            }
+            "call-json" => {
+                let args = Args::new(function, args, 3)?;
+                let invocation = Invocation::CallJson {
+                    function: args.string(1)?.to_owned(),
+                    args: args.string(2)?.to_owned(),
+                };
+                (args.string(0)?.to_owned(), invocation)
+            }
+            "run" => {
+                let args = Args::new(function, args, 2)?;
+                let run = args.strings(1)?.into_iter().map(str::to_owned).collect();
+                (args.string(0)?.to_owned(), Invocation::Run(run))
+            }
             other => {
                 return Err(ToyError::NoSuchFunction {
                     toy: "patina:toys/invoke".into(),
@@ -251,27 +288,38 @@ impl ToyInstance for InvokeInstance {
                 });
             }
         };
-        let Some(invoker) = self.slot.get() else {
-            return Ok(vec![vals::err_string(InvokeError::NoInvoker.to_string())]);
+        // `call-json` answers with a `failure` record, the others with text.
+        let refuse = |error: InvokeError| match function {
+            "call-json" => failure_value(&error),
+            _ => vals::err_string(error.to_string()),
         };
-        let callee = match self.admit(invoker.as_ref(), name).await {
-            Ok(callee) => callee,
-            Err(refusal) => return Ok(vec![vals::err_string(refusal.to_string())]),
-        };
-        let left = self
+        Ok(vec![match self.invoke(&name, invocation).await {
+            Ok(answer) => answer_value(answer),
+            Err(error) => refuse(error),
+        }])
+    }
+}
+
+impl InvokeInstance {
+    /// Admits and runs one invocation of the child granted as `name`.
+    async fn invoke(
+        &self,
+        name: &str,
+        invocation: Invocation,
+    ) -> Result<InvokeAnswer, InvokeError> {
+        let invoker = self.slot.get().ok_or(InvokeError::NoInvoker)?;
+        let callee = self.admit(invoker.as_ref(), name).await?;
+        let deadline = self
             .deadline
-            .saturating_duration_since(Instant::now())
-            .saturating_sub(RECORDING_MARGIN);
-        // Whole milliseconds, as limits are recorded.
-        let left = Duration::from_millis(u64::try_from(left.as_millis()).unwrap_or(u64::MAX));
-        if left.is_zero() {
-            let refusal = InvokeError::NoTimeLeft { name: name.into() };
-            return Ok(vec![vals::err_string(refusal.to_string())]);
+            .checked_sub(RECORDING_MARGIN)
+            .unwrap_or(self.deadline);
+        if deadline <= Instant::now() {
+            return Err(InvokeError::NoTimeLeft { name: name.into() });
         }
         let defaults = Limits::default();
         let limits = Limits {
             fuel: defaults.fuel.min(self.limits.fuel),
-            timeout: defaults.timeout.min(left),
+            timeout: defaults.timeout.min(self.limits.timeout),
             memory: defaults.memory.min(self.limits.memory),
             output: defaults.output.min(self.limits.output),
         };
@@ -282,165 +330,14 @@ impl ToyInstance for InvokeInstance {
             chain: self.chain.clone(),
             invocation,
             limits,
+            deadline,
         };
-        Ok(vec![match invoker.invoke(request).await {
-            Ok(answer) => answer_value(answer),
-            Err(error) => vals::err_string(error.to_string()),
-        }])
+        invoker.invoke(request).await
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::Mutex;
-
-    use super::*;
-
-    /// Answers every call with the request it got, so the tests see what
-    /// the policy let through.
-    struct Recording {
-        ids: Vec<(String, ChildId)>,
-        seen: Mutex<Vec<InvokeRequest>>,
-    }
-
-    #[async_trait::async_trait]
-    impl Invoker for Recording {
-        async fn resolve(&self, name: &str) -> Result<ChildId, InvokeError> {
-            self.ids
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, id)| *id)
-                .ok_or_else(|| InvokeError::NotInstalled { name: name.into() })
-        }
-
-        async fn invoke(&self, request: InvokeRequest) -> Result<InvokeAnswer, InvokeError> {
-            self.seen.lock().unwrap().push(request);
-            Ok(InvokeAnswer::Called {
-                value: "\"ok\"".into(),
-                receipt: Some("b3:r".into()),
-            })
-        }
-    }
-
-    fn setup(
-        grants: &[&str],
-        caller: ChildId,
-        invoked_by: Vec<ChildId>,
-    ) -> (Arc<Recording>, Box<dyn ToyInstance>) {
-        let invoker = Arc::new(Recording {
-            ids: vec![
-                ("a".into(), ChildId::of(b"a")),
-                ("b".into(), ChildId::of(b"b")),
-                ("self-alias".into(), caller),
-            ],
-            seen: Mutex::default(),
-        });
-        let slot = InvokerSlot::new();
-        let weak: Weak<dyn Invoker> = Arc::downgrade(&(invoker.clone() as Arc<dyn Invoker>));
-        slot.set(weak);
-        let toy = InvokeToy::new(slot);
-        let grants = grants
-            .iter()
-            .map(|g| toy.canonicalize(&g.parse().unwrap()).unwrap())
-            .collect();
-        let mut ctx = ToyContext::new(caller, grants);
-        ctx.invoked_by = invoked_by;
-        let instance = toy.instantiate(&ctx).unwrap();
-        (invoker, instance)
-    }
-
-    async fn call(instance: &mut Box<dyn ToyInstance>, name: &str) -> Val {
-        let args = [Val::String(name.into()), Val::String("f()".into())];
-        instance.call("call", &args).await.unwrap().remove(0)
-    }
-
-    fn refusal(value: &Val) -> Option<&str> {
-        match value {
-            Val::Result(Err(Some(message))) => match message.as_ref() {
-                Val::String(text) => Some(text),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
-    #[tokio::test]
-    async fn a_granted_callee_gets_the_chain_and_the_call() {
-        let me = ChildId::of(b"me");
-        let (invoker, mut toy) = setup(&["invoke:a"], me, vec![]);
-        let answer = call(&mut toy, "a").await;
-        assert!(matches!(answer, Val::Result(Ok(Some(_)))), "{answer:?}");
-        let seen = invoker.seen.lock().unwrap();
-        assert_eq!(seen.len(), 1);
-        assert_eq!(seen[0].callee, ChildId::of(b"a"));
-        assert_eq!(seen[0].chain, vec![me]);
-        assert_eq!(seen[0].invocation, Invocation::Call("f()".into()));
-    }
-
-    #[tokio::test]
-    async fn names_that_are_not_granted_are_refused_before_the_invoker_runs() {
-        let (invoker, mut toy) = setup(&["invoke:a"], ChildId::of(b"me"), vec![]);
-        let answer = call(&mut toy, "b").await;
-        assert!(
-            refusal(&answer).unwrap().contains("not granted"),
-            "{answer:?}"
-        );
-        assert!(invoker.seen.lock().unwrap().is_empty());
-    }
-
-    #[tokio::test]
-    async fn a_child_cannot_invoke_itself_even_under_another_name() {
-        let me = ChildId::of(b"me");
-        let (invoker, mut toy) = setup(&["invoke:self-alias"], me, vec![]);
-        let answer = call(&mut toy, "self-alias").await;
-        assert!(refusal(&answer).unwrap().contains("itself"), "{answer:?}");
-        assert!(invoker.seen.lock().unwrap().is_empty());
-    }
-
-    #[tokio::test]
-    async fn cycles_and_deep_chains_are_refused() {
-        let me = ChildId::of(b"me");
-        let (invoker, mut toy) = setup(&["invoke:a"], me, vec![ChildId::of(b"a")]);
-        let answer = call(&mut toy, "a").await;
-        assert!(
-            refusal(&answer).unwrap().contains("call chain"),
-            "{answer:?}"
-        );
-        let deep = vec![ChildId::of(b"x"), ChildId::of(b"y"), ChildId::of(b"z")];
-        let (deep_invoker, mut toy) = setup(&["invoke:b"], me, deep);
-        let answer = call(&mut toy, "b").await;
-        assert!(refusal(&answer).unwrap().contains("deep"), "{answer:?}");
-        assert!(invoker.seen.lock().unwrap().is_empty());
-        assert!(deep_invoker.seen.lock().unwrap().is_empty());
-    }
-
-    #[test]
-    fn grants_name_a_child() {
-        let toy = InvokeToy::new(InvokerSlot::new());
-        let bare = toy.canonicalize(&"invoke".parse().unwrap()).unwrap_err();
-        assert!(bare.to_string().contains("needs the child"), "{bare}");
-        let path = toy
-            .canonicalize(&"invoke:../x".parse().unwrap())
-            .unwrap_err();
-        assert!(path.to_string().contains("is not a child name"), "{path}");
-        assert!(
-            toy.canonicalize(&"invoke:git-status".parse().unwrap())
-                .is_ok()
-        );
-    }
-
-    #[tokio::test]
-    async fn without_an_invoker_calls_are_refused() {
-        let toy = InvokeToy::new(InvokerSlot::new());
-        let ctx = ToyContext::new(ChildId::of(b"me"), vec!["invoke:a".parse().unwrap()]);
-        let mut instance = toy.instantiate(&ctx).unwrap();
-        let answer = call(&mut instance, "a").await;
-        assert!(
-            refusal(&answer).is_some_and(|r| r.contains("no invoker")),
-            "{answer:?}"
-        );
-    }
-}
+mod tests;
 
 /// `functions()` serves exactly the functions of `wit/invoke.wit`, each reading
 /// the WIT's number of parameters.

@@ -3,6 +3,8 @@
 //! errors for bad input, and 64 runs at once through one Mother on a
 //! multi-thread runtime with every receipt stored and the chain intact.
 
+mod http;
+
 use std::collections::HashSet;
 use std::time::Duration;
 
