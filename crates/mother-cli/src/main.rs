@@ -61,7 +61,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     // The network commands go through the served Mother, the home's unless
     // `--connect` names another.
-    let served = cli.command.needs_served().then(|| PathBuf::from(cli::HOME_SOCKET));
+    let served = cli
+        .command
+        .needs_served()
+        .then(|| PathBuf::from(cli::HOME_SOCKET));
     let door = match cli.connect.or(served) {
         Some(socket) => {
             let socket = if socket.as_os_str() == cli::HOME_SOCKET {

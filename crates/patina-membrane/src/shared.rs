@@ -12,9 +12,9 @@ use std::time::Instant;
 use patina_mother::Mother;
 
 use crate::ServeConfig;
-use crate::network::Network;
 use crate::epoch::EpochGuard;
 use crate::login::Nonces;
+use crate::network::Network;
 use crate::policy::{CallerKey, Policy, Role};
 use crate::principal::Principal;
 use crate::tokens::TokenStore;

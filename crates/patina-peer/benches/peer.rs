@@ -96,7 +96,10 @@ fn returned_five(outcome: &RunOutcome) -> bool {
 }
 
 async fn install_calc(home: &Home) -> String {
-    let bytes = children_artifacts::by_name("calc").expect("calc").bytes.to_vec();
+    let bytes = children_artifacts::by_name("calc")
+        .expect("calc")
+        .bytes
+        .to_vec();
     let installed = home
         .mother
         .install(bytes, InstallSpec::default())
@@ -156,7 +159,8 @@ fn round_trip(c: &mut Criterion, rt: &Runtime) {
             })
         });
     }
-    let (client, server_peer, server) = rt.block_on(request_response::pair((61, 62), Some(answer_len)));
+    let (client, server_peer, server) =
+        rt.block_on(request_response::pair((61, 62), Some(answer_len)));
     let mut held = Some(client);
     group.bench_function("bare_request_response", |bench| {
         bench.iter_custom(|iters| {
@@ -166,8 +170,13 @@ fn round_trip(c: &mut Criterion, rt: &Runtime) {
                     let start = Instant::now();
                     for _ in 0..iters {
                         let request = vec![7u8; request_len];
-                        request_response::round_trip(&mut client, &server_peer, request, answer_len)
-                            .await;
+                        request_response::round_trip(
+                            &mut client,
+                            &server_peer,
+                            request,
+                            answer_len,
+                        )
+                        .await;
                     }
                     (client, start.elapsed())
                 }))

@@ -169,7 +169,10 @@ impl PeerConfig {
         let at_least_one = |value: Option<toml::Spanned<u64>>, name: &str| match value {
             None => Ok(None),
             Some(v) if *v.get_ref() >= 1 => Ok(Some(*v.get_ref())),
-            Some(v) => Err(invalid(v.span().start, format!("{name} must be at least 1"))),
+            Some(v) => Err(invalid(
+                v.span().start,
+                format!("{name} must be at least 1"),
+            )),
         };
         let small = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
         let count = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
@@ -280,7 +283,11 @@ mod tests {
         let cases = [
             ("[peer]\nlisten = []\nlisen = []\n", 3, "lisen"),
             ("[peers]\n", 1, "peers"),
-            ("[peer]\n\nlisten = [\"not an address\"]\n", 3, "not an address"),
+            (
+                "[peer]\n\nlisten = [\"not an address\"]\n",
+                3,
+                "not an address",
+            ),
             ("[peer]\nmax_connections = 0\n", 2, "at least 1"),
             ("[peer]\nmax_child_size = \"lots\"\n", 2, "max_child_size"),
             ("[peer]\nrun_grace = \"soon\"\n", 2, "run_grace"),

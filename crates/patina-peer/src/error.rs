@@ -169,11 +169,17 @@ mod tests {
         assert_eq!(refused.kind(), "grant-above-ceiling");
         let membrane = MembraneError::from(refused);
         assert_eq!(membrane.wire_kind(), "grant-above-ceiling");
-        assert!(membrane.to_string().contains(&peer.to_string()), "{membrane}");
+        assert!(
+            membrane.to_string().contains(&peer.to_string()),
+            "{membrane}"
+        );
         let late = MembraneError::from(PeerError::Timeout {
             peer: peer.to_string(),
             after: Duration::from_secs(3),
         });
-        assert_eq!((late.kind(), late.wire_kind()), ("peer-timeout", "peer-timeout"));
+        assert_eq!(
+            (late.kind(), late.wire_kind()),
+            ("peer-timeout", "peer-timeout")
+        );
     }
 }

@@ -7,9 +7,7 @@
 use std::sync::{Arc, Weak};
 
 use patina_core::ChildId;
-use patina_membrane::{
-    MembraneError, Network, NetworkFuture, NetworkInfo, Principal, RemoteRun,
-};
+use patina_membrane::{MembraneError, Network, NetworkFuture, NetworkInfo, Principal, RemoteRun};
 use patina_mother::{Installed, RunSpec};
 use patina_net::{Digest, ed25519_to_peer_id};
 

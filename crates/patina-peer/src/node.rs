@@ -116,7 +116,11 @@ impl PeerNode {
     /// `b3:` id, or a name or id prefix of a child held here (sent as its
     /// full id; the peer fetches bytes it lacks, from here or a provider).
     /// The peer's receipt is checked as its own and kept here.
-    pub async fn run_on(&self, target: &PeerTarget, mut spec: RunSpec) -> Result<PeerRun, PeerError> {
+    pub async fn run_on(
+        &self,
+        target: &PeerTarget,
+        mut spec: RunSpec,
+    ) -> Result<PeerRun, PeerError> {
         let id = self.inner.child_id(&spec.child).await?;
         spec.child = ChildRef::Installed(id.to_string());
         self.inner.asker().run_on(target, spec).await

@@ -52,7 +52,10 @@ impl Asker<'_> {
     pub(crate) async fn reach(&self, target: &PeerTarget) -> Result<PeerId, PeerError> {
         let peer = match target {
             PeerTarget::Id(peer) => {
-                self.net.connect(*peer).await.map_err(|e| unreachable(*peer, &e))?;
+                self.net
+                    .connect(*peer)
+                    .await
+                    .map_err(|e| unreachable(*peer, &e))?;
                 *peer
             }
             PeerTarget::Addr(addr) => match peer_in(addr) {
@@ -60,7 +63,10 @@ impl Asker<'_> {
                     let mut base = addr.clone();
                     base.pop();
                     self.net.add_address(peer, base).await?;
-                    self.net.connect(peer).await.map_err(|e| unreachable(peer, &e))?;
+                    self.net
+                        .connect(peer)
+                        .await
+                        .map_err(|e| unreachable(peer, &e))?;
                     peer
                 }
                 None => self.net.dial(addr.clone()).await?,
@@ -84,10 +90,10 @@ impl Asker<'_> {
         spec: RunSpec,
     ) -> Result<PeerRun, PeerError> {
         let child = child_of(&spec)?;
-        let timeout = spec
-            .limits
-            .timeout_ms
-            .map_or(patina_core::Limits::default().timeout, Duration::from_millis);
+        let timeout = spec.limits.timeout_ms.map_or(
+            patina_core::Limits::default().timeout,
+            Duration::from_millis,
+        );
         let bound = timeout + self.grace;
         let mut asked_peer = None;
         let asked = async {

@@ -97,10 +97,7 @@ impl Sessions {
 
     /// Drops every session (their threads end).
     pub(crate) fn clear(&self) {
-        self.slots
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.slots.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 }
 

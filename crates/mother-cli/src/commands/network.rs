@@ -56,10 +56,7 @@ pub async fn push(door: &Door, args: PushArgs) -> Result<ExitCode> {
     let child = door
         .served_child(&ChildRef::from_argument(&args.child))
         .await?;
-    let installed = door
-        .session("push")?
-        .network_push(&child, &args.to)
-        .await?;
+    let installed = door.session("push")?.network_push(&child, &args.to).await?;
     if args.json {
         output::print_json(&serde_json::to_value(&installed)?);
     } else {

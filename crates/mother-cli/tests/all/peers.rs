@@ -75,7 +75,10 @@ fn serve(home: &Path, flags: &[&str]) -> Node {
         .find(|a| a.starts_with("/ip4/127.0.0.1/tcp/"))
         .expect("a TCP address on 127.0.0.1")
         .to_owned();
-    assert!(node.addr.ends_with(&format!("/p2p/{}", node.peer_id)), "{line}");
+    assert!(
+        node.addr.ends_with(&format!("/p2p/{}", node.peer_id)),
+        "{line}"
+    );
     node
 }
 
@@ -123,12 +126,19 @@ fn mothers_run_children_on_each_other_from_the_command_line() {
     )
     .unwrap();
     let n3 = serve(h3, &["--bootstrap", &n2.addr]);
-    let _n1 = serve(h1, &["--listen", "/ip4/127.0.0.1/tcp/0", "--bootstrap", &n2.addr]);
+    let _n1 = serve(
+        h1,
+        &["--listen", "/ip4/127.0.0.1/tcp/0", "--bootstrap", &n2.addr],
+    );
 
     // A run on a peer prints as a local run prints.
     let out = succeeds(h1, &["run", "--on", &n2.addr, "calc", "add(2, 3)"]);
     assert_eq!(text(&out.stdout), "5\n");
-    assert!(text(&out.stderr).starts_with("receipt "), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("receipt "),
+        "{}",
+        text(&out.stderr)
+    );
 
     // By peer id (known from the bootstrap), and on the third Mother.
     let mut receipts = Vec::new();
@@ -136,12 +146,19 @@ fn mothers_run_children_on_each_other_from_the_command_line() {
         let out = succeeds(h1, &["run", "--on", target, "calc", "add(2, 3)", "--json"]);
         let summary = json(&out);
         assert_eq!(summary["result"], 5, "{summary}");
-        let id = summary["receipt"].as_str().expect("a receipt id").to_owned();
+        let id = summary["receipt"]
+            .as_str()
+            .expect("a receipt id")
+            .to_owned();
         // Kept here: shown, verified and replayed from the local store.
         let shown = json(&succeeds(h1, &["receipts", "show", &id, "--json"]));
         succeeds(h1, &["receipts", "verify", &id]);
         let replayed = succeeds(h1, &["replay", &id]);
-        assert!(text(&replayed.stderr).contains("matched"), "{}", text(&replayed.stderr));
+        assert!(
+            text(&replayed.stderr).contains("matched"),
+            "{}",
+            text(&replayed.stderr)
+        );
         receipts.push(shown);
     }
     let (from_2, from_3) = (&receipts[0], &receipts[1]);
@@ -184,7 +201,10 @@ fn mothers_run_children_on_each_other_from_the_command_line() {
     );
 
     // Offered bytes: H3 may install (runner), so it holds hello-log now.
-    let pushed = json(&succeeds(h1, &["push", "hello-log", "--to", &n3.addr, "--json"]));
+    let pushed = json(&succeeds(
+        h1,
+        &["push", "hello-log", "--to", &n3.addr, "--json"],
+    ));
     let hello = pushed["child"].as_str().unwrap().to_owned();
     let listed = json(&succeeds(h3, &["list", "--json"]));
     assert!(listed.to_string().contains(&hello), "{listed}");
@@ -192,7 +212,17 @@ fn mothers_run_children_on_each_other_from_the_command_line() {
     // Above the peer's ceiling: refused, naming the grant.
     let out = mother(
         h1,
-        &["run", "--on", &n2.addr, "hello-log", "greet(\"x\")", "--grant", "log", "--grant", "kv"],
+        &[
+            "run",
+            "--on",
+            &n2.addr,
+            "hello-log",
+            "greet(\"x\")",
+            "--grant",
+            "log",
+            "--grant",
+            "kv",
+        ],
     );
     assert!(!out.status.success());
     let stderr = text(&out.stderr);
@@ -217,7 +247,15 @@ fn killing_the_peer_mid_run_is_a_clear_error_within_the_deadline() {
     let _n1 = serve(h1, &["--listen", "/ip4/127.0.0.1/tcp/0"]);
     let mut client = Command::new(env!("CARGO_BIN_EXE_mother"))
         .env("PATINA_HOME", h1)
-        .args(["run", "--on", &n2.addr, "limits", "spin()", "--timeout", "60s"])
+        .args([
+            "run",
+            "--on",
+            &n2.addr,
+            "limits",
+            "spin()",
+            "--timeout",
+            "60s",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -243,7 +281,12 @@ fn killing_the_peer_mid_run_is_a_clear_error_within_the_deadline() {
     };
     let mut stderr = String::new();
     use std::io::Read;
-    client.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    client
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert!(!status.success());
     assert!(stderr.starts_with("error[peer-disconnected]"), "{stderr}");
     assert!(stderr.contains(&n2.peer_id), "{stderr}");
@@ -261,5 +304,8 @@ fn a_config_toml_with_an_unknown_key_is_refused_with_its_line() {
     assert!(!out.status.success());
     let stderr = text(&out.stderr);
     assert!(stderr.starts_with("error[bad-config]"), "{stderr}");
-    assert!(stderr.contains("config.toml:3:") && stderr.contains("lisen"), "{stderr}");
+    assert!(
+        stderr.contains("config.toml:3:") && stderr.contains("lisen"),
+        "{stderr}"
+    );
 }

@@ -67,10 +67,7 @@ impl Access {
     /// Fetches the child `id` through the network, checks the bytes are
     /// that child, and installs them by digest (no name, no grants).
     pub(crate) async fn fetch_and_store(&self, id: ChildId) -> Result<(), MembraneError> {
-        let network = self
-            .shared()
-            .network()
-            .ok_or(MembraneError::NotOnNetwork)?;
+        let network = self.shared().network().ok_or(MembraneError::NotOnNetwork)?;
         let bytes = network.fetch_child(id, self.principal().clone()).await?;
         let got = ChildId::of(&bytes);
         if got != id {

@@ -199,18 +199,33 @@ fn the_network_methods_need_a_role_that_lists_them_and_a_network() {
         // The admin is given the Network; a Mother that serves no peers
         // answers that it is not on one.
         let admin = login(&server, &ADMIN).await;
-        assert!(admin.regraft().await.unwrap().contains(&"network".to_owned()));
+        assert!(
+            admin
+                .regraft()
+                .await
+                .unwrap()
+                .contains(&"network".to_owned())
+        );
         let error = admin.network_info().await.unwrap_err();
         assert_eq!(error.kind, "not-on-network", "{error:?}");
         let error = admin
-            .network_run("12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN", &wave("add(1, 2)", "calc"))
+            .network_run(
+                "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN",
+                &wave("add(1, 2)", "calc"),
+            )
             .await
             .unwrap_err();
         assert_eq!(error.kind, "not-on-network", "{error:?}");
         // A runner is not: no Network among its capabilities, and the
         // access itself refuses the method.
         let runner = login(&server, &RUNNER).await;
-        assert!(!runner.regraft().await.unwrap().contains(&"network".to_owned()));
+        assert!(
+            !runner
+                .regraft()
+                .await
+                .unwrap()
+                .contains(&"network".to_owned())
+        );
         let error = runner.network_info().await.unwrap_err();
         assert_eq!(error.kind, "denied", "{error:?}");
         let runner_key = CallerKey(patina_membrane::login::public_key(&RUNNER));

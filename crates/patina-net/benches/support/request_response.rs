@@ -121,9 +121,10 @@ pub async fn pair(
     let server = tokio::spawn(async move {
         loop {
             if let SwarmEvent::Behaviour(request_response::Event::Message {
-                message: request_response::Message::Request {
-                    request, channel, ..
-                },
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
                 ..
             }) = b.select_next_some().await
             {

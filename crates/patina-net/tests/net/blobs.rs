@@ -157,7 +157,10 @@ impl BlobSource for OnlyFor {
     async fn blob(&self, asker: &PeerId, digest: &Digest) -> std::io::Result<Option<BlobBody>> {
         if *asker != self.0 {
             let reason = format!("{asker} may not have {digest}");
-            return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, reason));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                reason,
+            ));
         }
         self.1.blob(asker, digest).await
     }

@@ -114,7 +114,11 @@ async fn current(cap: &Client) -> Result<u64, capnp::Error> {
     Ok(answer.get()?.get_epoch())
 }
 
-fn rpc(stream: NetStream, side: rpc_twoparty_capnp::Side, bootstrap: Option<Client>) -> RpcSystem<rpc_twoparty_capnp::Side> {
+fn rpc(
+    stream: NetStream,
+    side: rpc_twoparty_capnp::Side,
+    bootstrap: Option<Client>,
+) -> RpcSystem<rpc_twoparty_capnp::Side> {
     let (reader, writer) = tokio::io::split(stream);
     let network = twoparty::VatNetwork::new(
         reader.compat(),
@@ -129,12 +133,19 @@ fn rpc(stream: NetStream, side: rpc_twoparty_capnp::Side, bootstrap: Option<Clie
 fn capabilities_that_come_back_to_their_owner_over_libp2p_still_work() {
     within(|| async {
         let (a, b) = (
-            NetHandle::start(&[91; 32], NetConfig::loopback()).await.unwrap(),
-            NetHandle::start(&[92; 32], NetConfig::loopback()).await.unwrap(),
+            NetHandle::start(&[91; 32], NetConfig::loopback())
+                .await
+                .unwrap(),
+            NetHandle::start(&[92; 32], NetConfig::loopback())
+                .await
+                .unwrap(),
         );
         let mut incoming = b.accept(ECHO).unwrap();
         let addr = b.listen_addrs().await.unwrap()[0].clone();
-        let peer = a.dial(patina_net::with_peer(addr, b.local_peer_id())).await.unwrap();
+        let peer = a
+            .dial(patina_net::with_peer(addr, b.local_peer_id()))
+            .await
+            .unwrap();
         let outbound = a.open_stream(peer, ECHO).await.unwrap();
         let inbound = incoming.next().await.expect("B accepts");
         // Cap'n Proto is single-threaded: both vats on one LocalSet.
@@ -158,8 +169,12 @@ fn capabilities_that_come_back_to_their_owner_over_libp2p_still_work() {
                 // then send the first one on: still one working capability.
                 let again = echoed(&echo, &echo).await.expect("B echoes its own");
                 drop(again);
-                let third = echoed(&echo, &echo).await.expect("the first copy still travels");
-                let fourth = echoed(&third, &mine).await.expect("and still works as the echo");
+                let third = echoed(&echo, &echo)
+                    .await
+                    .expect("the first copy still travels");
+                let fourth = echoed(&third, &mine)
+                    .await
+                    .expect("and still works as the echo");
                 assert_eq!(current(&fourth).await.unwrap(), 7);
             })
             .await;

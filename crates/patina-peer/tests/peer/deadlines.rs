@@ -19,7 +19,9 @@ fn the_callers_deadline_is_the_runs_deadline_on_the_peer() {
         let (a, b) = (Home::new(), Home::new());
         let limits = a.install("limits").await;
         let caller = a.serve(&policy(&[], ""), PeerConfig::loopback()).await;
-        let on_b = b.serve(&policy(&[(&a.key(), "runner")], ""), PeerConfig::loopback()).await;
+        let on_b = b
+            .serve(&policy(&[(&a.key(), "runner")], ""), PeerConfig::loopback())
+            .await;
         let mut spec = wave(&limits, "spin()");
         spec.limits.timeout_ms = Some(1_000);
         let ran = caller
@@ -33,7 +35,10 @@ fn the_callers_deadline_is_the_runs_deadline_on_the_peer() {
             ran.run.summary.outcome
         );
         let receipt = ran.run.receipt.expect("a failed run has its receipt too");
-        assert_eq!(receipt.transcript.call.limits.timeout, Duration::from_secs(1));
+        assert_eq!(
+            receipt.transcript.call.limits.timeout,
+            Duration::from_secs(1)
+        );
         for peer in [caller, on_b] {
             peer.node.shutdown().await;
         }
@@ -59,13 +64,20 @@ fn a_peer_stalled_fetching_the_child_is_an_error_within_the_deadline() {
         let mut quick = PeerConfig::loopback();
         quick.run_grace = Duration::from_millis(500);
         let caller = a.serve(&policy(&[], ""), quick).await;
-        let on_b = b.serve(&policy(&[(&a.key(), "runner")], ""), PeerConfig::loopback()).await;
+        let on_b = b
+            .serve(&policy(&[(&a.key(), "runner")], ""), PeerConfig::loopback())
+            .await;
         // The only provider of calc stalls (B would wait 10 s per frame).
-        let staller = NetHandle::start(&[88; 32], NetConfig::loopback()).await.unwrap();
+        let staller = NetHandle::start(&[88; 32], NetConfig::loopback())
+            .await
+            .unwrap();
         staller.serve_blobs(Arc::new(Stall)).unwrap();
         let addr = staller.listen_addrs().await.unwrap()[0].clone();
         on_b.node
-            .reach(&patina_peer::PeerTarget::Addr(patina_net::with_peer(addr, staller.local_peer_id())))
+            .reach(&patina_peer::PeerTarget::Addr(patina_net::with_peer(
+                addr,
+                staller.local_peer_id(),
+            )))
             .await
             .unwrap();
         staller.provide(Digest(*calc.digest())).await.unwrap();
@@ -97,7 +109,9 @@ fn a_peer_that_goes_away_mid_run_is_a_clear_error_not_a_hang() {
         let (a, b) = (Home::new(), Home::new());
         let limits = a.install("limits").await;
         let caller = a.serve(&policy(&[], ""), PeerConfig::loopback()).await;
-        let on_b = b.serve(&policy(&[(&a.key(), "runner")], ""), PeerConfig::loopback()).await;
+        let on_b = b
+            .serve(&policy(&[(&a.key(), "runner")], ""), PeerConfig::loopback())
+            .await;
         let target = on_b.addr().await;
         let mut spec = wave(&limits, "spin()");
         spec.limits.timeout_ms = Some(30_000);
@@ -116,7 +130,10 @@ fn a_peer_that_goes_away_mid_run_is_a_clear_error_not_a_hang() {
             .expect("the task")
             .expect_err("the run cannot answer");
         assert_eq!(error.kind(), "peer-disconnected", "{error}");
-        assert!(error.to_string().contains(&b.peer_id().to_string()), "{error}");
+        assert!(
+            error.to_string().contains(&b.peer_id().to_string()),
+            "{error}"
+        );
         caller.node.shutdown().await;
     });
 }

@@ -20,9 +20,16 @@ fn a_child_is_fetched_from_a_third_mother_found_through_the_dht() {
         let calc = child_id("calc");
         c.install("calc").await;
         let caller = a.serve(&policy(&[], ""), PeerConfig::loopback()).await;
-        let on_b = b.serve(&policy(&[(&a.key(), "runner")], ""), PeerConfig::loopback()).await;
-        let holder = c.serve(&policy(&[(&b.key(), "runner")], ""), PeerConfig::loopback()).await;
-        on_b.node.reach(&holder.addr().await).await.expect("B knows C");
+        let on_b = b
+            .serve(&policy(&[(&a.key(), "runner")], ""), PeerConfig::loopback())
+            .await;
+        let holder = c
+            .serve(&policy(&[(&b.key(), "runner")], ""), PeerConfig::loopback())
+            .await;
+        on_b.node
+            .reach(&holder.addr().await)
+            .await
+            .expect("B knows C");
         assert_eq!(holder.node.provide_held().await, 1, "C announces calc");
 
         // A does not hold calc: B asks A first (it has nothing), then the DHT.
@@ -100,9 +107,19 @@ fn a_provider_serving_other_bytes_is_caught_and_the_next_one_used() {
         let (b, c) = (Home::new(), Home::new());
         let calc = child_id("calc");
         c.install("calc").await;
-        let on_b = b.serve(&policy(&[(&liar_key(), "runner")], ""), PeerConfig::loopback()).await;
-        let holder = c.serve(&policy(&[(&b.key(), "runner")], ""), PeerConfig::loopback()).await;
-        on_b.node.reach(&holder.addr().await).await.expect("B knows C");
+        let on_b = b
+            .serve(
+                &policy(&[(&liar_key(), "runner")], ""),
+                PeerConfig::loopback(),
+            )
+            .await;
+        let holder = c
+            .serve(&policy(&[(&b.key(), "runner")], ""), PeerConfig::loopback())
+            .await;
+        on_b.node
+            .reach(&holder.addr().await)
+            .await
+            .expect("B knows C");
         assert_eq!(holder.node.provide_held().await, 1);
         let (liar, asked, session) = liar_with_session(&on_b.addr().await).await;
 
@@ -117,7 +134,10 @@ fn a_provider_serving_other_bytes_is_caught_and_the_next_one_used() {
             "{:?}",
             ran.summary.outcome
         );
-        assert!(asked.load(Ordering::SeqCst) >= 1, "the liar was asked first");
+        assert!(
+            asked.load(Ordering::SeqCst) >= 1,
+            "the liar was asked first"
+        );
         assert_eq!(ran.summary.child.to_string(), calc);
 
         // A child only the liar "serves": refused, each provider named; never run.
@@ -153,7 +173,10 @@ fn a_child_over_the_size_cap_is_refused() {
             .await
             .expect_err("calc is larger than 1 KiB");
         assert_eq!(error.kind(), "child-unavailable", "{error}");
-        assert!(error.to_string().contains("over the cap of 1024"), "{error}");
+        assert!(
+            error.to_string().contains("over the cap of 1024"),
+            "{error}"
+        );
         assert!(!b.mother.children().contains(&calc.parse().unwrap()));
         for peer in [caller, on_b] {
             peer.node.shutdown().await;

@@ -88,7 +88,9 @@ impl Home {
             EpochGuard::new(1),
             ServeConfig::default(),
         );
-        let node = PeerNode::start(server, config).await.expect("the node starts");
+        let node = PeerNode::start(server, config)
+            .await
+            .expect("the node starts");
         Peer { node }
     }
 }

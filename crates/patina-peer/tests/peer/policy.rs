@@ -13,8 +13,12 @@ fn a_peer_the_policy_does_not_name_gets_nothing() {
     within(|| async {
         let (a, b, stranger) = (Home::new(), Home::new(), Home::new());
         let calc = b.install("calc").await;
-        let on_b = b.serve(&policy(&[(&a.key(), "runner")], ""), PeerConfig::loopback()).await;
-        let outsider = stranger.serve(&policy(&[], ""), PeerConfig::loopback()).await;
+        let on_b = b
+            .serve(&policy(&[(&a.key(), "runner")], ""), PeerConfig::loopback())
+            .await;
+        let outsider = stranger
+            .serve(&policy(&[], ""), PeerConfig::loopback())
+            .await;
         let target = on_b.addr().await;
 
         let error = outsider
@@ -50,7 +54,9 @@ fn a_grant_above_the_peers_ceiling_is_refused_naming_it() {
         let (a, b) = (Home::new(), Home::new());
         let hello = a.install("hello-log").await;
         let caller = a.serve(&policy(&[], ""), PeerConfig::loopback()).await;
-        let on_b = b.serve(&policy(&[(&a.key(), "runner")], ""), PeerConfig::loopback()).await;
+        let on_b = b
+            .serve(&policy(&[(&a.key(), "runner")], ""), PeerConfig::loopback())
+            .await;
         let mut spec = wave(&hello, "greet(\"ann\")");
         spec.grants = vec!["log".into(), "kv".into()];
         let error = caller
@@ -81,12 +87,11 @@ fn the_role_decides_whether_a_missing_child_is_fetched_and_stored() {
         let extra = format!(
             "\n[roles.seer]\nmethods = [\"runtime.run\"]\nchildren = [\"*\"]\n\n[roles.named]\nmethods = [\"runtime.run\"]\nchildren = [\"{calc}\"]\n"
         );
-        let callers = [
-            (seer.key(), "seer"),
-            (named.key(), "named"),
-        ];
+        let callers = [(seer.key(), "seer"), (named.key(), "named")];
         let callers: Vec<(&str, &str)> = callers.iter().map(|(k, r)| (k.as_str(), *r)).collect();
-        let on_b = b.serve(&policy(&callers, &extra), PeerConfig::loopback()).await;
+        let on_b = b
+            .serve(&policy(&callers, &extra), PeerConfig::loopback())
+            .await;
         let target = on_b.addr().await;
         let open = policy(&[], "");
         let seer = seer.serve(&open, PeerConfig::loopback()).await;

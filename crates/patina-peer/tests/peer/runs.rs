@@ -36,9 +36,15 @@ fn two_peers_run_the_same_call_alike_and_each_signs_its_own_receipt() {
             // Signed by the very peer that answered.
             assert_eq!(receipt.mother, home.mother.identity().id());
             assert_eq!(receipt.transcript.child.to_string(), calc);
-            let caller_id = receipt.caller.as_ref().expect("the receipt names its caller");
+            let caller_id = receipt
+                .caller
+                .as_ref()
+                .expect("the receipt names its caller");
             assert_eq!(caller_id.id, format!("ed25519:{}", a.key()));
-            assert_eq!((caller_id.role.as_str(), caller_id.door.as_str()), ("runner", "peer"));
+            assert_eq!(
+                (caller_id.role.as_str(), caller_id.door.as_str()),
+                ("runner", "peer")
+            );
             // The peer holds the child now (fetched by digest and verified).
             assert!(home.mother.children().contains(&receipt.transcript.child));
             receipts.push(receipt);
@@ -51,10 +57,18 @@ fn two_peers_run_the_same_call_alike_and_each_signs_its_own_receipt() {
         // Kept here: verified again from the store, and replayed here.
         for receipt in &receipts {
             let id = ReceiptRef::Stored(receipt.id.to_string());
-            let verified = a.mother.verify_receipt(&id).await.expect("it verifies here");
+            let verified = a
+                .mother
+                .verify_receipt(&id)
+                .await
+                .expect("it verifies here");
             assert_eq!(verified.receipt.id, receipt.id);
             let replayed = a.mother.replay(&id).await.expect("it replays here");
-            assert!(replayed.replay.matched(), "{:?}", replayed.replay.divergence);
+            assert!(
+                replayed.replay.matched(),
+                "{:?}",
+                replayed.replay.divergence
+            );
         }
         for peer in [caller, on_b, on_c] {
             peer.node.shutdown().await;
@@ -84,9 +98,16 @@ fn every_call_to_a_peer_rides_one_session() {
         let runs = (0..16).map(|n| {
             let node = caller.node.clone();
             let target = target.clone();
-            tokio::spawn(async move { node.run_on(&target, wave("calc", &format!("add({n}, 2)"))).await })
+            tokio::spawn(async move {
+                node.run_on(&target, wave("calc", &format!("add({n}, 2)")))
+                    .await
+            })
         });
-        for (n, run) in futures::future::join_all(runs).await.into_iter().enumerate() {
+        for (n, run) in futures::future::join_all(runs)
+            .await
+            .into_iter()
+            .enumerate()
+        {
             let ran = run.expect("the task").expect("a concurrent run");
             let expected = (n + 2).to_string();
             assert!(
@@ -107,7 +128,9 @@ fn a_child_pushed_to_a_peer_that_may_install_is_held_there() {
         let (a, b) = (Home::new(), Home::new());
         let id = a.install("hello-log").await;
         let caller = a.serve(&policy(&[], ""), PeerConfig::loopback()).await;
-        let on_b = b.serve(&policy(&[(&a.key(), "runner")], ""), PeerConfig::loopback()).await;
+        let on_b = b
+            .serve(&policy(&[(&a.key(), "runner")], ""), PeerConfig::loopback())
+            .await;
         let child = id.parse().expect("an id");
         let installed = caller
             .node
@@ -119,7 +142,11 @@ fn a_child_pushed_to_a_peer_that_may_install_is_held_there() {
         // Run by its id there, with the grant the runner role allows.
         let mut spec = wave(&id, "greet(\"ann\")");
         spec.grants.push("log".into());
-        let ran = caller.node.run_on(&on_b.addr().await, spec).await.expect("ran");
+        let ran = caller
+            .node
+            .run_on(&on_b.addr().await, spec)
+            .await
+            .expect("ran");
         assert_eq!(ran.run.summary.logs.len(), 1, "{:?}", ran.run.summary.logs);
         for peer in [caller, on_b] {
             peer.node.shutdown().await;
