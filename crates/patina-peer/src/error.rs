@@ -57,8 +57,8 @@ pub enum PeerError {
     Remote {
         /// The peer.
         peer: PeerId,
-        /// What it answered.
-        error: RemoteError,
+        /// What it answered (boxed: it keeps `PeerError` small).
+        error: Box<RemoteError>,
     },
     /// No answer came within the run's deadline plus the grace.
     #[error("peer {peer} did not answer within {after:?} (the run's deadline and the grace)")]
@@ -164,7 +164,10 @@ mod tests {
         let peer = patina_net::peer_id_from_seed(&[5; 32]);
         let refused = PeerError::Remote {
             peer,
-            error: RemoteError::new("grant-above-ceiling", "grant `kv` is above …"),
+            error: Box::new(RemoteError::new(
+                "grant-above-ceiling",
+                "grant `kv` is above …",
+            )),
         };
         assert_eq!(refused.kind(), "grant-above-ceiling");
         let membrane = MembraneError::from(refused);

@@ -192,7 +192,10 @@ impl Asker<'_> {
             _ => false,
         };
         if !broken {
-            return Err(PeerError::Remote { peer, error });
+            return Err(PeerError::Remote {
+                peer,
+                error: Box::new(error),
+            });
         }
         self.sessions.forget(peer, live).await;
         Err(PeerError::Disconnected {

@@ -106,7 +106,10 @@ impl Sessions {
 /// else is `peer-unreachable`.
 fn opening_failed(peer: PeerId, error: RemoteError) -> PeerError {
     match error.kind.as_str() {
-        "unauthenticated" | "busy" => PeerError::Remote { peer, error },
+        "unauthenticated" | "busy" => PeerError::Remote {
+            peer,
+            error: Box::new(error),
+        },
         _ => PeerError::Unreachable {
             peer,
             reason: error.message,

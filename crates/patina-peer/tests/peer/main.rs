@@ -50,7 +50,7 @@ pub struct Home {
 }
 
 impl Home {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let mut config = MotherConfig::new(dir.path().join("home"));
         config.engine.pooling = false;
