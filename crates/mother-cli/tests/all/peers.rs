@@ -229,7 +229,10 @@ fn mothers_run_children_on_each_other_from_the_command_line() {
     assert!(stderr.starts_with("error[grant-above-ceiling]"), "{stderr}");
     assert!(stderr.contains("`kv`"), "{stderr}");
 
-    // A Mother H2's policy does not name runs nothing there.
+    // A Mother H2's policy does not name runs nothing there. It holds calc
+    // itself (`run --on` resolves the child here first), so the refusal is
+    // H2's.
+    install(stranger, children_artifacts::CALC, "calc");
     let _n4 = serve(stranger, &["--listen", "/ip4/127.0.0.1/tcp/0"]);
     let out = mother(stranger, &["run", "--on", &n2.addr, "calc", "add(1, 1)"]);
     assert!(!out.status.success());
@@ -237,11 +240,25 @@ fn mothers_run_children_on_each_other_from_the_command_line() {
     assert!(stderr.starts_with("error[unauthenticated]"), "{stderr}");
 }
 
+/// A fuel budget `spin()` does not spend within the run's 60 s.
+const LONG_FUEL: u64 = 1_000_000_000_000_000;
+
 #[test]
 fn killing_the_peer_mid_run_is_a_clear_error_within_the_deadline() {
     let dirs: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
     let (h1, h2) = (dirs[0].path(), dirs[1].path());
-    allow(h2, &key(h1));
+    // The built-in `runner` caps a run at the host defaults (10 s, a fuel
+    // budget `spin()` spends in a few seconds): too short a window to kill
+    // the peer mid-run. A role of H2's own allows a long run.
+    std::fs::write(
+        h2.join("policy.toml"),
+        format!(
+            "[callers]\n\"{}\" = \"long\"\n\n[roles.long]\nmethods = [\"runtime.*\"]\n\
+             children = [\"*\"]\nlimits = {{ fuel = {LONG_FUEL}, timeout_ms = 60000 }}\n",
+            key(h1)
+        ),
+    )
+    .unwrap();
     install(h1, children_artifacts::LIMITS, "limits");
     let mut n2 = serve(h2, &["--listen", "/ip4/127.0.0.1/tcp/0"]);
     let _n1 = serve(h1, &["--listen", "/ip4/127.0.0.1/tcp/0"]);
@@ -255,6 +272,8 @@ fn killing_the_peer_mid_run_is_a_clear_error_within_the_deadline() {
             "spin()",
             "--timeout",
             "60s",
+            "--fuel",
+            &LONG_FUEL.to_string(),
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -264,6 +283,11 @@ fn killing_the_peer_mid_run_is_a_clear_error_within_the_deadline() {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !text(&mother(h2, &["list"]).stdout).contains("b3:") {
         assert!(Instant::now() < deadline, "H2 fetched the child");
+        if let Some(status) = client.try_wait().unwrap() {
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(&mut client.stderr.take().unwrap(), &mut stderr).unwrap();
+            panic!("the run ended ({status}) before H2 fetched the child: {stderr}");
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(500));

@@ -103,19 +103,33 @@ fn a_peer_stalled_fetching_the_child_is_an_error_within_the_deadline() {
     });
 }
 
+/// A fuel budget `spin()` does not spend within a 30 s run.
+const LONG_FUEL: u64 = 1_000_000_000_000_000;
+
 #[test]
-#[ignore = "hangs: PeerNode::shutdown on the answering side does not return while an inbound session's run is in flight (open bug; killing a process mid-run is mother-cli's peers test)"]
 fn a_peer_that_goes_away_mid_run_is_a_clear_error_not_a_hang() {
     within(|| async {
         let (a, b) = (Home::new(), Home::new());
         let limits = a.install("limits").await;
         let caller = a.serve(&policy(&[], ""), PeerConfig::loopback()).await;
+        // The built-in `runner` caps a run at the host defaults (10 s, a
+        // fuel budget `spin()` spends in a few seconds): B refused the 30 s
+        // run before fetching, and the wait below never ended. A role of
+        // B's own allows a long run.
+        let long = format!(
+            "\n[roles.long]\nmethods = [\"runtime.*\"]\nchildren = [\"*\"]\n\
+             limits = {{ fuel = {LONG_FUEL}, timeout_ms = 30000 }}\n"
+        );
         let on_b = b
-            .serve(&policy(&[(&a.key(), "runner")], ""), PeerConfig::loopback())
+            .serve(
+                &policy(&[(&a.key(), "long")], &long),
+                PeerConfig::loopback(),
+            )
             .await;
         let target = on_b.addr().await;
         let mut spec = wave(&limits, "spin()");
         spec.limits.timeout_ms = Some(30_000);
+        spec.limits.fuel = Some(LONG_FUEL);
         let node = caller.node.clone();
         let run = tokio::spawn(async move { node.run_on(&target, spec).await });
         // Once B holds the child it is about to spin: then B goes away.
