@@ -69,11 +69,12 @@ interface Terminal {
 }
 
 struct Export {
-  name @0 :Text;         # "runtime", "receipts", "epoch"
+  name @0 :Text;         # "runtime", "receipts", "epoch", "network"
   union {
     runtime @1 :Runtime;
     receipts @2 :Receipts;
     epoch @3 :Epoch;
+    network @4 :Network;
   }
 }
 
@@ -120,4 +121,26 @@ interface Epoch {
   current @0 () -> (epoch :UInt64);
   # Returns once the epoch is above `after` (at once if it already is).
   watch @1 (after :UInt64) -> (epoch :UInt64);
+}
+
+# The network of peer Mothers this Mother is on (`mother serve --listen`),
+# for a caller whose role lists `network.*` methods (built in: `admin` only).
+# A Mother that serves no peers answers every call with `[not-on-network]`.
+# A peer is named by its peer id or by a multiaddr (`/ip4/…/tcp/…/p2p/<id>`).
+interface Network {
+  # This node and its connected peers, as JSON:
+  # {peer_id, listen: [addr], peers: [{peer, addresses, listen_addrs, rtt_ms}]}.
+  info @0 () -> (json :Text);
+  # Peers the DHT names as providers of the child (an installed name, an id
+  # or a unique id prefix held here, or a full `b3:` id), at most `limit`.
+  find @1 (child :Text, limit :UInt32) -> (providers :List(Text));
+  # Runs on `peer` under the peer's own policy (`specJson`: RunSpec naming an
+  # installed child or a `b3:` id; the peer fetches bytes it lacks). Answers
+  # as Runtime.run, with the peer's signed receipt, which has been verified
+  # (signer = the peer that answered) and imported here.
+  run @2 (peer :Text, specJson :Text) -> (summaryJson :Text, stdout :Data, stderr :Data,
+                                          logsDropped :UInt64, receipt :Data);
+  # Offers the bytes of a child held here to `peer` (its Runtime.install, by
+  # digest). `installedJson`: patina_mother::Installed as the peer answered.
+  push @3 (child :Text, peer :Text) -> (installedJson :Text);
 }

@@ -70,6 +70,12 @@ pub enum Command {
     /// Make, list or revoke bearer tokens (for the HTTP bridge and MCP over HTTP).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The peers the served Mother is connected to (`mother serve --listen`).
+    Peers(crate::cli_peer::PeersArgs),
+    /// Peers that provide a child, from the DHT (through the served Mother).
+    Find(crate::cli_peer::FindArgs),
+    /// Offer a child's bytes to a peer that allows installs (through the served Mother).
+    Push(crate::cli_peer::PushArgs),
     /// Install the example children and run them: imports, grants, results, limits, receipts.
     #[cfg(feature = "demo")]
     Demo,
@@ -97,6 +103,9 @@ pub struct ServeArgs {
     /// Repeat for more.
     #[arg(long, value_name = "PREFIX=CHILD[,GRANT...]", requires = "http")]
     pub mount: Vec<patina_bridge::mount::Mount>,
+    /// Serving peers over libp2p too (`--listen`, `--bootstrap`, `--mdns`).
+    #[command(flatten)]
+    pub peer: crate::cli_peer::ServePeerArgs,
 }
 
 #[derive(Debug, Args)]
@@ -224,12 +233,13 @@ impl Command {
             Self::Metrics(a) => a.json,
             Self::Policy(PolicyCommand::Explain { json, .. }) => *json,
             Self::Token(TokenCommand::List { json }) => *json,
-            Self::Serve(_)
-            | Self::Mcp(_)
-            | Self::Key(_)
-            | Self::Policy(_)
-            | Self::Epoch(_)
-            | Self::Token(_) => false,
+            Self::Peers(a) => a.json,
+            Self::Find(a) => a.json,
+            Self::Push(a) => a.json,
+            Self::Serve(a) => a.peer.json,
+            Self::Mcp(_) | Self::Key(_) | Self::Policy(_) | Self::Epoch(_) | Self::Token(_) => {
+                false
+            }
             #[cfg(feature = "demo")]
             Self::Demo => false,
         }
@@ -290,6 +300,10 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    /// Run on this peer Mother (a peer id or a multiaddr) through the
+    /// served Mother, under the peer's policy; its receipt is kept here.
+    #[arg(long, value_name = "PEER")]
+    pub on: Option<String>,
     /// A .wasm file, an installed name or a child id (prefix).
     pub child: String,
     /// A WAVE call such as 'add(2, 3)' or 'ops.greet("ann")' (or just the

@@ -145,6 +145,33 @@ impl Door {
         })
     }
 
+    /// A run on `peer` through the served Mother (`mother run --on`); the
+    /// peer's receipt is verified and kept in the served Mother's store.
+    pub async fn run_on(&self, peer: &str, mut spec: RunSpec) -> Result<RunView> {
+        let session = self.session("run --on")?;
+        spec.child = ChildRef::Installed(Self::remote_child(session, &spec.child).await?);
+        let ran = session.network_run(peer, &spec).await?;
+        Ok(RunView {
+            summary: ran.summary,
+            stdout: ran.stdout,
+            stderr: ran.stderr,
+            logs_dropped: ran.logs_dropped,
+        })
+    }
+
+    /// The session with the served Mother, for the commands only it serves.
+    pub fn session(&self, command: &str) -> Result<&Session> {
+        match self {
+            Self::Remote { session, .. } => Ok(session),
+            Self::Embedded(_) => bail!("`mother {command}` works through a served Mother"),
+        }
+    }
+
+    /// A child the served Mother can name (a file's bytes installed there first).
+    pub async fn served_child(&self, child: &ChildRef) -> Result<String> {
+        Self::remote_child(self.session("push")?, child).await
+    }
+
     pub async fn receipt(&self, reference: &ReceiptRef) -> Result<Receipt> {
         Ok(match self {
             Self::Embedded(mother) => mother.receipt(reference).await?.0,

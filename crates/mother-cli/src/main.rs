@@ -4,6 +4,7 @@
 //! the libraries should own.
 
 mod cli;
+mod cli_peer;
 mod commands;
 mod door;
 mod output;
@@ -64,7 +65,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(command) => return commands::token::run(&home, command),
         _ => {}
     }
-    let door = match cli.connect {
+    // The network commands go through the served Mother, the home's unless
+    // `--connect` names another.
+    let served = cli
+        .command
+        .needs_served()
+        .then(|| PathBuf::from(cli::HOME_SOCKET));
+    let door = match cli.connect.or(served) {
         Some(socket) => {
             let socket = if socket.as_os_str() == cli::HOME_SOCKET {
                 home.join("mother.sock")
@@ -99,6 +106,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Receipts(command) => commands::receipts::run(&door, command).await,
         Command::Replay(args) => commands::replay::run(&door, args).await,
         Command::Metrics(args) => commands::metrics::run(door.mother("metrics")?, args).await,
+        Command::Peers(args) => commands::network::peers(&door, args).await,
+        Command::Find(args) => commands::network::find(&door, args).await,
+        Command::Push(args) => commands::network::push(&door, args).await,
         #[cfg(feature = "demo")]
         Command::Demo => commands::demo::run(door.mother("demo")?).await,
         Command::Serve(_)

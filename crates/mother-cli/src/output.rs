@@ -22,6 +22,9 @@ pub fn kind(error: &anyhow::Error) -> String {
             if let Some(policy) = error.downcast_ref::<patina_membrane::PolicyError>() {
                 return Some(policy.kind().to_owned());
             }
+            if let Some(peer) = error.downcast_ref::<patina_peer::PeerError>() {
+                return Some(peer.kind().to_owned());
+            }
             patina_mother::known_kind(error).map(str::to_owned)
         })
         .unwrap_or_else(|| "error".to_owned())

@@ -114,6 +114,34 @@ pub enum MembraneError {
     /// A connection that did not log in in time.
     #[error("no login within {0:?}")]
     LoginTimeout(std::time::Duration),
+    /// A child this Mother lacks, which the caller's role may not have
+    /// fetched and stored here (it needs `runtime.install`, or the child's
+    /// id in its `children`).
+    #[error(
+        "{child} is not held here, and role `{role}` may not have it fetched (it needs runtime.install or the child's id in its children)"
+    )]
+    FetchDenied {
+        /// The child.
+        child: String,
+        /// The caller's role.
+        role: String,
+    },
+    /// A network method on a Mother that serves no peers.
+    #[error("this Mother is not on a network (serve it with `mother serve --listen ADDR`)")]
+    NotOnNetwork,
+    /// The network layer failed (a peer unreachable, no provider, a bad
+    /// receipt from a peer, a deadline); `kind` is its own.
+    #[error("{message}")]
+    Network {
+        /// The network layer's kind (`peer-unreachable`, `child-unavailable`, ...).
+        kind: &'static str,
+        /// What happened.
+        message: String,
+    },
+    /// What a peer Mother answered: its own refusal or failure, with the
+    /// kind it sent (passed on as it is on the wire).
+    #[error("the peer answered: {0}")]
+    Remote(RemoteError),
     /// What the Mother answered.
     #[error(transparent)]
     Mother(#[from] MotherError),
@@ -152,10 +180,23 @@ impl MembraneError {
             Self::BadRequest(_) => "bad-request",
             Self::Busy(_) => "busy",
             Self::LoginTimeout(_) => "login-timeout",
+            Self::FetchDenied { .. } => "fetch-denied",
+            Self::NotOnNetwork => "not-on-network",
+            Self::Network { kind, .. } => kind,
+            Self::Remote(_) => "remote",
             Self::Mother(error) => error.kind(),
             Self::Rpc(_) => "rpc",
             Self::Tokens(error) => error.kind(),
             Self::Io { .. } => "io",
+        }
+    }
+
+    /// The kind sent on the wire: [`Self::kind`], except that a peer's
+    /// answer keeps the kind the peer sent (when it looks like one).
+    pub fn wire_kind(&self) -> &str {
+        match self {
+            Self::Remote(remote) if is_kind(&remote.kind) => &remote.kind,
+            other => other.kind(),
         }
     }
 
@@ -173,8 +214,13 @@ impl From<MembraneError> for capnp::Error {
             MembraneError::Mother(mother) => patina_mother::chain_message(mother),
             other => other.to_string(),
         };
-        capnp::Error::failed(format!("[{}] {message}", error.kind()))
+        capnp::Error::failed(format!("[{}] {message}", error.wire_kind()))
     }
+}
+
+/// Whether `text` is shaped like a kind: 1 to 40 lower-case letters and dashes.
+fn is_kind(text: &str) -> bool {
+    (1..=40).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
 }
 
 /// A refusal or failure as a client sees it: the kind and message the
@@ -204,8 +250,7 @@ impl From<capnp::Error> for RemoteError {
         let text = text.strip_prefix("remote exception: ").unwrap_or(text);
         if let Some(rest) = text.strip_prefix('[')
             && let Some((kind, message)) = rest.split_once("] ")
-            && !kind.is_empty()
-            && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+            && is_kind(kind)
         {
             return Self::new(kind, message);
         }

@@ -11,6 +11,9 @@
 //! (the HTTP bridge, MCP) hold an [`Access`] for a bearer token
 //! ([`TokenStore`]) or a role the home's owner chose. Every capability is
 //! issued under the [`EpochGuard`]'s epoch and goes stale when it advances.
+//! A Mother on a network of peers has a [`Network`] attached (`patina-peer`):
+//! it fetches children by id for the callers whose role may have them
+//! stored, and carries the `network.*` methods; the membrane decides both.
 //!
 //! This crate is the only place a caller's authority is decided, in
 //! [`Access`]: the Mother below it trusts whatever reaches it, the doors
@@ -35,6 +38,7 @@ mod epoch;
 mod error;
 mod handle;
 pub mod login;
+mod network;
 pub mod policy;
 mod principal;
 mod server;
@@ -56,6 +60,7 @@ pub use client::{
 pub use epoch::{EpochGuard, read_epoch, write_epoch};
 pub use error::{MembraneError, RemoteError};
 pub use handle::SessionHandle;
+pub use network::{Network, NetworkFuture, NetworkInfo, PeerSummary};
 pub use policy::{CallerKey, Policy, PolicyError, Role};
 pub use principal::Principal;
 pub use server::{MembraneServer, ServeConfig};

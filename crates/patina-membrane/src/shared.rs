@@ -14,6 +14,7 @@ use patina_mother::Mother;
 use crate::ServeConfig;
 use crate::epoch::EpochGuard;
 use crate::login::Nonces;
+use crate::network::Network;
 use crate::policy::{CallerKey, Policy, Role};
 use crate::principal::Principal;
 use crate::tokens::TokenStore;
@@ -42,6 +43,8 @@ pub(crate) struct Shared {
     /// Runs in flight per token (bounded by the tokens there are).
     pub(crate) token_runs: Mutex<HashMap<String, Arc<std::sync::atomic::AtomicUsize>>>,
     pub(crate) server_id: [u8; 32],
+    /// The network layer, when the Mother serves peers.
+    pub(crate) network: RwLock<Option<Arc<dyn Network>>>,
 }
 
 impl Shared {
@@ -60,6 +63,13 @@ impl Shared {
             Ok(mut runs) => runs.entry(id.to_owned()).or_default().clone(),
             Err(_) => Arc::default(),
         }
+    }
+
+    /// The network layer, if one is attached.
+    pub(crate) fn network(&self) -> Option<Arc<dyn Network>> {
+        self.network
+            .read()
+            .map_or(None, |network| network.as_ref().map(Arc::clone))
     }
 
     /// The role of a caller holding `key`: the policy's, or `admin` for the

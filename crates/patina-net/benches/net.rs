@@ -9,22 +9,20 @@
 //! - `dht/find_provider_50_nodes`: fifty nodes in a chain; a fresh key
 //!   provided by one node each round, found by the node farthest from it.
 
-use std::io;
+#[path = "support/request_response.rs"]
+mod request_response;
+
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use futures::StreamExt as _;
 use futures::future::join_all;
 use libp2p::kad::{KBucketKey, RecordKey};
-use libp2p::request_response::{self, ProtocolSupport};
-use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, SwarmBuilder, noise, tcp, yamux};
-use patina_net::{Digest, NetConfig, NetHandle, PeerEvent, keypair_from_seed};
+use libp2p::{Multiaddr, PeerId, StreamProtocol};
+use patina_net::{Digest, NetConfig, NetHandle, PeerEvent};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::runtime::Runtime;
 
 const ECHO: StreamProtocol = StreamProtocol::new("/patina-bench/echo/1");
-const RAW: StreamProtocol = StreamProtocol::new("/patina-bench/raw/1");
 const PAYLOAD: usize = 64;
 
 fn runtime() -> Runtime {
@@ -105,142 +103,8 @@ fn stream_round_trip(c: &mut Criterion, rt: &Runtime) {
     });
 }
 
-/// Length-prefixed bytes, for the request-response baseline.
-#[derive(Clone, Default)]
-struct Raw;
-
-async fn read_raw<T: futures::AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Vec<u8>> {
-    use futures::AsyncReadExt as _;
-    let mut len = [0u8; 4];
-    io.read_exact(&mut len).await?;
-    let len = u32::from_be_bytes(len) as usize;
-    if len > 1 << 20 {
-        return Err(io::Error::other("too long"));
-    }
-    let mut bytes = vec![0u8; len];
-    io.read_exact(&mut bytes).await?;
-    Ok(bytes)
-}
-
-async fn write_raw<T: futures::AsyncWrite + Unpin + Send>(
-    io: &mut T,
-    bytes: Vec<u8>,
-) -> io::Result<()> {
-    use futures::AsyncWriteExt as _;
-    io.write_all(&(bytes.len() as u32).to_be_bytes()).await?;
-    io.write_all(&bytes).await?;
-    io.close().await
-}
-
-impl request_response::Codec for Raw {
-    type Protocol = StreamProtocol;
-    type Request = Vec<u8>;
-    type Response = Vec<u8>;
-
-    async fn read_request<T: futures::AsyncRead + Unpin + Send>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-    ) -> io::Result<Vec<u8>> {
-        read_raw(io).await
-    }
-    async fn read_response<T: futures::AsyncRead + Unpin + Send>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-    ) -> io::Result<Vec<u8>> {
-        read_raw(io).await
-    }
-    async fn write_request<T: futures::AsyncWrite + Unpin + Send>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        req: Vec<u8>,
-    ) -> io::Result<()> {
-        write_raw(io, req).await
-    }
-    async fn write_response<T: futures::AsyncWrite + Unpin + Send>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        res: Vec<u8>,
-    ) -> io::Result<()> {
-        write_raw(io, res).await
-    }
-}
-
-type RawSwarm = Swarm<request_response::Behaviour<Raw>>;
-
-fn raw_swarm(seed: u8) -> RawSwarm {
-    SwarmBuilder::with_existing_identity(keypair_from_seed(&[seed; 32]))
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .expect("tcp")
-        .with_behaviour(|_| {
-            request_response::Behaviour::with_codec(
-                Raw,
-                [(RAW, ProtocolSupport::Full)],
-                request_response::Config::default(),
-            )
-        })
-        .expect("behaviour")
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
-        .build()
-}
-
-/// Drives `swarm` until its request is answered.
-async fn answered(swarm: &mut RawSwarm) {
-    loop {
-        match swarm.select_next_some().await {
-            SwarmEvent::Behaviour(request_response::Event::Message {
-                message: request_response::Message::Response { response, .. },
-                ..
-            }) => break assert_eq!(response.len(), PAYLOAD),
-            SwarmEvent::Behaviour(request_response::Event::OutboundFailure { error, .. }) => {
-                panic!("request failed: {error}")
-            }
-            _ => {}
-        }
-    }
-}
-
 fn request_response_round_trip(c: &mut Criterion, rt: &Runtime) {
-    let (a, peer, server) = rt.block_on(async {
-        let mut b = raw_swarm(4);
-        b.listen_on("/ip4/127.0.0.1/tcp/0".parse().expect("addr"))
-            .expect("listen");
-        let addr = loop {
-            if let SwarmEvent::NewListenAddr { address, .. } = b.select_next_some().await {
-                break address;
-            }
-        };
-        let peer = *b.local_peer_id();
-        let server = tokio::spawn(async move {
-            loop {
-                if let SwarmEvent::Behaviour(request_response::Event::Message {
-                    message:
-                        request_response::Message::Request {
-                            request, channel, ..
-                        },
-                    ..
-                }) = b.select_next_some().await
-                {
-                    let _ = b.behaviour_mut().send_response(channel, request);
-                }
-            }
-        });
-        let mut a = raw_swarm(3);
-        a.dial(addr).expect("dial");
-        while !matches!(
-            a.select_next_some().await,
-            SwarmEvent::ConnectionEstablished { .. }
-        ) {}
-        (a, peer, server)
-    });
+    let (a, peer, server) = rt.block_on(request_response::pair((3, 4), None));
     let mut held = Some(a);
     c.bench_function("round_trip/request_response_64B", |bench| {
         bench.iter_custom(|iters| {
@@ -249,8 +113,8 @@ fn request_response_round_trip(c: &mut Criterion, rt: &Runtime) {
                 .block_on(rt.spawn(async move {
                     let start = Instant::now();
                     for _ in 0..iters {
-                        a.behaviour_mut().send_request(&peer, vec![7u8; PAYLOAD]);
-                        answered(&mut a).await;
+                        request_response::round_trip(&mut a, &peer, vec![7u8; PAYLOAD], PAYLOAD)
+                            .await;
                     }
                     (a, start.elapsed())
                 }))

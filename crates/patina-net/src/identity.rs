@@ -36,6 +36,23 @@ pub fn peer_id_to_ed25519(peer: &PeerId) -> Option<[u8; 32]> {
     Some(key.try_into_ed25519().ok()?.to_bytes())
 }
 
+/// The peer an address names with its last component, `/p2p/<peer id>`.
+pub fn peer_in(addr: &libp2p::Multiaddr) -> Option<PeerId> {
+    match addr.iter().last() {
+        Some(libp2p::multiaddr::Protocol::P2p(peer)) => Some(peer),
+        _ => None,
+    }
+}
+
+/// `addr` ending in `/p2p/<peer>` (unchanged if it names a peer already).
+pub fn with_peer(addr: libp2p::Multiaddr, peer: PeerId) -> libp2p::Multiaddr {
+    if peer_in(&addr).is_some() {
+        addr
+    } else {
+        addr.with(libp2p::multiaddr::Protocol::P2p(peer))
+    }
+}
+
 /// The peer id of the Ed25519 public key `key`, or `None` when the bytes are
 /// not a valid Ed25519 point.
 pub fn ed25519_to_peer_id(key: &[u8; 32]) -> Option<PeerId> {
@@ -46,6 +63,16 @@ pub fn ed25519_to_peer_id(key: &[u8; 32]) -> Option<PeerId> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_names_its_peer_once() {
+        let peer = peer_id_from_seed(&[4; 32]);
+        let base: libp2p::Multiaddr = "/ip4/127.0.0.1/tcp/4001".parse().unwrap();
+        assert_eq!(peer_in(&base), None);
+        let named = with_peer(base, peer);
+        assert_eq!(peer_in(&named), Some(peer));
+        assert_eq!(with_peer(named.clone(), peer), named);
+    }
 
     #[test]
     fn seed_peer_id_and_key_round_trip() {

@@ -38,7 +38,10 @@ pub use config::{BlobConfig, DhtConfig, Limits, NetConfig};
 pub use digest::Digest;
 pub use error::NetError;
 pub use handle::{NetHandle, PeerEvent, PeerInfo};
-pub use identity::{ed25519_to_peer_id, keypair_from_seed, peer_id_from_seed, peer_id_to_ed25519};
+pub use identity::{
+    ed25519_to_peer_id, keypair_from_seed, peer_id_from_seed, peer_id_to_ed25519, peer_in,
+    with_peer,
+};
 pub use stream::{Direction, Incoming, NetStream};
 
 pub use libp2p::{Multiaddr, PeerId, StreamProtocol};

@@ -14,7 +14,10 @@ use crate::output;
 
 pub async fn run(mother: &Door, args: RunArgs) -> Result<ExitCode> {
     let spec = spec(&args)?;
-    let ran = mother.run(spec).await?;
+    let ran = match &args.on {
+        Some(peer) => mother.run_on(peer, spec).await?,
+        None => mother.run(spec).await?,
+    };
     print(&ran, args.json)
 }
 

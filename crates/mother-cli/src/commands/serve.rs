@@ -1,7 +1,8 @@
-//! `mother serve [--socket PATH] [--http ADDR [--mount PREFIX=CHILD]...] [--mcp ADDR]`:
-//! a long-running Mother
-//! serving the membrane on a Unix socket (mode 0600), and the REST bridge
-//! (`patina-bridge`) on ADDR and MCP over streamable HTTP (`patina-mcp`) when asked, holding the home's lock so a
+//! `mother serve [--socket PATH] [--listen ADDR]... [--http ADDR [--mount PREFIX=CHILD]...] [--mcp ADDR]`:
+//! a long-running Mother serving the membrane on a Unix socket (mode 0600)
+//! — to peers over libp2p when it listens (`serve_peer`), over the REST
+//! bridge (`patina-bridge`) and MCP over streamable HTTP (`patina-mcp`)
+//! when asked — holding the home's lock so a
 //! second Mother on the same home refuses to start.
 //!
 //! Signals: SIGINT / SIGTERM stop accepting (on the socket and on HTTP),
@@ -44,6 +45,7 @@ pub fn run(home: PathBuf, args: ServeArgs) -> Result<ExitCode> {
             Some(addr) => Some(start_http(&server, addr, args.mount, drain, stopping).await?),
             None => None,
         };
+        let peers = super::serve_peer::start(&server, &home, &args.peer).await?;
         let mut hangup = signal(SignalKind::hangup()).context("SIGHUP")?;
         let mut user1 = signal(SignalKind::user_defined1()).context("SIGUSR1")?;
         let mut terminate = signal(SignalKind::terminate()).context("SIGTERM")?;
@@ -81,6 +83,9 @@ pub fn run(home: PathBuf, args: ServeArgs) -> Result<ExitCode> {
             && !served.drained
         {
             eprintln!("stopped: some HTTP requests were still in flight after {drain:?}");
+        }
+        if let Some(peers) = peers {
+            peers.shutdown().await;
         }
         let _ = std::fs::remove_file(&socket);
         if left > 0 {

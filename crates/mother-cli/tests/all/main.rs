@@ -7,5 +7,6 @@ mod http;
 mod invoke;
 mod mcp;
 mod metrics;
+mod peers;
 mod receipts;
 mod serve;

@@ -10,7 +10,8 @@
 //! principal or epoch: a narrowed view can never be widened; after the
 //! epoch advances every call fails with `stale-epoch`.
 //!
-//! Here: the gate and the checks; the operations are in `ops`.
+//! Here: the gate and the checks; the operations are in `ops`, the
+//! network methods in `network`, fetching a missing child in `fetch`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,6 +26,8 @@ use crate::policy::{Children, ReceiptScope, Role};
 use crate::principal::Principal;
 use crate::shared::{Bucket, Shared};
 
+mod fetch;
+mod network;
 mod ops;
 
 pub use ops::Metrics;

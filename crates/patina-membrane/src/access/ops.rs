@@ -12,6 +12,7 @@ use patina_mother::{
 use patina_receipts::{Blob, Receipt};
 use tracing::Instrument;
 
+use super::fetch::RunChild;
 use super::{Access, InFlight};
 
 /// What [`Access::metrics`] answers.
@@ -84,7 +85,9 @@ impl Access {
     }
 
     /// One recorded (or live) run of an installed child, within the role's
-    /// ceilings; its receipt names this caller.
+    /// ceilings; its receipt names this caller. A `b3:` id this Mother lacks
+    /// is fetched through the attached network (and stored by digest) when
+    /// the role may have it fetched, after every other check has passed.
     pub async fn run(&self, spec: RunSpec) -> Result<RunOutput, MembraneError> {
         self.run_approved(spec, &[], "").await
     }
@@ -107,10 +110,14 @@ impl Access {
                         .into(),
                 ));
             };
-            self.check_child(reference).await?;
+            let child = self.child_for_run(reference).await?;
             let approvals = self.attenuate(&mut spec, approved, by)?;
             let _slot = self.run_slot()?;
             self.check_rate()?;
+            // Fetched only once every check above has passed.
+            if let RunChild::Fetch(id) = child {
+                self.fetch_and_store(id).await?;
+            }
             let mother = self.mother().clone();
             let attribution = self.attribution(approvals);
             let in_flight = InFlight::new(self.shared());

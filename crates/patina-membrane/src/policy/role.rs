@@ -18,6 +18,10 @@ pub const METHODS: &[&str] = &[
     "receipts.replay",
     "epoch.current",
     "epoch.watch",
+    "network.peers",
+    "network.find",
+    "network.run",
+    "network.push",
 ];
 
 /// What the built-in `reader` may call (and `runner`, with install and run).

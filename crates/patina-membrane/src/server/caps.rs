@@ -16,7 +16,7 @@ impl membrane::Server for MembraneCap {
         mut results: membrane::GraftResults,
     ) -> Result<(), capnp::Error> {
         self.access.check_epoch()?;
-        let names: Vec<&str> = ["runtime", "receipts", "epoch"]
+        let names: Vec<&str> = ["runtime", "receipts", "epoch", "network"]
             .into_iter()
             .filter(|name| self.access.has_interface(name))
             .collect();
@@ -30,6 +30,7 @@ impl membrane::Server for MembraneCap {
             match *name {
                 "runtime" => export.set_runtime(capnp_rpc::new_client(RuntimeCap { access })),
                 "receipts" => export.set_receipts(capnp_rpc::new_client(ReceiptsCap { access })),
+                "network" => export.set_network(capnp_rpc::new_client(NetworkCap { access })),
                 _ => export.set_epoch(capnp_rpc::new_client(EpochCap { access })),
             }
         }
@@ -44,6 +45,36 @@ impl membrane::Server for MembraneCap {
         let value = self.access.explain()?;
         results.get().set_json(value.to_string().as_str());
         Ok(())
+    }
+}
+
+/// The bootstrap of a caller the policy does not name: it holds nothing,
+/// and says so to every call.
+pub(super) struct RefusalCap {
+    pub(super) reason: String,
+}
+
+impl RefusalCap {
+    fn refuse(&self) -> capnp::Error {
+        MembraneError::Unauthenticated(self.reason.clone()).into()
+    }
+}
+
+impl membrane::Server for RefusalCap {
+    async fn graft(
+        self: CapRc<Self>,
+        _: membrane::GraftParams,
+        _: membrane::GraftResults,
+    ) -> Result<(), capnp::Error> {
+        Err(self.refuse())
+    }
+
+    async fn explain(
+        self: CapRc<Self>,
+        _: membrane::ExplainParams,
+        _: membrane::ExplainResults,
+    ) -> Result<(), capnp::Error> {
+        Err(self.refuse())
     }
 }
 
@@ -115,9 +146,7 @@ impl runtime::Server for RuntimeCap {
         params: runtime::RunParams,
         mut results: runtime::RunResults,
     ) -> Result<(), capnp::Error> {
-        let spec_text = text(params.get()?.get_spec_json())?;
-        let spec: RunSpec = serde_json::from_str(&spec_text)
-            .map_err(|e| MembraneError::BadRequest(format!("specJson: {e}")))?;
+        let spec = spec_json(params.get()?.get_spec_json())?;
         let output = self.access.run(spec).await?;
         let mut answer = results.get();
         answer.set_summary_json(json_text(&output.summary())?.as_str());
@@ -127,6 +156,80 @@ impl runtime::Server for RuntimeCap {
         if let Some(receipt) = output.receipt {
             answer.set_receipt(&ExportedReceipt::new(receipt, &[]).encode());
         }
+        Ok(())
+    }
+}
+
+/// A `RunSpec` sent as JSON text.
+fn spec_json(reader: capnp::Result<capnp::text::Reader<'_>>) -> Result<RunSpec, capnp::Error> {
+    let spec_text = text(reader)?;
+    Ok(serde_json::from_str(&spec_text)
+        .map_err(|e| MembraneError::BadRequest(format!("specJson: {e}")))?)
+}
+
+pub(super) struct NetworkCap {
+    pub(super) access: Arc<Access>,
+}
+
+impl network_cap::Server for NetworkCap {
+    async fn info(
+        self: CapRc<Self>,
+        _: network_cap::InfoParams,
+        mut results: network_cap::InfoResults,
+    ) -> Result<(), capnp::Error> {
+        let info = self.access.network_info().await?;
+        results.get().set_json(json_text(&info)?.as_str());
+        Ok(())
+    }
+
+    async fn find(
+        self: CapRc<Self>,
+        params: network_cap::FindParams,
+        mut results: network_cap::FindResults,
+    ) -> Result<(), capnp::Error> {
+        let params = params.get()?;
+        let child = text(params.get_child())?;
+        let limit = usize::try_from(params.get_limit()).unwrap_or(usize::MAX);
+        let providers = self.access.network_find(&child, limit).await?;
+        let mut list = results.get().init_providers(count(providers.len()));
+        for (index, provider) in providers.iter().enumerate() {
+            list.set(count(index), provider.as_str());
+        }
+        Ok(())
+    }
+
+    async fn run(
+        self: CapRc<Self>,
+        params: network_cap::RunParams,
+        mut results: network_cap::RunResults,
+    ) -> Result<(), capnp::Error> {
+        let params = params.get()?;
+        let peer = text(params.get_peer())?;
+        let spec = spec_json(params.get_spec_json())?;
+        let ran = self.access.network_run(&peer, spec).await?;
+        let mut answer = results.get();
+        answer.set_summary_json(json_text(&ran.summary)?.as_str());
+        answer.set_stdout(&ran.stdout);
+        answer.set_stderr(&ran.stderr);
+        answer.set_logs_dropped(ran.logs_dropped);
+        if let Some(receipt) = ran.receipt {
+            answer.set_receipt(&ExportedReceipt::new(receipt, &[]).encode());
+        }
+        Ok(())
+    }
+
+    async fn push(
+        self: CapRc<Self>,
+        params: network_cap::PushParams,
+        mut results: network_cap::PushResults,
+    ) -> Result<(), capnp::Error> {
+        let params = params.get()?;
+        let child = text(params.get_child())?;
+        let peer = text(params.get_peer())?;
+        let installed = self.access.network_push(&peer, &child).await?;
+        results
+            .get()
+            .set_installed_json(json_text(&installed)?.as_str());
         Ok(())
     }
 }

@@ -38,7 +38,10 @@ use tracing::Instrument;
 use crate::access::Access;
 use crate::epoch::EpochGuard;
 use crate::login::{Nonces, verify_login};
-use crate::membrane_capnp::{LoginStatus, epoch, membrane, receipts, runtime, terminal};
+use crate::membrane_capnp::{
+    LoginStatus, epoch, membrane, network as network_cap, receipts, runtime, terminal,
+};
+use crate::network::Network;
 use crate::policy::{CallerKey, Policy};
 use crate::principal::Principal;
 use crate::shared::Shared;
@@ -165,6 +168,7 @@ impl MembraneServer {
                 rates: Mutex::new(std::collections::HashMap::new()),
                 token_runs: Mutex::new(std::collections::HashMap::new()),
                 server_id,
+                network: RwLock::new(None),
             }),
         }
     }
@@ -252,6 +256,23 @@ impl MembraneServer {
                 MembraneError::BadRequest(format!("no role `{role}` in the policy"))
             })?;
         Ok(Access::new(self.shared.clone(), principal, role, door))
+    }
+
+    /// Attaches the network layer (`patina-peer`): from now on a run of a
+    /// `b3:` id this Mother lacks may fetch it (when the caller's role
+    /// allows), and the `network.*` methods work. Replaces any attached before.
+    pub fn attach_network(&self, network: Arc<dyn Network>) {
+        if let Ok(mut slot) = self.shared.network.write() {
+            *slot = Some(network);
+        }
+    }
+
+    /// Detaches the network layer (the node stopped): network methods
+    /// answer `not-on-network` again, and nothing more is fetched.
+    pub fn detach_network(&self) {
+        if let Ok(mut slot) = self.shared.network.write() {
+            *slot = None;
+        }
     }
 
     /// Advances the epoch: every capability issued so far goes stale.
@@ -347,8 +368,10 @@ impl MembraneServer {
     /// Serves one connection whose transport already proved the caller's
     /// `key` (a libp2p peer: Noise authenticated its peer id): no login,
     /// its bootstrap is the Membrane the policy gives that key, through
-    /// `door`. A key the policy does not name gets nothing: the connection
-    /// is refused before any RPC. Must run inside a `tokio::task::LocalSet`.
+    /// `door`. A key the policy does not name gets nothing: its bootstrap
+    /// answers every call with `unauthenticated` (so the caller learns why)
+    /// until it hangs up or the login timeout passes, and the connection
+    /// ends with that error. Must run inside a `tokio::task::LocalSet`.
     pub fn serve_as<S>(
         &self,
         stream: S,
@@ -364,7 +387,19 @@ impl MembraneServer {
         let access = self.access_for_key(key, door);
         async move {
             let _open = OpenSlot::take(&shared)?;
-            let access = access?;
+            let access = match access {
+                Ok(access) => access,
+                Err(refused) => {
+                    tracing::info!(kind = refused.kind(), %refused, "refused");
+                    let refusal: membrane::Client = capnp_rpc::new_client(RefusalCap {
+                        reason: refused.to_string(),
+                    });
+                    let timeout = shared.config.login_timeout;
+                    let _ = tokio::time::timeout(timeout, rpc_on(&shared, stream, refusal.client))
+                        .await;
+                    return Err(refused);
+                }
+            };
             tracing::debug!(role = %access.role().name, "connected");
             let membrane: membrane::Client = capnp_rpc::new_client(MembraneCap {
                 access: Arc::new(access),

@@ -35,13 +35,18 @@ fn a_peer_proved_by_its_transport_gets_its_role_without_a_login() {
             .unwrap();
         assert_eq!(stored.caller, receipt.caller);
 
-        // A key the policy does not name gets no membrane at all.
+        // A key the policy does not name gets no membrane at all: every
+        // call is answered with why, and the connection ends refused.
         let stranger = CallerKey(patina_membrane::login::public_key(&STRANGER));
         let (a, b) = tokio::io::duplex(1 << 20);
         let serving = tokio::task::spawn_local(server.serve_as(a, stranger, "peer"));
+        let Err(error) = Connection::open(b).authenticated().await else {
+            panic!("a stranger gets no session");
+        };
+        assert_eq!(error.kind, "unauthenticated", "{error:?}");
+        assert!(error.message.contains(&stranger.to_string()), "{error:?}");
         let refused = serving.await.unwrap().unwrap_err();
         assert_eq!(refused.kind(), "unauthenticated", "{refused}");
-        assert!(Connection::open(b).authenticated().await.is_err());
     });
 }
 
@@ -184,5 +189,49 @@ fn a_local_agent_needs_a_person_to_approve_what_its_role_only_may_ask_for() {
             .access_as(Principal::Local("x".into()), "pilot", "mcp")
             .unwrap_err();
         assert_eq!(error.kind(), "bad-request", "{error}");
+    });
+}
+
+#[test]
+fn the_network_methods_need_a_role_that_lists_them_and_a_network() {
+    within(|| async {
+        let (_world, server) = setup(ServeConfig::default()).await;
+        // The admin is given the Network; a Mother that serves no peers
+        // answers that it is not on one.
+        let admin = login(&server, &ADMIN).await;
+        assert!(
+            admin
+                .regraft()
+                .await
+                .unwrap()
+                .contains(&"network".to_owned())
+        );
+        let error = admin.network_info().await.unwrap_err();
+        assert_eq!(error.kind, "not-on-network", "{error:?}");
+        let error = admin
+            .network_run(
+                "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN",
+                &wave("add(1, 2)", "calc"),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, "not-on-network", "{error:?}");
+        // A runner is not: no Network among its capabilities, and the
+        // access itself refuses the method.
+        let runner = login(&server, &RUNNER).await;
+        assert!(
+            !runner
+                .regraft()
+                .await
+                .unwrap()
+                .contains(&"network".to_owned())
+        );
+        let error = runner.network_info().await.unwrap_err();
+        assert_eq!(error.kind, "denied", "{error:?}");
+        let runner_key = CallerKey(patina_membrane::login::public_key(&RUNNER));
+        let access = server.access_for_key(runner_key, "peer").unwrap();
+        let error = access.network_info().await.unwrap_err();
+        assert_eq!(error.kind(), "denied", "{error}");
+        assert!(error.to_string().contains("network.peers"), "{error}");
     });
 }

@@ -72,10 +72,16 @@ impl BlobBody {
 /// Where a node's served blobs come from (a Mother supplies its child store).
 /// The bytes need not match the digest: the asker checks, this layer does not
 /// trust its own source either.
+///
+/// The source is told who asks (the peer Noise authenticated), so the layer
+/// above can decide whether that peer may have the bytes: this crate decides
+/// nothing. A refusal is an error of kind
+/// [`std::io::ErrorKind::PermissionDenied`]; the asker gets its text as the
+/// reason (`Refused`), any other error as "could not read the blob".
 #[async_trait::async_trait]
 pub trait BlobSource: Send + Sync + 'static {
-    /// The blob with this digest, `None` if there is none.
-    async fn blob(&self, digest: &Digest) -> std::io::Result<Option<BlobBody>>;
+    /// The blob with this digest for `asker`, `None` if there is none.
+    async fn blob(&self, asker: &PeerId, digest: &Digest) -> std::io::Result<Option<BlobBody>>;
 }
 
 /// A [`BlobSource`] in memory, keyed by the digest of what is inserted.
@@ -104,7 +110,7 @@ impl MemoryBlobs {
 
 #[async_trait::async_trait]
 impl BlobSource for MemoryBlobs {
-    async fn blob(&self, digest: &Digest) -> std::io::Result<Option<BlobBody>> {
+    async fn blob(&self, _asker: &PeerId, digest: &Digest) -> std::io::Result<Option<BlobBody>> {
         let blobs = self
             .blobs
             .read()

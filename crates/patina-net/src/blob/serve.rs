@@ -54,14 +54,18 @@ async fn answer(
         };
         let digest = Digest(digest);
         tracing::debug!(%digest, "blob asked for");
-        match source.blob(&digest).await {
+        match source.blob(&stream.peer(), &digest).await {
             Ok(None) => codec::write_frame(&mut stream, &Frame::Missing).await?,
             Ok(Some(body)) if body.len() > max_len => {
                 codec::write_frame(&mut stream, &Frame::TooLarge { len: body.len() }).await?;
             }
             Ok(Some(body)) => send(&mut stream, body, config.chunk_len).await?,
             Err(error) => {
-                let reason = format!("could not read the blob: {error}");
+                let reason = if error.kind() == std::io::ErrorKind::PermissionDenied {
+                    error.to_string()
+                } else {
+                    format!("could not read the blob: {error}")
+                };
                 let reason = reason.chars().take(MAX_REASON / 4).collect();
                 codec::write_frame(&mut stream, &Frame::Refused(reason)).await?;
             }

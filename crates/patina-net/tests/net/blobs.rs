@@ -8,7 +8,7 @@ use std::time::Duration;
 use patina_net::blob::codec::{self, Frame};
 use patina_net::{
     BLOB_PROTOCOL, BlobBody, BlobConfig, BlobSource, Digest, FetchError, MemoryBlobs, NetConfig,
-    NetHandle, ProviderError,
+    NetHandle, PeerId, ProviderError,
 };
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -19,7 +19,7 @@ struct Liar(Arc<[u8]>);
 
 #[async_trait::async_trait]
 impl BlobSource for Liar {
-    async fn blob(&self, _digest: &Digest) -> std::io::Result<Option<BlobBody>> {
+    async fn blob(&self, _asker: &PeerId, _digest: &Digest) -> std::io::Result<Option<BlobBody>> {
         Ok(Some(BlobBody::shared(Arc::clone(&self.0))))
     }
 }
@@ -65,7 +65,7 @@ struct FromReader(Vec<u8>);
 
 #[async_trait::async_trait]
 impl BlobSource for FromReader {
-    async fn blob(&self, digest: &Digest) -> std::io::Result<Option<BlobBody>> {
+    async fn blob(&self, _asker: &PeerId, digest: &Digest) -> std::io::Result<Option<BlobBody>> {
         Ok((*digest == Digest::of(&self.0)).then(|| {
             let reader = std::io::Cursor::new(self.0.clone());
             BlobBody::reader(self.0.len() as u64, reader)
@@ -145,6 +145,52 @@ async fn a_blob_over_the_cap_is_refused() {
         ));
         a.shutdown().await;
         b.shutdown().await;
+    })
+    .await;
+}
+
+/// A source that serves its blobs only to one peer and refuses everyone else.
+struct OnlyFor(PeerId, MemoryBlobs);
+
+#[async_trait::async_trait]
+impl BlobSource for OnlyFor {
+    async fn blob(&self, asker: &PeerId, digest: &Digest) -> std::io::Result<Option<BlobBody>> {
+        if *asker != self.0 {
+            let reason = format!("{asker} may not have {digest}");
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                reason,
+            ));
+        }
+        self.1.blob(asker, digest).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_is_told_who_asks_and_may_refuse() {
+    bounded(async {
+        let (friend, stranger) = (node(45).await, node(46).await);
+        let store = MemoryBlobs::new();
+        let digest = store.insert(b"for friends".to_vec());
+        let holder = server(47, Arc::new(OnlyFor(friend.local_peer_id(), store))).await;
+        let from_friend = connect(&friend, &holder).await;
+        let from_stranger = connect(&stranger, &holder).await;
+        let got = friend.fetch_blob_from(digest, &[from_friend]).await;
+        assert_eq!(got.unwrap(), b"for friends");
+        let error = stranger
+            .fetch_blob_from(digest, &[from_stranger])
+            .await
+            .unwrap_err();
+        let found = attempts(error);
+        // The reason as the source gave it (cut to the wire's bound).
+        let expected = format!("{} may not have b3:", stranger.local_peer_id());
+        assert!(
+            matches!(&found[..], [ProviderError::Refused(reason)] if reason.starts_with(&expected)),
+            "{found:?}"
+        );
+        for node in [friend, stranger, holder] {
+            node.shutdown().await;
+        }
     })
     .await;
 }

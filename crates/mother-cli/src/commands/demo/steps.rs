@@ -48,6 +48,7 @@ pub enum Limit {
 
 pub fn args(child: &str, call: Option<&str>, grants: &[&str], argv: &[&str]) -> RunArgs {
     RunArgs {
+        on: None,
         child: child.to_owned(),
         call: call.map(str::to_owned),
         grants: grants.iter().map(|g| (*g).to_owned()).collect(),

@@ -17,7 +17,11 @@ use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 
 use crate::RemoteError;
 use crate::login::{public_key, sign_login};
-use crate::membrane_capnp::{LoginStatus, epoch, export, membrane, receipts, runtime, terminal};
+use crate::membrane_capnp::{
+    LoginStatus, epoch, export, membrane, network, receipts, runtime, terminal,
+};
+
+mod network_calls;
 
 /// A challenge as the server sent it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -217,6 +221,30 @@ pub struct RemoteRun {
     pub receipt: Option<Receipt>,
 }
 
+impl RemoteRun {
+    /// A run answer's fields, decoded (an empty receipt: a live run).
+    fn read(
+        summary: &str,
+        stdout: &[u8],
+        stderr: &[u8],
+        logs_dropped: u64,
+        receipt: &[u8],
+    ) -> Result<Self, RemoteError> {
+        let receipt = if receipt.is_empty() {
+            None
+        } else {
+            Some(decode(receipt)?.0)
+        };
+        Ok(Self {
+            summary: serde_json::from_str(summary)?,
+            stdout: stdout.to_vec(),
+            stderr: stderr.to_vec(),
+            logs_dropped,
+            receipt,
+        })
+    }
+}
+
 /// A replay as the server answered it.
 #[derive(Debug)]
 pub struct RemoteReplay {
@@ -237,6 +265,7 @@ pub struct Session {
     runtime: Option<runtime::Client>,
     receipts: Option<receipts::Client>,
     epoch: Option<epoch::Client>,
+    network: Option<network::Client>,
     _connection: Connection,
 }
 
@@ -255,7 +284,7 @@ impl Session {
         role: String,
     ) -> Result<Self, RemoteError> {
         let response = membrane.graft_request().send().promise.await?;
-        let (mut runtime, mut receipts, mut epoch) = (None, None, None);
+        let (mut runtime, mut receipts, mut epoch, mut network) = (None, None, None, None);
         for item in response.get()?.get_exports()? {
             match item
                 .which()
@@ -264,6 +293,7 @@ impl Session {
                 export::Which::Runtime(cap) => runtime = Some(cap?),
                 export::Which::Receipts(cap) => receipts = Some(cap?),
                 export::Which::Epoch(cap) => epoch = Some(cap?),
+                export::Which::Network(cap) => network = Some(cap?),
             }
         }
         Ok(Self {
@@ -272,6 +302,7 @@ impl Session {
             runtime,
             receipts,
             epoch,
+            network,
             _connection: connection,
         })
     }
@@ -357,19 +388,13 @@ impl Session {
             .set_spec_json(serde_json::to_string(spec)?.as_str());
         let response = call.send().promise.await?;
         let answer = response.get()?;
-        let receipt = answer.get_receipt()?;
-        let receipt = if receipt.is_empty() {
-            None
-        } else {
-            Some(decode(receipt)?.0)
-        };
-        Ok(RemoteRun {
-            summary: serde_json::from_str(answer.get_summary_json()?.to_str()?)?,
-            stdout: answer.get_stdout()?.to_vec(),
-            stderr: answer.get_stderr()?.to_vec(),
-            logs_dropped: answer.get_logs_dropped(),
-            receipt,
-        })
+        RemoteRun::read(
+            answer.get_summary_json()?.to_str()?,
+            answer.get_stdout()?,
+            answer.get_stderr()?,
+            answer.get_logs_dropped(),
+            answer.get_receipt()?,
+        )
     }
 
     /// A receipt (id or unique prefix) with its blobs.
