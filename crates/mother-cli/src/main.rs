@@ -134,7 +134,9 @@ fn home(home: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 
 fn init_tracing(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        // yamux warns of a connection that closed under it (a peer that
+        // went away first): not the user's business unless asked for.
+        0 => "warn,yamux=error",
         1 => "info",
         2 => "debug",
         _ => "trace",

@@ -226,6 +226,11 @@ fn the_demo_runs_end_to_end() {
         "value: \"\\\"hello, from composer!\\\"\"",
         "cannot invoke itself",
         "items         counter    5",
+        // Part 10: the same child on two Mothers over libp2p (127.0.0.1).
+        "the second Mother fetched calc by its digest from here",
+        "(the peer that answered), kept here",
+        "the same transcript hash on both Mothers:",
+        "replayed on this Mother",
     ] {
         assert!(
             shown.contains(expected),
@@ -233,6 +238,20 @@ fn the_demo_runs_end_to_end() {
         );
     }
     assert!(dir.path().join("home-demo/demo-notes/new.md").is_file());
+    // The peer's receipt is kept here: two receipts of calc's `add(2, 3)`
+    // (the peer's and this Mother's own), signed by two keys.
+    let calc = json(&mother(
+        &home,
+        &["receipts", "list", "--child", "calc", "--json"],
+    ));
+    let signers: std::collections::BTreeSet<String> = calc
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["call"] == "add(2, 3)")
+        .map(|r| r["mother"].to_string())
+        .collect();
+    assert_eq!(signers.len(), 2, "{calc}");
     let list = json(&mother(&home, &["list", "--json"]));
     assert_eq!(
         list.as_array().unwrap().len(),

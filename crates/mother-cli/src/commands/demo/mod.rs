@@ -3,9 +3,11 @@
 //! command line and what it answered: imports, grants, typed results, a
 //! command child without ambient authority, and each limit stopping a run.
 //! Every step goes through the same code as `mother install` / `mother run`.
-//! Parts 7 and 8 (children doing real work, composition) are in `work`; the
-//! steps both use are in `steps`.
+//! Parts 7 and 8 (children doing real work, composition) are in `work`,
+//! part 10 (the same child on two Mothers, over libp2p on 127.0.0.1) in
+//! `peers`; the steps they share are in `steps`.
 
+mod peers;
 mod steps;
 mod work;
 
@@ -136,6 +138,8 @@ pub async fn run(mother: &Mother) -> Result<ExitCode> {
         )
         .await?;
     }
+
+    peers::run(mother).await?;
 
     println!(
         "\nDone. Try `mother list`, `mother receipts list`, `mother inspect calc`, or `mother run calc --json 'add(40, 2)'`."
