@@ -1,6 +1,6 @@
-//! The MCP host (`crates/patina-mcp`, `mother mcp` over stdio). Its crate is
-//! not on this branch yet, so its column is n/a with that reason; when it
-//! lands, this file alone becomes the adapter: start `mother mcp`, call the
+//! The MCP host (`crates/patina-mcp`, `mother mcp` over stdio). Its crate
+//! landed after the runner and the adapter is not written yet, so its
+//! column is n/a with that reason; this file alone becomes the adapter: start `mother mcp`, call the
 //! child's tool with the case's arguments, and fetch the receipt the answer
 //! names (see `js.rs` for a host driven over stdio).
 
@@ -12,6 +12,6 @@ use super::{HostUnderTest, Pending, Setup};
 pub async fn start(_: &Setup<'_>) -> Result<Box<dyn HostUnderTest>> {
     Ok(Box::new(Pending::new(
         "mcp",
-        "MCP (crates/patina-mcp) is not on this build yet",
+        "the runner has no MCP adapter yet (crates/patina-mcp landed after it)",
     )))
 }
