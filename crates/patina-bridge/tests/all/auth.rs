@@ -107,7 +107,7 @@ fn a_child_grant_or_limit_beyond_the_role_is_403_naming_it() {
     );
 
     let fuel = bridge.post(
-        "/v1/children/calc/call/add?fuel=30000000000",
+        "/v1/children/calc/call/add?fuel=2000000000000000",
         Some(&caller),
         "[1, 2]",
     );

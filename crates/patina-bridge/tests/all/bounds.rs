@@ -133,7 +133,7 @@ fn a_child_that_loops_or_hogs_memory_is_stopped_at_its_limits_and_the_server_ser
     let bridge = Bridged::start();
     let token = bridge.token("caller");
     let spin = bridge.post(
-        "/v1/children/limits/call/spin?timeout_ms=300",
+        "/v1/children/limits/call/spin?timeout_ms=300&fuel=1000000000000000",
         Some(&token),
         "",
     );
@@ -167,7 +167,7 @@ fn a_child_that_loops_or_hogs_memory_is_stopped_at_its_limits_and_the_server_ser
     std::thread::scope(|scope| {
         let spinning = scope.spawn(|| {
             bridge.post(
-                "/v1/children/limits/call/spin?timeout_ms=1500",
+                "/v1/children/limits/call/spin?timeout_ms=1500&fuel=1000000000000000",
                 Some(&token),
                 "",
             )

@@ -16,7 +16,7 @@ pub const POLICY: &str = r#"
 methods = ["runtime.list", "runtime.describe", "runtime.run", "receipts.get", "receipts.export", "receipts.replay"]
 children = ["calc", "limits", "hello-log", "kinds"]
 grants = ["log"]
-limits = { fuel = 20000000000, timeout_ms = 4000, memory = 134217728 }
+limits = { fuel = 1000000000000000, timeout_ms = 4000, memory = 134217728 }
 
 [roles.blind]
 methods = ["runtime.run"]

@@ -22,7 +22,7 @@ fn shutdown_finishes_the_request_in_flight_and_accepts_no_more() {
             crate::common::answer(
                 agent
                     .post(format!(
-                        "{url}/v1/children/limits/call/spin?timeout_ms=1200"
+                        "{url}/v1/children/limits/call/spin?timeout_ms=1200&fuel=1000000000000000"
                     ))
                     .header("Authorization", format!("Bearer {token}"))
                     .send(""),
