@@ -265,6 +265,29 @@ impl Drop for Bridged {
     }
 }
 
+/// Sends only the head of `POST path` declaring a body of `length` bytes
+/// and reads the raw answer: a bridge that refuses by `Content-Length`
+/// answers without reading a byte of the body. (Writing a large body to a
+/// server that already answered and closed races with its close: the
+/// client may see a broken pipe instead of the answer.)
+pub fn post_head_only(url: &str, path: &str, token: &str, length: usize) -> String {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connecting to the bridge");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .expect("a read timeout");
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Length: {length}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("writing the request's head");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
 pub fn answer(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
     let mut response = result.unwrap_or_else(|e| panic!("request failed: {e}"));
     let status = response.status().as_u16();
