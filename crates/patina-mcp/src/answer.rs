@@ -11,10 +11,14 @@
 //! `bad-arguments` (the input object itself), `approval-declined`,
 //! `bad-request-state`.
 
+use patina_core::Grant;
 use patina_membrane::MembraneError;
 use patina_mother::{ReplayOutput, RunOutcome, RunOutput};
-use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::ErrorData;
+use rmcp::model::{CallToolResult, ContentBlock, ErrorCode};
 use serde_json::{Value, json};
+
+use crate::approval::Answer;
 
 /// The schema of an error answer (one arm of every child tool's output
 /// schema, and the fixed tools').
@@ -153,6 +157,52 @@ pub(crate) fn value(value: Value, text: String) -> CallToolResult {
     let mut answer = CallToolResult::structured(value);
     answer.content = vec![ContentBlock::text(text)];
     answer
+}
+
+/// `approval-required` for a client that cannot ask a person.
+pub(crate) fn cannot_ask(error: &MembraneError) -> CallToolResult {
+    let mut answer = refused(error);
+    if let Some(Value::Object(value)) = answer.structured_content.as_mut()
+        && let Some(Value::Object(error)) = value.get_mut("error")
+        && let Some(Value::String(message)) = error.get_mut("message")
+    {
+        message.push_str(
+            "; this client cannot ask a person (it declared no elicitation capability), \
+             so the call is refused",
+        );
+    }
+    answer
+}
+
+/// A grant the person did not approve.
+pub(crate) fn declined(grant: &Grant, answer: &Answer) -> CallToolResult {
+    let how = match answer {
+        Answer::Declined(how) => (*how).to_owned(),
+        Answer::Unavailable(why) => why.clone(),
+        Answer::Approved => "approved".to_owned(),
+    };
+    failed(
+        "approval-declined",
+        &format!("the grant `{grant}` was not approved for this call ({how})"),
+        Some(&grant.to_string()),
+        None,
+    )
+}
+
+/// A failure of a list or of the caller itself, as a JSON-RPC error whose
+/// `data` carries the kind.
+pub(crate) fn protocol_error(error: &MembraneError) -> ErrorData {
+    let code = match error {
+        MembraneError::Unauthenticated(_) | MembraneError::StaleEpoch { .. } => {
+            ErrorCode::INVALID_REQUEST
+        }
+        _ => ErrorCode::INTERNAL_ERROR,
+    };
+    ErrorData::new(
+        code,
+        error.to_string(),
+        Some(json!({"kind": error.kind(), "message": error.to_string()})),
+    )
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ mod fixed;
 mod http;
 mod names;
 mod server;
+mod spec;
 mod stdio;
 
 pub use catalog::GRANTS_ARGUMENT;

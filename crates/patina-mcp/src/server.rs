@@ -17,21 +17,19 @@ use std::time::{Duration, Instant};
 
 use patina_core::Grant;
 use patina_membrane::{Access, MembraneError};
-use patina_mother::{CallSpec, ChildRef, RunSpec};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ErrorCode, Implementation,
-    InitializeResult, JsonObject, ListToolsResult, PaginatedRequestParams, ProtocolVersion,
-    ServerCapabilities, SubscriptionFilter,
+    CallToolRequestParams, CallToolResponse, Implementation, InitializeResult, ListToolsResult,
+    PaginatedRequestParams, ProtocolVersion, ServerCapabilities, SubscriptionFilter,
 };
 use rmcp::service::{RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
-use serde_json::{Value, json};
 use tracing::Instrument;
 
-use crate::answer;
+use crate::answer::{self, cannot_ask, declined, protocol_error};
 use crate::approval::{self, Answer, Pending, PendingApprovals};
-use crate::catalog::{Catalog, Command, Descriptions, GRANTS_ARGUMENT, Target};
+use crate::catalog::{Catalog, Command, Descriptions};
 use crate::fixed;
+use crate::spec::spec_of;
 
 /// How an [`McpServer`] behaves.
 #[derive(Clone, Debug)]
@@ -285,107 +283,6 @@ fn speaks_2026(context: &RequestContext<RoleServer>) -> bool {
     context
         .protocol_version()
         .is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str())
-}
-
-/// The run a child tool's call asks for: the arguments as the function's
-/// array (or a command's argv) and the grants of `_grants`. Any other key
-/// starting with `_` is refused, so nothing reserved is ever ignored.
-fn spec_of(command: &Command, arguments: &JsonObject) -> Result<RunSpec, String> {
-    let mut arguments = arguments.clone();
-    let grants = match arguments.remove(GRANTS_ARGUMENT) {
-        None => Vec::new(),
-        Some(Value::Array(items)) => items
-            .into_iter()
-            .map(|item| match item {
-                Value::String(grant) => Ok(grant),
-                other => Err(format!(
-                    "`{GRANTS_ARGUMENT}` holds grants as strings (`fs:/notes:ro`), got {other}"
-                )),
-            })
-            .collect::<Result<Vec<_>, _>>()?,
-        Some(other) => {
-            return Err(format!(
-                "`{GRANTS_ARGUMENT}` is an array of grants (`[\"fs:/notes:ro\"]`), got {other}"
-            ));
-        }
-    };
-    if let Some(key) = arguments.keys().find(|k| k.starts_with('_')) {
-        return Err(format!(
-            "unknown reserved argument `{key}` (the only one is `{GRANTS_ARGUMENT}`)"
-        ));
-    }
-    let call = match &command.target {
-        Target::Function { name, schema } => CallSpec::Json {
-            function: name.clone(),
-            args: schema.arguments_from_object(&arguments)?,
-        },
-        Target::Command => {
-            let args = match arguments.remove("args") {
-                None => Vec::new(),
-                Some(Value::Array(items)) => items
-                    .into_iter()
-                    .map(|item| match item {
-                        Value::String(arg) => Ok(arg),
-                        other => Err(format!("`args` holds strings, got {other}")),
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-                Some(other) => return Err(format!("`args` is an array of strings, got {other}")),
-            };
-            if let Some(key) = arguments.keys().next() {
-                return Err(format!("unknown argument `{key}` (the argument is `args`)"));
-            }
-            CallSpec::Command { args }
-        }
-    };
-    let mut spec = RunSpec::new(ChildRef::Installed(command.child.to_string()), call);
-    spec.grants = grants;
-    Ok(spec)
-}
-
-/// `approval-required` for a client that cannot ask a person.
-fn cannot_ask(error: &MembraneError) -> CallToolResult {
-    let mut answer = answer::refused(error);
-    if let Some(Value::Object(value)) = answer.structured_content.as_mut()
-        && let Some(Value::Object(error)) = value.get_mut("error")
-        && let Some(Value::String(message)) = error.get_mut("message")
-    {
-        message.push_str(
-            "; this client cannot ask a person (it declared no elicitation capability), \
-             so the call is refused",
-        );
-    }
-    answer
-}
-
-/// A grant the person did not approve.
-fn declined(grant: &Grant, answer: &Answer) -> CallToolResult {
-    let how = match answer {
-        Answer::Declined(how) => (*how).to_owned(),
-        Answer::Unavailable(why) => why.clone(),
-        Answer::Approved => "approved".to_owned(),
-    };
-    answer::failed(
-        "approval-declined",
-        &format!("the grant `{grant}` was not approved for this call ({how})"),
-        Some(&grant.to_string()),
-        None,
-    )
-}
-
-/// A failure of a list or of the caller itself, as a JSON-RPC error whose
-/// `data` carries the kind.
-fn protocol_error(error: &MembraneError) -> ErrorData {
-    let code = match error {
-        MembraneError::Unauthenticated(_) | MembraneError::StaleEpoch { .. } => {
-            ErrorCode::INVALID_REQUEST
-        }
-        _ => ErrorCode::INTERNAL_ERROR,
-    };
-    ErrorData::new(
-        code,
-        error.to_string(),
-        Some(json!({"kind": error.kind(), "message": error.to_string()})),
-    )
 }
 
 impl ServerHandler for McpServer {
