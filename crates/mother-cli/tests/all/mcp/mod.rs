@@ -5,6 +5,7 @@
 //! from the protocol (no SDK), so what is tested is the wire; `sdk` speaks
 //! to the same binary through the official SDK's (rmcp's) own client.
 
+mod approvals;
 mod client;
 mod http;
 mod sdk;
