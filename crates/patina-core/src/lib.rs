@@ -13,9 +13,11 @@
 mod child_id;
 mod grant;
 mod limits;
+mod text;
 mod toy_name;
 
 pub use child_id::{ChildId, ChildIdError, is_valid_child_name};
 pub use grant::{FsAccess, FsScope, Grant, GrantError, NetScope};
 pub use limits::{Limits, LimitsError, parse_duration, parse_size};
+pub use text::line_at;
 pub use toy_name::{ToyName, ToyNameError};

@@ -131,7 +131,7 @@ impl PeerConfig {
     pub fn parse(text: &str, file: &str) -> Result<Self, PeerError> {
         let invalid = |offset: usize, message: String| PeerError::Config {
             file: file.to_owned(),
-            line: line_of(text, offset),
+            line: patina_core::line_at(text, offset),
             message,
         };
         let parsed: File = toml::from_str(text).map_err(|error| {
@@ -229,12 +229,6 @@ struct PeerFile {
     max_child_size: Option<toml::Spanned<String>>,
     provide_interval: Option<toml::Spanned<String>>,
     run_grace: Option<toml::Spanned<String>>,
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset.min(text.len())).map_or(1, |before| {
-        before.bytes().filter(|b| *b == b'\n').count() + 1
-    })
 }
 
 #[cfg(test)]

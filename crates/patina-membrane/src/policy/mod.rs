@@ -134,12 +134,6 @@ impl Default for Policy {
     }
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset.min(text.len())).map_or(1, |before| {
-        before.bytes().filter(|b| *b == b'\n').count() + 1
-    })
-}
-
 impl Policy {
     /// The role of `key`, if the policy names it.
     pub fn role_of(&self, key: &CallerKey) -> Option<Arc<Role>> {
@@ -174,7 +168,7 @@ impl Policy {
     pub fn parse(text: &str, file: &str) -> Result<Self, PolicyError> {
         let invalid = |offset: usize, message: String| PolicyError::Invalid {
             file: file.to_owned(),
-            line: line_of(text, offset),
+            line: patina_core::line_at(text, offset),
             message,
         };
         let parsed: File = toml::from_str(text).map_err(|error| {
