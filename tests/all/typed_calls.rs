@@ -113,3 +113,32 @@ async fn a_hand_written_component_runs_too() {
     let names = answer.functions().names();
     assert_eq!(names, vec!["answer".to_owned(), "double".to_owned()]);
 }
+
+/// A call's arguments are recorded as WAVE text, so the same call must come
+/// out the same whatever order or door it was written in: the set flags in
+/// declared order (`read, write, exec`), from WAVE in any order and from JSON.
+#[tokio::test]
+async fn flags_arguments_are_kept_in_declared_order_from_every_door() {
+    use patina_host::Val;
+    let host = host();
+    let calc = child(&host, "calc");
+    let declared = vec![Val::Flags(vec!["read".into(), "exec".into()])];
+    for call in ["toggle-exec({exec, read})", "toggle-exec({read, exec})"] {
+        let report = host
+            .run(&calc, &RunRequest::new(Call::Wave(call.into())))
+            .await
+            .expect(call);
+        assert_eq!(report.args, declared, "{call}");
+    }
+    let report = host
+        .run(
+            &calc,
+            &RunRequest::new(Call::Json {
+                function: "toggle-exec".into(),
+                args: json!([["exec", "read"]]),
+            }),
+        )
+        .await
+        .expect("a JSON call");
+    assert_eq!(report.args, declared);
+}

@@ -177,7 +177,7 @@ export class Host {
         throw new Refused(e.kind === 'no-such-function' ? 'unknown-function' : 'bad-arguments', e.message);
       }
       const { writeValue } = await import('./wave.mjs');
-      argsText = call.args.map((v, i) => writeValue(target.signature.params[i][1], v, { sortFlags: true }));
+      argsText = call.args.map((v, i) => writeValue(target.signature.params[i][1], v));
     }
     const links = this.plan(description, grants, request.denyMissing);
     const child = await this.load(request.bytes);

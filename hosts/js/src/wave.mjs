@@ -126,10 +126,9 @@ export function writeValue(type, value, opts = {}) {
       if (!t.cases.includes(value)) throw new TypeError(`\`${value}\` is not a case of ${t.name}`);
       return label(value);
     case 'flags': {
-      // Declared order; a call's recorded arguments list them sorted
-      // (`opts.sortFlags`), as the wasmtime hosts' WAVE reader collects them.
+      // Declared order, in results and in a call's recorded arguments alike
+      // (docs/conformance.md §3.6).
       const set = t.names.filter((n) => value[camel(n)]);
-      if (opts.sortFlags) set.sort();
       return `{${set.join(', ')}}`;
     }
     case 'option':

@@ -3,9 +3,11 @@
 //! against the function's WIT signature before the child runs, and results
 //! rendered back as WAVE and JSON.
 
+mod canonical;
 pub mod json;
 mod wave_list;
 
+pub use canonical::canonical;
 pub use wave_list::wave_list;
 
 use wasmtime::component::wasm_wave::{self, untyped::UntypedFuncCall};
@@ -99,8 +101,19 @@ pub fn parse_wave_args(
     // argument list behind a placeholder name.
     let source = format!("f{args}");
     let call = UntypedFuncCall::parse(&source).map_err(|e| bad(format!("{e} in `{args}`")))?;
-    call.to_wasm_params::<Val>(types.iter())
-        .map_err(|e| bad(format!("{e}; the signature is {}", signature(function))))
+    let values = call
+        .to_wasm_params::<Val>(types.iter())
+        .map_err(|e| bad(format!("{e}; the signature is {}", signature(function))))?;
+    Ok(in_canonical_form(&types, values))
+}
+
+/// Values of the parameter `types`, each in canonical form ([`canonical`]).
+fn in_canonical_form(types: &[Type], values: Vec<Val>) -> Vec<Val> {
+    values
+        .into_iter()
+        .zip(types)
+        .map(|(value, ty)| canonical(ty, value))
+        .collect()
 }
 
 /// Parses a parenthesised WAVE value list (`(1, "a")`, `()`) against `types`
@@ -112,8 +125,10 @@ pub fn parse_value_list(text: &str, types: &[Type]) -> Result<Vec<Val>, String> 
     }
     let source = format!("f{text}");
     let call = UntypedFuncCall::parse(&source).map_err(|e| format!("{e} in `{text}`"))?;
-    call.to_wasm_params::<Val>(types.iter())
-        .map_err(|e| format!("{e} in `{text}`"))
+    let values = call
+        .to_wasm_params::<Val>(types.iter())
+        .map_err(|e| format!("{e} in `{text}`"))?;
+    Ok(in_canonical_form(types, values))
 }
 
 /// Converts JSON arguments (an array, one element per parameter) for `function`.
