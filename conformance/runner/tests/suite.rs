@@ -1,9 +1,10 @@
 //! The conformance suite inside `cargo test`: the children are built from
 //! source (`patina-conformance build-children`: Rust always, Python and
 //! JavaScript when their toolchains are there — their rows are n/a with the
-//! reason otherwise), the suite runs on the embedded host, on the served
-//! host when the `mother` binary was built beside the runner (as `cargo test
-//! --workspace` builds it), and on the JavaScript host; every cell must
+//! reason otherwise), the suite runs on the embedded host, on the served,
+//! peer (libp2p on 127.0.0.1) and REST bridge hosts when the `mother` binary
+//! was built beside the runner (as `cargo test --workspace` builds it), and
+//! on the JavaScript host; every cell must
 //! pass or say why it cannot apply. Then a receipt the JavaScript host
 //! sealed goes through `mother receipts verify` and `mother replay`, as a
 //! user would check it.
@@ -145,16 +146,19 @@ fn every_case_passes_on_every_host_this_machine_runs() {
         .arg("--json")
         .args(["--host", "embedded"]);
     if let Some(mother) = &mother {
-        suite.args(["--host", "served", "--mother"]).arg(mother);
+        suite.arg("--mother").arg(mother);
+        for host in ["served", "peer", "bridge"] {
+            suite.args(["--host", host]);
+        }
     } else {
         eprintln!(
-            "*** the served column is left out: no `mother` binary beside the runner (cargo test --workspace builds one)"
+            "*** the served, peer and bridge columns are left out: no `mother` binary beside the runner (cargo test --workspace builds one)"
         );
     }
     if js {
         suite.args(["--host", "js"]);
     }
-    for pending in ["peer", "bridge", "mcp"] {
+    for pending in ["mcp"] {
         suite.args(["--host", pending]);
     }
     let output = suite.output().expect("running the suite");
@@ -183,17 +187,44 @@ fn every_case_passes_on_every_host_this_machine_runs() {
         output.status
     );
 
-    // Every Rust row passed on the embedded host; a pending door says why.
+    // Every Rust row passed on the embedded host and, when the `mother`
+    // binary is here, on a peer over libp2p and through the REST bridge,
+    // which has no route for a command child's argv and says so.
     let rows = report["rows"].as_array().expect("rows");
     assert!(rows.len() >= 50, "only {} rows", rows.len());
     for row in rows.iter().filter(|r| r["language"] == "rust") {
         assert_eq!(row["cells"]["embedded"]["status"], "pass", "{row}");
-        let peer = &row["cells"]["peer"];
-        assert_eq!(peer["status"], "n/a", "{row}");
-        assert!(
-            peer["reason"].as_str().unwrap().contains("patina-peer"),
-            "{peer}"
-        );
+        if mother.is_none() {
+            continue;
+        }
+        assert_eq!(row["cells"]["peer"]["status"], "pass", "{row}");
+        let bridge = &row["cells"]["bridge"];
+        if row["case"].as_str().unwrap().starts_with("cmd-") {
+            assert_eq!(bridge["status"], "n/a", "{row}");
+            assert!(
+                bridge["reason"].as_str().unwrap().contains("argv"),
+                "{bridge}"
+            );
+        } else {
+            assert_eq!(bridge["status"], "pass", "{row}");
+        }
+    }
+    if mother.is_some() {
+        // The peer's cell is the peer's own run: its receipt is signed by
+        // another Mother than the served one's, names the asker as a caller
+        // that came through the `peer` door, and records the same transcript.
+        let read = |host: &str| -> Value {
+            let path = kept_receipt(&report, &keep, "values-add [rust]", host);
+            let text = std::fs::read_to_string(&path).expect("a kept receipt");
+            serde_json::from_str::<Value>(&text).expect("a receipt export")["receipt"].clone()
+        };
+        let (peer, served, bridge) = (read("peer"), read("served"), read("bridge"));
+        assert_eq!(peer["caller"]["door"], "peer", "{peer}");
+        assert_eq!(bridge["caller"]["door"], "http", "{bridge}");
+        assert_ne!(peer["mother"], served["mother"]);
+        for other in [&served, &bridge] {
+            assert_eq!(peer["transcript_hash"], other["transcript_hash"]);
+        }
     }
     if !js {
         return;

@@ -5,9 +5,8 @@
 //! reason, never skipped silently.
 //!
 //! One file per host, each with `start(&Setup) -> Box<dyn HostUnderTest>`:
-//! adding a door (or turning a pending one — `peer.rs`, `bridge.rs`,
-//! `mcp.rs` — into a real adapter) is that file, its name in [`ALL`] and
-//! its arm in [`start`]. A host outside this repository needs no Rust at
+//! adding a door (or turning a pending one — `mcp.rs` — into a real
+//! adapter) is that file, its name in [`ALL`] and its arm in [`start`]. A host outside this repository needs no Rust at
 //! all: `--external NAME=COMMAND` (`external.rs`, the line protocol of
 //! `stdio.rs`).
 
@@ -15,9 +14,11 @@ mod bridge;
 mod embedded;
 mod external;
 mod js;
+mod json_call;
 mod mcp;
 mod peer;
 mod pending;
+mod serve_process;
 mod served;
 mod stdio;
 

@@ -1,18 +1,118 @@
-//! The peer host: a second Mother reached over libp2p on loopback
-//! (`crates/patina-peer`, the membrane over `/patina/membrane/0.1.0`). Its
-//! crate landed after the runner, and the adapter is not written yet, so
-//! its column is n/a with that reason; this file alone becomes the adapter: start a peer Mother
-//! on 127.0.0.1, dial it, and run `super::spec(case, id)` through its
-//! membrane, answering with the receipt it seals (see `served.rs`).
+//! The peer host: a second Mother reached over libp2p on 127.0.0.1
+//! (`crates/patina-peer`, the membrane over `/patina/membrane/0.1.0`). Two
+//! real `mother serve --listen` processes: the peer, whose `policy.toml`
+//! names the asker's key as `admin` (so the grants and limits a case asks
+//! for are the peer's to decide, as on any host), and the asker, through
+//! whose socket each case is sent with `network.run` to the peer's address.
+//! The child is installed on the asker and pushed to the peer once
+//! (`network.push`, what `mother push` does): the caller's deadline bounds
+//! a remote run *including* the peer fetching and compiling a child it
+//! lacks (docs/peers.md), and a case's deadline is the same on every host,
+//! so a first compile of a 40 MB Python child on a debug build must not
+//! count against it here (fetching by digest is tested in
+//! crates/patina-peer). The peer runs it and answers with its own signed
+//! receipt, which the asker checks as the peer's and keeps; that receipt is
+//! what the suite compares. This adapter never listens anywhere but
+//! 127.0.0.1.
 
-use anyhow::Result;
+use std::collections::HashSet;
 
-use super::{HostUnderTest, Pending, Setup};
+use anyhow::{Context, Result};
 
-/// The peer host's column.
-pub async fn start(_: &Setup<'_>) -> Result<Box<dyn HostUnderTest>> {
-    Ok(Box::new(Pending::new(
-        "peer",
-        "the runner has no peer adapter yet (crates/patina-peer landed after it; `mother run --on` is tested in crates/patina-peer and mother-cli)",
-    )))
+use super::serve_process::Home;
+use super::served::Served;
+use super::{HostUnderTest, Prepared, Ran, Setup};
+use crate::case::Case;
+
+const LOOPBACK: &str = "/ip4/127.0.0.1/tcp/0";
+
+/// The asker's served Mother and the peer's, on the network.
+pub struct Peer {
+    asker: Served,
+    /// The peer's TCP address on 127.0.0.1, ending in `/p2p/<its id>`.
+    addr: String,
+    /// Children the peer holds already.
+    pushed: HashSet<String>,
+    _peer: Served,
+}
+
+/// Starts both Mothers with the setup's `mother` binary.
+pub async fn start(setup: &Setup<'_>) -> Result<Box<dyn HostUnderTest>> {
+    let mother = setup
+        .mother
+        .context("the peer host needs --mother PATH (the `mother` binary)")?;
+    let asker = Home::new()?;
+    let peer = Home::new()?;
+    peer.write_policy(&format!("[callers]\n\"{}\" = \"admin\"\n", asker.key()))?;
+    let peer = Served::start(mother, peer, &["--json", "--listen", LOOPBACK]).await?;
+    let addr = loopback_addr(peer.printed())?;
+    let asker = Served::start(mother, asker, &["--json", "--listen", LOOPBACK]).await?;
+    Ok(Box::new(Peer {
+        asker,
+        addr,
+        pushed: HashSet::new(),
+        _peer: peer,
+    }))
+}
+
+/// The TCP address on 127.0.0.1 in what `mother serve --json` printed.
+fn loopback_addr(printed: &str) -> Result<String> {
+    let printed: serde_json::Value = serde_json::from_str(printed)
+        .with_context(|| format!("`mother serve --json` printed `{printed}`"))?;
+    printed["listen"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_str)
+        .find(|addr| addr.starts_with("/ip4/127.0.0.1/tcp/") && addr.contains("/p2p/"))
+        .map(str::to_owned)
+        .with_context(|| format!("no TCP address on 127.0.0.1 in `{printed}`"))
+}
+
+#[async_trait::async_trait(?Send)]
+impl HostUnderTest for Peer {
+    fn name(&self) -> &'static str {
+        "peer"
+    }
+
+    fn metered(&self) -> bool {
+        true
+    }
+
+    fn not_applicable(&self, _: &Case) -> Option<String> {
+        None
+    }
+
+    async fn run(&mut self, case: &Case, child: &Prepared) -> Result<Ran> {
+        if !self.pushed.contains(&child.id) {
+            self.asker.install(child).await?;
+            self.asker
+                .session()
+                .network_push(&child.id, &self.addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("pushing the child: {}: {}", e.kind, e.message))?;
+            self.pushed.insert(child.id.clone());
+        }
+        self.asker.run_on(Some(&self.addr), case, child).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loopback_addr;
+
+    #[test]
+    fn the_peer_is_reached_at_its_loopback_tcp_address() {
+        let printed = r#"{"peer_id":"12D3KooWX","listen":["/ip4/127.0.0.1/udp/9/quic-v1/p2p/12D3KooWX","/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWX"]}"#;
+        assert_eq!(
+            loopback_addr(printed).unwrap(),
+            "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWX"
+        );
+        let err =
+            loopback_addr(r#"{"peer_id":"x","listen":["/ip4/10.0.0.1/tcp/1/p2p/x"]}"#).unwrap_err();
+        assert!(
+            err.to_string().contains("no TCP address on 127.0.0.1"),
+            "{err}"
+        );
+    }
 }

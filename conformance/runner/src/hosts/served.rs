@@ -1,28 +1,22 @@
 //! The served host: a real `mother serve` process (its own home), reached
 //! through its Unix socket with `patina_membrane::Connection`, logged in
 //! with the home's own key (the `admin` role) — every run goes through the
-//! membrane, as any client's does.
+//! membrane, as any client's does. The peer host asks through one too.
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use patina_membrane::{Connection, Session};
-use tokio::process::{Child, Command};
+use patina_membrane::Session;
 
+use super::serve_process::{Home, ServeProcess};
 use super::{HostUnderTest, Prepared, Ran, Setup, is_refusal, spec};
 use crate::case::Case;
 
-/// How long `mother serve` may take to open its socket.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
-
 /// A `mother serve` process and a session on its socket.
 pub struct Served {
-    session: Session,
+    serve: ServeProcess,
     installed: HashSet<String>,
-    _server: Child,
-    _home: tempfile::TempDir,
 }
 
 /// Starts the served host with the setup's `mother` binary.
@@ -30,61 +24,78 @@ pub async fn start(setup: &Setup<'_>) -> Result<Box<dyn HostUnderTest>> {
     let mother = setup
         .mother
         .context("the served host needs --mother PATH (the `mother` binary)")?;
-    Ok(Box::new(Served::start(mother).await?))
+    Ok(Box::new(Served::start(mother, Home::new()?, &[]).await?))
 }
 
 impl Served {
-    /// Starts `mother serve` (the binary at `mother`) on a fresh home and logs in.
-    pub async fn start(mother: &Path) -> Result<Self> {
-        let home = tempfile::tempdir().context("a home for the served Mother")?;
-        let root = home.path().join("home");
-        let socket = root.join("mother.sock");
-        let server = Command::new(mother)
-            .arg("serve")
-            .env("PATINA_HOME", &root)
-            .env_remove("RUST_LOG")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting `{} serve`", mother.display()))?;
-        wait_for(&socket).await?;
-        let seed = read_seed(&root.join("identity.key"))?;
-        let session = Connection::unix(&socket)
-            .await
-            .map_err(|e| anyhow::anyhow!("connecting: {}: {}", e.kind, e.message))?
-            .login(&seed)
-            .await
-            .map_err(|e| anyhow::anyhow!("logging in: {}: {}", e.kind, e.message))?;
+    /// Starts `mother serve FLAGS` (the binary at `mother`) on `home` and logs in.
+    pub async fn start(mother: &Path, home: Home, flags: &[&str]) -> Result<Self> {
         Ok(Self {
-            session,
+            serve: ServeProcess::start(mother, home, flags).await?,
             installed: HashSet::new(),
-            _server: server,
-            _home: home,
         })
     }
-}
 
-async fn wait_for(socket: &Path) -> Result<()> {
-    let deadline = tokio::time::Instant::now() + START_TIMEOUT;
-    while !socket.exists() {
-        if tokio::time::Instant::now() > deadline {
-            bail!(
-                "`mother serve` did not open {} within {START_TIMEOUT:?}",
-                socket.display()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    /// What `mother serve --json` printed (peer id, listen addresses).
+    pub fn printed(&self) -> &str {
+        &self.serve.printed
     }
-    Ok(())
-}
 
-fn read_seed(path: &Path) -> Result<[u8; 32]> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    bytes
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("{} is not a 32-byte key", path.display()))
+    /// The session on its socket (the home's own key).
+    pub fn session(&self) -> &Session {
+        &self.serve.session
+    }
+
+    /// The REST bridge's address, if it was started with `--http`.
+    pub fn http(&self) -> Option<&str> {
+        self.serve.http.as_deref()
+    }
+
+    /// Installs `child` here (by digest, as the home's owner), once.
+    pub async fn install(&mut self, child: &Prepared) -> Result<()> {
+        if !self.installed.contains(&child.id) {
+            self.serve
+                .session
+                .install(&child.bytes, None, &[])
+                .await
+                .map_err(|e| anyhow::anyhow!("installing: {}: {}", e.kind, e.message))?;
+            self.installed.insert(child.id.clone());
+        }
+        Ok(())
+    }
+
+    /// Runs `case` with `child` on this Mother, or, with `on`, on the peer
+    /// `on` names through this Mother's network (`network.run`: the peer's
+    /// receipt comes back checked and is kept here). The child is
+    /// installed here first, once.
+    pub async fn run_on(&mut self, on: Option<&str>, case: &Case, child: &Prepared) -> Result<Ran> {
+        self.install(child).await?;
+        let session = &self.serve.session;
+        let spec = spec(case, &child.id);
+        let answer = match on {
+            None => session.run(&spec).await,
+            Some(peer) => session.network_run(peer, &spec).await,
+        };
+        let ran = match answer {
+            Ok(ran) => ran,
+            Err(e) if is_refusal(&e.kind) => {
+                return Ok(Ran::Refused {
+                    kind: e.kind,
+                    message: e.message,
+                });
+            }
+            Err(e) => bail!("the Mother failed: {}: {}", e.kind, e.message),
+        };
+        let receipt = ran.receipt.context("a recorded run answered no receipt")?;
+        let (receipt, blobs) = session
+            .receipt(&receipt.id.hex())
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the receipt: {}: {}", e.kind, e.message))?;
+        Ok(Ran::Recorded {
+            receipt: Box::new(receipt),
+            blobs,
+        })
+    }
 }
 
 #[async_trait::async_trait(?Send)]
@@ -102,32 +113,6 @@ impl HostUnderTest for Served {
     }
 
     async fn run(&mut self, case: &Case, child: &Prepared) -> Result<Ran> {
-        if !self.installed.contains(&child.id) {
-            self.session
-                .install(&child.bytes, None, &[])
-                .await
-                .map_err(|e| anyhow::anyhow!("installing: {}: {}", e.kind, e.message))?;
-            self.installed.insert(child.id.clone());
-        }
-        let ran = match self.session.run(&spec(case, &child.id)).await {
-            Ok(ran) => ran,
-            Err(e) if is_refusal(&e.kind) => {
-                return Ok(Ran::Refused {
-                    kind: e.kind,
-                    message: e.message,
-                });
-            }
-            Err(e) => bail!("the served Mother failed: {}: {}", e.kind, e.message),
-        };
-        let receipt = ran.receipt.context("a recorded run answered no receipt")?;
-        let (receipt, blobs) = self
-            .session
-            .receipt(&receipt.id.hex())
-            .await
-            .map_err(|e| anyhow::anyhow!("reading the receipt: {}: {}", e.kind, e.message))?;
-        Ok(Ran::Recorded {
-            receipt: Box::new(receipt),
-            blobs,
-        })
+        self.run_on(None, case, child).await
     }
 }
