@@ -5,15 +5,17 @@
 //! reason, never skipped silently.
 //!
 //! One file per host, each with `start(&Setup) -> Box<dyn HostUnderTest>`:
-//! adding a door (or turning a pending one — `peer.rs`, `bridge.rs`,
-//! `mcp.rs` — into a real adapter) is that file, its name in [`ALL`] and
-//! its arm in [`start`]. A host outside this repository needs no Rust at
-//! all: `--external NAME=COMMAND` (`external.rs`, the line protocol of
-//! `stdio.rs`).
+//! adding a door (or turning a pending one — `peer.rs`, `bridge.rs` — into
+//! a real adapter) is that file, its name in [`ALL`] and its arm in
+//! [`start`]. (`mcp/` is a directory: the MCP door driven by the official
+//! SDK's client; `home.rs` starts every `mother` process a host runs.) A
+//! host outside this repository needs no Rust at all: `--external
+//! NAME=COMMAND` (`external.rs`, the line protocol of `stdio.rs`).
 
 mod bridge;
 mod embedded;
 mod external;
+mod home;
 mod js;
 mod mcp;
 mod peer;

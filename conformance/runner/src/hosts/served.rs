@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use patina_membrane::{Connection, Session};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
+use super::home::Home;
 use super::{HostUnderTest, Prepared, Ran, Setup, is_refusal, spec};
 use crate::case::Case;
 
@@ -22,7 +23,7 @@ pub struct Served {
     session: Session,
     installed: HashSet<String>,
     _server: Child,
-    _home: tempfile::TempDir,
+    _home: Home,
 }
 
 /// Starts the served host with the setup's `mother` binary.
@@ -36,17 +37,11 @@ pub async fn start(setup: &Setup<'_>) -> Result<Box<dyn HostUnderTest>> {
 impl Served {
     /// Starts `mother serve` (the binary at `mother`) on a fresh home and logs in.
     pub async fn start(mother: &Path) -> Result<Self> {
-        let home = tempfile::tempdir().context("a home for the served Mother")?;
-        let root = home.path().join("home");
+        let home = Home::new("served", mother)?;
+        let root = home.root();
         let socket = root.join("mother.sock");
-        let server = Command::new(mother)
-            .arg("serve")
-            .env("PATINA_HOME", &root)
-            .env_remove("RUST_LOG")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
+        let server = home
+            .command(&["serve"])
             .spawn()
             .with_context(|| format!("starting `{} serve`", mother.display()))?;
         wait_for(&socket).await?;
