@@ -13,8 +13,8 @@ use anyhow::{Context, Result, bail};
 use patina_membrane::TokenStore;
 use patina_receipts::ExportedReceipt;
 
+use super::home::Home;
 use super::json_call::{JsonCall, translate};
-use super::serve_process::Home;
 use super::served::Served;
 use super::{Embedded, HostUnderTest, Prepared, Ran, Setup, is_refusal, limits};
 use crate::case::Case;
@@ -32,11 +32,11 @@ pub async fn start(setup: &Setup<'_>) -> Result<Box<dyn HostUnderTest>> {
     let mother = setup
         .mother
         .context("the bridge host needs --mother PATH (the `mother` binary)")?;
-    let home = Home::new()?;
+    let home = Home::new("bridge", mother)?;
     let (_, token) = TokenStore::open(home.root().join("tokens.toml"))
         .and_then(|store| store.create("admin", "conformance", None))
         .context("a token for the bridge")?;
-    let served = Served::start(mother, home, &["--http", "127.0.0.1:0"]).await?;
+    let served = Served::start(home, &["--http", "127.0.0.1:0"]).await?;
     let base = served
         .http()
         .context("`mother serve --http` named no address")?

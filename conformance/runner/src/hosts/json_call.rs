@@ -37,7 +37,7 @@ pub fn translate(embedded: &Embedded, child: &Prepared, call: &str) -> Result<Op
         .ok()
         .and_then(|f| parse_wave_args(f, args).ok());
     let args = match typed {
-        Some(values) => serde_json::Value::Array(values.iter().map(val_to_json).collect()),
+        Some(values) => values.iter().map(val_to_json).collect(),
         None => match literal(args) {
             Some(args) => args,
             None => return Ok(None),
@@ -45,18 +45,21 @@ pub fn translate(embedded: &Embedded, child: &Prepared, call: &str) -> Result<Op
     };
     Ok(Some(JsonCall {
         function: function.to_owned(),
-        args,
+        args: serde_json::Value::Array(args),
     }))
 }
 
 /// A WAVE argument list read as JSON text as it stands (`("x", 1)` is
-/// `["x", 1]`); `None` when that text is no JSON.
-fn literal(args: Option<&str>) -> Option<serde_json::Value> {
+/// `["x", 1]`, no list is `[]`); `None` when that text is no JSON array.
+pub(super) fn literal(args: Option<&str>) -> Option<Vec<serde_json::Value>> {
     let Some(args) = args else {
-        return Some(serde_json::Value::Array(Vec::new()));
+        return Some(Vec::new());
     };
     let inner = args.trim().strip_prefix('(')?.strip_suffix(')')?;
-    serde_json::from_str(&format!("[{inner}]")).ok()
+    match serde_json::from_str(&format!("[{inner}]")) {
+        Ok(serde_json::Value::Array(values)) => Some(values),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -66,9 +69,9 @@ mod tests {
 
     #[test]
     fn a_wave_argument_list_reads_literally_only_when_it_is_json() {
-        assert_eq!(literal(Some("(\"x\", 1)")), Some(json!(["x", 1])));
-        assert_eq!(literal(None), Some(json!([])));
-        assert_eq!(literal(Some("()")), Some(json!([])));
+        assert_eq!(literal(Some("(\"x\", 1)")), Some(vec![json!("x"), json!(1)]));
+        assert_eq!(literal(None), Some(vec![]));
+        assert_eq!(literal(Some("()")), Some(vec![]));
         // WAVE that is not JSON: a record, a variant case, a char.
         assert_eq!(literal(Some("({x: 1})")), None);
         assert_eq!(literal(Some("(some(1))")), None);

@@ -5,19 +5,21 @@
 //! reason, never skipped silently.
 //!
 //! One file per host, each with `start(&Setup) -> Box<dyn HostUnderTest>`:
-//! adding a door (or turning a pending one — `mcp.rs` — into a real
-//! adapter) is that file, its name in [`ALL`] and its arm in [`start`]. A host outside this repository needs no Rust at
-//! all: `--external NAME=COMMAND` (`external.rs`, the line protocol of
-//! `stdio.rs`).
+//! adding a door is that file, its name in [`ALL`] and its arm in
+//! [`start`]. (`mcp/` is a directory: the MCP door driven by the official
+//! SDK's client; `home.rs` starts every `mother` process a host runs, and
+//! `serve_process.rs` a `mother serve` with a session on its socket.) A
+//! host outside this repository needs no Rust at all: `--external
+//! NAME=COMMAND` (`external.rs`, the line protocol of `stdio.rs`).
 
 mod bridge;
 mod embedded;
 mod external;
+mod home;
 mod js;
 mod json_call;
 mod mcp;
 mod peer;
-mod pending;
 mod serve_process;
 mod served;
 mod stdio;
@@ -35,7 +37,6 @@ use crate::case::{
 
 pub use embedded::Embedded;
 pub use external::start as start_external;
-pub use pending::Pending;
 
 /// What the hosts are started with.
 pub struct Setup<'a> {

@@ -19,7 +19,7 @@ use std::collections::HashSet;
 
 use anyhow::{Context, Result};
 
-use super::serve_process::Home;
+use super::home::Home;
 use super::served::Served;
 use super::{HostUnderTest, Prepared, Ran, Setup};
 use crate::case::Case;
@@ -41,12 +41,12 @@ pub async fn start(setup: &Setup<'_>) -> Result<Box<dyn HostUnderTest>> {
     let mother = setup
         .mother
         .context("the peer host needs --mother PATH (the `mother` binary)")?;
-    let asker = Home::new()?;
-    let peer = Home::new()?;
+    let asker = Home::new("peer (asking)", mother)?;
+    let peer = Home::new("peer", mother)?;
     peer.write_policy(&format!("[callers]\n\"{}\" = \"admin\"\n", asker.key()))?;
-    let peer = Served::start(mother, peer, &["--json", "--listen", LOOPBACK]).await?;
+    let peer = Served::start(peer, &["--json", "--listen", LOOPBACK]).await?;
     let addr = loopback_addr(peer.printed())?;
-    let asker = Served::start(mother, asker, &["--json", "--listen", LOOPBACK]).await?;
+    let asker = Served::start(asker, &["--json", "--listen", LOOPBACK]).await?;
     Ok(Box::new(Peer {
         asker,
         addr,

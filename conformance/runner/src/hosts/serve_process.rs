@@ -3,57 +3,19 @@
 //! the served, peer and bridge hosts start. It only starts and connects;
 //! what is run through it is the adapters' business.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use patina_membrane::{CallerKey, Connection, Session};
-use patina_receipts::Identity;
+use patina_membrane::{Connection, Session};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
+
+use super::home::Home;
 
 /// How long `mother serve` may take to open its socket (and print its
 /// addresses, with `--json`).
 const START_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// A home for a `mother serve` that is not started yet: its key exists, so
-/// another home's policy can name it before either serves.
-pub struct Home {
-    dir: tempfile::TempDir,
-    identity: Identity,
-}
-
-impl Home {
-    /// A fresh home in a temporary directory, with its identity.
-    pub fn new() -> Result<Self> {
-        let dir = tempfile::tempdir().context("a home for a `mother serve`")?;
-        let root = dir.path().join("home");
-        std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
-        let identity = Identity::load_or_create(&root.join("identity.key"))
-            .context("creating the home's identity")?;
-        Ok(Self { dir, identity })
-    }
-
-    /// `PATINA_HOME`.
-    pub fn root(&self) -> PathBuf {
-        self.dir.path().join("home")
-    }
-
-    /// The home's key as `policy.toml` names a caller.
-    pub fn key(&self) -> String {
-        CallerKey(*self.identity.id().bytes()).to_string()
-    }
-
-    /// Writes the home's `policy.toml`.
-    pub fn write_policy(&self, text: &str) -> Result<()> {
-        let path = self.root().join("policy.toml");
-        let mut file =
-            std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-        file.write_all(text.as_bytes())
-            .with_context(|| format!("writing {}", path.display()))
-    }
-}
 
 /// A running `mother serve` and a session on its socket.
 pub struct ServeProcess {
@@ -69,34 +31,24 @@ pub struct ServeProcess {
 }
 
 impl ServeProcess {
-    /// Starts `mother serve FLAGS` (the binary at `mother`) on `home`, waits
-    /// for its socket (and, if `flags` has `--json`, its first line) and
-    /// logs in.
-    pub async fn start(mother: &Path, home: Home, flags: &[&str]) -> Result<Self> {
-        let root = home.root();
+    /// Starts `mother serve FLAGS` on `home`, waits for its socket (and,
+    /// if `flags` has `--json`, its first line) and logs in.
+    pub async fn start(home: Home, flags: &[&str]) -> Result<Self> {
+        let root = home.root().to_owned();
         let socket = root.join("mother.sock");
         let prints = flags.contains(&"--json");
         let bridges = flags.contains(&"--http");
-        let mut process = Command::new(mother)
-            .arg("serve")
-            .args(flags)
-            .env("PATINA_HOME", &root)
-            .env_remove("RUST_LOG")
-            .env_remove("PATINA_LOG")
-            .stdin(std::process::Stdio::null())
-            .stdout(if prints {
-                std::process::Stdio::piped()
-            } else {
-                std::process::Stdio::null()
-            })
-            .stderr(if bridges {
-                std::process::Stdio::piped()
-            } else {
-                std::process::Stdio::null()
-            })
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting `{} serve`", mother.display()))?;
+        let args: Vec<&str> = std::iter::once("serve")
+            .chain(flags.iter().copied())
+            .collect();
+        let mut command = home.command(&args);
+        if prints {
+            command.stdout(std::process::Stdio::piped());
+        }
+        if bridges {
+            command.stderr(std::process::Stdio::piped());
+        }
+        let mut process = command.spawn().context("starting `mother serve`")?;
         let mut printed = String::new();
         if let Some(stdout) = process.stdout.take() {
             let mut lines = BufReader::new(stdout).lines();
@@ -115,7 +67,7 @@ impl ServeProcess {
             None => None,
         };
         wait_for(&socket).await?;
-        let seed = home.identity.seed();
+        let seed = home.seed();
         let session = Connection::unix(&socket)
             .await
             .map_err(|e| anyhow::anyhow!("connecting: {}: {}", e.kind, e.message))?

@@ -4,12 +4,12 @@
 //! membrane, as any client's does. The peer host asks through one too.
 
 use std::collections::HashSet;
-use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use patina_membrane::Session;
 
-use super::serve_process::{Home, ServeProcess};
+use super::home::Home;
+use super::serve_process::ServeProcess;
 use super::{HostUnderTest, Prepared, Ran, Setup, is_refusal, spec};
 use crate::case::Case;
 
@@ -24,14 +24,16 @@ pub async fn start(setup: &Setup<'_>) -> Result<Box<dyn HostUnderTest>> {
     let mother = setup
         .mother
         .context("the served host needs --mother PATH (the `mother` binary)")?;
-    Ok(Box::new(Served::start(mother, Home::new()?, &[]).await?))
+    Ok(Box::new(
+        Served::start(Home::new("served", mother)?, &[]).await?,
+    ))
 }
 
 impl Served {
-    /// Starts `mother serve FLAGS` (the binary at `mother`) on `home` and logs in.
-    pub async fn start(mother: &Path, home: Home, flags: &[&str]) -> Result<Self> {
+    /// Starts `mother serve FLAGS` on `home` and logs in.
+    pub async fn start(home: Home, flags: &[&str]) -> Result<Self> {
         Ok(Self {
-            serve: ServeProcess::start(mother, home, flags).await?,
+            serve: ServeProcess::start(home, flags).await?,
             installed: HashSet::new(),
         })
     }
