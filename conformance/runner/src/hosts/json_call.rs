@@ -69,7 +69,10 @@ mod tests {
 
     #[test]
     fn a_wave_argument_list_reads_literally_only_when_it_is_json() {
-        assert_eq!(literal(Some("(\"x\", 1)")), Some(vec![json!("x"), json!(1)]));
+        assert_eq!(
+            literal(Some("(\"x\", 1)")),
+            Some(vec![json!("x"), json!(1)])
+        );
         assert_eq!(literal(None), Some(vec![]));
         assert_eq!(literal(Some("()")), Some(vec![]));
         // WAVE that is not JSON: a record, a variant case, a char.
