@@ -19,11 +19,20 @@ fn the_callers_deadline_is_the_runs_deadline_on_the_peer() {
         let (a, b) = (Home::new(), Home::new());
         let limits = a.install("limits").await;
         let caller = a.serve(&policy(&[], ""), PeerConfig::loopback()).await;
+        // A fuel budget no spin can burn within the test's bound, so the
+        // deadline is what stops the run however slow or busy the machine is
+        // (at the default budget a loaded CI machine once saw out-of-fuel).
+        let roles = "[roles.spinner]\nmethods = [\"runtime.*\"]\nchildren = [\"*\"]\n\
+                     limits = { fuel = 1000000000000000 }\n";
         let on_b = b
-            .serve(&policy(&[(&a.key(), "runner")], ""), PeerConfig::loopback())
+            .serve(
+                &policy(&[(&a.key(), "spinner")], roles),
+                PeerConfig::loopback(),
+            )
             .await;
         let mut spec = wave(&limits, "spin()");
         spec.limits.timeout_ms = Some(1_000);
+        spec.limits.fuel = Some(1_000_000_000_000_000);
         let ran = caller
             .node
             .run_on(&on_b.addr().await, spec)
