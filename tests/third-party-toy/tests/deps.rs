@@ -3,7 +3,7 @@
 //! it, offline, from the workspace's lock file) holds none of them.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::Command;
 
 /// The crates the backends bring in, which a toy SDK user must never compile.
@@ -11,7 +11,13 @@ const BACKEND_CRATES: &[&str] = &["gix", "ureq", "notify", "rusqlite", "cap-std"
 
 /// The packages of `cargo tree -p <package> -e normal`, by name.
 fn normal_tree(package: &str) -> BTreeSet<String> {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
+    // The directory cargo names when it runs the test, not the one baked in
+    // at build time: a build cache shared by two clones (CI's
+    // `CARGO_TARGET_DIR` under `$HOME/.cache`) may hold a binary built in
+    // the other one.
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), PathBuf::from);
+    let manifest = dir.join("../../Cargo.toml");
     let output = Command::new(env!("CARGO"))
         .args([
             "tree",
