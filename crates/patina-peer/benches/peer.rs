@@ -269,7 +269,9 @@ fn dht_find(c: &mut Criterion, rt: &Runtime) {
     });
     // Fifty Mothers dialling each other keep two cores busy for seconds:
     // measure the network once it has settled.
-    rt.block_on(tokio::time::sleep(Duration::from_secs(5)));
+    // (The sleep is made inside the runtime: a `Sleep` built outside one
+    // panics with "no reactor running".)
+    rt.block_on(async { tokio::time::sleep(Duration::from_secs(5)).await });
     let mut round = 0u64;
     let mut group = c.benchmark_group("peer_dht");
     group.sample_size(20);
