@@ -24,6 +24,8 @@ pub struct Bridge {
     served: Served,
     base: url::Url,
     token: String,
+    /// One HTTP client (its connections kept) for every request.
+    agent: ureq::Agent,
     embedded: Embedded,
 }
 
@@ -46,17 +48,27 @@ pub async fn start(setup: &Setup<'_>) -> Result<Box<dyn HostUnderTest>> {
         served,
         base,
         token,
+        agent: ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .new_agent(),
         embedded: setup.embedded.clone(),
     }))
 }
 
 impl Bridge {
-    /// The URL of `POST /v1/children/{id}/call/{function}?…` for `case`.
-    fn call_url(&self, case: &Case, child: &str, function: &str) -> Result<url::Url> {
+    /// The bridge's URL with `segments` as its path, each percent-encoded.
+    fn url(&self, segments: &[&str]) -> Result<url::Url> {
         let mut url = self.base.clone();
         url.path_segments_mut()
             .map_err(|()| anyhow::anyhow!("{} cannot take a path", self.base))?
-            .extend(["v1", "children", child, "call", function]);
+            .extend(segments);
+        Ok(url)
+    }
+
+    /// The URL of `POST /v1/children/{id}/call/{function}?…` for `case`.
+    fn call_url(&self, case: &Case, child: &str, function: &str) -> Result<url::Url> {
+        let mut url = self.url(&["v1", "children", child, "call", function])?;
         {
             let mut query = url.query_pairs_mut();
             for grant in &case.grants {
@@ -83,11 +95,8 @@ impl Bridge {
 
     /// The receipt `id` and its blobs, as `GET /v1/receipts/{id}` exports them.
     async fn receipt(&self, id: &str) -> Result<Ran> {
-        let mut url = self.base.clone();
-        url.path_segments_mut()
-            .map_err(|()| anyhow::anyhow!("{} cannot take a path", self.base))?
-            .extend(["v1", "receipts", id]);
-        let (status, body) = request(&self.token, "GET", url, None).await?;
+        let url = self.url(&["v1", "receipts", id])?;
+        let (status, body) = self.request("GET", url, None).await?;
         if status != 200 {
             bail!("GET /v1/receipts/{id} answered {status}: {body}");
         }
@@ -98,46 +107,43 @@ impl Bridge {
             blobs,
         })
     }
-}
 
-/// One HTTP request with the bearer `token` (blocking, off the runtime's
-/// thread): its status and body.
-async fn request(
-    token: &str,
-    method: &'static str,
-    url: url::Url,
-    body: Option<Vec<u8>>,
-) -> Result<(u16, String)> {
-    let auth = format!("Bearer {token}");
-    let what = format!("{method} {}", url.path());
-    tokio::task::spawn_blocking(move || {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
-        let answer = match body {
-            Some(body) => agent
-                .post(url.as_str())
-                .header("Authorization", &auth)
-                .header("Content-Type", "application/json")
-                .send(&body[..]),
-            None => agent
-                .get(url.as_str())
-                .header("Authorization", &auth)
-                .call(),
-        };
-        let mut answer = answer.with_context(|| format!("{what}: no answer"))?;
-        let status = answer.status().as_u16();
-        let text = answer
-            .body_mut()
-            .with_config()
-            .limit(256 << 20)
-            .read_to_string()
-            .with_context(|| format!("{what}: reading the body"))?;
-        Ok((status, text))
-    })
-    .await
-    .context("the HTTP request's thread")?
+    /// One HTTP request with the bearer token (blocking, off the
+    /// runtime's thread): its status and body.
+    async fn request(
+        &self,
+        method: &'static str,
+        url: url::Url,
+        body: Option<Vec<u8>>,
+    ) -> Result<(u16, String)> {
+        let auth = format!("Bearer {}", self.token);
+        let what = format!("{method} {}", url.path());
+        let agent = self.agent.clone();
+        tokio::task::spawn_blocking(move || {
+            let answer = match body {
+                Some(body) => agent
+                    .post(url.as_str())
+                    .header("Authorization", &auth)
+                    .header("Content-Type", "application/json")
+                    .send(&body[..]),
+                None => agent
+                    .get(url.as_str())
+                    .header("Authorization", &auth)
+                    .call(),
+            };
+            let mut answer = answer.with_context(|| format!("{what}: no answer"))?;
+            let status = answer.status().as_u16();
+            let text = answer
+                .body_mut()
+                .with_config()
+                .limit(256 << 20)
+                .read_to_string()
+                .with_context(|| format!("{what}: reading the body"))?;
+            Ok((status, text))
+        })
+        .await
+        .context("the HTTP request's thread")?
+    }
 }
 
 #[async_trait::async_trait(?Send)]
@@ -166,7 +172,7 @@ impl HostUnderTest for Bridge {
         self.served.install(child).await?;
         let url = self.call_url(case, &child.id, &function)?;
         let body = serde_json::to_vec(&args)?;
-        let (status, text) = request(&self.token, "POST", url, Some(body)).await?;
+        let (status, text) = self.request("POST", url, Some(body)).await?;
         let answer: serde_json::Value = serde_json::from_str(&text)
             .with_context(|| format!("the bridge answered {status} with no JSON: {text}"))?;
         if let Some(id) = answer["receipt"]["id"].as_str() {

@@ -7,6 +7,7 @@
 //! own refusal is what the suite compares.
 
 use anyhow::{Context, Result};
+use patina_host::ExportedFunction;
 use patina_host::values::{json::val_to_json, parse_wave_args, split_call};
 
 use super::{Embedded, Prepared};
@@ -31,17 +32,13 @@ pub fn translate(embedded: &Embedded, child: &Prepared, call: &str) -> Result<Op
         .host()
         .load(&child.bytes)
         .with_context(|| format!("loading {}", child.path.display()))?;
-    let typed = loaded
-        .functions()
-        .find(function)
-        .ok()
-        .and_then(|f| parse_wave_args(f, args).ok());
-    let args = match typed {
-        Some(values) => values.iter().map(val_to_json).collect(),
-        None => match literal(args) {
-            Some(args) => args,
-            None => return Ok(None),
-        },
+    // A function the child does not export is sent by its name as written.
+    let args = match loaded.functions().find(function) {
+        Ok(found) => json_args(found, args).ok(),
+        Err(_) => literal(args),
+    };
+    let Some(args) = args else {
+        return Ok(None);
     };
     Ok(Some(JsonCall {
         function: function.to_owned(),
@@ -49,9 +46,22 @@ pub fn translate(embedded: &Embedded, child: &Prepared, call: &str) -> Result<Op
     }))
 }
 
+/// The WAVE argument list `args` of `function` as JSON values: read with
+/// its types when they fit, else its literal text (so the door's own
+/// refusal is compared); `Err` (why the types refused it) when neither.
+pub(super) fn json_args(
+    function: &ExportedFunction,
+    args: Option<&str>,
+) -> Result<Vec<serde_json::Value>, String> {
+    match parse_wave_args(function, args) {
+        Ok(values) => Ok(values.iter().map(val_to_json).collect()),
+        Err(refused) => literal(args).ok_or_else(|| refused.to_string()),
+    }
+}
+
 /// A WAVE argument list read as JSON text as it stands (`("x", 1)` is
 /// `["x", 1]`, no list is `[]`); `None` when that text is no JSON array.
-pub(super) fn literal(args: Option<&str>) -> Option<Vec<serde_json::Value>> {
+fn literal(args: Option<&str>) -> Option<Vec<serde_json::Value>> {
     let Some(args) = args else {
         return Some(Vec::new());
     };

@@ -109,7 +109,7 @@ mod tests {
             "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWX"
         );
         let err =
-            loopback_addr(r#"{"peer_id":"x","listen":["/ip4/10.0.0.1/tcp/1/p2p/x"]}"#).unwrap_err();
+            loopback_addr(r#"{"peer_id":"x","listen":["/ip6/::1/tcp/1/p2p/x"]}"#).unwrap_err();
         assert!(
             err.to_string().contains("no TCP address on 127.0.0.1"),
             "{err}"

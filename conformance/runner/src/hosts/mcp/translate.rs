@@ -9,12 +9,12 @@
 //! call is right — and when no faithful translation exists it says why.
 
 use anyhow::{Context, Result, bail};
-use patina_host::values::{json::val_to_json, parse_wave_args, split_call};
+use patina_host::values::split_call;
 use patina_host::{Child, ExportedFunction, RunRefused};
 use rmcp::model::{JsonObject, Tool};
 use serde_json::Value;
 
-use super::super::json_call::literal;
+use super::super::json_call::json_args;
 use super::session::ChildTools;
 use crate::case::Case;
 
@@ -106,20 +106,18 @@ fn function_call(
     for name in &names {
         parameter(tool, name)?;
     }
-    let values: Vec<Value> = match parse_wave_args(function, args) {
-        Ok(values) => values.iter().map(val_to_json).collect(),
-        Err(refused) => match literal(args) {
-            Some(values) if values.len() <= names.len() => values,
-            _ => {
-                return Ok(Err(format!(
-                    "the arguments `{}` do not fit `{}` ({refused}) and are no JSON array of at \
-                     most {} values: no literal MCP form to send",
-                    args.unwrap_or_default(),
-                    function.name,
-                    names.len()
-                )));
-            }
-        },
+    let values = match json_args(function, args) {
+        Ok(values) if values.len() <= names.len() => values,
+        refused => {
+            let why = refused.err().unwrap_or_else(|| "too many values".into());
+            return Ok(Err(format!(
+                "the arguments `{}` do not fit `{}` ({why}) and are no JSON array of at \
+                 most {} values: no literal MCP form to send",
+                args.unwrap_or_default(),
+                function.name,
+                names.len()
+            )));
+        }
     };
     let arguments = names
         .iter()
