@@ -188,7 +188,7 @@ pub fn decode(bytes: &[u8]) -> Result<Receipt, ReceiptError> {
 
 #[cfg(test)]
 pub(crate) mod tests_support {
-    use crate::{CallRecord, Event, EventResult, Outcome, OutcomeStatus, Payload, Transcript};
+    use crate::{CallRecord, Event, EventResult, Outcome, OutcomeStatus, Payload, Text, Transcript};
     use patina_core::ChildId;
 
     /// A fixed transcript: its encoding and hashes are test vectors every
@@ -222,8 +222,8 @@ pub(crate) mod tests_support {
                     results: Payload::Text("\"hello, ann!\"".into()),
                     exit_code: None,
                 },
-                stdout: Payload::Text(String::new()),
-                stderr: Payload::Text(String::new()),
+                stdout: Payload::Text(Text::new()),
+                stderr: Payload::Text(Text::new()),
             },
             fuel: 12345,
         }

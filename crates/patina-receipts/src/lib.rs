@@ -22,6 +22,7 @@ mod identity;
 mod ids;
 mod model;
 mod payload;
+mod text;
 pub mod store;
 mod verify;
 mod wire;
@@ -37,4 +38,5 @@ pub use model::{
     READABLE_VERSIONS, RECEIPT_VERSION, Receipt, Transcript,
 };
 pub use payload::{Blob, INLINE_LIMIT, Payload, value_blob_references};
+pub use text::Text;
 pub use verify::{Tampered, verify};
