@@ -16,6 +16,7 @@
 
 pub mod canonical;
 mod divergence;
+mod encoding;
 mod error;
 mod export;
 mod identity;
