@@ -209,7 +209,9 @@ pub fn decode(bytes: &[u8]) -> Result<Receipt, ReceiptError> {
 
 #[cfg(test)]
 pub(crate) mod tests_support {
-    use crate::{CallRecord, Event, EventResult, Outcome, OutcomeStatus, Payload, Text, Transcript};
+    use crate::{
+        CallRecord, Event, EventResult, Outcome, OutcomeStatus, Payload, Text, Transcript,
+    };
     use patina_core::ChildId;
 
     /// A fixed transcript: its encoding and hashes are test vectors every

@@ -258,7 +258,18 @@ mod tests {
                 assert_eq!(ours, serde_json::to_vec(&s).unwrap(), "{s:?}");
             }
         }
-        for n in [0, 1, 9, 10, 99, 100, 12345, u64::from(u32::MAX), u64::MAX - 1, u64::MAX] {
+        for n in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            12345,
+            u64::from(u32::MAX),
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
             let mut ours = Vec::new();
             write_u64(&mut ours, n);
             assert_eq!(ours, n.to_string().into_bytes());

@@ -23,8 +23,8 @@ mod identity;
 mod ids;
 mod model;
 mod payload;
-mod text;
 pub mod store;
+mod text;
 mod verify;
 mod wire;
 

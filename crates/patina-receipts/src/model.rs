@@ -297,7 +297,9 @@ mod tests {
         let mut transcript = canonical::tests_support::transcript();
         transcript.call.args = vec![format!("{{body: <blob:{}>}}", request.digest)];
         transcript.outcome.status = OutcomeStatus::Returned {
-            results: Payload::Text(format!("{{status: 200, body: <blob:{}>}}", response.digest).into()),
+            results: Payload::Text(
+                format!("{{status: 200, body: <blob:{}>}}", response.digest).into(),
+            ),
             exit_code: None,
         };
         let receipt = canonical::seal(transcript, &Identity::from_seed([1; 32]), 1, 2, None);

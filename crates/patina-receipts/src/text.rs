@@ -23,7 +23,10 @@ pub struct Text(Repr);
 #[derive(Clone)]
 enum Repr {
     /// The first `len` bytes of `bytes`, always a whole UTF-8 string.
-    Inline { len: u8, bytes: [u8; Text::INLINE] },
+    Inline {
+        len: u8,
+        bytes: [u8; Text::INLINE],
+    },
     Shared(Arc<str>),
 }
 

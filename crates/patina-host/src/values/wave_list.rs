@@ -136,6 +136,10 @@ mod tests {
         assert_eq!(wave_list(&[]), "()");
         let mut buffer = "(1)".to_owned();
         write_wave_list(&mut buffer, &values[..2]);
-        assert_eq!(buffer, format!("(1){}", reference(&values[..2])), "appended");
+        assert_eq!(
+            buffer,
+            format!("(1){}", reference(&values[..2])),
+            "appended"
+        );
     }
 }
