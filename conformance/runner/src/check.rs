@@ -317,8 +317,8 @@ mod tests {
                     results: Payload::Text("\"hello, ann!\"".into()),
                     exit_code: None,
                 },
-                stdout: Payload::Text(String::new()),
-                stderr: Payload::Text(String::new()),
+                stdout: Payload::Text(Default::default()),
+                stderr: Payload::Text(Default::default()),
             },
             fuel,
         }

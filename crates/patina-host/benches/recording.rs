@@ -25,6 +25,13 @@
 //! Run it with
 //! `CARGO_TARGET_DIR=$HOME/.cache/patina-target cargo bench -p patina-host --bench recording`.
 //!
+//! To see where the time goes, count instructions (repeatable on a busy
+//! machine, unlike wall-clock time) with callgrind, instances allocated on
+//! demand (valgrind cannot reserve the pool's address space):
+//! `PATINA_BENCH_ON_DEMAND=1 valgrind --tool=callgrind <bench binary> --bench
+//! --profile-time 3 recording/record_chatter_100`, then divide the inclusive
+//! cost of `Host::run_keeping` by its calls (`callgrind_annotate --inclusive=yes`).
+//!
 //! Reading the result: the recording overhead is
 //! `median(record_chatter_100) / median(live_chatter_100)`; the aim is ≤ 1.15.
 //! `(record - live) / 100` approximates the cost of recording one toy call.
@@ -54,7 +61,11 @@ fn runtime() -> Runtime {
 }
 
 fn host_and_child() -> (Host, Child) {
-    let host = Host::new(HostConfig::with_toys(patina_toys::log_only(), None)).expect("a host");
+    let mut config = HostConfig::with_toys(patina_toys::log_only(), None);
+    // Valgrind cannot reserve the pool's address space; profiling under it
+    // (see the module doc) allocates instances on demand instead.
+    config.engine.pooling = std::env::var_os("PATINA_BENCH_ON_DEMAND").is_none();
+    let host = Host::new(config).expect("a host");
     let hello_log = host
         .load(children_artifacts::HELLO_LOG_BYTES)
         .expect("load the hello-log child");

@@ -7,9 +7,8 @@
 //! This module must never link anything the plan did not decide.
 
 use std::any::Any;
-use std::sync::Arc;
 
-use patina_receipts::EventResult;
+use patina_receipts::{EventResult, Text};
 use patina_toy::ToyError;
 use patina_toy::typed::TypedLinker;
 use wasmtime::Engine;
@@ -81,8 +80,9 @@ fn host_tape(store: &RunState) -> Result<Tape, wasmtime::Error> {
 
 fn link_toy(linker: &mut Linker<RunState>, slot: usize, link: &ToyLink) -> Result<(), RunRefused> {
     // Errors and events name the import as the child wrote it, not the
-    // host's toy version, so they read the same on every host.
-    let import: Arc<str> = link.import.as_str().into();
+    // host's toy version, so they read the same on every host. The names
+    // are made once here; every recorded event shares them.
+    let import = Text::from(link.import.as_str());
     let mut instance = linker.instance(&link.import).map_err(link_error)?;
     // The functions the toy serves typed first; the others dynamically.
     let mut typed = TypedLinker::new(&mut instance, &link.import, slot);
@@ -92,7 +92,7 @@ fn link_toy(linker: &mut Linker<RunState>, slot: usize, link: &ToyLink) -> Resul
     let typed = typed.linked().to_vec();
     for function in link.functions.iter().filter(|f| !typed.contains(f)) {
         let import = import.clone();
-        let name: Arc<str> = function.as_str().into();
+        let name = Text::from(function.as_str());
         instance
             .func_new_async(function, move |mut store, ty, params, results| {
                 let (import, name) = (import.clone(), name.clone());
@@ -169,8 +169,8 @@ fn deny_function(
     name: &str,
     import: &str,
 ) -> Result<(), RunRefused> {
-    let import = import.to_owned();
-    let function = name.to_owned();
+    let import = Text::from(import);
+    let function = Text::from(name);
     instance
         .func_new(name, move |store, _, params, _| {
             let tape = host_tape(store.data())?;
@@ -178,7 +178,7 @@ fn deny_function(
                 return Err(wasmtime::Error::new(Diverged(divergence)));
             }
             Err(wasmtime::Error::new(DeniedCall {
-                import: import.clone(),
+                import: import.to_string(),
             }))
         })
         .map_err(link_error)

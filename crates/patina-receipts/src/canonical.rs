@@ -36,9 +36,17 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
 }
 
+/// The canonical bytes of a transcript: [`encode`] of it, written faster
+/// (its events by hand, see `encoding.rs`).
+pub fn encode_transcript(transcript: &Transcript) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024 + 160 * transcript.events.len());
+    crate::encoding::write_transcript(&mut out, transcript);
+    out
+}
+
 /// The transcript hash.
 pub fn transcript_hash(transcript: &Transcript) -> Digest {
-    Digest::of(TRANSCRIPT_DOMAIN, &encode(transcript))
+    Digest::of(TRANSCRIPT_DOMAIN, &encode_transcript(transcript))
 }
 
 /// The portable hash: the transcript hash with the fuel left out (set to
@@ -52,21 +60,22 @@ pub fn portable_hash(transcript: &Transcript) -> Digest {
     transcript_hash(&unmetered)
 }
 
-/// What the id of a version 1 receipt covers, in canonical order.
+/// What the id of a version 1 receipt covers, in canonical order, but the
+/// transcript (its last member, appended as bytes by [`id_of`]).
 #[derive(Serialize)]
-struct IdInputV1<'a> {
+struct IdHeaderV1<'a> {
     version: u32,
     mother: &'a MotherId,
     started_at_ms: u64,
     ended_at_ms: u64,
     previous: &'a Option<ReceiptId>,
     transcript_hash: &'a Digest,
-    transcript: &'a Transcript,
 }
 
-/// What the id of a version 2 receipt covers, in canonical order.
+/// What the id of a version 2 receipt covers, in canonical order, but the
+/// transcript (its last member, appended as bytes by [`id_of`]).
 #[derive(Serialize)]
-struct IdInputV2<'a> {
+struct IdHeaderV2<'a> {
     version: u32,
     mother: &'a MotherId,
     started_at_ms: u64,
@@ -76,36 +85,46 @@ struct IdInputV2<'a> {
     approvals: &'a [Approval],
     meter: Meter,
     transcript_hash: &'a Digest,
-    transcript: &'a Transcript,
 }
 
 /// The id of a receipt with these contents (per its version's rules).
 pub fn receipt_id(receipt: &Receipt) -> ReceiptId {
-    if receipt.version == 1 {
-        let input = IdInputV1 {
+    id_of(receipt, &encode_transcript(&receipt.transcript))
+}
+
+/// The id of `receipt`, whose transcript's canonical bytes are
+/// `transcript`: the header members, then `"transcript":` and those bytes,
+/// as one JSON object — the bytes `encode` gives of the header with the
+/// transcript as its last member — hashed in parts, without joining them.
+fn id_of(receipt: &Receipt, transcript: &[u8]) -> ReceiptId {
+    let (domain, mut header) = if receipt.version == 1 {
+        let header = IdHeaderV1 {
             version: receipt.version,
             mother: &receipt.mother,
             started_at_ms: receipt.started_at_ms,
             ended_at_ms: receipt.ended_at_ms,
             previous: &receipt.previous,
             transcript_hash: &receipt.transcript_hash,
-            transcript: &receipt.transcript,
         };
-        return ReceiptId(Digest::of(RECEIPT_DOMAIN_V1, &encode(&input)));
-    }
-    let input = IdInputV2 {
-        version: receipt.version,
-        mother: &receipt.mother,
-        started_at_ms: receipt.started_at_ms,
-        ended_at_ms: receipt.ended_at_ms,
-        previous: &receipt.previous,
-        caller: &receipt.caller,
-        approvals: &receipt.approvals,
-        meter: receipt.meter,
-        transcript_hash: &receipt.transcript_hash,
-        transcript: &receipt.transcript,
+        (RECEIPT_DOMAIN_V1, encode(&header))
+    } else {
+        let header = IdHeaderV2 {
+            version: receipt.version,
+            mother: &receipt.mother,
+            started_at_ms: receipt.started_at_ms,
+            ended_at_ms: receipt.ended_at_ms,
+            previous: &receipt.previous,
+            caller: &receipt.caller,
+            approvals: &receipt.approvals,
+            meter: receipt.meter,
+            transcript_hash: &receipt.transcript_hash,
+        };
+        (RECEIPT_DOMAIN_V2, encode(&header))
     };
-    ReceiptId(Digest::of(RECEIPT_DOMAIN_V2, &encode(&input)))
+    // The header object's closing brace comes after the transcript.
+    header.pop();
+    let parts: [&[u8]; 4] = [&header, b",\"transcript\":", transcript, b"}"];
+    ReceiptId(Digest::of_parts(domain, &parts))
 }
 
 /// The header of a receipt about to be sealed: when the run happened, who
@@ -147,7 +166,9 @@ pub fn seal_with(
     header: &Header,
     previous: Option<ReceiptId>,
 ) -> Receipt {
-    let transcript_hash = transcript_hash(&transcript);
+    // The transcript is encoded once, for its hash and for the id.
+    let transcript_bytes = encode_transcript(&transcript);
+    let transcript_hash = Digest::of(TRANSCRIPT_DOMAIN, &transcript_bytes);
     let mut receipt = Receipt {
         version: RECEIPT_VERSION,
         mother: identity.id(),
@@ -162,7 +183,7 @@ pub fn seal_with(
         id: ReceiptId(Digest([0; 32])),
         signature: String::new(),
     };
-    receipt.id = receipt_id(&receipt);
+    receipt.id = id_of(&receipt, &transcript_bytes);
     receipt.signature = identity.sign(&receipt.id);
     receipt
 }
@@ -188,7 +209,9 @@ pub fn decode(bytes: &[u8]) -> Result<Receipt, ReceiptError> {
 
 #[cfg(test)]
 pub(crate) mod tests_support {
-    use crate::{CallRecord, Event, EventResult, Outcome, OutcomeStatus, Payload, Transcript};
+    use crate::{
+        CallRecord, Event, EventResult, Outcome, OutcomeStatus, Payload, Text, Transcript,
+    };
     use patina_core::ChildId;
 
     /// A fixed transcript: its encoding and hashes are test vectors every
@@ -222,8 +245,8 @@ pub(crate) mod tests_support {
                     results: Payload::Text("\"hello, ann!\"".into()),
                     exit_code: None,
                 },
-                stdout: Payload::Text(String::new()),
-                stderr: Payload::Text(String::new()),
+                stdout: Payload::Text(Text::new()),
+                stderr: Payload::Text(Text::new()),
             },
             fuel: 12345,
         }
@@ -365,6 +388,52 @@ mod tests {
         assert_eq!(back, receipt);
         assert_eq!(encode(&back), bytes);
         crate::verify(&back).unwrap();
+    }
+
+    /// What the id of a version 2 receipt covers, written by serde in one
+    /// piece: the reference [`id_of`]'s spliced bytes must equal.
+    #[derive(Serialize)]
+    struct WholeIdInputV2<'a> {
+        version: u32,
+        mother: &'a MotherId,
+        started_at_ms: u64,
+        ended_at_ms: u64,
+        previous: &'a Option<ReceiptId>,
+        caller: &'a Option<Caller>,
+        approvals: &'a [Approval],
+        meter: Meter,
+        transcript_hash: &'a Digest,
+        transcript: &'a Transcript,
+    }
+
+    #[test]
+    fn the_id_spliced_from_header_and_transcript_bytes_is_the_whole_encoding() {
+        let identity = Identity::from_seed([7; 32]);
+        let receipt = seal_with(
+            vector_transcript(),
+            &identity,
+            &vector_header_with_caller(),
+            Some(ReceiptId(Digest([3; 32]))),
+        );
+        let whole = WholeIdInputV2 {
+            version: receipt.version,
+            mother: &receipt.mother,
+            started_at_ms: receipt.started_at_ms,
+            ended_at_ms: receipt.ended_at_ms,
+            previous: &receipt.previous,
+            caller: &receipt.caller,
+            approvals: &receipt.approvals,
+            meter: receipt.meter,
+            transcript_hash: &receipt.transcript_hash,
+            transcript: &receipt.transcript,
+        };
+        let expected = ReceiptId(Digest::of(RECEIPT_DOMAIN_V2, &encode(&whole)));
+        assert_eq!(receipt.id, expected);
+        assert_eq!(receipt_id(&receipt), expected);
+        assert_eq!(
+            encode_transcript(&receipt.transcript),
+            encode(&receipt.transcript)
+        );
     }
 
     #[test]

@@ -18,6 +18,17 @@ impl Digest {
         Self(*hasher.finalize().as_bytes())
     }
 
+    /// [`Self::of`] the concatenation of `parts`, hashed one after the
+    /// other (nothing is copied to join them).
+    pub(crate) fn of_parts(domain: &str, parts: &[&[u8]]) -> Self {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(domain.as_bytes()).update(&[0]);
+        for part in parts {
+            hasher.update(part);
+        }
+        Self(*hasher.finalize().as_bytes())
+    }
+
     /// The 64 hex digits.
     pub fn hex(&self) -> String {
         hex::encode(self.0)

@@ -16,6 +16,7 @@
 
 pub mod canonical;
 mod divergence;
+mod encoding;
 mod error;
 mod export;
 mod identity;
@@ -23,6 +24,7 @@ mod ids;
 mod model;
 mod payload;
 pub mod store;
+mod text;
 mod verify;
 mod wire;
 
@@ -37,4 +39,5 @@ pub use model::{
     READABLE_VERSIONS, RECEIPT_VERSION, Receipt, Transcript,
 };
 pub use payload::{Blob, INLINE_LIMIT, Payload, value_blob_references};
+pub use text::Text;
 pub use verify::{Tampered, verify};

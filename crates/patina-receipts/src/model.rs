@@ -10,7 +10,7 @@
 
 use patina_core::{ChildId, Grant, Limits};
 
-use crate::{Digest, MotherId, Payload, ReceiptId};
+use crate::{Digest, MotherId, Payload, ReceiptId, Text};
 
 /// The receipt format version this build writes.
 pub const RECEIPT_VERSION: u32 = 2;
@@ -122,9 +122,9 @@ pub struct Event {
     /// Position in the transcript, from 0.
     pub seq: u64,
     /// The interface called, e.g. `patina:toys/log@0.1.0` or `wasi:clocks/wall-clock`.
-    pub toy: String,
+    pub toy: Text,
     /// The function called.
-    pub function: String,
+    pub function: Text,
     /// The arguments, as WAVE text of the argument list (`(…)`).
     pub args: Payload,
     /// The answer.
@@ -297,7 +297,9 @@ mod tests {
         let mut transcript = canonical::tests_support::transcript();
         transcript.call.args = vec![format!("{{body: <blob:{}>}}", request.digest)];
         transcript.outcome.status = OutcomeStatus::Returned {
-            results: Payload::Text(format!("{{status: 200, body: <blob:{}>}}", response.digest)),
+            results: Payload::Text(
+                format!("{{status: 200, body: <blob:{}>}}", response.digest).into(),
+            ),
             exit_code: None,
         };
         let receipt = canonical::seal(transcript, &Identity::from_seed([1; 32]), 1, 2, None);

@@ -1,7 +1,7 @@
 //! [`Payload`]: a value in a receipt — inline when small, by blake3 reference
 //! when large (the bytes then live in the store as a [`Blob`]).
 
-use crate::Digest;
+use crate::{Digest, Text};
 
 /// Payloads longer than this many bytes are stored by reference.
 pub const INLINE_LIMIT: usize = 4096;
@@ -14,7 +14,7 @@ const BLOB_DOMAIN: &str = "patina-blob-v1";
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum Payload {
     /// Small UTF-8 text, inline.
-    Text(String),
+    Text(Text),
     /// Small binary data, inline as lowercase hex.
     Hex(String),
     /// Large data, by reference: its digest and length.
@@ -81,20 +81,24 @@ impl Payload {
             return payload;
         }
         match std::str::from_utf8(bytes) {
-            Ok(text) => Self::Text(text.to_owned()),
+            Ok(text) => Self::Text(text.into()),
             Err(_) => Self::Hex(hex::encode(bytes)),
         }
     }
 
-    /// Records text (a WAVE value, say), by reference when large.
+    /// Records text (a WAVE value, say), by reference when large (as
+    /// [`Self::of_bytes`] records its bytes, without checking them again).
     pub fn of_text(text: &str, blobs: &mut Vec<Blob>) -> Self {
-        Self::of_bytes(text.as_bytes(), blobs)
+        if text.len() > INLINE_LIMIT {
+            return Self::of_bytes(text.as_bytes(), blobs);
+        }
+        Self::Text(text.into())
     }
 
     /// Like [`Self::of_text`], taking the string (no copy when it is inline).
     pub fn of_string(text: String, blobs: &mut Vec<Blob>) -> Self {
         if text.len() <= INLINE_LIMIT {
-            return Self::Text(text);
+            return Self::Text(text.into());
         }
         let blob = Blob::new(text.into_bytes());
         let payload = Self::Ref {
@@ -129,15 +133,19 @@ impl Payload {
     /// `docs/receipts.md`) the WAVE text of this payload refers to; the
     /// text of a reference is looked up with `blob`.
     pub fn value_references(&self, blob: impl Fn(&Digest) -> Option<Vec<u8>>) -> Vec<Digest> {
-        let text = match self {
-            Self::Text(text) => text.clone(),
+        let looked_up;
+        let text: &str = match self {
+            Self::Text(text) => text,
             Self::Ref { digest, .. } => match blob(digest).map(String::from_utf8) {
-                Some(Ok(text)) => text,
+                Some(Ok(text)) => {
+                    looked_up = text;
+                    &looked_up
+                }
                 _ => return Vec::new(),
             },
             Self::Hex(_) => return Vec::new(),
         };
-        value_blob_references(&text).collect()
+        value_blob_references(text).collect()
     }
 
     /// The digest this payload refers to, if it is a reference.
@@ -151,7 +159,7 @@ impl Payload {
     /// A short human rendering (references shown by digest and size).
     pub fn display(&self) -> String {
         match self {
-            Self::Text(text) => text.clone(),
+            Self::Text(text) => text.to_string(),
             Self::Hex(hex) => format!("0x{hex}"),
             Self::Ref { digest, len } => format!("<{len} bytes, blob {}>", &digest.hex()[..12]),
         }
@@ -169,7 +177,7 @@ mod tests {
         let text = format!("(ok({token}), \"<blob:zz>\", <blob:{}", digest.hex());
         assert_eq!(value_blob_references(&text).collect::<Vec<_>>(), [digest]);
         assert_eq!(
-            Payload::Text(text.clone()).value_references(|_| None),
+            Payload::Text(text.clone().into()).value_references(|_| None),
             [digest]
         );
         let mut blobs = Vec::new();

@@ -48,7 +48,7 @@ fn transcript(n: u64, blobs: &mut Vec<Blob>) -> Transcript {
     let stdout = if n.is_multiple_of(5) {
         Payload::of_text(&format!("line {n}\n").repeat(1000), blobs)
     } else {
-        Payload::Text(format!("line {n}\n"))
+        Payload::Text(format!("line {n}\n").into())
     };
     Transcript {
         child: ChildId::of(b"crash test child"),
@@ -64,11 +64,11 @@ fn transcript(n: u64, blobs: &mut Vec<Blob>) -> Transcript {
         events: vec![],
         outcome: Outcome {
             status: OutcomeStatus::Returned {
-                results: Payload::Text(format!("({n})")),
+                results: Payload::Text(format!("({n})").into()),
                 exit_code: None,
             },
             stdout,
-            stderr: Payload::Text(String::new()),
+            stderr: Payload::Text(Default::default()),
         },
         fuel: n,
     }

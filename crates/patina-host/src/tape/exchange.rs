@@ -53,9 +53,9 @@ impl Tape {
         let seq = state.events.len();
         Self::push(
             &mut state,
-            toy,
-            function,
-            "(…)".into(),
+            toy.into(),
+            function.into(),
+            Payload::Text("(…)".into()),
             EventResult::Failed(UNFINISHED.into()),
         );
         Slot::Record(seq)
@@ -177,11 +177,11 @@ mod tests {
             events,
             outcome: Outcome {
                 status: OutcomeStatus::Returned {
-                    results: Payload::Text(String::new()),
+                    results: Payload::Text(Default::default()),
                     exit_code: None,
                 },
-                stdout: Payload::Text(String::new()),
-                stderr: Payload::Text(String::new()),
+                stdout: Payload::Text(Default::default()),
+                stderr: Payload::Text(Default::default()),
             },
             fuel: 0,
         }
@@ -198,7 +198,7 @@ mod tests {
         let Slot::Record(second) = tape.reserve("wasi:http/outgoing-handler", "handle") else {
             panic!("a recording reserves");
         };
-        tape.record("acme:x/y", "z", &[], Ok(&[]));
+        tape.record(&"acme:x/y".into(), &"z".into(), &[], Ok(&[]));
         tape.complete(first, encoded("(1)"), Ok(encoded("(ok(2))")));
         let recorded = tape.finish();
         tape.complete(second, encoded("(3)"), Ok(encoded("(4)")));

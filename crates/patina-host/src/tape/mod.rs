@@ -13,12 +13,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use patina_receipts::{Blob, Digest, Divergence, Event, EventResult, INLINE_LIMIT, Payload};
+use patina_receipts::{Blob, Digest, Divergence, Event, EventResult, INLINE_LIMIT, Payload, Text};
 use wasmtime::component::Val;
 use wasmtime::component::types::ComponentFunc;
 
 use crate::ambient_value::Ambient;
-use crate::values::{self, wave_list};
+use crate::values::{self, write_wave_list};
 use crate::{ReplaySource, RunMode};
 
 mod exchange;
@@ -116,6 +116,10 @@ struct Inner {
     replay_blobs: HashMap<Digest, Vec<u8>>,
     /// [`State::full`], readable without the lock (every toy call asks).
     full: AtomicBool,
+    /// The run's one buffer the WAVE text of a call is written into before
+    /// it is recorded or compared (reused call after call: no allocation).
+    /// Locked before `state` when both are.
+    scratch: Mutex<String>,
     state: Mutex<State>,
 }
 
@@ -137,8 +141,9 @@ impl Tape {
         let capacity = match &replay {
             Some(r) if keep_replayed => r.transcript.events.len(),
             Some(_) => 0,
-            // A recording starts with room for a few events.
-            None if recording => 16,
+            // A recording starts with room for some events (a few KiB;
+            // growing from a handful copies them again and again).
+            None if recording => 64,
             None => 0,
         };
         let replay_blobs = replay
@@ -158,6 +163,7 @@ impl Tape {
                 keep_replayed,
                 replay_blobs,
                 full: AtomicBool::new(false),
+                scratch: Mutex::new(String::with_capacity(if recording { 256 } else { 0 })),
                 state: Mutex::new(state),
             }),
         }
@@ -179,47 +185,65 @@ impl Tape {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The run's scratch buffer, emptied.
+    fn scratch(&self) -> MutexGuard<'_, String> {
+        let mut scratch = self
+            .inner
+            .scratch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        scratch.clear();
+        scratch
+    }
+
     /// Whether calls are answered from a transcript.
     pub fn replaying(&self) -> bool {
         self.inner.replay.is_some()
     }
 
-    fn push(state: &mut State, toy: &str, function: &str, args: String, result: EventResult) {
-        let args = Payload::of_string(args, &mut state.blobs);
+    fn push(state: &mut State, toy: Text, function: Text, args: Payload, result: EventResult) {
         let seq = state.events.len() as u64;
         state.events.push(Event {
             seq,
-            toy: toy.to_owned(),
-            function: function.to_owned(),
+            toy,
+            function,
             args,
             result,
         });
     }
 
     /// Records a call that the backend answered (or failed, or denied).
+    /// The names are the ones the linker made once per linked function:
+    /// each event shares them rather than copying them.
     pub fn record(
         &self,
-        toy: &str,
-        function: &str,
+        toy: &Text,
+        function: &Text,
         args: &[Val],
         result: Result<&[Val], EventResult>,
     ) {
         if !self.inner.recording {
             return;
         }
-        let args = wave_list(args);
-        let results = result.map(wave_list);
-        let size =
-            toy.len() + function.len() + args.len() + results.as_ref().map_or(0, String::len);
+        // Arguments, then results, in the run's one buffer.
+        let mut text = self.scratch();
+        write_wave_list(&mut text, args);
+        let args_end = text.len();
+        if let Ok(results) = result {
+            write_wave_list(&mut text, results);
+        }
         let mut state = self.lock();
-        if !self.admit(&mut state, size) {
+        if !self.admit(&mut state, toy.len() + function.len() + text.len()) {
             return;
         }
-        let result = match results {
-            Ok(text) => EventResult::Ok(Payload::of_string(text, &mut state.blobs)),
+        let (args, results) = text.split_at(args_end);
+        let state = &mut *state;
+        let result = match result {
+            Ok(_) => EventResult::Ok(Payload::of_text(results, &mut state.blobs)),
             Err(other) => other,
         };
-        Self::push(&mut state, toy, function, args, result);
+        let args = Payload::of_text(args, &mut state.blobs);
+        Self::push(state, toy.clone(), function.clone(), args, result);
     }
 
     /// Checks the next recorded event against this call and records it;
@@ -274,8 +298,8 @@ impl Tape {
                 let mut blobs = Vec::new();
                 let got = Event {
                     seq: index as u64,
-                    toy: toy.to_owned(),
-                    function: function.to_owned(),
+                    toy: toy.into(),
+                    function: function.into(),
                     args: Payload::of_text(args, &mut blobs),
                     result: EventResult::Ok(Payload::Text("…".into())),
                 };
@@ -318,7 +342,11 @@ impl Tape {
         args: &[Val],
         ty: &ComponentFunc,
     ) -> Result<Replayed, Divergence> {
-        let (seq, result) = self.next_recorded(toy, function, &wave_list(args))?;
+        let (seq, result) = {
+            let mut text = self.scratch();
+            write_wave_list(&mut text, args);
+            self.next_recorded(toy, function, &text)?
+        };
         let payload = match result {
             EventResult::Ok(payload) => payload,
             EventResult::Denied => return Ok(Replayed::Denied),
@@ -334,7 +362,12 @@ impl Tape {
                 looked_up.as_str()
             }
         };
-        let types: Vec<_> = ty.results().collect();
+        let mut results = ty.results();
+        if results.len() == 0 && text == "()" {
+            // A function without results (a `log` call): nothing to parse.
+            return Ok(Replayed::Results(Vec::new()));
+        }
+        let types: Vec<_> = results.by_ref().collect();
         values::parse_value_list(text, &types)
             .map(Replayed::Results)
             .map_err(|why| {
@@ -346,12 +379,17 @@ impl Tape {
     }
 
     /// Checks that a denied call was denied when recorded (replay), or records it.
-    pub fn denied(&self, toy: &str, function: &str, args: &[Val]) -> Result<(), Divergence> {
+    pub fn denied(&self, toy: &Text, function: &Text, args: &[Val]) -> Result<(), Divergence> {
         if !self.replaying() {
             self.record(toy, function, args, Err(EventResult::Denied));
             return Ok(());
         }
-        match self.next_recorded(toy, function, &wave_list(args))? {
+        let recorded = {
+            let mut text = self.scratch();
+            write_wave_list(&mut text, args);
+            self.next_recorded(toy, function, &text)?
+        };
+        match recorded {
             (_, EventResult::Denied) => Ok(()),
             (seq, _) => Err(self.misfit(seq, format!("{toy}#{function} denied"))),
         }
@@ -395,7 +433,8 @@ impl Tape {
                 return value;
             }
             let result = EventResult::Ok(Payload::of_string(text, &mut state.blobs));
-            Self::push(&mut state, toy, function, args.to_owned(), result);
+            let args = Payload::of_text(args, &mut state.blobs);
+            Self::push(&mut state, toy.into(), function.into(), args, result);
         }
         value
     }
@@ -430,10 +469,11 @@ mod tests {
         assert!(state.full);
         assert!(!state.admit(1), "once full, nothing more is recorded");
         let tape = Tape::new(&RunMode::Record, true);
-        tape.record("acme:big/toy", "put", &[Val::U32(1)], Ok(&[]));
+        let (toy, put) = (Text::from("acme:big/toy"), Text::from("put"));
+        tape.record(&toy, &put, &[Val::U32(1)], Ok(&[]));
         assert!(!tape.full());
         tape.lock().bytes = MAX_RECORDED_BYTES;
-        tape.record("acme:big/toy", "put", &[Val::U32(2)], Ok(&[]));
+        tape.record(&toy, &put, &[Val::U32(2)], Ok(&[]));
         assert!(tape.full());
         let recorded = tape.finish();
         assert!(recorded.full);

@@ -102,7 +102,8 @@ impl CallTape for Tape {
         }
         let mut state = self.lock();
         if let Some((args, result)) = self.admit_call(&mut state, toy, function, args, result) {
-            Self::push(&mut state, toy, function, args, result);
+            let args = Payload::of_string(args, &mut state.blobs);
+            Self::push(&mut state, toy.into(), function.into(), args, result);
         }
     }
 

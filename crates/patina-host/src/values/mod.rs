@@ -8,7 +8,7 @@ pub mod json;
 mod wave_list;
 
 pub use canonical::canonical;
-pub use wave_list::wave_list;
+pub use wave_list::{wave_list, write_wave_list};
 
 use wasmtime::component::wasm_wave::{self, untyped::UntypedFuncCall};
 use wasmtime::component::{Type, Val};

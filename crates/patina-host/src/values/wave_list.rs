@@ -51,19 +51,22 @@ fn write_value(out: &mut String, value: &Val) {
 
 /// Writes `values` as a parenthesised WAVE list.
 pub fn wave_list(values: &[Val]) -> String {
-    if values.is_empty() {
-        return "()".to_owned();
-    }
-    let mut out = String::with_capacity(16 * values.len());
+    let mut out = String::with_capacity(2 + 16 * values.len());
+    write_wave_list(&mut out, values);
+    out
+}
+
+/// Appends `values` as a parenthesised WAVE list to `out` (a buffer a
+/// recording reuses from call to call, so writing allocates nothing).
+pub fn write_wave_list(out: &mut String, values: &[Val]) {
     out.push('(');
     for (index, value) in values.iter().enumerate() {
         if index > 0 {
             out.push_str(", ");
         }
-        write_value(&mut out, value);
+        write_value(out, value);
     }
     out.push(')');
-    out
 }
 
 #[cfg(test)]
@@ -131,5 +134,12 @@ mod tests {
         }
         assert_eq!(wave_list(&values), reference(&values));
         assert_eq!(wave_list(&[]), "()");
+        let mut buffer = "(1)".to_owned();
+        write_wave_list(&mut buffer, &values[..2]);
+        assert_eq!(
+            buffer,
+            format!("(1){}", reference(&values[..2])),
+            "appended"
+        );
     }
 }
