@@ -3,6 +3,13 @@
 
 const wrapS32 = (n) => n | 0;
 
+// ComponentizeJS 0.22.0 hands an exported function's negative `s64`
+// argument over as its unsigned twin (-9 arrives as 2^64 - 9), a guest
+// toolchain defect of the same family as ComponentizeJS issue #343 (negative
+// `s64` import arguments). Arithmetic on such an argument must first read it
+// back as signed; an echo needs nothing, the host gets the same 64 bits.
+const s64 = (n) => BigInt.asIntN(64, n);
+
 export function add(a, b) {
   return wrapS32(a + b);
 }
@@ -34,7 +41,7 @@ export const values = {
   },
   checkedDiv(a, b) {
     if (b === 0n) throw 'division by zero';
-    return BigInt.asIntN(64, a / b);
+    return s64(s64(a) / s64(b));
   },
   even(n) {
     if (n % 2 !== 0) throw undefined;

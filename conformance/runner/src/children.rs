@@ -131,14 +131,21 @@ fn stale(out: &Path, sources: &[PathBuf]) -> bool {
 fn wit_dir(root: &Path, child: &str, scratch: &Path) -> std::io::Result<PathBuf> {
     let dir = scratch.join(format!("wit-{child}"));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("deps/toys"))?;
+    std::fs::create_dir_all(&dir)?;
     std::fs::copy(
         root.join("conformance/children")
             .join(child)
             .join("wit/world.wit"),
         dir.join("world.wit"),
     )?;
-    for file in toy_wit(child) {
+    // Only a child that imports toys gets `deps/toys`: an empty package
+    // directory is refused by componentize-js's WIT reader ("no `package`
+    // header"), which would leave that child unbuilt.
+    let toys = toy_wit(child);
+    if !toys.is_empty() {
+        std::fs::create_dir_all(dir.join("deps/toys"))?;
+    }
+    for file in toys {
         std::fs::copy(
             root.join("wit/toys").join(file),
             dir.join("deps/toys").join(file),

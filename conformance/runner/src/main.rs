@@ -120,6 +120,7 @@ async fn start(args: &Args) -> Result<(Vec<Box<dyn HostUnderTest>>, Embedded)> {
         repo: &repo,
         mother: args.mother.as_deref(),
         embedded: &embedded,
+        front: Default::default(),
     };
     let wanted = |name: &str| args.hosts.is_empty() || args.hosts.iter().any(|h| h == name);
     let mut started = Vec::new();

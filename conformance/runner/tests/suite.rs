@@ -23,6 +23,9 @@ use serde_json::Value;
 
 /// Set (to anything) to make a missing node or npm a failure.
 const REQUIRE: &str = "PATINA_REQUIRE_JS_CHILDREN";
+/// Set (to anything) to make Python children that were not built (no
+/// componentize-py) a failure; `.ci/run` installs componentize-py and sets it.
+const REQUIRE_PYTHON: &str = "PATINA_REQUIRE_PYTHON_CHILDREN";
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -226,6 +229,8 @@ fn every_case_passes_on_every_host_this_machine_runs() {
     if mother.is_some() {
         mcp_column(rows);
     }
+    other_languages(rows, "python", std::env::var_os(REQUIRE_PYTHON).is_some());
+    other_languages(rows, "js", js);
     if !js {
         return;
     }
@@ -263,6 +268,37 @@ fn every_case_passes_on_every_host_this_machine_runs() {
     );
     let summary: Value = serde_json::from_slice(&replayed.stdout).expect("replay --json");
     assert_eq!(summary["matched"], true, "{summary}");
+}
+
+/// The rows of `language`'s children (`... [python]`, `... [js]`): when
+/// `required`, they were built and every cell passed or is n/a for a reason
+/// of the case or the door (never because the child is missing), so the
+/// same Python or JavaScript child ran on every host the Rust one did.
+fn other_languages(rows: &[Value], language: &str, required: bool) {
+    if !required {
+        return;
+    }
+    let suffix = format!("[{language}]");
+    let ours: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["case"].as_str().is_some_and(|c| c.ends_with(&suffix)))
+        .collect();
+    assert!(ours.len() >= 25, "only {} {language} rows", ours.len());
+    let mut passed = 0;
+    for row in ours {
+        for (host, cell) in row["cells"].as_object().expect("cells") {
+            let reason = cell["reason"].as_str().unwrap_or_default();
+            assert!(
+                !reason.contains("was not built"),
+                "{} on {host}: {reason}",
+                row["case"]
+            );
+            if cell["status"] == "pass" {
+                passed += 1;
+            }
+        }
+    }
+    assert!(passed >= 100, "only {passed} {language} cells passed");
 }
 
 /// Why an MCP cell may be n/a, by case (every other Rust row must pass on

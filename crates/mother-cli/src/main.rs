@@ -36,6 +36,12 @@ fn main() -> ExitCode {
             Err(error) => output::fail(&error, json),
         };
     }
+    // A short command prints and exits: when its reader goes away
+    // (`mother receipts show ID | head`), it ends quietly as any Unix tool
+    // does, instead of panicking in `println!` on a broken pipe. (`serve`
+    // and `mcp`, above, keep Rust's default of ignoring SIGPIPE: a client
+    // that hangs up must never kill a server.)
+    restore_default_sigpipe();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -155,4 +161,15 @@ fn init_tracing(verbose: u8) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// Puts SIGPIPE back to its default action (end the process), which the
+/// Rust runtime sets to "ignore" before `main`.
+fn restore_default_sigpipe() {
+    // SAFETY: called on the main thread before any other thread exists
+    // (the runtime is built after it); `signal` with `SIG_DFL` installs no
+    // handler, so no code of ours runs in signal context.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

@@ -78,6 +78,23 @@ impl Asker<'_> {
         Ok(peer)
     }
 
+    /// The session with `target`: the open one when its peer id is known
+    /// and a session with it is open (the common case: no round trip to
+    /// the swarm before the call), else reached and opened.
+    async fn session_with(&self, target: &PeerTarget) -> Result<(PeerId, Live), PeerError> {
+        let known = match target {
+            PeerTarget::Id(peer) => Some(*peer),
+            PeerTarget::Addr(addr) => peer_in(addr),
+        };
+        if let Some(peer) = known
+            && let Some(live) = self.sessions.open_now(peer)
+        {
+            return Ok((peer, live));
+        }
+        let peer = self.reach(target).await?;
+        Ok((peer, self.sessions.get(peer).await?))
+    }
+
     /// Runs `spec` (its child a full `b3:` id) on `target`. The spec's
     /// deadline (the host default when it names none) is the run's deadline
     /// on the peer, sent unchanged (so two peers' transcripts of one call
@@ -97,8 +114,7 @@ impl Asker<'_> {
         let bound = timeout + self.grace;
         let mut asked_peer = None;
         let asked = async {
-            let peer = self.reach(target).await?;
-            let live = self.sessions.get(peer).await?;
+            let (peer, live) = self.session_with(target).await?;
             asked_peer = Some((peer, live.clone()));
             let mode = spec.mode;
             let _offer = self.offers.offer(peer, child);
@@ -142,8 +158,7 @@ impl Asker<'_> {
         child: ChildId,
         bytes: Vec<u8>,
     ) -> Result<Installed, PeerError> {
-        let peer = self.reach(target).await?;
-        let live = self.sessions.get(peer).await?;
+        let (peer, live) = self.session_with(target).await?;
         let _offer = self.offers.offer(peer, child);
         let install = self.call(peer, &live, "an install", move |session| async move {
             session.install(&bytes, None, &[]).await

@@ -84,6 +84,21 @@ impl Sessions {
         Ok(live)
     }
 
+    /// The session with `peer` if one is open now: no dial and no round
+    /// trip to the swarm (a session whose connection broke fails its next
+    /// call, is forgotten, and the call after it dials again).
+    pub(crate) fn open_now(&self, peer: PeerId) -> Option<Live> {
+        let slot = self
+            .slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&peer)
+            .cloned()?;
+        // Held by an opening in progress: not open yet.
+        let held = slot.try_lock().ok()?;
+        held.clone()
+    }
+
     /// Forgets `live` (its connection broke), unless a newer session took
     /// its place already.
     pub(crate) async fn forget(&self, peer: PeerId, live: &Live) {

@@ -1,5 +1,6 @@
 //! The REST bridge host (`crates/patina-bridge`): a real `mother serve
-//! --http 127.0.0.1:0` process; the home's owner installs each child
+//! --http 127.0.0.1:0` process (the one the served and peer hosts share,
+//! `front.rs`); the home's owner installs each child
 //! through the socket (the bridge has no install route), and each case is a
 //! `POST /v1/children/{id}/call/{function}` with a bearer token of the
 //! `admin` role, its arguments the case's WAVE call as JSON (`json_call`),
@@ -9,11 +10,12 @@
 //! receipt. A command child (argv) has no route on the bridge: those cases
 //! are n/a with that reason. It only ever connects to 127.0.0.1.
 
-use anyhow::{Context, Result, bail};
-use patina_membrane::TokenStore;
-use patina_receipts::ExportedReceipt;
+use std::rc::Rc;
 
-use super::home::Home;
+use anyhow::{Context, Result, bail};
+use patina_receipts::ExportedReceipt;
+use tokio::sync::Mutex;
+
 use super::json_call::{JsonCall, translate};
 use super::served::Served;
 use super::{Embedded, HostUnderTest, Prepared, Ran, Setup, is_refusal, limits};
@@ -21,7 +23,7 @@ use crate::case::Case;
 
 /// A `mother serve --http` and a token for its bridge.
 pub struct Bridge {
-    served: Served,
+    served: Rc<Mutex<Served>>,
     base: url::Url,
     token: String,
     /// One HTTP client (its connections kept) for every request.
@@ -29,25 +31,13 @@ pub struct Bridge {
     embedded: Embedded,
 }
 
-/// Starts the bridge with the setup's `mother` binary.
+/// Starts the bridge host (the shared `mother serve`, if no other host has).
 pub async fn start(setup: &Setup<'_>) -> Result<Box<dyn HostUnderTest>> {
-    let mother = setup
-        .mother
-        .context("the bridge host needs --mother PATH (the `mother` binary)")?;
-    let home = Home::new("bridge", mother)?;
-    let (_, token) = TokenStore::open(home.root().join("tokens.toml"))
-        .and_then(|store| store.create("admin", "conformance", None))
-        .context("a token for the bridge")?;
-    let served = Served::start(home, &["--http", "127.0.0.1:0"]).await?;
-    let base = served
-        .http()
-        .context("`mother serve --http` named no address")?
-        .parse()
-        .context("the bridge's address")?;
+    let front = setup.front("bridge").await?;
     Ok(Box::new(Bridge {
-        served,
-        base,
-        token,
+        served: front.served,
+        base: front.http,
+        token: front.token,
         agent: ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()
@@ -169,7 +159,7 @@ impl HostUnderTest for Bridge {
                 reason: format!("the call `{call}` has no JSON form for the REST bridge"),
             });
         };
-        self.served.install(child).await?;
+        self.served.lock().await.install(child).await?;
         let url = self.call_url(case, &child.id, &function)?;
         let body = serde_json::to_vec(&args)?;
         let (status, text) = self.request("POST", url, Some(body)).await?;

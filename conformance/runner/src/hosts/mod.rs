@@ -7,14 +7,17 @@
 //! One file per host, each with `start(&Setup) -> Box<dyn HostUnderTest>`:
 //! adding a door is that file, its name in [`ALL`] and its arm in
 //! [`start`]. (`mcp/` is a directory: the MCP door driven by the official
-//! SDK's client; `home.rs` starts every `mother` process a host runs, and
-//! `serve_process.rs` a `mother serve` with a session on its socket.) A
+//! SDK's client; `home.rs` starts every `mother` process a host runs,
+//! `serve_process.rs` a `mother serve` with a session on its socket, and
+//! `front.rs` the one such process the served, bridge and peer hosts
+//! share.) A
 //! host outside this repository needs no Rust at all: `--external
 //! NAME=COMMAND` (`external.rs`, the line protocol of `stdio.rs`).
 
 mod bridge;
 mod embedded;
 mod external;
+mod front;
 mod home;
 mod js;
 mod json_call;
@@ -27,7 +30,7 @@ mod stdio;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use patina_mother::{CallSpec, ChildRef, LimitsSpec, RunSpec};
 use patina_receipts::{Blob, Receipt};
 
@@ -47,6 +50,23 @@ pub struct Setup<'a> {
     /// The suite's own embedded Mother (also the one every receipt is
     /// replayed on).
     pub embedded: &'a Embedded,
+    /// The `mother serve` the served, bridge and peer hosts share, once one
+    /// of them has started it.
+    pub front: tokio::sync::OnceCell<front::Front>,
+}
+
+impl Setup<'_> {
+    /// The shared `mother serve` (started by the first host that asks);
+    /// `what` names that host in the error when there is no `mother`.
+    pub async fn front(&self, what: &str) -> Result<front::Front> {
+        let mother = self.mother.with_context(|| {
+            format!("the {what} host needs --mother PATH (the `mother` binary)")
+        })?;
+        self.front
+            .get_or_try_init(|| front::Front::start(mother))
+            .await
+            .cloned()
+    }
 }
 
 /// Starts the host `name` (one of [`ALL`]).

@@ -2,7 +2,8 @@
 //! (`crates/patina-peer`, the membrane over `/patina/membrane/0.1.0`). Two
 //! real `mother serve --listen` processes: the peer, whose `policy.toml`
 //! names the asker's key as `admin` (so the grants and limits a case asks
-//! for are the peer's to decide, as on any host), and the asker, through
+//! for are the peer's to decide, as on any host), and the asker (the
+//! `mother serve` the served and bridge hosts share, `front.rs`), through
 //! whose socket each case is sent with `network.run` to the peer's address.
 //! The child is installed on the asker and pushed to the peer once
 //! (`network.push`, what `mother push` does): the caller's deadline bounds
@@ -16,19 +17,20 @@
 //! 127.0.0.1.
 
 use std::collections::HashSet;
+use std::rc::Rc;
 
 use anyhow::{Context, Result};
+use tokio::sync::Mutex;
 
+use super::front::LOOPBACK;
 use super::home::Home;
 use super::served::Served;
 use super::{HostUnderTest, Prepared, Ran, Setup};
 use crate::case::Case;
 
-const LOOPBACK: &str = "/ip4/127.0.0.1/tcp/0";
-
 /// The asker's served Mother and the peer's, on the network.
 pub struct Peer {
-    asker: Served,
+    asker: Rc<Mutex<Served>>,
     /// The peer's TCP address on 127.0.0.1, ending in `/p2p/<its id>`.
     addr: String,
     /// Children the peer holds already.
@@ -36,19 +38,18 @@ pub struct Peer {
     _peer: Served,
 }
 
-/// Starts both Mothers with the setup's `mother` binary.
+/// Starts the peer Mother (the asker is the shared `mother serve`).
 pub async fn start(setup: &Setup<'_>) -> Result<Box<dyn HostUnderTest>> {
+    let asker = setup.front("peer").await?;
     let mother = setup
         .mother
         .context("the peer host needs --mother PATH (the `mother` binary)")?;
-    let asker = Home::new("peer (asking)", mother)?;
     let peer = Home::new("peer", mother)?;
-    peer.write_policy(&format!("[callers]\n\"{}\" = \"admin\"\n", asker.key()))?;
+    peer.write_policy(&format!("[callers]\n\"{}\" = \"admin\"\n", asker.key))?;
     let peer = Served::start(peer, &["--json", "--listen", LOOPBACK]).await?;
     let addr = loopback_addr(peer.printed())?;
-    let asker = Served::start(asker, &["--json", "--listen", LOOPBACK]).await?;
     Ok(Box::new(Peer {
-        asker,
+        asker: asker.served,
         addr,
         pushed: HashSet::new(),
         _peer: peer,
@@ -84,16 +85,17 @@ impl HostUnderTest for Peer {
     }
 
     async fn run(&mut self, case: &Case, child: &Prepared) -> Result<Ran> {
+        let mut asker = self.asker.lock().await;
         if !self.pushed.contains(&child.id) {
-            self.asker.install(child).await?;
-            self.asker
+            asker.install(child).await?;
+            asker
                 .session()
                 .network_push(&child.id, &self.addr)
                 .await
                 .map_err(|e| anyhow::anyhow!("pushing the child: {}: {}", e.kind, e.message))?;
             self.pushed.insert(child.id.clone());
         }
-        self.asker.run_on(Some(&self.addr), case, child).await
+        asker.run_on(Some(&self.addr), case, child).await
     }
 }
 

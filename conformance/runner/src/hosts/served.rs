@@ -1,12 +1,15 @@
-//! The served host: a real `mother serve` process (its own home), reached
-//! through its Unix socket with `patina_membrane::Connection`, logged in
-//! with the home's own key (the `admin` role) — every run goes through the
-//! membrane, as any client's does. The peer host asks through one too.
+//! The served host: a real `mother serve` process (the one the bridge and
+//! peer hosts share, `front.rs`), reached through its Unix socket with
+//! `patina_membrane::Connection`, logged in with the home's own key (the
+//! `admin` role) — every run goes through the membrane, as any client's
+//! does. The peer host asks through it too.
 
 use std::collections::HashSet;
+use std::rc::Rc;
 
 use anyhow::{Context, Result, bail};
 use patina_membrane::Session;
+use tokio::sync::Mutex;
 
 use super::home::Home;
 use super::serve_process::ServeProcess;
@@ -19,14 +22,17 @@ pub struct Served {
     installed: HashSet<String>,
 }
 
-/// Starts the served host with the setup's `mother` binary.
+/// The served door of the shared `mother serve`.
+struct ServedHost {
+    served: Rc<Mutex<Served>>,
+}
+
+/// Starts the served host (the shared `mother serve`, if no other host has).
 pub async fn start(setup: &Setup<'_>) -> Result<Box<dyn HostUnderTest>> {
-    let mother = setup
-        .mother
-        .context("the served host needs --mother PATH (the `mother` binary)")?;
-    Ok(Box::new(
-        Served::start(Home::new("served", mother)?, &[]).await?,
-    ))
+    let front = setup.front("served").await?;
+    Ok(Box::new(ServedHost {
+        served: front.served,
+    }))
 }
 
 impl Served {
@@ -101,7 +107,7 @@ impl Served {
 }
 
 #[async_trait::async_trait(?Send)]
-impl HostUnderTest for Served {
+impl HostUnderTest for ServedHost {
     fn name(&self) -> &'static str {
         "served"
     }
@@ -115,6 +121,6 @@ impl HostUnderTest for Served {
     }
 
     async fn run(&mut self, case: &Case, child: &Prepared) -> Result<Ran> {
-        self.run_on(None, case, child).await
+        self.served.lock().await.run_on(None, case, child).await
     }
 }

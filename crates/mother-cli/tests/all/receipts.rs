@@ -208,3 +208,46 @@ fn receipt_ids_resolve_like_git_and_bad_ones_are_typed_errors() {
     );
     assert_eq!(json(&out)["error"]["kind"], "malformed-receipt");
 }
+
+/// `mother receipts show ID | head -1`: a reader that goes away before
+/// `mother` is done printing ends it quietly — killed by SIGPIPE, as any
+/// Unix tool — never a panic about a broken pipe.
+#[test]
+fn a_reader_that_hangs_up_ends_the_output_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+
+    let home = tempfile::tempdir().unwrap();
+    let id = run_receipt(
+        home.path(),
+        &[
+            children_artifacts::HELLO_LOG,
+            "chatter(50)",
+            "--grant",
+            "log",
+        ],
+    );
+    // The reading end is closed before `mother` starts: its first write
+    // meets a broken pipe, whatever the timing.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mother"))
+        .env("PATINA_HOME", home.path())
+        .env_remove("PATINA_LOG")
+        .args(["receipts", "show", &id])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?}: {}",
+        out.status,
+        text(&out.stderr)
+    );
+    assert!(
+        !text(&out.stderr).contains("panicked"),
+        "{}",
+        text(&out.stderr)
+    );
+}
