@@ -94,27 +94,34 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await?;
             Door::Remote { session, home }
         }
-        None => {
-            let mut config = MotherConfig::new(home);
-            // One command per process: instances on demand (no pool to
-            // reserve and tear down around a single run), compiled artifacts
-            // mapped, not read.
-            config.engine.pooling = false;
-            config.map_artifacts = true;
-            Door::Embedded(Mother::open(config)?)
-        }
+        // One command per process: instances on demand, compiled artifacts
+        // mapped, a short receipt log (see `MotherConfig::short_lived`).
+        None => Door::Embedded(Mother::open(MotherConfig::short_lived(home))?),
     };
-    match cli.command {
-        Command::Inspect(args) => commands::inspect::run(&door, args).await,
-        Command::Install(args) => commands::install::run(&door, args).await,
-        Command::List(args) => commands::list::run(&door, args).await,
-        Command::Run(args) => commands::run::run(&door, args).await,
-        Command::Receipts(command) => commands::receipts::run(&door, command).await,
-        Command::Replay(args) => commands::replay::run(&door, args).await,
+    let answered = run_command(&door, cli.command).await;
+    if let Door::Embedded(_) = door {
+        // The command is answered (a run's receipt is durable before its
+        // answer is printed): the process ends without tearing the Mother
+        // down — no engine, compiled code or SQLite connection to take apart
+        // only for the kernel to free them anyway. A connection left open is
+        // what a crash leaves, which SQLite is built to recover from.
+        std::mem::forget(door);
+    }
+    answered
+}
+
+async fn run_command(door: &Door, command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Inspect(args) => commands::inspect::run(door, args).await,
+        Command::Install(args) => commands::install::run(door, args).await,
+        Command::List(args) => commands::list::run(door, args).await,
+        Command::Run(args) => commands::run::run(door, args).await,
+        Command::Receipts(command) => commands::receipts::run(door, command).await,
+        Command::Replay(args) => commands::replay::run(door, args).await,
         Command::Metrics(args) => commands::metrics::run(door.mother("metrics")?, args).await,
-        Command::Peers(args) => commands::network::peers(&door, args).await,
-        Command::Find(args) => commands::network::find(&door, args).await,
-        Command::Push(args) => commands::network::push(&door, args).await,
+        Command::Peers(args) => commands::network::peers(door, args).await,
+        Command::Find(args) => commands::network::find(door, args).await,
+        Command::Push(args) => commands::network::push(door, args).await,
         #[cfg(feature = "demo")]
         Command::Demo => commands::demo::run(door.mother("demo")?).await,
         Command::Serve(_)

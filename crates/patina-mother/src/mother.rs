@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use patina_host::{EngineConfig, Host, HostConfig};
 use patina_receipts::Identity;
-use patina_receipts::store::{ReceiptStore, open_sqlite};
+use patina_receipts::store::{ReceiptStore, SqliteOptions, open_sqlite_with};
 use patina_toys::{InvokeToy, Invoker, InvokerSlot, ToyRegistry};
 
 use crate::{ChildStore, MotherError, MotherHome, MotherInvoker, Recorder, Runner};
@@ -25,7 +25,8 @@ use crate::{ChildStore, MotherError, MotherHome, MotherInvoker, Recorder, Runner
 #[derive(Clone, Default)]
 #[non_exhaustive]
 pub enum ReceiptBackend {
-    /// SQLite in the home (`receipts.sqlite3`): safe for several processes.
+    /// SQLite in the home (`receipts.sqlite3`): safe for several processes;
+    /// used as [`MotherConfig::sqlite`] says.
     #[default]
     Sqlite,
     /// sled in the home (`receipts.sled`): one process at a time.
@@ -65,6 +66,9 @@ pub struct MotherConfig {
     /// [`HostConfig::map_artifacts`]): for a process that runs one command
     /// and exits, like `mother run`. Default: read.
     pub map_artifacts: bool,
+    /// How this process uses the SQLite receipt store (with
+    /// [`ReceiptBackend::Sqlite`]). Default: [`SqliteOptions::LONG_LIVED`].
+    pub sqlite: SqliteOptions,
 }
 
 impl MotherConfig {
@@ -77,7 +81,21 @@ impl MotherConfig {
             protected: Vec::new(),
             engine: EngineConfig::default(),
             map_artifacts: false,
+            sqlite: SqliteOptions::default(),
         }
+    }
+
+    /// The settings for a process that opens the home for one command and
+    /// exits (`mother run`): instances allocated on demand (no pool to
+    /// reserve and tear down around one run), compiled artifacts mapped
+    /// rather than read, and a receipt log kept short with no checkpoint on
+    /// the way out ([`SqliteOptions::SHORT_LIVED`]).
+    pub fn short_lived(home: impl Into<PathBuf>) -> Self {
+        let mut config = Self::new(home);
+        config.engine.pooling = false;
+        config.map_artifacts = true;
+        config.sqlite = SqliteOptions::SHORT_LIVED;
+        config
     }
 }
 
@@ -104,7 +122,7 @@ impl Mother {
         let children = ChildStore::open(home.children())?;
         let identity = Arc::new(Identity::load_or_create(&home.identity_key())?);
         let receipts: Arc<dyn ReceiptStore> = match config.receipts {
-            ReceiptBackend::Sqlite => Arc::new(open_sqlite(home.receipts())?),
+            ReceiptBackend::Sqlite => Arc::new(open_sqlite_with(home.receipts(), config.sqlite)?),
             #[cfg(feature = "sled")]
             ReceiptBackend::Sled => Arc::new(patina_receipts::store::open_sled(home.receipts())?),
             ReceiptBackend::Store(store) => store,

@@ -25,7 +25,7 @@ pub(crate) mod suite;
 
 #[cfg(feature = "sled")]
 pub use self::sled::{SledStore, open_sled};
-pub use sqlite::{SqliteStore, open_sqlite};
+pub use sqlite::{SqliteOptions, SqliteStore, open_sqlite, open_sqlite_with};
 
 /// Filter for [`ReceiptStore::list`].
 #[derive(Clone, Debug, Default)]

@@ -216,3 +216,44 @@ fn a_schema_1_store_is_migrated_and_keeps_its_chain() {
         .unwrap();
     assert_eq!(version, "2");
 }
+
+/// Bytes of the store's write-ahead log (0 when there is none).
+fn wal_len(dir: &Path) -> u64 {
+    std::fs::metadata(dir.join("receipts.sqlite3-wal")).map_or(0, |m| m.len())
+}
+
+#[test]
+fn a_short_lived_store_keeps_its_log_on_close_and_checkpoints_it_early() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice = identity(1);
+    let store = open_sqlite_with(dir.path(), SqliteOptions::SHORT_LIVED).unwrap();
+    let pages: u32 = store
+        .conn()
+        .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(pages, SqliteOptions::SHORT_LIVED.checkpoint_pages);
+    let first = append(&store, &alice, 1);
+    drop(store);
+    // Closed without a checkpoint: the receipt is (durably) in the log only,
+    // and the next open finds it there.
+    assert!(wal_len(dir.path()) > 0, "the log is kept on close");
+    let store = open_sqlite_with(dir.path(), SqliteOptions::SHORT_LIVED).unwrap();
+    assert_eq!(store.get(&first.id).unwrap().map(|r| r.id), Some(first.id));
+    let second = append(&store, &alice, 2);
+    assert_eq!(
+        second.previous,
+        Some(first.id),
+        "the chain goes on from the log"
+    );
+    drop(store);
+
+    // A long-lived handle (SQLite's default) checkpoints on close and
+    // leaves no log behind.
+    let store = open_sqlite(dir.path()).unwrap();
+    assert_eq!(
+        store.get(&second.id).unwrap().map(|r| r.id),
+        Some(second.id)
+    );
+    drop(store);
+    assert_eq!(wal_len(dir.path()), 0, "checkpointed and removed on close");
+}
