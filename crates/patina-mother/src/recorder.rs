@@ -87,6 +87,9 @@ struct Written {
 
 type Progress = Arc<(Mutex<Written>, Condvar)>;
 
+/// How often a sealer waiting for the writer checks that it is still there.
+const WRITER_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// The sealer: waits for one receipt, takes every other one waiting, and
 /// seals and verifies them in chain order from the head it expects — the
 /// signature work of a batch, done while the writer commits the one
@@ -116,7 +119,16 @@ fn seal_loop(
                 // Start over from the head the store has once every batch
                 // sent so far is written.
                 while state.batches < sent {
-                    state = written.wait(state).unwrap_or_else(PoisonError::into_inner);
+                    // A writer that is gone (it holds the other handle on
+                    // `progress`) writes nothing more: stop, so every
+                    // caller waiting is told the committer stopped.
+                    if Arc::strong_count(&progress) < 2 {
+                        return;
+                    }
+                    state = written
+                        .wait_timeout(state, WRITER_CHECK)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
                 }
                 state.stale = false;
                 guess = match state.head {
