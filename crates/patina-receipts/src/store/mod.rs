@@ -101,12 +101,9 @@ impl Sealed {
         self,
         mother: &MotherId,
         head: Option<ReceiptId>,
-    ) -> Result<(Receipt, Vec<u8>), Self> {
-        if self.receipt.mother == *mother && self.receipt.previous == head {
-            Ok((self.receipt, self.body))
-        } else {
-            Err(self)
-        }
+    ) -> Option<(Receipt, Vec<u8>)> {
+        (self.receipt.mother == *mother && self.receipt.previous == head)
+            .then_some((self.receipt, self.body))
     }
 }
 

@@ -332,9 +332,10 @@ impl ReceiptStore for SqliteStore {
                 let savepoint = tx.savepoint().map_err(db("starting an append"))?;
                 // Sealed and verified ahead (outside this lock) when it
                 // follows the head found here; sealed again otherwise.
-                let (receipt, body) = match item.sealed.take().map(|s| s.follows(mother, head)) {
-                    Some(Ok(sealed)) => sealed,
-                    _ => {
+                let (receipt, body) = match item.sealed.take().and_then(|s| s.follows(mother, head))
+                {
+                    Some(sealed) => sealed,
+                    None => {
                         let receipt = seal_next(mother, head, &mut *item.seal)?;
                         let body = crate::canonical::encode(&receipt);
                         (receipt, body)
