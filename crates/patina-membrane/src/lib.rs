@@ -101,12 +101,7 @@ pub fn describe_json(inspection: &patina_mother::Inspection) -> serde_json::Valu
 /// table and segments are separate writes otherwise, each a syscall on a
 /// socket and a wake-up of the reader) and comes in with as few reads.
 /// The write queue flushes after every frame, so nothing waits in a buffer.
-pub(crate) fn buffered<S>(
-    stream: S,
-) -> (
-    tokio_util::compat::Compat<tokio::io::BufReader<tokio::io::ReadHalf<S>>>,
-    tokio_util::compat::Compat<tokio::io::BufWriter<tokio::io::WriteHalf<S>>>,
-)
+pub(crate) fn buffered<S>(stream: S) -> (FrameReader<S>, FrameWriter<S>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite,
 {
@@ -117,6 +112,13 @@ where
         tokio::io::BufWriter::with_capacity(FRAME_BUFFER, writer).compat_write(),
     )
 }
+
+/// The reading half of a connection, buffered.
+pub(crate) type FrameReader<S> =
+    tokio_util::compat::Compat<tokio::io::BufReader<tokio::io::ReadHalf<S>>>;
+/// The writing half of a connection, buffered.
+pub(crate) type FrameWriter<S> =
+    tokio_util::compat::Compat<tokio::io::BufWriter<tokio::io::WriteHalf<S>>>;
 
 /// The buffer of each direction of a connection, in bytes: a run's answer
 /// with its receipt fits in one.
