@@ -1,7 +1,8 @@
 //! The membrane's cost, each pair measured in the same run:
 //! - `hop`: one attenuated call (`epoch.current`: login's capability, epoch
 //!   and method checks, Cap'n Proto over an in-process pipe) vs. the direct
-//!   call it ends in;
+//!   call it ends in; and, as context, the same call on an in-process door's
+//!   [`patina_membrane::Access`] (the same checks, no RPC);
 //! - `run`: a trivial recorded run (calc `add`) through `mother serve`'s Unix
 //!   socket vs. the same run on the embedded Mother;
 //! - `throughput`: the same run from 64 concurrent clients on the socket,
@@ -11,15 +12,36 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use patina_membrane::{Connection, EpochGuard, MembraneServer, Policy, ServeConfig};
+use patina_membrane::{CallerKey, Connection, EpochGuard, MembraneServer, Policy, ServeConfig};
 use patina_mother::{CallSpec, ChildRef, InstallSpec, ModeSpec, Mother, MotherConfig, RunSpec};
 use tokio::task::LocalSet;
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
+/// As `mother serve` runs: the Mother's work (runs, the store) on a
+/// multi-thread runtime, the Cap'n Proto connections (single-threaded) on a
+/// current-thread runtime whose own driver polls their sockets.
+fn runtimes() -> (tokio::runtime::Runtime, tokio::runtime::Runtime) {
+    let work = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .expect("runtime")
+        .expect("runtime");
+    let serving = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("serving runtime");
+    (work, serving)
+}
+
+/// This process's CPU time so far (user + system, every thread).
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; RUSAGE_SELF is always valid.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let time = |t: libc::timeval| {
+        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
 }
 
 fn spec() -> RunSpec {
@@ -31,7 +53,7 @@ fn spec() -> RunSpec {
 
 fn benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let rt = runtime();
+    let (work, rt) = runtimes();
     let local = LocalSet::new();
     let mother = Mother::open(MotherConfig::new(dir.path().join("home"))).expect("mother");
     let seed = mother.identity().seed();
@@ -39,7 +61,7 @@ fn benches(c: &mut Criterion) {
         .expect("calc")
         .bytes
         .to_vec();
-    rt.block_on(mother.install(
+    work.block_on(mother.install(
         calc,
         InstallSpec {
             name: Some("calc".into()),
@@ -48,14 +70,15 @@ fn benches(c: &mut Criterion) {
     ))
     .expect("install");
 
-    let server = local.block_on(&rt, async {
+    let server = {
+        let _work = work.enter();
         MembraneServer::new(
             mother.clone(),
             Policy::default(),
             EpochGuard::new(1),
             ServeConfig::default(),
         )
-    });
+    };
 
     // One hop over an in-process pipe vs. the direct call.
     let (a, b) = tokio::io::duplex(1 << 16);
@@ -66,6 +89,11 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("hop");
     group.bench_function("membrane_hop_epoch_current", |bench| {
         bench.iter(|| local.block_on(&rt, session.epoch()).expect("epoch"));
+    });
+    let own_key = CallerKey(*mother.identity().id().bytes());
+    let access = server.access_for_key(own_key, "bench").expect("access");
+    group.bench_function("access_epoch_current", |bench| {
+        bench.iter(|| access.current_epoch().expect("epoch"));
     });
     let epoch = server.epoch().clone();
     group.bench_function("direct_epoch_current", |bench| {
@@ -102,7 +130,7 @@ fn benches(c: &mut Criterion) {
         bench.iter(|| local.block_on(&rt, remote.run(&spec())).expect("run"));
     });
     group.bench_function("embedded_recorded_run", |bench| {
-        bench.iter(|| rt.block_on(mother.run(spec())).expect("run"));
+        bench.iter(|| work.block_on(mother.run(spec())).expect("run"));
     });
     group.finish();
 
@@ -124,9 +152,13 @@ fn benches(c: &mut Criterion) {
         ("clients_64_recorded", ModeSpec::Record),
         ("clients_64_live", ModeSpec::Live),
     ] {
+        // The process's CPU time per run too (on a shared machine the wall
+        // time also counts other processes' load; this does not).
+        let mut cpu_per_run = Vec::new();
         group.bench_function(name, |bench| {
             bench.iter_custom(|iters| {
                 let per = iters.div_ceil(CLIENTS);
+                let cpu = cpu_time();
                 let started = Instant::now();
                 local.block_on(&rt, async {
                     let tasks: Vec<_> = sessions
@@ -146,11 +178,19 @@ fn benches(c: &mut Criterion) {
                         task.await.expect("client");
                     }
                 });
-                started
-                    .elapsed()
-                    .mul_f64(iters as f64 / (per * CLIENTS) as f64)
+                let elapsed = started.elapsed();
+                cpu_per_run.push((cpu_time() - cpu).as_secs_f64() / (per * CLIENTS) as f64);
+                elapsed.mul_f64(iters as f64 / (per * CLIENTS) as f64)
             });
         });
+        cpu_per_run.sort_by(f64::total_cmp);
+        if let Some(median) = cpu_per_run.get(cpu_per_run.len() / 2) {
+            eprintln!(
+                "throughput/{name}: process CPU per run (median of {} batches): {:.1} µs",
+                cpu_per_run.len(),
+                median * 1e6
+            );
+        }
     }
     group.finish();
 }

@@ -65,7 +65,7 @@ pub use policy::{CallerKey, Policy, PolicyError, Role};
 pub use principal::Principal;
 pub use server::{MembraneServer, ServeConfig};
 pub use tokens::{TOKEN_PREFIX, TokenError, TokenInfo, TokenStore};
-pub use unix::{HomeLock, bind, serve_unix};
+pub use unix::{HomeLock, SocketThread, bind, serve_unix};
 
 /// A child's description as the membrane sends it and `mother inspect
 /// --json` prints it: `{child, size, command, imports (each with how this
@@ -95,6 +95,34 @@ pub fn describe_json(inspection: &patina_mother::Inspection) -> serde_json::Valu
         "wit": inspection.description.wit,
     })
 }
+
+/// The two halves of `stream` as the RPC system reads and writes them,
+/// each buffered: a Cap'n Proto frame goes out in one write (its segment
+/// table and segments are separate writes otherwise, each a syscall on a
+/// socket and a wake-up of the reader) and comes in with as few reads.
+/// The write queue flushes after every frame, so nothing waits in a buffer.
+pub(crate) fn buffered<S>(stream: S) -> (FrameReader<S>, FrameWriter<S>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite,
+{
+    use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
+    let (reader, writer) = tokio::io::split(stream);
+    (
+        tokio::io::BufReader::with_capacity(FRAME_BUFFER, reader).compat(),
+        tokio::io::BufWriter::with_capacity(FRAME_BUFFER, writer).compat_write(),
+    )
+}
+
+/// The reading half of a connection, buffered.
+pub(crate) type FrameReader<S> =
+    tokio_util::compat::Compat<tokio::io::BufReader<tokio::io::ReadHalf<S>>>;
+/// The writing half of a connection, buffered.
+pub(crate) type FrameWriter<S> =
+    tokio_util::compat::Compat<tokio::io::BufWriter<tokio::io::WriteHalf<S>>>;
+
+/// The buffer of each direction of a connection, in bytes: a run's answer
+/// with its receipt fits in one.
+const FRAME_BUFFER: usize = 16 << 10;
 
 /// Decodes one frame (a Cap'n Proto message as the RPC layer reads it) with
 /// the membrane's bounds and walks all of it: what a peer's bytes go

@@ -1,5 +1,7 @@
-//! Serving on a Unix socket: [`HomeLock`] (one serving Mother per home)
-//! and [`serve_unix`] (the accept loop, until a shutdown signal).
+//! Serving on a Unix socket: [`HomeLock`] (one serving Mother per home),
+//! [`serve_unix`] (the accept loop, until a shutdown signal) and
+//! [`SocketThread`] (that loop on a thread of its own, as `mother serve`
+//! runs it).
 //!
 //! The socket is created mode 0600 (the umask is narrowed around `bind`,
 //! then the mode is set again), so only the home's owner can connect; the
@@ -121,4 +123,56 @@ pub async fn serve_unix(
         "shutting down: no new connections"
     );
     server.drain(drain).await
+}
+
+/// [`serve_unix`] on a thread of its own: a current-thread runtime whose own
+/// driver polls the socket and every connection, so the Cap'n Proto work of
+/// all connections (single-threaded anyway) is woken by its sockets without
+/// a hop through another thread's poller; the Mother's work still goes to
+/// the multi-thread runtime the server was created on.
+#[derive(Debug)]
+pub struct SocketThread {
+    done: tokio::sync::oneshot::Receiver<usize>,
+}
+
+impl SocketThread {
+    /// Binds `path` (as [`bind`]) and serves `server` there until
+    /// `shutdown` turns true, then waits up to `drain` for runs in flight.
+    /// Returns once the socket is bound, or with the reason it is not.
+    pub fn start(
+        server: MembraneServer,
+        path: &Path,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+        drain: std::time::Duration,
+    ) -> Result<Self, MembraneError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| MembraneError::io("starting the socket's runtime".to_owned(), e))?;
+        let listener = {
+            let _serving = runtime.enter();
+            bind(path)?
+        };
+        let (finished, done) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("membrane-socket".into())
+            .spawn(move || {
+                let local = tokio::task::LocalSet::new();
+                let left = local.block_on(&runtime, async move {
+                    let stop = async move {
+                        let _ = shutdown.wait_for(|stop| *stop).await;
+                    };
+                    serve_unix(&server, listener, stop, drain).await
+                });
+                let _ = finished.send(left);
+            })
+            .map_err(|e| MembraneError::io("starting the socket's thread".to_owned(), e))?;
+        Ok(Self { done })
+    }
+
+    /// Waits until serving has stopped; returns how many runs in flight
+    /// did not finish within the drain (`None` if the thread died first).
+    pub async fn finished(self) -> Option<usize> {
+        self.done.await.ok()
+    }
 }

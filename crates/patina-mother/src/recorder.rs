@@ -2,23 +2,32 @@
 //! chain — seal, durable append, and keep the child's bytes so the receipt
 //! can be replayed later.
 //!
-//! Its work is blocking (hashing, signing, a synced SQLite write): call it
-//! from a blocking thread (the [`crate::Runner`] does). Appends go through
-//! one committer thread that takes every receipt waiting when it starts a
-//! write, so the receipts of concurrent runs share one transaction and one
-//! fsync (group commit); each caller is answered only once its receipt is
-//! durable. It must never sign
-//! anything but a transcript the host produced, never append out of chain
+//! Its blocking work (hashing, signing, a synced SQLite write) is done by
+//! two threads in a pipeline: the sealer takes every receipt waiting,
+//! seals and verifies them in chain order from the head it expects, and
+//! hands the batch to the writer, which appends it in one transaction with
+//! one fsync (group commit) while the sealer works on the next batch; each
+//! caller is answered only once its receipt is durable. A receipt sealed
+//! ahead on a head that turned out wrong (another writer, a refused
+//! receipt) is sealed again inside the write. A run's task hands its
+//! transcript over ([`Recorder::submit`]) and awaits the receipt without
+//! holding a thread; only the first recording of a child stores its bytes
+//! (blocking: the [`crate::Runner`] does that part on a blocking thread).
+//! It must never sign anything but a transcript the host produced, never
+//! append out of chain
 //! order (the store decides the previous receipt inside its write), and
 //! never drop a receipt silently: a failed append is an error.
 
-use std::sync::{Arc, mpsc};
+use std::collections::HashSet;
+use std::sync::{Arc, Condvar, Mutex, PoisonError, mpsc};
 
 use patina_host::{Child, RunReport, unix_millis};
-use patina_receipts::store::{BatchItem, ReceiptStore};
+use patina_receipts::store::{BatchItem, ReceiptStore, Sealed};
 use patina_receipts::{
-    Attribution, Blob, Identity, MotherId, Receipt, ReceiptError, Transcript, canonical,
+    Attribution, Blob, Identity, MotherId, Receipt, ReceiptError, ReceiptId, Transcript, canonical,
 };
+
+use patina_core::ChildId;
 
 use crate::{ChildStore, MotherError};
 
@@ -28,6 +37,23 @@ pub struct Recorder {
     children: ChildStore,
     identity: Arc<Identity>,
     committer: mpsc::Sender<Pending>,
+    /// Children whose bytes this recorder has seen stored in `children`.
+    stored: Arc<Mutex<HashSet<ChildId>>>,
+}
+
+/// A receipt handed to the committer: await it ([`Submitted::receipt`]).
+#[derive(Debug)]
+pub struct Submitted(tokio::sync::oneshot::Receiver<Result<Receipt, ReceiptError>>);
+
+impl Submitted {
+    /// The receipt, once it is durable on the chain.
+    pub async fn receipt(self) -> Result<Receipt, MotherError> {
+        Ok(self.0.await.map_err(|_| committer_gone())??)
+    }
+}
+
+fn committer_gone() -> MotherError {
+    MotherError::Task("the receipt committer stopped".into())
 }
 
 /// The most receipts one transaction takes.
@@ -38,17 +64,46 @@ struct Pending {
     transcript: Transcript,
     blobs: Vec<Blob>,
     header: canonical::Header,
-    reply: mpsc::SyncSender<Result<Receipt, ReceiptError>>,
+    reply: tokio::sync::oneshot::Sender<Result<Receipt, ReceiptError>>,
 }
 
-/// The committer: waits for one receipt, takes every other one waiting,
-/// appends them in one batch and answers each. Ends when every
-/// [`Recorder`] is gone.
-fn commit_loop(
+/// A batch on its way from the sealer to the writer: each receipt with the
+/// receipt sealed (and verified) ahead, when the sealer knew the head.
+struct Batch {
+    pending: Vec<Pending>,
+    sealed: Vec<Option<Sealed>>,
+}
+
+/// What the writer tells the sealer: how many batches it has written, the
+/// chain's head after the last one (`None`: not known) and whether a batch
+/// went in otherwise than sealed ahead (the sealer's guess of the head is
+/// then stale).
+#[derive(Default)]
+struct Written {
+    batches: u64,
+    head: Option<Option<ReceiptId>>,
+    stale: bool,
+}
+
+type Progress = Arc<(Mutex<Written>, Condvar)>;
+
+/// How often a sealer waiting for the writer checks that it is still there.
+const WRITER_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The sealer: waits for one receipt, takes every other one waiting, and
+/// seals and verifies them in chain order from the head it expects — the
+/// signature work of a batch, done while the writer commits the one
+/// before. Ends when every [`Recorder`] is gone.
+fn seal_loop(
     identity: Arc<Identity>,
     receipts: Arc<dyn ReceiptStore>,
     queue: mpsc::Receiver<Pending>,
+    writer: mpsc::SyncSender<Batch>,
+    progress: Progress,
 ) {
+    let mother = identity.id();
+    let mut guess: Option<Option<ReceiptId>> = None;
+    let mut sent: u64 = 0;
     while let Ok(first) = queue.recv() {
         let mut pending = vec![first];
         while pending.len() < MAX_BATCH {
@@ -57,7 +112,65 @@ fn commit_loop(
                 Err(_) => break,
             }
         }
-        let mother = identity.id();
+        {
+            let (lock, written) = &*progress;
+            let mut state = lock.lock().unwrap_or_else(PoisonError::into_inner);
+            if guess.is_none() || state.stale {
+                // Start over from the head the store has once every batch
+                // sent so far is written.
+                while state.batches < sent {
+                    // A writer that is gone (it holds the other handle on
+                    // `progress`) writes nothing more: stop, so every
+                    // caller waiting is told the committer stopped.
+                    if Arc::strong_count(&progress) < 2 {
+                        return;
+                    }
+                    state = written
+                        .wait_timeout(state, WRITER_CHECK)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
+                state.stale = false;
+                guess = match state.head {
+                    Some(head) => Some(head),
+                    None => receipts.head(&mother).ok(),
+                };
+            }
+        }
+        let sealed = pending
+            .iter()
+            .map(|p| {
+                let head = guess?;
+                let receipt =
+                    canonical::seal_with(p.transcript.clone(), &identity, &p.header, head);
+                let sealed = Sealed::verified(receipt).ok();
+                guess = sealed.as_ref().map(|s| Some(s.receipt().id));
+                sealed
+            })
+            .collect();
+        if writer.send(Batch { pending, sealed }).is_err() {
+            break;
+        }
+        sent += 1;
+    }
+}
+
+/// The writer: appends each batch in one transaction (one fsync) — the
+/// receipts sealed ahead as they are when they follow the head, the others
+/// sealed again inside the write — and answers each caller once its
+/// receipt is durable.
+fn write_loop(
+    identity: Arc<Identity>,
+    receipts: Arc<dyn ReceiptStore>,
+    batches: mpsc::Receiver<Batch>,
+    progress: Progress,
+) {
+    let mother = identity.id();
+    while let Ok(Batch { pending, sealed }) = batches.recv() {
+        let ahead: Vec<Option<ReceiptId>> = sealed
+            .iter()
+            .map(|s| s.as_ref().map(|s| s.receipt().id))
+            .collect();
         let mut seals: Vec<_> = pending
             .iter()
             .map(|p| {
@@ -70,16 +183,38 @@ fn commit_loop(
         let mut batch: Vec<BatchItem<'_>> = seals
             .iter_mut()
             .zip(&pending)
-            .map(|(seal, p)| BatchItem {
+            .zip(sealed)
+            .map(|((seal, p), sealed)| BatchItem {
                 seal,
                 blobs: &p.blobs,
+                sealed,
             })
             .collect();
         let results = receipts.append_batch(&mother, &mut batch);
         drop(batch);
         drop(seals);
-        tracing::debug!(receipts = pending.len(), "group commit");
-        for (p, result) in pending.iter().zip(results) {
+        let as_sealed = results
+            .iter()
+            .zip(&ahead)
+            .all(|(result, ahead)| matches!((result, ahead), (Ok(r), Some(id)) if r.id == *id));
+        let last = results
+            .iter()
+            .rev()
+            .find_map(|r| r.as_ref().ok().map(|r| r.id));
+        {
+            let (lock, written) = &*progress;
+            let mut state = lock.lock().unwrap_or_else(PoisonError::into_inner);
+            state.batches += 1;
+            state.head = match last {
+                Some(id) => Some(Some(id)),
+                None if as_sealed => state.head,
+                None => None,
+            };
+            state.stale |= !as_sealed;
+            written.notify_all();
+        }
+        tracing::debug!(receipts = pending.len(), as_sealed, "group commit");
+        for (p, result) in pending.into_iter().zip(results) {
             // A caller that stopped waiting still has its receipt stored.
             let _ = p.reply.send(result);
         }
@@ -96,15 +231,33 @@ impl Recorder {
         receipts: Arc<dyn ReceiptStore>,
     ) -> Result<Self, MotherError> {
         let (committer, queue) = mpsc::channel();
-        let committer_identity = identity.clone();
+        // At most one batch sealed ahead of the one being written.
+        let (writer, batches) = mpsc::sync_channel(0);
+        let progress = Progress::default();
+        let (sealer_identity, sealer_receipts, sealer_progress) =
+            (identity.clone(), receipts.clone(), progress.clone());
+        std::thread::Builder::new()
+            .name("patina-seal".into())
+            .spawn(move || {
+                seal_loop(
+                    sealer_identity,
+                    sealer_receipts,
+                    queue,
+                    writer,
+                    sealer_progress,
+                )
+            })
+            .map_err(|error| MotherError::io("starting the receipt sealer", error))?;
+        let writer_identity = identity.clone();
         std::thread::Builder::new()
             .name("patina-receipts".into())
-            .spawn(move || commit_loop(committer_identity, receipts, queue))
+            .spawn(move || write_loop(writer_identity, receipts, batches, progress))
             .map_err(|error| MotherError::io("starting the receipt committer", error))?;
         Ok(Self {
             children,
             identity,
             committer,
+            stored: Arc::default(),
         })
     }
 
@@ -113,30 +266,50 @@ impl Recorder {
         self.identity.id()
     }
 
-    /// Seals a recorded run into a signed receipt naming `attribution` (who
-    /// asked) and appends it (durably) to this Mother's chain, keeping the
-    /// child's bytes too. `None` for a live run. The report's events move
-    /// into the receipt. Blocking.
-    pub fn record(
+    /// Whether recording a run of `id` would first have to store the
+    /// child's bytes (blocking work: [`Self::store_child`]).
+    pub fn must_store(&self, id: &ChildId) -> bool {
+        !self
+            .stored
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(id)
+    }
+
+    /// Keeps `child`'s bytes in the child store (if they are not there), so
+    /// its receipts can be replayed. Blocking.
+    pub fn store_child(&self, child: &Child) -> Result<(), MotherError> {
+        let id = child.id();
+        if !self.children.contains(&id) {
+            self.children.install(&child.bytes()?, None)?;
+        }
+        self.stored
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id);
+        Ok(())
+    }
+
+    /// Hands a recorded run to the committer, to be sealed into a signed
+    /// receipt naming `attribution` (who asked) and appended (durably) to
+    /// this Mother's chain; `None` for a live run. The report's events move
+    /// into the receipt. The child's bytes must already be stored
+    /// ([`Self::must_store`]). Never blocks.
+    pub fn submit(
         &self,
-        child: &Child,
         report: &mut RunReport,
         attribution: &Attribution,
-    ) -> Result<Option<Receipt>, MotherError> {
+    ) -> Result<Option<Submitted>, MotherError> {
         let Some((transcript, blobs)) = report.take_transcript() else {
             return Ok(None);
         };
-        if !self.children.contains(&child.id()) {
-            self.children.install(&child.bytes()?, None)?;
-        }
         let header = canonical::Header {
             started_at_ms: unix_millis(report.started_at),
             ended_at_ms: unix_millis(report.ended_at),
             attribution: attribution.clone(),
             meter: patina_receipts::Meter::Fuel,
         };
-        let (reply, answer) = mpsc::sync_channel(1);
-        let gone = || MotherError::Task("the receipt committer stopped".into());
+        let (reply, answer) = tokio::sync::oneshot::channel();
         self.committer
             .send(Pending {
                 transcript,
@@ -144,9 +317,8 @@ impl Recorder {
                 header,
                 reply,
             })
-            .map_err(|_| gone())?;
-        let receipt = answer.recv().map_err(|_| gone())??;
-        Ok(Some(receipt))
+            .map_err(|_| committer_gone())?;
+        Ok(Some(Submitted(answer)))
     }
 }
 

@@ -145,22 +145,29 @@ impl Runner {
                     return Err(MotherError::Refused(refused));
                 }
             };
-            let output = runner
-                .blocking(move |runner| {
-                    let mut report = report;
-                    let receipt = runner.recorder.record(&child, &mut report, &attribution)?;
-                    let kind = report
-                        .outcome
-                        .as_ref()
-                        .map_or_else(|e| e.kind(), |_| "returned");
-                    runner.stats.ran(kind, report.elapsed, receipt.is_some());
-                    Ok(RunOutput {
-                        child,
-                        report,
-                        receipt,
-                    })
-                })
-                .await?;
+            // A recorded run's child bytes are kept (blocking, once per
+            // child); the receipt is then awaited without holding a thread.
+            let mut report = report;
+            if report.recorded && runner.recorder.must_store(&child.id()) {
+                let stored = child.clone();
+                runner
+                    .blocking(move |runner| runner.recorder.store_child(&stored))
+                    .await?;
+            }
+            let receipt = match runner.recorder.submit(&mut report, &attribution)? {
+                Some(submitted) => Some(submitted.receipt().await?),
+                None => None,
+            };
+            let kind = report
+                .outcome
+                .as_ref()
+                .map_or_else(|e| e.kind(), |_| "returned");
+            runner.stats.ran(kind, report.elapsed, receipt.is_some());
+            let output = RunOutput {
+                child,
+                report,
+                receipt,
+            };
             if let Some(receipt) = &output.receipt {
                 tracing::Span::current().record("receipt", receipt.id.to_string());
             }

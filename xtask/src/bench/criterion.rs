@@ -44,6 +44,9 @@ const PAIRS: &[(&str, &str, Option<f64>)] = &[
         "hop/direct_epoch_current",
         None,
     ),
+    // Context: the same attenuated call on an in-process door's `Access`
+    // (the checks, no Cap'n Proto).
+    ("hop/access_epoch_current", "hop/direct_epoch_current", None),
     (
         "run/socket_recorded_run",
         "run/embedded_recorded_run",

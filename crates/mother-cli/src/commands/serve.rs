@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use patina_membrane::{HomeLock, MembraneServer, ServeConfig};
+use patina_membrane::{HomeLock, MembraneServer, ServeConfig, SocketThread};
 use patina_mother::{Mother, MotherConfig};
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -35,7 +35,11 @@ pub fn run(home: PathBuf, args: ServeArgs) -> Result<ExitCode> {
         let id = mother.identity().id();
         let server = MembraneServer::open(mother, ServeConfig::default())?;
         let socket = args.socket.unwrap_or_else(|| home.join("mother.sock"));
-        let listener = patina_membrane::bind(&socket)?;
+        // The socket is served on a thread of its own (its connections'
+        // Cap'n Proto work on a current-thread runtime), the Mother's work
+        // on this multi-thread runtime.
+        let (stop_socket, socket_stopping) = tokio::sync::watch::channel(false);
+        let serving = SocketThread::start(server.clone(), &socket, socket_stopping, drain)?;
         let mcp = match args.mcp {
             Some(addr) => Some(super::mcp::start_http(&server, addr).await?),
             None => None,
@@ -75,8 +79,13 @@ pub fn run(home: PathBuf, args: ServeArgs) -> Result<ExitCode> {
                 _ = interrupt.recv() => {}
             }
             let _ = stop.send(true);
+            let _ = stop_socket.send(true);
         };
-        let left = patina_membrane::serve_unix(&server, listener, shutdown, drain).await;
+        shutdown.await;
+        let left = serving
+            .finished()
+            .await
+            .unwrap_or_else(|| server.in_flight());
         drop(mcp);
         if let Some(http) = http
             && let Ok(served) = http.await

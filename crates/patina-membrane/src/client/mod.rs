@@ -13,7 +13,6 @@ use capnp_rpc::{RpcSystem, rpc_twoparty_capnp, twoparty};
 use patina_mother::{Installed, InstalledChild, ReplaySummary, RunSpec, RunSummary};
 use patina_receipts::{Blob, ExportedReceipt, Receipt};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 
 use crate::RemoteError;
 use crate::login::{public_key, sign_login};
@@ -101,10 +100,10 @@ impl Connection {
     where
         S: AsyncRead + AsyncWrite + Unpin + 'static,
     {
-        let (reader, writer) = tokio::io::split(stream);
+        let (reader, writer) = crate::buffered(stream);
         let network = twoparty::VatNetwork::new(
-            reader.compat(),
-            writer.compat_write(),
+            reader,
+            writer,
             rpc_twoparty_capnp::Side::Client,
             crate::ServeConfig::default().reader_options(),
         );

@@ -32,7 +32,6 @@ use capnp_rpc::{RpcSystem, rpc_twoparty_capnp, twoparty};
 use patina_mother::{Mother, RunSpec};
 use patina_receipts::ExportedReceipt;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 use tracing::Instrument;
 
 use crate::access::Access;
@@ -421,10 +420,10 @@ async fn rpc_on<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + 'static,
 {
-    let (reader, writer) = tokio::io::split(stream);
+    let (reader, writer) = crate::buffered(stream);
     let network = twoparty::VatNetwork::new(
-        reader.compat(),
-        writer.compat_write(),
+        reader,
+        writer,
         rpc_twoparty_capnp::Side::Server,
         shared.config.reader_options(),
     );

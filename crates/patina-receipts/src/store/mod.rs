@@ -56,12 +56,55 @@ impl ListFilter {
 /// SQLite store is also safe from several processes at once, the sled store
 /// from one process only (sled locks its directory: share one handle).
 /// One receipt of an [`ReceiptStore::append_batch`]: its `seal` (as for
-/// [`ReceiptStore::append`]) and its blobs.
+/// [`ReceiptStore::append`]), its blobs and, optionally, the receipt already
+/// sealed (and verified) ahead of the write for the head its writer
+/// expected.
 pub struct BatchItem<'a> {
     /// Makes the receipt from the id of the chain's head.
     pub seal: &'a mut dyn FnMut(Option<ReceiptId>) -> Receipt,
     /// The blobs it refers to.
     pub blobs: &'a [Blob],
+    /// The receipt sealed ahead: appended as it is when it follows the head
+    /// found inside the write (a store may also ignore it); otherwise
+    /// `seal` makes the receipt again there.
+    pub sealed: Option<Sealed>,
+}
+
+/// A receipt sealed and verified before its append (so the signature
+/// checks of a batch run outside the store's write lock, or on another
+/// thread). Only [`Sealed::verified`] makes one: a store appends it without
+/// verifying it again.
+/// Its canonical encoding (what a store keeps) is made then too.
+#[derive(Clone, Debug)]
+pub struct Sealed {
+    receipt: Receipt,
+    body: Vec<u8>,
+}
+
+impl Sealed {
+    /// `receipt`, once [`crate::verify`] accepts it.
+    pub fn verified(receipt: Receipt) -> Result<Self, ReceiptError> {
+        crate::verify(&receipt)?;
+        let body = crate::canonical::encode(&receipt);
+        Ok(Self { receipt, body })
+    }
+
+    /// The receipt.
+    pub fn receipt(&self) -> &Receipt {
+        &self.receipt
+    }
+
+    /// The receipt and its encoding, if it is the next of `mother`'s chain
+    /// whose head is `head` ([`seal_next`]'s checks, the verification
+    /// already done).
+    pub(crate) fn follows(
+        self,
+        mother: &MotherId,
+        head: Option<ReceiptId>,
+    ) -> Option<(Receipt, Vec<u8>)> {
+        (self.receipt.mother == *mother && self.receipt.previous == head)
+            .then_some((self.receipt, self.body))
+    }
 }
 
 pub trait ReceiptStore: Send + Sync {
@@ -90,7 +133,10 @@ pub trait ReceiptStore: Send + Sync {
     /// commit): in order, each sealed on the one before it, one result per
     /// item; an item that is refused leaves the others alone. Returns only
     /// once every appended receipt is durable. The default appends them one
-    /// by one; the SQLite store writes them in one transaction (one fsync).
+    /// by one (ignoring [`BatchItem::sealed`]); the SQLite store writes them
+    /// in one transaction (one fsync), taking each receipt sealed ahead that
+    /// follows the head as it is (it was verified when it was made) and
+    /// sealing the others inside the write.
     fn append_batch(
         &self,
         mother: &MotherId,

@@ -4,7 +4,9 @@
 //! processes (SQLite's file locks; appends run in `BEGIN IMMEDIATE`, so
 //! reading the head and inserting the next receipt is one atomic step). An
 //! append seals and verifies its receipt before that transaction, and inside
-//! it only checks that the head did not move.
+//! it only checks that the head did not move; a batch takes the receipts its
+//! caller sealed (and verified) ahead the same way, and seals inside only
+//! those that do not follow the head it finds.
 //!
 //! Bodies are the canonical encoding of the whole receipt; the other columns
 //! are indexes derived from it. This module must never return before a write
@@ -231,12 +233,13 @@ impl SqliteStore {
 
 fn head_in(conn: &Connection, mother: &MotherId) -> Result<Option<ReceiptId>, ReceiptError> {
     let id: Option<String> = conn
-        .query_row(
+        .prepare_cached(
             "SELECT id FROM receipts WHERE mother = ?1 AND local = 1 ORDER BY seq DESC LIMIT 1",
-            [mother.to_string()],
-            |row| row.get(0),
         )
-        .optional()
+        .and_then(|mut stmt| {
+            stmt.query_row([mother.to_string()], |row| row.get(0))
+                .optional()
+        })
         .map_err(db("reading the chain head"))?;
     id.map(|id| stored_id(&id)).transpose()
 }
@@ -248,12 +251,10 @@ fn stored_id(text: &str) -> Result<ReceiptId, ReceiptError> {
 }
 
 fn has_receipt(tx: &Connection, id: &ReceiptId) -> Result<bool, ReceiptError> {
-    tx.query_row("SELECT 1 FROM receipts WHERE id = ?1", [id.hex()], |_| {
-        Ok(())
-    })
-    .optional()
-    .map(|found| found.is_some())
-    .map_err(db("looking up a receipt"))
+    tx.prepare_cached("SELECT 1 FROM receipts WHERE id = ?1")
+        .and_then(|mut stmt| stmt.query_row([id.hex()], |_| Ok(())).optional())
+        .map(|found| found.is_some())
+        .map_err(db("looking up a receipt"))
 }
 
 /// Checks `receipt`'s blobs and writes them and it (`local` or imported).
@@ -263,15 +264,28 @@ fn insert(
     blobs: &[Blob],
     local: bool,
 ) -> Result<(), ReceiptError> {
+    insert_encoded(
+        tx,
+        receipt,
+        &crate::canonical::encode(receipt),
+        blobs,
+        local,
+    )
+}
+
+/// [`insert`] with the receipt's canonical encoding already made.
+fn insert_encoded(
+    tx: &Connection,
+    receipt: &Receipt,
+    body: &[u8],
+    blobs: &[Blob],
+    local: bool,
+) -> Result<(), ReceiptError> {
     check_blobs(receipt, blobs, &mut |digest| {
-        tx.query_row(
-            "SELECT 1 FROM blobs WHERE digest = ?1",
-            [digest.hex()],
-            |_| Ok(()),
-        )
-        .optional()
-        .map(|found| found.is_some())
-        .map_err(db("looking up a blob"))
+        tx.prepare_cached("SELECT 1 FROM blobs WHERE digest = ?1")
+            .and_then(|mut stmt| stmt.query_row([digest.hex()], |_| Ok(())).optional())
+            .map(|found| found.is_some())
+            .map_err(db("looking up a blob"))
     })?;
     let mut put_blob = tx
         .prepare_cached("INSERT OR IGNORE INTO blobs (digest, bytes) VALUES (?1, ?2)")
@@ -281,18 +295,20 @@ fn insert(
             .execute(params![blob.digest.hex(), blob.bytes])
             .map_err(db("storing a blob"))?;
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO receipts (id, mother, child, local, previous, body, caller) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .and_then(|mut stmt| stmt.execute(
         params![
             receipt.id.hex(),
             receipt.mother.to_string(),
             receipt.transcript.child.to_string(),
             local,
             receipt.previous.map(|id| id.hex()),
-            crate::canonical::encode(receipt),
+            body,
             receipt.caller.as_ref().map(|c| c.id.as_str()),
         ],
-    )
+    ))
     .map_err(db("storing a receipt"))?;
     Ok(())
 }
@@ -368,14 +384,24 @@ impl ReceiptStore for SqliteStore {
             let result = (|| {
                 check_intact(item.blobs)?;
                 let savepoint = tx.savepoint().map_err(db("starting an append"))?;
-                let receipt = seal_next(mother, head, &mut *item.seal)?;
+                // Sealed and verified ahead (outside this lock) when it
+                // follows the head found here; sealed again otherwise.
+                let (receipt, body) = match item.sealed.take().and_then(|s| s.follows(mother, head))
+                {
+                    Some(sealed) => sealed,
+                    None => {
+                        let receipt = seal_next(mother, head, &mut *item.seal)?;
+                        let body = crate::canonical::encode(&receipt);
+                        (receipt, body)
+                    }
+                };
                 if has_receipt(&savepoint, &receipt.id)? {
                     return Err(ReceiptError::Chain {
                         at: receipt.id.to_string(),
                         reason: "a receipt with this id is already stored".into(),
                     });
                 }
-                insert(&savepoint, &receipt, item.blobs, true)?;
+                insert_encoded(&savepoint, &receipt, &body, item.blobs, true)?;
                 savepoint.commit().map_err(db("committing an append"))?;
                 Ok(receipt)
             })();

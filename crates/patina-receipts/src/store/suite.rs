@@ -115,14 +115,17 @@ pub fn appends_batches(store: &dyn ReceiptStore) {
         super::BatchItem {
             seal: &mut a,
             blobs: &[],
+            sealed: None,
         },
         super::BatchItem {
             seal: &mut wrong,
             blobs: &[],
+            sealed: None,
         },
         super::BatchItem {
             seal: &mut c,
             blobs: &[],
+            sealed: None,
         },
     ];
     let results = store.append_batch(&me.id(), &mut batch);

@@ -257,3 +257,69 @@ fn a_short_lived_store_keeps_its_log_on_close_and_checkpoints_it_early() {
     drop(store);
     assert_eq!(wal_len(dir.path()), 0, "checkpointed and removed on close");
 }
+
+/// A batch whose receipts were sealed ahead on the right head goes in as
+/// sealed (its seal functions never run); one sealed ahead on a wrong head
+/// is sealed again on the real head, and the chain still verifies.
+#[test]
+fn a_batch_sealed_ahead_goes_in_as_sealed_and_a_wrong_guess_is_resealed() {
+    use crate::store::{BatchItem, Sealed};
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_sqlite(dir.path()).unwrap();
+    let me = identity(1);
+    let first = append(&store, &me, 1);
+    let ahead = suite::sealed(&me, suite::transcript(2), Some(first.id));
+    let after = suite::sealed(&me, suite::transcript(3), Some(ahead.id));
+    let calls = std::cell::Cell::new(0);
+    let mut seal_a = |head| {
+        calls.set(calls.get() + 1);
+        suite::sealed(&me, suite::transcript(2), head)
+    };
+    let mut seal_b = |head| {
+        calls.set(calls.get() + 1);
+        suite::sealed(&me, suite::transcript(3), head)
+    };
+    let mut batch = [
+        BatchItem {
+            seal: &mut seal_a,
+            blobs: &[],
+            sealed: Some(Sealed::verified(ahead.clone()).unwrap()),
+        },
+        BatchItem {
+            seal: &mut seal_b,
+            blobs: &[],
+            sealed: Some(Sealed::verified(after.clone()).unwrap()),
+        },
+    ];
+    let results = store.append_batch(&me.id(), &mut batch);
+    assert_eq!(results[0].as_ref().unwrap().id, ahead.id);
+    assert_eq!(results[1].as_ref().unwrap().id, after.id);
+    assert_eq!(calls.get(), 0, "receipts sealed ahead are not sealed again");
+
+    // Sealed ahead on `first` again: the head is `after` now.
+    let stale = suite::sealed(&me, suite::transcript(4), Some(first.id));
+    let mut seal_c = |head| suite::sealed(&me, suite::transcript(4), head);
+    let mut batch = [BatchItem {
+        seal: &mut seal_c,
+        blobs: &[],
+        sealed: Some(Sealed::verified(stale.clone()).unwrap()),
+    }];
+    let results = store.append_batch(&me.id(), &mut batch);
+    let resealed = results[0].as_ref().unwrap();
+    assert_ne!(resealed.id, stale.id);
+    assert_eq!(resealed.previous, Some(after.id));
+    assert_eq!(store.verify_chain(&me.id()).unwrap(), 4);
+}
+
+/// Only a receipt that verifies can be handed over as sealed ahead.
+#[test]
+fn a_tampered_receipt_is_never_sealed_ahead() {
+    let me = identity(1);
+    let mut receipt = suite::sealed(&me, suite::transcript(2), None);
+    receipt.transcript.fuel += 1;
+    let refused = crate::store::Sealed::verified(receipt).unwrap_err();
+    assert!(
+        matches!(refused, ReceiptError::Tampered { .. }),
+        "{refused:?}"
+    );
+}
