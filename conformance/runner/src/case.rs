@@ -156,6 +156,30 @@ pub const DEFAULT_MEMORY: u64 = 64 << 20;
 /// Default output cap.
 pub const DEFAULT_OUTPUT: u64 = 4 << 20;
 
+/// A child a case needs installed under a name before it runs (the callee
+/// of an `invoke` case), as written.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NamedFile {
+    name: String,
+    /// A Rust conformance child by name.
+    child: String,
+    #[serde(default)]
+    grants: Vec<String>,
+}
+
+/// A child installed under a name, with the grants it runs with when
+/// another child invokes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Named {
+    /// The name it is installed (and invoked) by.
+    pub name: String,
+    /// The component file.
+    pub child: PathBuf,
+    /// Its install grants.
+    pub grants: Vec<String>,
+}
+
 /// A case file as written.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -164,6 +188,8 @@ struct CaseFile {
     child: String,
     #[serde(default)]
     languages: Vec<String>,
+    #[serde(default)]
+    installed: Vec<NamedFile>,
     #[serde(default)]
     call: Option<String>,
     #[serde(default)]
@@ -198,8 +224,10 @@ pub struct Case {
     pub call: Option<String>,
     /// A command child's arguments (after argv\[0\]).
     pub argv: Option<Vec<String>>,
-    /// Grants, with `{fixtures}` replaced.
+    /// Grants.
     pub grants: Vec<String>,
+    /// Children installed under a name before the case runs.
+    pub installed: Vec<Named>,
     /// Link ungranted imports to deny stubs.
     pub deny_missing: bool,
     /// Limits.
@@ -236,8 +264,37 @@ pub struct Sources<'a> {
     pub cases: &'a Path,
     /// Built children: `<dir>/<language>/<name>.wasm`.
     pub children: &'a Path,
-    /// `conformance/fixtures`, which `{fixtures}` in a grant stands for.
-    pub fixtures: &'a Path,
+    /// What each placeholder in a case file stands for.
+    pub fixtures: &'a Placeholders,
+}
+
+/// The placeholders a case file may use anywhere in its strings, and what
+/// each stands for in this run (or why it cannot: every case using it is
+/// then listed n/a with the reason).
+#[derive(Clone, Debug, Default)]
+pub struct Placeholders {
+    /// `{name}` → the value, or why there is none.
+    pub values: Vec<(&'static str, Result<String, String>)>,
+}
+
+impl Placeholders {
+    /// `text` with every placeholder replaced (JSON-escaped, as the case
+    /// file is JSON), or the reason of the first one that has no value.
+    fn fill(&self, text: &str) -> Result<String, String> {
+        let mut text = text.to_owned();
+        for (name, value) in &self.values {
+            let placeholder = format!("{{{name}}}");
+            if !text.contains(&placeholder) {
+                continue;
+            }
+            let value = value
+                .as_ref()
+                .map_err(|why| format!("the case uses `{placeholder}`, and {why}"))?;
+            let quoted = serde_json::to_string(value).unwrap_or_default();
+            text = text.replace(&placeholder, &quoted[1..quoted.len() - 1]);
+        }
+        Ok(text)
+    }
 }
 
 /// A child built in a language the machine has no toolchain for: the row
@@ -269,6 +326,13 @@ pub fn load(sources: &Sources<'_>) -> Result<(Vec<Case>, Vec<Missing>)> {
             .to_owned();
         let text = std::fs::read_to_string(&file)
             .with_context(|| format!("reading {}", file.display()))?;
+        let text = match sources.fixtures.fill(&text) {
+            Ok(text) => text,
+            Err(reason) => {
+                missing.push(Missing { name: stem, reason });
+                continue;
+            }
+        };
         let parsed: CaseFile = serde_json::from_str(&text)
             .with_context(|| format!("the case {} is malformed", file.display()))?;
         if parsed.call.is_some() == parsed.argv.is_some() {
@@ -277,12 +341,7 @@ pub fn load(sources: &Sources<'_>) -> Result<(Vec<Case>, Vec<Missing>)> {
                 file.display()
             );
         }
-        let fixtures = sources.fixtures.to_string_lossy();
-        let grants: Vec<String> = parsed
-            .grants
-            .iter()
-            .map(|g| g.replace("{fixtures}", &fixtures))
-            .collect();
+        let installed = named(&parsed, &file, sources.children)?;
         for (language, child) in children_of(&parsed, &file, sources.children)? {
             let name = if parsed.languages.len() > 1 {
                 format!("{stem} [{language}]")
@@ -308,7 +367,8 @@ pub fn load(sources: &Sources<'_>) -> Result<(Vec<Case>, Vec<Missing>)> {
                 language,
                 call: parsed.call.clone(),
                 argv: parsed.argv.clone(),
-                grants: grants.clone(),
+                grants: parsed.grants.clone(),
+                installed: installed.clone(),
                 deny_missing: parsed.deny_missing,
                 limits: parsed.limits,
                 not_applicable: parsed.hosts.clone(),
@@ -330,6 +390,32 @@ fn toolchain_hint(language: &str) -> &'static str {
         "js" => "componentize-js is not installed (npm ci in hosts/js)",
         _ => "the build did not produce it",
     }
+}
+
+/// The children the case installs by name (Rust children, built by the
+/// suite).
+fn named(parsed: &CaseFile, file: &Path, built: &Path) -> Result<Vec<Named>> {
+    parsed
+        .installed
+        .iter()
+        .map(|named| {
+            let child = built.join("rust").join(format!("{}.wasm", named.child));
+            if !child.is_file() {
+                bail!(
+                    "the case {} installs `{}` as `{}`, and {} was not built",
+                    file.display(),
+                    named.child,
+                    named.name,
+                    child.display()
+                );
+            }
+            Ok(Named {
+                name: named.name.clone(),
+                child,
+                grants: named.grants.clone(),
+            })
+        })
+        .collect()
 }
 
 /// The component file of each build of the case's child.
@@ -360,62 +446,4 @@ fn children_of(parsed: &CaseFile, file: &Path, built: &Path) -> Result<Vec<(Stri
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn patterns_match_runs_of_anything() {
-        let like = |p: &str| Text::Like { like: p.into() };
-        assert!(like("({seconds: *, nanoseconds: *})").matches("({seconds: 17, nanoseconds: 5})"));
-        assert!(!like("({seconds: *})").matches("({seconds: 17, nanoseconds: 5})x"));
-        assert!(like("*").matches(""));
-        assert!(like("a*b*c").matches("abc"));
-        assert!(!like("a*b*c").matches("acb"));
-        assert!(!like("ab*ba").matches("aba"), "the ends may not overlap");
-        assert!(Text::Exact("x".into()).matches("x"));
-        assert!(!Text::Exact("x*".into()).matches("xy"));
-    }
-
-    #[test]
-    fn a_case_file_is_read_strictly() {
-        let dir = tempfile::tempdir().unwrap();
-        let cases = dir.path().join("cases");
-        std::fs::create_dir(&cases).unwrap();
-        let sources = Sources {
-            cases: &cases,
-            children: dir.path(),
-            fixtures: dir.path(),
-        };
-        std::fs::write(
-            cases.join("a.json"),
-            r#"{"about": "x", "child": "values", "call": "add(1, 2)", "expect": {"result": "3"}, "extra": 1}"#,
-        )
-        .unwrap();
-        let error = format!("{:#}", load(&sources).unwrap_err());
-        assert!(error.contains("unknown field `extra`"), "{error}");
-        std::fs::write(
-            cases.join("a.json"),
-            r#"{"about": "x", "child": "values", "expect": {"result": "3"}}"#,
-        )
-        .unwrap();
-        let error = format!("{:#}", load(&sources).unwrap_err());
-        assert!(
-            error.contains("exactly one of `call` and `argv`"),
-            "{error}"
-        );
-        std::fs::write(
-            cases.join("a.json"),
-            r#"{"about": "x", "child": "values", "languages": ["rust", "python"], "call": "add(1, 2)", "expect": {"result": "3"}}"#,
-        )
-        .unwrap();
-        let (found, missing) = load(&sources).unwrap();
-        assert!(found.is_empty());
-        assert_eq!(missing.len(), 2);
-        assert_eq!(missing[1].name, "a [python]");
-        assert!(
-            missing[1].reason.contains("componentize-py"),
-            "{}",
-            missing[1].reason
-        );
-    }
-}
+mod tests;

@@ -333,6 +333,7 @@ mod tests {
             call: Some("greet(\"ann\")".into()),
             argv: None,
             grants: vec!["log".into()],
+            installed: Vec::new(),
             deny_missing: false,
             limits: CaseLimits::default(),
             not_applicable: BTreeMap::new(),

@@ -22,6 +22,11 @@ const RUST_CHILDREN: &[(&str, &str, &str)] = &[
     ("conf-limits", "conf_limits.wasm", "limits"),
     ("conf-ambient", "conf_ambient.wasm", "ambient"),
     ("conf-cmd", "conf-cmd.wasm", "cmd"),
+    ("conf-measure", "conf_measure.wasm", "measure"),
+    ("conf-watch", "conf_watch.wasm", "watch"),
+    ("conf-git", "conf_git.wasm", "git"),
+    ("conf-http", "conf_http.wasm", "http"),
+    ("conf-invoke", "conf_invoke.wasm", "invoke"),
 ];
 
 /// (child, world) of the Python and JavaScript children: each implements

@@ -11,6 +11,7 @@
 mod case;
 mod check;
 mod children;
+mod fixtures;
 mod hosts;
 mod report;
 mod suite;
@@ -156,12 +157,11 @@ fn build_children(mut it: impl Iterator<Item = String>) -> Result<()> {
 }
 
 async fn run(args: Args) -> Result<Report> {
-    let fixtures = repo().join("conformance/fixtures");
-    let fixtures = fixtures.canonicalize().unwrap_or(fixtures);
+    let fixtures = fixtures::Fixtures::start(&repo())?;
     let sources = Sources {
         cases: &args.cases,
         children: &args.children,
-        fixtures: &fixtures,
+        fixtures: fixtures.placeholders(),
     };
     let (mut cases, mut missing) = case::load(&sources)?;
     if !args.only.is_empty() {
@@ -182,8 +182,7 @@ async fn run(args: Args) -> Result<Report> {
     };
     let mut rows = Vec::new();
     for (index, case) in cases.iter().enumerate() {
-        let child = &prepared[&case.child];
-        let row = suite::row(case, child, &mut hosts, &replayer, &receipts).await;
+        let row = suite::row(case, &prepared, &mut hosts, &replayer, &receipts).await;
         let failed = row
             .cells
             .values()

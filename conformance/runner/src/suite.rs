@@ -4,7 +4,7 @@
 //! the row. This module orders the work; it holds no judgement of its own.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -16,28 +16,53 @@ use crate::check;
 use crate::hosts::{Embedded, HostUnderTest, Prepared, Ran};
 use crate::report::{Cell, Row};
 
-/// Reads, identifies and describes each distinct child once.
-pub fn prepare(cases: &[Case]) -> Result<HashMap<std::path::PathBuf, Prepared>> {
+/// Reads, identifies and describes each distinct child once (the cases'
+/// own and those they install by name).
+pub fn prepare(cases: &[Case]) -> Result<HashMap<PathBuf, Prepared>> {
     let mut prepared = HashMap::new();
-    for case in cases {
-        if prepared.contains_key(&case.child) {
+    let files = cases.iter().flat_map(|case| {
+        std::iter::once(&case.child).chain(case.installed.iter().map(|n| &n.child))
+    });
+    for file in files {
+        if prepared.contains_key(file) {
             continue;
         }
-        let bytes = std::fs::read(&case.child)
-            .with_context(|| format!("reading {}", case.child.display()))?;
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
         let description = patina_host::describe_component(&bytes)
-            .with_context(|| format!("describing {}", case.child.display()))?;
+            .with_context(|| format!("describing {}", file.display()))?;
         prepared.insert(
-            case.child.clone(),
+            file.clone(),
             Prepared {
                 id: patina_core::ChildId::of(&bytes).to_string(),
                 bytes: Arc::new(bytes),
-                path: case.child.clone(),
+                path: file.clone(),
                 description: serde_json::to_value(description)?,
             },
         );
     }
     Ok(prepared)
+}
+
+/// Installs on `host` the children `case` needs by name: `Ok(Some(reason))`
+/// when the host cannot.
+async fn install_named(
+    case: &Case,
+    prepared: &HashMap<PathBuf, Prepared>,
+    host: &mut dyn HostUnderTest,
+) -> Result<Option<String>> {
+    for named in &case.installed {
+        let child = prepared
+            .get(&named.child)
+            .with_context(|| format!("{} was not prepared", named.child.display()))?;
+        if let Some(reason) = host
+            .install_named(named, child)
+            .await
+            .with_context(|| format!("installing {} as `{}`", named.child.display(), named.name))?
+        {
+            return Ok(Some(reason));
+        }
+    }
+    Ok(None)
 }
 
 /// A passing answer kept to compare the other hosts with.
@@ -50,11 +75,13 @@ struct Reference {
 /// Runs one row on every host.
 pub async fn row(
     case: &Case,
-    child: &Prepared,
+    prepared: &HashMap<PathBuf, Prepared>,
     hosts: &mut [Box<dyn HostUnderTest>],
     replayer: &Embedded,
     scratch: &Path,
 ) -> Row {
+    // `prepare` read every case's child.
+    let child = &prepared[&case.child];
     let mut cells = BTreeMap::new();
     let mut reference: Option<Reference> = None;
     for host in hosts.iter_mut() {
@@ -68,22 +95,23 @@ pub async fn row(
             Some(reason) => Cell::NotApplicable { reason },
             None => {
                 let metered = host.metered();
-                match host.run(case, child).await {
+                let ran = match install_named(case, prepared, host.as_mut()).await {
+                    Err(error) => Err(error),
+                    Ok(Some(reason)) => Ok(Ran::NotApplicable { reason }),
+                    Ok(None) => host.run(case, child).await,
+                };
+                match ran {
                     Err(error) => Cell::Fail {
                         reason: format!("{error:#}"),
                     },
                     Ok(ran) => {
-                        judge(
+                        let judged = Judged {
                             case,
                             child,
-                            name,
+                            host: name,
                             metered,
-                            ran,
-                            &mut reference,
-                            replayer,
-                            scratch,
-                        )
-                        .await
+                        };
+                        judge(judged, ran, &mut reference, replayer, scratch).await
                     }
                 }
             }
@@ -99,17 +127,27 @@ pub async fn row(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn judge(
-    case: &Case,
-    child: &Prepared,
+/// What an answer is judged against.
+struct Judged<'a> {
+    case: &'a Case,
+    child: &'a Prepared,
     host: &'static str,
     metered: bool,
+}
+
+async fn judge(
+    judged: Judged<'_>,
     ran: Ran,
     reference: &mut Option<Reference>,
     replayer: &Embedded,
     scratch: &Path,
 ) -> Cell {
+    let Judged {
+        case,
+        child,
+        host,
+        metered,
+    } = judged;
     let fail = |reason: String| Cell::Fail { reason };
     let (receipt, blobs) = match (ran, &case.expect.refused) {
         (Ran::NotApplicable { reason }, _) => return Cell::NotApplicable { reason },

@@ -19,7 +19,7 @@ use tokio::sync::Mutex;
 use super::json_call::{JsonCall, translate};
 use super::served::Served;
 use super::{Embedded, HostUnderTest, Prepared, Ran, Setup, is_refusal, limits};
-use crate::case::Case;
+use crate::case::{Case, Named};
 
 /// A `mother serve --http` and a token for its bridge.
 pub struct Bridge {
@@ -150,6 +150,14 @@ impl HostUnderTest for Bridge {
         case.argv.is_some().then(|| {
             "a command child's argv has no route on the REST bridge (it calls exported functions: docs/bridge.md)".to_owned()
         })
+    }
+
+    /// Through the socket, as the home's owner (the bridge has no install
+    /// route): the Mother behind the bridge resolves the case's `invoke`
+    /// names.
+    async fn install_named(&mut self, named: &Named, child: &Prepared) -> Result<Option<String>> {
+        self.served.lock().await.install_named(named, child).await?;
+        Ok(None)
     }
 
     async fn run(&mut self, case: &Case, child: &Prepared) -> Result<Ran> {

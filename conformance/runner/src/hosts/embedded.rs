@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use patina_mother::{InstallSpec, Mother, MotherConfig, ReceiptRef};
 
 use super::{HostUnderTest, Prepared, Ran, is_refusal, spec};
-use crate::case::Case;
+use crate::case::{Case, Named};
 
 /// A Mother in process. Clones share the Mother (the suite replays every
 /// host's receipts on the embedded host's Mother: one compilation per child).
@@ -17,6 +17,8 @@ use crate::case::Case;
 pub struct Embedded {
     mother: Mother,
     installed: Rc<RefCell<HashSet<String>>>,
+    /// Names installed already.
+    named: Rc<RefCell<HashSet<String>>>,
     _home: Rc<tempfile::TempDir>,
 }
 
@@ -29,6 +31,7 @@ impl Embedded {
         Ok(Self {
             mother,
             installed: Rc::default(),
+            named: Rc::default(),
             _home: Rc::new(home),
         })
     }
@@ -49,6 +52,24 @@ impl Embedded {
         }
         Ok(())
     }
+
+    /// Installs `child` under `named`'s name with its grants, once.
+    pub async fn install_named(&self, named: &Named, child: &Prepared) -> Result<()> {
+        let new = self.named.borrow_mut().insert(named.name.clone());
+        if new {
+            let spec = InstallSpec {
+                name: Some(named.name.clone()),
+                grants: named.grants.clone(),
+            };
+            self.mother
+                .install(child.bytes.to_vec(), spec)
+                .await
+                .with_context(|| {
+                    format!("installing {} as `{}`", child.path.display(), named.name)
+                })?;
+        }
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait(?Send)]
@@ -63,6 +84,11 @@ impl HostUnderTest for Embedded {
 
     fn not_applicable(&self, _: &Case) -> Option<String> {
         None
+    }
+
+    async fn install_named(&mut self, named: &Named, child: &Prepared) -> Result<Option<String>> {
+        Embedded::install_named(self, named, child).await?;
+        Ok(None)
     }
 
     async fn run(&mut self, case: &Case, child: &Prepared) -> Result<Ran> {

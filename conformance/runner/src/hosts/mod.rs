@@ -35,7 +35,7 @@ use patina_mother::{CallSpec, ChildRef, LimitsSpec, RunSpec};
 use patina_receipts::{Blob, Receipt};
 
 use crate::case::{
-    Case, DEFAULT_FUEL, DEFAULT_MEMORY, DEFAULT_OUTPUT, DEFAULT_TIMEOUT_MS, ExpectedOutcome,
+    Case, DEFAULT_FUEL, DEFAULT_MEMORY, DEFAULT_OUTPUT, DEFAULT_TIMEOUT_MS, ExpectedOutcome, Named,
 };
 
 pub use embedded::Embedded;
@@ -133,6 +133,17 @@ pub trait HostUnderTest {
     /// Runs `case` with `child`; `Err` when the host itself failed (it did
     /// not answer, or answered nonsense).
     async fn run(&mut self, case: &Case, child: &Prepared) -> Result<Ran>;
+    /// Installs `child` as `named` says (a name and the grants it runs
+    /// with when invoked by it) where `case`'s runs will find it, unless
+    /// it is there already. `Ok(Some(reason))` when this host cannot
+    /// install a child by name: the case is then n/a with that reason.
+    async fn install_named(&mut self, named: &Named, child: &Prepared) -> Result<Option<String>> {
+        let _ = (named, child);
+        Ok(Some(format!(
+            "the {} host cannot install a child under a name (what an invoke case calls)",
+            self.name()
+        )))
+    }
 }
 
 /// The limits every host is given for `case` (recorded in the transcript,

@@ -26,7 +26,7 @@ use super::front::LOOPBACK;
 use super::home::Home;
 use super::served::Served;
 use super::{HostUnderTest, Prepared, Ran, Setup};
-use crate::case::Case;
+use crate::case::{Case, Named};
 
 /// The asker's served Mother and the peer's, on the network.
 pub struct Peer {
@@ -35,7 +35,8 @@ pub struct Peer {
     addr: String,
     /// Children the peer holds already.
     pushed: HashSet<String>,
-    _peer: Served,
+    /// The peer Mother (its own key logs in on its socket).
+    peer: Served,
 }
 
 /// Starts the peer Mother (the asker is the shared `mother serve`).
@@ -52,7 +53,7 @@ pub async fn start(setup: &Setup<'_>) -> Result<Box<dyn HostUnderTest>> {
         asker: asker.served,
         addr,
         pushed: HashSet::new(),
-        _peer: peer,
+        peer,
     }))
 }
 
@@ -82,6 +83,12 @@ impl HostUnderTest for Peer {
 
     fn not_applicable(&self, _: &Case) -> Option<String> {
         None
+    }
+
+    /// On the peer, which runs the case and so resolves its `invoke` names.
+    async fn install_named(&mut self, named: &Named, child: &Prepared) -> Result<Option<String>> {
+        self.peer.install_named(named, child).await?;
+        Ok(None)
     }
 
     async fn run(&mut self, case: &Case, child: &Prepared) -> Result<Ran> {

@@ -14,12 +14,14 @@ use tokio::sync::Mutex;
 use super::home::Home;
 use super::serve_process::ServeProcess;
 use super::{HostUnderTest, Prepared, Ran, Setup, is_refusal, spec};
-use crate::case::Case;
+use crate::case::{Case, Named};
 
 /// A `mother serve` process and a session on its socket.
 pub struct Served {
     serve: ServeProcess,
     installed: HashSet<String>,
+    /// Names installed already.
+    named: HashSet<String>,
 }
 
 /// The served door of the shared `mother serve`.
@@ -41,6 +43,7 @@ impl Served {
         Ok(Self {
             serve: ServeProcess::start(home, flags).await?,
             installed: HashSet::new(),
+            named: HashSet::new(),
         })
     }
 
@@ -68,6 +71,21 @@ impl Served {
                 .await
                 .map_err(|e| anyhow::anyhow!("installing: {}: {}", e.kind, e.message))?;
             self.installed.insert(child.id.clone());
+        }
+        Ok(())
+    }
+
+    /// Installs `child` here under `named`'s name with its grants, once.
+    pub async fn install_named(&mut self, named: &Named, child: &Prepared) -> Result<()> {
+        if !self.named.contains(&named.name) {
+            self.serve
+                .session
+                .install(&child.bytes, Some(&named.name), &named.grants)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("installing as `{}`: {}: {}", named.name, e.kind, e.message)
+                })?;
+            self.named.insert(named.name.clone());
         }
         Ok(())
     }
@@ -118,6 +136,11 @@ impl HostUnderTest for ServedHost {
 
     fn not_applicable(&self, _: &Case) -> Option<String> {
         None
+    }
+
+    async fn install_named(&mut self, named: &Named, child: &Prepared) -> Result<Option<String>> {
+        self.served.lock().await.install_named(named, child).await?;
+        Ok(None)
     }
 
     async fn run(&mut self, case: &Case, child: &Prepared) -> Result<Ran> {

@@ -31,7 +31,7 @@ use self::session::Session;
 use self::translate::{Translation, translate};
 use super::home::Home;
 use super::{Embedded, HostUnderTest, Prepared, Ran, Setup, is_refusal, limits};
-use crate::case::Case;
+use crate::case::{Case, Named};
 
 /// Time for one call beyond the case's own deadline (the server may
 /// compile the child first).
@@ -44,6 +44,8 @@ pub struct Mcp {
     embedded: Embedded,
     /// Ids of the children installed in the home.
     installed: HashSet<String>,
+    /// Names installed in the home for the cases (invoke's callees).
+    named: HashSet<String>,
     /// The limit ceilings of each role in `policy.toml`, in order: the
     /// role of `roles[i]` is `role_name(i)`.
     roles: Vec<(u64, u64, u64)>,
@@ -61,6 +63,7 @@ pub async fn start(setup: &Setup<'_>) -> Result<Box<dyn HostUnderTest>> {
         home: Home::new("mcp", mother)?,
         embedded: setup.embedded.clone(),
         installed: HashSet::new(),
+        named: HashSet::new(),
         roles: Vec::new(),
         session: None,
     }))
@@ -210,6 +213,31 @@ impl HostUnderTest for Mcp {
             );
         }
         inexpressible(&limits(case))
+    }
+
+    /// `mother install FILE --name NAME --grant G...` into the home (the
+    /// next call starts the server again).
+    async fn install_named(&mut self, named: &Named, child: &Prepared) -> Result<Option<String>> {
+        if self.named.contains(&named.name) {
+            return Ok(None);
+        }
+        let path = child
+            .path
+            .to_str()
+            .context("a child path that is not UTF-8")?;
+        let mut args = vec!["install", path, "--name", &named.name];
+        for grant in &named.grants {
+            args.extend(["--grant", grant]);
+        }
+        self.home.run(&args).await.with_context(|| {
+            format!(
+                "installing {} as `{}` into the MCP host's home",
+                path, named.name
+            )
+        })?;
+        self.named.insert(named.name.clone());
+        self.session = None;
+        Ok(None)
     }
 
     async fn run(&mut self, case: &Case, child: &Prepared) -> Result<Ran> {
