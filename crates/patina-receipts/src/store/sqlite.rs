@@ -13,185 +13,28 @@
 //! is committed, never panic on a row it cannot decode, and never trust a
 //! column over the body it was derived from.
 
-use std::path::Path;
+mod open;
+
+use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+pub use self::open::{SqliteOptions, open_sqlite, open_sqlite_with};
 use super::{
     BatchItem, ListFilter, Lookup, MAX_CANDIDATES, OPTIMISTIC_TRIES, ReceiptStore, check_blobs,
-    check_follows, check_intact, check_link, create_dir, decode_stored, intact_blob, parse_lookup,
-    pick, seal_next,
+    check_follows, check_intact, check_link, decode_stored, intact_blob, parse_lookup, pick,
+    seal_next,
 };
 use crate::{Blob, Digest, MotherId, Receipt, ReceiptError, ReceiptId};
-
-/// The schema this build writes.
-const SCHEMA_VERSION: &str = "2";
-/// How long a writer waits for another process's write transaction.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS receipts (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT UNIQUE NOT NULL,
-    mother TEXT NOT NULL,
-    child TEXT NOT NULL,
-    local INTEGER NOT NULL,
-    previous TEXT,
-    body BLOB NOT NULL,
-    caller TEXT
-);
-CREATE INDEX IF NOT EXISTS receipts_chain ON receipts (mother, local, seq);
-CREATE INDEX IF NOT EXISTS receipts_child ON receipts (child, seq);
--- A Mother's local chain never forks, whatever a buggy writer tries.
-CREATE UNIQUE INDEX IF NOT EXISTS receipts_link
-    ON receipts (mother, ifnull(previous, '')) WHERE local = 1;
-CREATE TABLE IF NOT EXISTS blobs (digest TEXT PRIMARY KEY, bytes BLOB NOT NULL);
-INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '2');
-";
-
-/// Schema 1 → 2: the caller of each run (receipts of version 2 name it).
-const MIGRATE_1_TO_2: &str = "
-ALTER TABLE receipts ADD COLUMN caller TEXT;
-UPDATE meta SET value = '2' WHERE key = 'schema_version';
-";
-
-/// Indexes on the columns schema 2 added.
-const INDEXES_2: &str = "
-CREATE INDEX IF NOT EXISTS receipts_caller ON receipts (caller, seq);
-";
 
 /// The SQLite receipt store. Open with [`open_sqlite`].
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Mutex<Connection>,
-}
-
-/// How the process that opens a [`SqliteStore`] uses it: what it pays for
-/// keeping the write-ahead log short.
-///
-/// Every commit is durable when it returns (`synchronous=FULL`: the log is
-/// synced); these only choose when logged pages are copied into the database
-/// file (a *checkpoint*: a sync of the log, writes, a sync of the database).
-/// The first connection a process opens while no other is open re-reads the
-/// whole log to rebuild SQLite's shared index of it (about 6 ms per MiB
-/// measured here), so a process that opens the store for one command wants a
-/// short log and no checkpoint on its way out; a long-lived one wants few
-/// checkpoints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SqliteOptions {
-    /// Log pages (4 KiB each) after which a commit checkpoints them
-    /// (SQLite's `wal_autocheckpoint`; its default is 1000).
-    pub checkpoint_pages: u32,
-    /// Whether closing the last connection checkpoints the log (SQLite's
-    /// default: two syncs and the copy, paid by whoever closes last).
-    pub checkpoint_on_close: bool,
-}
-
-impl SqliteOptions {
-    /// SQLite's defaults: for a process that keeps the store open (a server).
-    pub const LONG_LIVED: Self = Self {
-        checkpoint_pages: 1000,
-        checkpoint_on_close: true,
-    };
-    /// For a process that opens the store for one command and exits
-    /// (`mother run`): a log of at most ~400 KiB to re-read on the next
-    /// open, and nothing but the commit's own sync on the way out.
-    pub const SHORT_LIVED: Self = Self {
-        checkpoint_pages: 100,
-        checkpoint_on_close: false,
-    };
-}
-
-impl Default for SqliteOptions {
-    fn default() -> Self {
-        Self::LONG_LIVED
-    }
-}
-
-/// Opens the default store at `dir/receipts.sqlite3`, creating it.
-pub fn open_sqlite(dir: &Path) -> Result<SqliteStore, ReceiptError> {
-    open_sqlite_with(dir, SqliteOptions::default())
-}
-
-/// [`open_sqlite`] for a process that uses the store as `options` says.
-pub fn open_sqlite_with(dir: &Path, options: SqliteOptions) -> Result<SqliteStore, ReceiptError> {
-    create_dir(dir)?;
-    let path = dir.join("receipts.sqlite3");
-    let err = |e: rusqlite::Error| store_error(&format!("opening {}", path.display()), e);
-    let mut conn = Connection::open(&path).map_err(err)?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
-    let mode: String =
-        retry_busy(|| conn.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0)))
-            .map_err(err)?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(store_error(
-            &path.display().to_string(),
-            format!("journal mode is {mode}, not WAL"),
-        ));
-    }
-    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
-        .map_err(err)?;
-    conn.pragma_update(None, "wal_autocheckpoint", options.checkpoint_pages)
-        .map_err(err)?;
-    conn.set_db_config(
-        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
-        !options.checkpoint_on_close,
-    )
-    .map_err(err)?;
-    let version: String = retry_busy(|| {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(SCHEMA)?;
-        let mut version: String = tx.query_row(
-            "SELECT value FROM meta WHERE key = 'schema_version'",
-            [],
-            |row| row.get(0),
-        )?;
-        if version == "1" {
-            // Schema 1 had no caller column: receipts of version 1 name no
-            // caller, so the new column starts empty for them.
-            tx.execute_batch(MIGRATE_1_TO_2)?;
-            version = SCHEMA_VERSION.to_owned();
-        }
-        tx.execute_batch(INDEXES_2)?;
-        tx.commit()?;
-        Ok(version)
-    })
-    .map_err(err)?;
-    if version != SCHEMA_VERSION {
-        return Err(store_error(
-            &path.display().to_string(),
-            format!(
-                "schema version {version} is not supported (this build reads {SCHEMA_VERSION})"
-            ),
-        ));
-    }
-    Ok(SqliteStore {
-        conn: Mutex::new(conn),
-    })
-}
-
-/// Runs `step` again while SQLite answers busy or locked, up to the busy
-/// timeout. Switching a new database to WAL and creating its schema can fail
-/// at once, without SQLite's busy handler, when several processes open a new
-/// store together.
-fn retry_busy<T>(mut step: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
-    let deadline = Instant::now() + BUSY_TIMEOUT;
-    loop {
-        match step() {
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if matches!(
-                    e.code,
-                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-                ) && Instant::now() < deadline =>
-            {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            other => return other,
-        }
-    }
+    /// The write-ahead log, and the size past which a commit truncates it
+    /// (short-lived stores only, [`SqliteOptions::truncate_log`]).
+    log: Option<(PathBuf, u64)>,
 }
 
 fn store_error(context: &str, error: impl std::fmt::Display) -> ReceiptError {
@@ -352,6 +195,7 @@ impl ReceiptStore for SqliteStore {
             insert(&tx, &receipt, blobs, true)?;
             // WAL + synchronous=FULL: the commit returns once the WAL is fsync'd.
             tx.commit().map_err(db("committing an append"))?;
+            self.keep_log_short(&conn);
             return Ok(receipt);
         }
         // The last attempt seals inside the lock and returns.
@@ -414,6 +258,7 @@ impl ReceiptStore for SqliteStore {
         if let Err(error) = tx.commit() {
             return failed("committing an append", &error);
         }
+        self.keep_log_short(&conn);
         results
     }
 
@@ -429,6 +274,7 @@ impl ReceiptStore for SqliteStore {
         }
         insert(&tx, receipt, blobs, false)?;
         tx.commit().map_err(db("committing an import"))?;
+        self.keep_log_short(&conn);
         Ok(true)
     }
 

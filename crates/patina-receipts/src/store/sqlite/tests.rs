@@ -223,7 +223,7 @@ fn wal_len(dir: &Path) -> u64 {
 }
 
 #[test]
-fn a_short_lived_store_keeps_its_log_on_close_and_checkpoints_it_early() {
+fn a_short_lived_store_keeps_its_log_on_close() {
     let dir = tempfile::tempdir().unwrap();
     let alice = identity(1);
     let store = open_sqlite_with(dir.path(), SqliteOptions::SHORT_LIVED).unwrap();
@@ -231,7 +231,7 @@ fn a_short_lived_store_keeps_its_log_on_close_and_checkpoints_it_early() {
         .conn()
         .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(pages, SqliteOptions::SHORT_LIVED.checkpoint_pages);
+    assert_eq!(pages, 0, "the store truncates its log itself");
     let first = append(&store, &alice, 1);
     drop(store);
     // Closed without a checkpoint: the receipt is (durably) in the log only,
@@ -322,4 +322,75 @@ fn a_tampered_receipt_is_never_sealed_ahead() {
         matches!(refused, ReceiptError::Tampered { .. }),
         "{refused:?}"
     );
+}
+
+/// One process per command, as `mother run` is: each opens the store, appends
+/// one receipt and goes without a checkpoint. SQLite's own checkpoint never
+/// shortened such a log (a fresh process cannot know what was copied), so it
+/// grew by every command and each open re-read all of it; a short-lived store
+/// truncates it once it passes its limit.
+#[test]
+fn a_log_shared_by_short_lived_processes_stays_short() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice = identity(1);
+    let options = SqliteOptions {
+        checkpoint_pages: 16,
+        ..SqliteOptions::SHORT_LIVED
+    };
+    let page = 4096 + 24;
+    let limit = 32 + 16 * page;
+    let (mut largest, mut truncations, mut last) = (0, 0, None);
+    for n in 1..=60u64 {
+        let store = open_sqlite_with(dir.path(), options).unwrap();
+        let receipt = append(&store, &alice, n);
+        assert_eq!(receipt.previous, last, "the chain goes on across opens");
+        last = Some(receipt.id);
+        drop(store);
+        let len = wal_len(dir.path());
+        if len == 0 {
+            truncations += 1;
+        }
+        largest = largest.max(len);
+    }
+    assert!(
+        largest <= limit + 8 * page,
+        "the log grew to {largest} bytes (limit {limit})"
+    );
+    assert!(
+        truncations >= 3,
+        "truncated {truncations} times in 60 commits"
+    );
+    let store = open_sqlite_with(dir.path(), options).unwrap();
+    assert_eq!(store.verify_chain(&alice.id()).unwrap(), 60);
+}
+
+#[test]
+fn a_long_lived_store_leaves_checkpoints_to_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_sqlite(dir.path()).unwrap();
+    let pages: u32 = store
+        .conn()
+        .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(pages, SqliteOptions::LONG_LIVED.checkpoint_pages);
+    append(&store, &identity(1), 1);
+    assert!(
+        wal_len(dir.path()) > 0,
+        "a long-lived store keeps its log open"
+    );
+}
+
+/// Opening a store whose schema is current takes no write lock, so a reader
+/// (`mother receipts list`) is not held up by another process's append
+/// (before, the open waited out the busy timeout and failed).
+#[test]
+fn opening_a_current_store_does_not_wait_for_a_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice = identity(1);
+    let first = append(&open_sqlite(dir.path()).unwrap(), &alice, 1);
+    let writer = Connection::open(dir.path().join("receipts.sqlite3")).unwrap();
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let reader = open_sqlite(dir.path()).unwrap();
+    assert_eq!(reader.get(&first.id).unwrap().map(|r| r.id), Some(first.id));
+    writer.execute_batch("ROLLBACK").unwrap();
 }
