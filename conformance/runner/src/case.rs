@@ -258,6 +258,16 @@ pub fn is_ambient(toy: &str) -> bool {
     toy.starts_with("wasi:clocks/") || toy.starts_with("wasi:random/")
 }
 
+/// `value` as it is written inside a JSON string.
+fn json_escaped(value: &str) -> String {
+    let quoted = serde_json::Value::String(value.to_owned()).to_string();
+    quoted
+        .strip_prefix('"')
+        .and_then(|q| q.strip_suffix('"'))
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// Where the suite's inputs are.
 pub struct Sources<'a> {
     /// `conformance/cases` (or another directory of case files).
@@ -290,8 +300,7 @@ impl Placeholders {
             let value = value
                 .as_ref()
                 .map_err(|why| format!("the case uses `{placeholder}`, and {why}"))?;
-            let quoted = serde_json::to_string(value).unwrap_or_default();
-            text = text.replace(&placeholder, &quoted[1..quoted.len() - 1]);
+            text = text.replace(&placeholder, &json_escaped(value));
         }
         Ok(text)
     }
@@ -303,6 +312,8 @@ impl Placeholders {
 pub struct Missing {
     /// The row's name.
     pub name: String,
+    /// The language of the row's child (`file` for a path).
+    pub language: String,
     /// Why it cannot run.
     pub reason: String,
 }
@@ -318,6 +329,7 @@ pub fn load(sources: &Sources<'_>) -> Result<(Vec<Case>, Vec<Missing>)> {
     files.sort();
     let mut cases = Vec::new();
     let mut missing = Vec::new();
+    let mut names = BTreeMap::new();
     for file in files {
         let stem = file
             .file_stem()
@@ -326,12 +338,11 @@ pub fn load(sources: &Sources<'_>) -> Result<(Vec<Case>, Vec<Missing>)> {
             .to_owned();
         let text = std::fs::read_to_string(&file)
             .with_context(|| format!("reading {}", file.display()))?;
-        let text = match sources.fixtures.fill(&text) {
-            Ok(text) => text,
-            Err(reason) => {
-                missing.push(Missing { name: stem, reason });
-                continue;
-            }
+        // A placeholder with no value here: the case's rows are n/a with
+        // the reason (read as written, for their names and languages).
+        let (text, unfilled) = match sources.fixtures.fill(&text) {
+            Ok(filled) => (filled, None),
+            Err(reason) => (text, Some(reason)),
         };
         let parsed: CaseFile = serde_json::from_str(&text)
             .with_context(|| format!("the case {} is malformed", file.display()))?;
@@ -342,21 +353,40 @@ pub fn load(sources: &Sources<'_>) -> Result<(Vec<Case>, Vec<Missing>)> {
             );
         }
         let installed = named(&parsed, &file, sources.children)?;
+        for named in &installed {
+            let known = names
+                .entry(named.name.clone())
+                .or_insert_with(|| (named.clone(), stem.clone()));
+            if known.0 != *named {
+                bail!(
+                    "the cases {} and {stem} install different children or grants as `{}` \
+                     (a host keeps the first install of a name)",
+                    known.1,
+                    named.name
+                );
+            }
+        }
         for (language, child) in children_of(&parsed, &file, sources.children)? {
             let name = if parsed.languages.len() > 1 {
                 format!("{stem} [{language}]")
             } else {
                 stem.clone()
             };
-            if !child.is_file() {
+            let reason = match &unfilled {
+                Some(reason) => Some(reason.clone()),
+                None if !child.is_file() => Some(format!(
+                    "{} was not built ({}): {}",
+                    child.display(),
+                    language,
+                    toolchain_hint(&language)
+                )),
+                None => None,
+            };
+            if let Some(reason) = reason {
                 missing.push(Missing {
                     name,
-                    reason: format!(
-                        "{} was not built ({}): {}",
-                        child.display(),
-                        language,
-                        toolchain_hint(&language)
-                    ),
+                    language,
+                    reason,
                 });
                 continue;
             }

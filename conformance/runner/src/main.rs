@@ -217,7 +217,7 @@ async fn run(args: Args) -> Result<Report> {
             case: gone.name,
             about: String::new(),
             child: String::new(),
-            language: String::new(),
+            language: gone.language,
             cells,
         });
     }

@@ -112,6 +112,7 @@ fn placeholders_are_filled_and_one_without_a_value_makes_the_case_n_a() {
     );
     assert_eq!(missing.len(), 1);
     assert_eq!(missing[0].name, "b");
+    assert_eq!(missing[0].language, "rust");
     assert_eq!(
         missing[0].reason,
         "the case uses `{git}`, and `git` cannot be run here"
@@ -140,6 +141,20 @@ fn a_named_install_must_be_a_built_child() {
             grants: vec!["log".into()],
         }]
     );
+    // Another case installing the same name otherwise is refused: a host
+    // keeps the first install of a name.
+    std::fs::write(
+        cases.join("b.json"),
+        r#"{"about": "x", "child": "invoke", "call": "f()", "grants": ["invoke:h"],
+            "installed": [{"name": "h", "child": "hello"}], "expect": {}}"#,
+    )
+    .unwrap();
+    let error = format!("{:#}", load(&sources).unwrap_err());
+    assert!(
+        error.contains("the cases a and b install different children or grants as `h`"),
+        "{error}"
+    );
+    std::fs::remove_file(cases.join("b.json")).unwrap();
     write("nobody");
     let error = format!("{:#}", load(&sources).unwrap_err());
     assert!(

@@ -41,33 +41,34 @@ impl Embedded {
         &self.mother
     }
 
-    /// Installs `child` once.
+    /// Installs `child` once (remembered only once it is installed: a
+    /// failed install is tried again by the next case).
     pub async fn install(&self, child: &Prepared) -> Result<()> {
-        let new = self.installed.borrow_mut().insert(child.id.clone());
-        if new {
-            self.mother
-                .install(child.bytes.to_vec(), InstallSpec::default())
-                .await
-                .with_context(|| format!("installing {}", child.path.display()))?;
+        if self.installed.borrow().contains(&child.id) {
+            return Ok(());
         }
+        self.mother
+            .install(child.bytes.to_vec(), InstallSpec::default())
+            .await
+            .with_context(|| format!("installing {}", child.path.display()))?;
+        self.installed.borrow_mut().insert(child.id.clone());
         Ok(())
     }
 
     /// Installs `child` under `named`'s name with its grants, once.
     pub async fn install_named(&self, named: &Named, child: &Prepared) -> Result<()> {
-        let new = self.named.borrow_mut().insert(named.name.clone());
-        if new {
-            let spec = InstallSpec {
-                name: Some(named.name.clone()),
-                grants: named.grants.clone(),
-            };
-            self.mother
-                .install(child.bytes.to_vec(), spec)
-                .await
-                .with_context(|| {
-                    format!("installing {} as `{}`", child.path.display(), named.name)
-                })?;
+        if self.named.borrow().contains(&named.name) {
+            return Ok(());
         }
+        let spec = InstallSpec {
+            name: Some(named.name.clone()),
+            grants: named.grants.clone(),
+        };
+        self.mother
+            .install(child.bytes.to_vec(), spec)
+            .await
+            .with_context(|| format!("installing {} as `{}`", child.path.display(), named.name))?;
+        self.named.borrow_mut().insert(named.name.clone());
         Ok(())
     }
 }

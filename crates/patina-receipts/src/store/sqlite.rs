@@ -15,7 +15,6 @@
 
 mod open;
 
-use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -32,9 +31,10 @@ use crate::{Blob, Digest, MotherId, Receipt, ReceiptError, ReceiptId};
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Mutex<Connection>,
-    /// The write-ahead log, and the size past which a commit truncates it
-    /// (short-lived stores only, [`SqliteOptions::truncate_log`]).
-    log: Option<(PathBuf, u64)>,
+    /// The pages in the write-ahead log and the most it may hold before a
+    /// commit truncates it (short-lived stores only,
+    /// [`SqliteOptions::truncate_log`]).
+    log: Option<open::LogLimit>,
 }
 
 fn store_error(context: &str, error: impl std::fmt::Display) -> ReceiptError {

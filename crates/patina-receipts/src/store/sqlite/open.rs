@@ -3,8 +3,10 @@
 //! opened it ([`SqliteOptions`]). It must never leave a store open whose
 //! schema it does not read, nor lose a committed page to keep the log short.
 
+use std::ffi::c_int;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior};
@@ -73,7 +75,7 @@ CREATE INDEX IF NOT EXISTS receipts_caller ON receipts (caller, seq);
 pub struct SqliteOptions {
     /// Log pages (4 KiB each) after which a commit checkpoints them
     /// (SQLite's `wal_autocheckpoint`, default 1000; with
-    /// [`Self::truncate_log`], the size past which a commit truncates it).
+    /// [`Self::truncate_log`], the pages past which a commit truncates it).
     pub checkpoint_pages: u32,
     /// Whether closing the last connection checkpoints the log (SQLite's
     /// default: two syncs and the copy, paid by whoever closes last).
@@ -158,13 +160,21 @@ pub fn open_sqlite_with(dir: &Path, options: SqliteOptions) -> Result<SqliteStor
         ));
     }
     let log = if options.truncate_log {
-        let page: u32 = conn
-            .query_row("PRAGMA page_size", [], |row| row.get(0))
-            .map_err(err)?;
-        let page = u64::from(page);
-        // A log file is a 32-byte header, then a 24-byte header per page.
-        let limit = 32 + u64::from(options.checkpoint_pages) * (page + 24);
-        Some((dir.join("receipts.sqlite3-wal"), limit))
+        // Pages in the log after each commit, as SQLite counts them (the
+        // file keeps its high-water size when another process restarts the
+        // log, so its length says nothing). Registered after the
+        // `wal_autocheckpoint` pragma, which would replace it.
+        let pages = Arc::new(AtomicU32::new(0));
+        let seen = pages.clone();
+        conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, count: c_int| {
+            seen.store(u32::try_from(count).unwrap_or(0), Ordering::Relaxed);
+            Ok(())
+        }))
+        .map_err(err)?;
+        Some(LogLimit {
+            pages,
+            limit: options.checkpoint_pages,
+        })
     } else {
         None
     };
@@ -179,28 +189,58 @@ impl SqliteStore {
     /// its limit (a short-lived store), never waiting for another
     /// connection. A checkpoint that cannot finish now leaves the log as it
     /// is (every page in it is committed); it is not an error of the commit.
-    pub(super) fn keep_log_short(&self, conn: &Connection) {
-        let Some((file, limit)) = &self.log else {
-            return;
+    pub(super) fn keep_log_short(&self, conn: &Connection) -> LogState {
+        let Some(log) = &self.log else {
+            return LogState::Short;
         };
-        let size = std::fs::metadata(file).map_or(0, |m| m.len());
-        if size <= *limit {
-            return;
+        let pages = log.pages.load(Ordering::Relaxed);
+        if pages <= log.limit {
+            return LogState::Short;
         }
         let truncated = conn.busy_timeout(Duration::ZERO).and_then(|()| {
             conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
                 row.get::<_, i64>(0)
             })
         });
-        match truncated {
-            Ok(0) => tracing::debug!(bytes = size, "receipt log truncated"),
-            Ok(_) => tracing::debug!(bytes = size, "receipt log busy: not truncated"),
-            Err(error) => tracing::debug!(%error, "receipt log not truncated"),
-        }
         if let Err(error) = conn.busy_timeout(BUSY_TIMEOUT) {
             tracing::warn!(%error, "restoring the store's busy timeout");
         }
+        match truncated {
+            Ok(0) => {
+                tracing::debug!(pages, "receipt log truncated");
+                log.pages.store(0, Ordering::Relaxed);
+                LogState::Truncated
+            }
+            Ok(_) => {
+                tracing::debug!(pages, "receipt log in use: not truncated");
+                LogState::Busy
+            }
+            Err(error) => {
+                tracing::debug!(%error, "receipt log not truncated");
+                LogState::Busy
+            }
+        }
     }
+}
+
+/// The log of a short-lived store: the pages in it after the last commit,
+/// and how many it may hold before a commit truncates it.
+#[derive(Debug)]
+pub(super) struct LogLimit {
+    pages: Arc<AtomicU32>,
+    limit: u32,
+}
+
+/// What [`SqliteStore::keep_log_short`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum LogState {
+    /// Nothing to do: a long-lived store, or the log is within its limit.
+    Short,
+    /// Copied into the database and cut to nothing.
+    Truncated,
+    /// Left as it is for a later commit: another connection is reading an
+    /// older snapshot (or the checkpoint failed).
+    Busy,
 }
 
 /// Runs `step` again while SQLite answers busy or locked, up to the busy
@@ -246,6 +286,21 @@ fn current_schema(conn: &Connection) -> Option<String> {
 fn create_schema(conn: &mut Connection) -> rusqlite::Result<String> {
     retry_busy(|| {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // A schema this build does not know is refused untouched (the
+        // transaction rolls back).
+        let found: Option<String> = tx
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |row| row.get(0),
+            )
+            .ok();
+        if let Some(version) = found
+            && version != "1"
+            && version != SCHEMA_VERSION
+        {
+            return Ok(version);
+        }
         tx.execute_batch(SCHEMA)?;
         let mut version: String = tx.query_row(
             "SELECT value FROM meta WHERE key = 'schema_version'",

@@ -162,6 +162,25 @@ fn a_newer_schema_is_refused() {
         matches!(&err, ReceiptError::Store(m) if m.contains("schema version 3")),
         "{err:?}"
     );
+    // A newer store missing an index this build would make is refused
+    // untouched: nothing of this build's schema is written into it.
+    let conn = Connection::open(dir.path().join("receipts.sqlite3")).unwrap();
+    conn.execute_batch("DROP INDEX receipts_caller").unwrap();
+    drop(conn);
+    let err = open_sqlite(dir.path()).unwrap_err();
+    assert!(
+        matches!(&err, ReceiptError::Store(m) if m.contains("schema version 3")),
+        "{err:?}"
+    );
+    let conn = Connection::open(dir.path().join("receipts.sqlite3")).unwrap();
+    let indexes: u32 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'receipts_caller'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(indexes, 0, "the newer store was written to");
 }
 
 /// A store written by a build of schema 1 (no caller column, version 1
@@ -393,4 +412,51 @@ fn opening_a_current_store_does_not_wait_for_a_writer() {
     let reader = open_sqlite(dir.path()).unwrap();
     assert_eq!(reader.get(&first.id).unwrap().map(|r| r.id), Some(first.id));
     writer.execute_batch("ROLLBACK").unwrap();
+}
+
+/// A reader holding an older snapshot keeps the log from being truncated:
+/// the appends go on without waiting for it (the checkpoint never waits) and
+/// the busy timeout is back afterwards; the next commit after the reader is
+/// done truncates the log.
+#[test]
+fn a_log_in_use_is_left_for_a_later_commit_without_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice = identity(1);
+    let options = SqliteOptions {
+        checkpoint_pages: 4,
+        ..SqliteOptions::SHORT_LIVED
+    };
+    let store = open_sqlite_with(dir.path(), options).unwrap();
+    append(&store, &alice, 1);
+    let reader = Connection::open(dir.path().join("receipts.sqlite3")).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let seen: u32 = reader
+        .query_row("SELECT count(*) FROM receipts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(seen, 1);
+    let started = std::time::Instant::now();
+    for n in 2..=6 {
+        append(&store, &alice, n);
+    }
+    // Waiting for the reader would take the busy timeout (30 s) per append;
+    // this bounds a lock wait, not a speed.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "an append waited for the reader"
+    );
+    assert!(wal_len(dir.path()) > 0, "truncated under a reader");
+    assert_eq!(
+        store.keep_log_short(&store.conn()),
+        open::LogState::Busy,
+        "the log is over its limit and in use"
+    );
+    let timeout: u32 = store
+        .conn()
+        .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(timeout, 30_000, "the busy timeout is restored");
+    reader.execute_batch("COMMIT").unwrap();
+    append(&store, &alice, 7);
+    assert_eq!(wal_len(dir.path()), 0, "truncated once the reader is done");
+    assert_eq!(store.verify_chain(&alice.id()).unwrap(), 7);
 }
