@@ -5,7 +5,9 @@
 //! A B A B … so drift of the machine hits both; wall-clock time and peak RSS
 //! of each process from `wait4`.
 //!
-//! Children: `calc` (a small Rust child, built by `children-artifacts`) and,
+//! Children: `calc` (a small Rust child, built by `children-artifacts`; also
+//! on a home that has seen 200 runs of it, where a receipt log that grows
+//! with use would show) and,
 //! when `componentize-py` is on `PATH` (or named by `COMPONENTIZE_PY`), a
 //! Python child built from `xtask/bench-children/pyadd`; without it that row
 //! is `pending`. `XTASK_BENCH_RUNS` sets the number of pairs (default 10).
@@ -25,6 +27,8 @@ use super::Figure;
 const AIM: f64 = 1.5;
 /// Runs of each command before counting.
 const WARMUP: usize = 2;
+/// Runs a "used home" has seen before its figure is taken.
+const USED_HOME_RUNS: usize = 200;
 
 /// One finished process.
 struct Sample {
@@ -161,12 +165,15 @@ fn find_artifact(dir: &Path) -> Result<PathBuf> {
 
 /// Installs `wasm` in a fresh home and times `mother run` against the raw
 /// embedder on the artifact the install compiled.
+/// `mother run` of `wasm` against the raw embedder, in `runs` pairs, on a
+/// home that has seen `aged` runs of it before (its receipt store and log
+/// as a used home's are).
 fn compare(
     label: &str,
     wasm: &Path,
-    mother: &Path,
-    raw: &Path,
+    (mother, raw): (&Path, &Path),
     runs: usize,
+    aged: usize,
 ) -> Result<Vec<Figure>> {
     let home = tempfile::tempdir().context("creating a Mother home")?;
     let os = |s: &str| OsString::from(s);
@@ -192,6 +199,9 @@ fn compare(
     let b = vec![raw.into(), artifact.into()];
     check_output(&a, "5")?;
     check_output(&b, "5")?;
+    for _ in 0..aged {
+        run_once(&a)?;
+    }
     for _ in 0..WARMUP {
         run_once(&a)?;
         run_once(&b)?;
@@ -214,7 +224,10 @@ fn compare(
             "process",
         )
         .aim(aim);
-        figure.note = Some(format!("{runs} pairs, child {size} bytes"));
+        figure.note = Some(match aged {
+            0 => format!("{runs} pairs, child {size} bytes"),
+            _ => format!("{runs} pairs, child {size} bytes, after {aged} earlier runs in the home"),
+        });
         figure
     };
     Ok(vec![
@@ -298,11 +311,20 @@ pub(super) fn figures(root: &Path, target: &Path) -> Result<Vec<Figure>> {
     let release = target.join("release");
     let (mother, raw) = (release.join("mother"), release.join("raw-embedder"));
     let calc = target.join("wasm-children/wasm32-wasip2/release/calc.wasm");
-    let mut figures = compare("rust_calc", &calc, &mother, &raw, runs)?;
+    let mut figures = compare("rust_calc", &calc, (&mother, &raw), runs, 0)?;
+    // A used home: the receipt log of one-command processes must stay
+    // short (it once grew by every run, and every run read all of it).
+    figures.extend(compare(
+        "rust_calc_used_home",
+        &calc,
+        (&mother, &raw),
+        runs,
+        USED_HOME_RUNS,
+    )?);
     let probe = target.join("wasm-children/wasm32-wasip2/release/byte_probe.wasm");
     figures.push(host_memory(&probe, &mother, runs)?);
     match python_child(root, target) {
-        Ok(wasm) => figures.extend(compare("python_add", &wasm, &mother, &raw, runs)?),
+        Ok(wasm) => figures.extend(compare("python_add", &wasm, (&mother, &raw), runs, 0)?),
         Err(why) => figures.push(Figure::pending("process/mother_run_python_add", "ms", why)),
     }
     Ok(figures)
