@@ -245,8 +245,8 @@ pub(crate) mod tests_support {
                     results: Payload::Text("\"hello, ann!\"".into()),
                     exit_code: None,
                 },
-                stdout: Payload::Text(Text::new()),
-                stderr: Payload::Text(Text::new()),
+                stdout: Payload::Text(Text::default()),
+                stderr: Payload::Text(Text::default()),
             },
             fuel: 12345,
         }

@@ -144,25 +144,15 @@ const ESCAPE: [u8; 256] = {
 };
 
 /// `n` in decimal.
-fn write_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        // `n % 10 < 10`.
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
+fn write_u64(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// Whether JSON escapes a byte of `bytes` (one below 0x20, `"` or `\`),
-/// eight bytes at a time. It may say yes when it need not (then
-/// `serde_json` writes the string, which is always right), never no when
-/// it should.
+/// eight bytes at a time: the common case, a string copied as it is, is
+/// found without looking at each byte. It may say yes when it need not
+/// ([`write_escaped`] then copies the string unchanged), never no when it
+/// should.
 fn escaped(bytes: &[u8]) -> bool {
     const ONES: u64 = u64::from_le_bytes([1; 8]);
     const HIGHS: u64 = ONES * 0x80;
