@@ -16,9 +16,8 @@ use crate::case::{Case, Named};
 #[derive(Clone)]
 pub struct Embedded {
     mother: Mother,
-    installed: Rc<RefCell<HashSet<String>>>,
-    /// Names installed already.
-    named: Rc<RefCell<HashSet<String>>>,
+    /// What is installed: (the name, if any; the child id).
+    installed: Rc<RefCell<HashSet<(Option<String>, String)>>>,
     _home: Rc<tempfile::TempDir>,
 }
 
@@ -31,7 +30,6 @@ impl Embedded {
         Ok(Self {
             mother,
             installed: Rc::default(),
-            named: Rc::default(),
             _home: Rc::new(home),
         })
     }
@@ -44,31 +42,28 @@ impl Embedded {
     /// Installs `child` once (remembered only once it is installed: a
     /// failed install is tried again by the next case).
     pub async fn install(&self, child: &Prepared) -> Result<()> {
-        if self.installed.borrow().contains(&child.id) {
-            return Ok(());
-        }
-        self.mother
-            .install(child.bytes.to_vec(), InstallSpec::default())
-            .await
-            .with_context(|| format!("installing {}", child.path.display()))?;
-        self.installed.borrow_mut().insert(child.id.clone());
-        Ok(())
+        self.install_as(child, None).await
     }
 
     /// Installs `child` under `named`'s name with its grants, once.
     pub async fn install_named(&self, named: &Named, child: &Prepared) -> Result<()> {
-        if self.named.borrow().contains(&named.name) {
+        self.install_as(child, Some(named)).await
+    }
+
+    async fn install_as(&self, child: &Prepared, named: Option<&Named>) -> Result<()> {
+        let key = (named.map(|n| n.name.clone()), child.id.clone());
+        if self.installed.borrow().contains(&key) {
             return Ok(());
         }
         let spec = InstallSpec {
-            name: Some(named.name.clone()),
-            grants: named.grants.clone(),
+            name: key.0.clone(),
+            grants: named.map(|n| n.grants.clone()).unwrap_or_default(),
         };
         self.mother
             .install(child.bytes.to_vec(), spec)
             .await
-            .with_context(|| format!("installing {} as `{}`", child.path.display(), named.name))?;
-        self.named.borrow_mut().insert(named.name.clone());
+            .with_context(|| format!("installing {} as {:?}", child.path.display(), key.0))?;
+        self.installed.borrow_mut().insert(key);
         Ok(())
     }
 }

@@ -19,9 +19,8 @@ use crate::case::{Case, Named};
 /// A `mother serve` process and a session on its socket.
 pub struct Served {
     serve: ServeProcess,
-    installed: HashSet<String>,
-    /// Names installed already.
-    named: HashSet<String>,
+    /// What is installed here: (the name, if any; the child id).
+    installed: HashSet<(Option<String>, String)>,
 }
 
 /// The served door of the shared `mother serve`.
@@ -43,7 +42,6 @@ impl Served {
         Ok(Self {
             serve: ServeProcess::start(home, flags).await?,
             installed: HashSet::new(),
-            named: HashSet::new(),
         })
     }
 
@@ -64,29 +62,27 @@ impl Served {
 
     /// Installs `child` here (by digest, as the home's owner), once.
     pub async fn install(&mut self, child: &Prepared) -> Result<()> {
-        if !self.installed.contains(&child.id) {
-            self.serve
-                .session
-                .install(&child.bytes, None, &[])
-                .await
-                .map_err(|e| anyhow::anyhow!("installing: {}: {}", e.kind, e.message))?;
-            self.installed.insert(child.id.clone());
-        }
-        Ok(())
+        self.install_as(child, None).await
     }
 
     /// Installs `child` here under `named`'s name with its grants, once.
     pub async fn install_named(&mut self, named: &Named, child: &Prepared) -> Result<()> {
-        if !self.named.contains(&named.name) {
-            self.serve
-                .session
-                .install(&child.bytes, Some(&named.name), &named.grants)
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!("installing as `{}`: {}: {}", named.name, e.kind, e.message)
-                })?;
-            self.named.insert(named.name.clone());
+        self.install_as(child, Some(named)).await
+    }
+
+    async fn install_as(&mut self, child: &Prepared, named: Option<&Named>) -> Result<()> {
+        let key = (named.map(|n| n.name.clone()), child.id.clone());
+        if self.installed.contains(&key) {
+            return Ok(());
         }
+        let (name, grants) =
+            named.map_or((None, &[][..]), |n| (Some(n.name.as_str()), &n.grants[..]));
+        self.serve
+            .session
+            .install(&child.bytes, name, grants)
+            .await
+            .map_err(|e| anyhow::anyhow!("installing {name:?}: {}: {}", e.kind, e.message))?;
+        self.installed.insert(key);
         Ok(())
     }
 

@@ -249,6 +249,19 @@ impl Tape {
     /// Checks the next recorded event against this call and records it;
     /// returns its sequence number and recorded answer. A mismatch is the
     /// run's divergence.
+    /// [`Self::next_recorded`] for a call with `args`, their WAVE text
+    /// written into the run's scratch buffer.
+    fn next_recorded_call(
+        &self,
+        toy: &str,
+        function: &str,
+        args: &[Val],
+    ) -> Result<(u64, &EventResult), Divergence> {
+        let mut text = self.scratch();
+        write_wave_list(&mut text, args);
+        self.next_recorded(toy, function, &text)
+    }
+
     fn next_recorded(
         &self,
         toy: &str,
@@ -342,11 +355,7 @@ impl Tape {
         args: &[Val],
         ty: &ComponentFunc,
     ) -> Result<Replayed, Divergence> {
-        let (seq, result) = {
-            let mut text = self.scratch();
-            write_wave_list(&mut text, args);
-            self.next_recorded(toy, function, &text)?
-        };
+        let (seq, result) = self.next_recorded_call(toy, function, args)?;
         let payload = match result {
             EventResult::Ok(payload) => payload,
             EventResult::Denied => return Ok(Replayed::Denied),
@@ -362,12 +371,7 @@ impl Tape {
                 looked_up.as_str()
             }
         };
-        let mut results = ty.results();
-        if results.len() == 0 && text == "()" {
-            // A function without results (a `log` call): nothing to parse.
-            return Ok(Replayed::Results(Vec::new()));
-        }
-        let types: Vec<_> = results.by_ref().collect();
+        let types: Vec<_> = ty.results().collect();
         values::parse_value_list(text, &types)
             .map(Replayed::Results)
             .map_err(|why| {
@@ -384,12 +388,7 @@ impl Tape {
             self.record(toy, function, args, Err(EventResult::Denied));
             return Ok(());
         }
-        let recorded = {
-            let mut text = self.scratch();
-            write_wave_list(&mut text, args);
-            self.next_recorded(toy, function, &text)?
-        };
-        match recorded {
+        match self.next_recorded_call(toy, function, args)? {
             (_, EventResult::Denied) => Ok(()),
             (seq, _) => Err(self.misfit(seq, format!("{toy}#{function} denied"))),
         }
