@@ -8,7 +8,7 @@ use std::rc::Rc;
 use anyhow::{Context, Result};
 use patina_mother::{InstallSpec, Mother, MotherConfig, ReceiptRef};
 
-use super::{HostUnderTest, Prepared, Ran, is_refusal, spec};
+use super::{HostUnderTest, InstallKey, Prepared, Ran, is_refusal, spec};
 use crate::case::{Case, Named};
 
 /// A Mother in process. Clones share the Mother (the suite replays every
@@ -16,8 +16,8 @@ use crate::case::{Case, Named};
 #[derive(Clone)]
 pub struct Embedded {
     mother: Mother,
-    /// What is installed: (the name, if any; the child id).
-    installed: Rc<RefCell<HashSet<(Option<String>, String)>>>,
+    /// What is installed.
+    installed: Rc<RefCell<HashSet<InstallKey>>>,
     _home: Rc<tempfile::TempDir>,
 }
 

@@ -94,6 +94,10 @@ pub struct Prepared {
     pub description: serde_json::Value,
 }
 
+/// What a host installed: the name it is installed under (none for an
+/// install by digest) and the child id.
+pub type InstallKey = (Option<String>, String);
+
 /// What a host answered.
 pub enum Ran {
     /// Refused before the child started.

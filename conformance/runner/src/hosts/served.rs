@@ -13,14 +13,14 @@ use tokio::sync::Mutex;
 
 use super::home::Home;
 use super::serve_process::ServeProcess;
-use super::{HostUnderTest, Prepared, Ran, Setup, is_refusal, spec};
+use super::{HostUnderTest, InstallKey, Prepared, Ran, Setup, is_refusal, spec};
 use crate::case::{Case, Named};
 
 /// A `mother serve` process and a session on its socket.
 pub struct Served {
     serve: ServeProcess,
-    /// What is installed here: (the name, if any; the child id).
-    installed: HashSet<(Option<String>, String)>,
+    /// What is installed here.
+    installed: HashSet<InstallKey>,
 }
 
 /// The served door of the shared `mother serve`.
