@@ -60,7 +60,7 @@ pub use metrics::MeasuredChild;
 pub use mother::{Mother, MotherConfig, ReceiptBackend};
 pub use patina_host::{HttpCall, HttpReply};
 pub use receipts::{ChainLink, Imported, Verified};
-pub use recorder::Recorder;
+pub use recorder::{CommitMode, Recorder};
 pub use refs::{ChildRef, ReceiptRef};
 pub use run::ReplayOutput;
 pub use runner::{RunOutput, Runner};

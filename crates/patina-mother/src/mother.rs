@@ -19,7 +19,7 @@ use patina_receipts::Identity;
 use patina_receipts::store::{ReceiptStore, SqliteOptions, open_sqlite_with};
 use patina_toys::{InvokeToy, Invoker, InvokerSlot, ToyRegistry};
 
-use crate::{ChildStore, MotherError, MotherHome, MotherInvoker, Recorder, Runner};
+use crate::{ChildStore, CommitMode, MotherError, MotherHome, MotherInvoker, Recorder, Runner};
 
 /// Where a Mother keeps its receipts.
 #[derive(Clone, Default)]
@@ -69,6 +69,9 @@ pub struct MotherConfig {
     /// How this process uses the SQLite receipt store (with
     /// [`ReceiptBackend::Sqlite`]). Default: [`SqliteOptions::LONG_LIVED`].
     pub sqlite: SqliteOptions,
+    /// How receipts are committed. Default: [`CommitMode::Pipelined`]
+    /// (group commit, for many runs in flight).
+    pub commit: CommitMode,
 }
 
 impl MotherConfig {
@@ -82,19 +85,23 @@ impl MotherConfig {
             engine: EngineConfig::default(),
             map_artifacts: false,
             sqlite: SqliteOptions::default(),
+            commit: CommitMode::default(),
         }
     }
 
     /// The settings for a process that opens the home for one command and
     /// exits (`mother run`): instances allocated on demand (no pool to
     /// reserve and tear down around one run), compiled artifacts mapped
-    /// rather than read, and a receipt log kept short with no checkpoint on
-    /// the way out ([`SqliteOptions::SHORT_LIVED`]).
+    /// rather than read, a receipt log kept short with no checkpoint on
+    /// the way out ([`SqliteOptions::SHORT_LIVED`]), and receipts committed
+    /// inline, with no sealer and writer threads to start and stop
+    /// ([`CommitMode::Inline`]).
     pub fn short_lived(home: impl Into<PathBuf>) -> Self {
         let mut config = Self::new(home);
         config.engine.pooling = false;
         config.map_artifacts = true;
         config.sqlite = SqliteOptions::SHORT_LIVED;
+        config.commit = CommitMode::Inline;
         config
     }
 }
@@ -127,7 +134,12 @@ impl Mother {
             ReceiptBackend::Sled => Arc::new(patina_receipts::store::open_sled(home.receipts())?),
             ReceiptBackend::Store(store) => store,
         };
-        let recorder = Recorder::new(children.clone(), identity.clone(), receipts.clone())?;
+        let recorder = Recorder::new(
+            children.clone(),
+            identity.clone(),
+            receipts.clone(),
+            config.commit,
+        )?;
 
         let mut toys = match config.toys {
             Some(toys) => toys,

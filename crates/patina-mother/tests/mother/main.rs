@@ -1,7 +1,8 @@
 //! A Mother used as a library, against real children: install, run (with its
 //! receipt), replay, export and import, composition through `invoke`, typed
 //! errors for bad input, and 64 runs at once through one Mother on a
-//! multi-thread runtime with every receipt stored and the chain intact.
+//! multi-thread runtime with every receipt stored and the chain intact,
+//! committed by the pipeline or inline.
 
 mod http;
 
@@ -9,12 +10,18 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use patina_mother::{
-    CallSpec, ChainLink, ChildRef, InstallSpec, Mother, MotherConfig, MotherError, ReceiptRef,
-    RunOutcome, RunSpec,
+    CallSpec, ChainLink, ChildRef, CommitMode, InstallSpec, Mother, MotherConfig, MotherError,
+    ReceiptRef, RunOutcome, RunSpec,
 };
 
 fn open(dir: &tempfile::TempDir) -> Mother {
-    Mother::open(MotherConfig::new(dir.path().join("home"))).unwrap()
+    open_with(dir, CommitMode::Pipelined)
+}
+
+fn open_with(dir: &tempfile::TempDir, commit: CommitMode) -> Mother {
+    let mut config = MotherConfig::new(dir.path().join("home"));
+    config.commit = commit;
+    Mother::open(config).unwrap()
 }
 
 fn named(name: &str) -> InstallSpec {
@@ -33,8 +40,19 @@ fn call(child: &str, wave: &str) -> RunSpec {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixty_four_runs_at_once_are_all_recorded_on_one_chain() {
+    sixty_four_runs_at_once(CommitMode::Pipelined).await;
+}
+
+/// Inline commits (no committer threads) of runs in flight at once still
+/// make one chain: each append finds the head inside its own write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_four_inline_commits_at_once_keep_one_chain() {
+    sixty_four_runs_at_once(CommitMode::Inline).await;
+}
+
+async fn sixty_four_runs_at_once(commit: CommitMode) {
     let dir = tempfile::tempdir().unwrap();
-    let mother = open(&dir);
+    let mother = open_with(&dir, commit);
     mother
         .install(children_artifacts::CALC_BYTES.to_vec(), named("calc"))
         .await
@@ -275,8 +293,17 @@ async fn any_receipt_store_can_be_given() {
 /// and its receipt is stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_whose_caller_stops_waiting_still_gets_its_receipt() {
+    a_caller_stops_waiting(CommitMode::Pipelined).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inline_commit_whose_caller_stops_waiting_still_gets_its_receipt() {
+    a_caller_stops_waiting(CommitMode::Inline).await;
+}
+
+async fn a_caller_stops_waiting(commit: CommitMode) {
     let dir = tempfile::tempdir().unwrap();
-    let mother = open(&dir);
+    let mother = open_with(&dir, commit);
     mother
         .install(children_artifacts::LIMITS_BYTES.to_vec(), named("limits"))
         .await
