@@ -57,7 +57,11 @@ pub(crate) fn instance_pre(
 ) -> Result<InstancePre<RunState>, RunRefused> {
     let mut linker: Linker<RunState> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link_error)?;
-    crate::http::link(&mut linker)?;
+    // wasi:http's base has many functions; a child that imports none of
+    // them does not pay for defining them.
+    if child.imports_package("wasi:http") {
+        crate::http::link(&mut linker)?;
+    }
     for (slot, link) in plan.toys.iter().enumerate() {
         link_toy(&mut linker, slot, link)?;
     }

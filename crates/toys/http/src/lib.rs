@@ -42,7 +42,32 @@ const GRACE: Duration = Duration::from_secs(2);
 pub struct HttpToy {
     interface: ToyName,
     /// The shared agent, looking names up behind the public-address filter.
-    agent: ureq::Agent,
+    agent: Arc<SharedAgent>,
+}
+
+/// The agent every run of a Mother shares, made on first use: a Mother
+/// whose runs never reach the network (or a process that runs one child)
+/// does not pay for a TLS configuration it never needs.
+struct SharedAgent {
+    dns: Arc<dyn Resolver>,
+    agent: std::sync::OnceLock<ureq::Agent>,
+}
+
+impl SharedAgent {
+    /// A handle on the agent (clones share one pool of connections).
+    fn get(&self) -> ureq::Agent {
+        self.agent
+            .get_or_init(|| client::agent(self.dns.clone()))
+            .clone()
+    }
+}
+
+impl std::fmt::Debug for SharedAgent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedAgent")
+            .field("made", &self.agent.get().is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpToy {
@@ -54,7 +79,10 @@ impl HttpToy {
     fn with_resolver(dns: Arc<dyn Resolver>) -> Self {
         Self {
             interface: patina_toy::patina_interface("http"),
-            agent: client::agent(dns),
+            agent: Arc::new(SharedAgent {
+                dns,
+                agent: std::sync::OnceLock::new(),
+            }),
         }
     }
 
@@ -126,7 +154,7 @@ impl OutgoingHttp for HttpToy {
 
     async fn send(&self, grants: &[Grant], request: HttpRequest) -> Result<HttpAnswer, ToyError> {
         let grants = Arc::new(parse_grants(grants)?);
-        send(grants, self.agent.clone(), request).await
+        send(grants, self.agent.get(), request).await
     }
 }
 
@@ -174,14 +202,14 @@ async fn send(
 
 struct HttpInstance {
     grants: Arc<Vec<HttpGrant>>,
-    /// The toy's agent (a handle: clones share one pool).
-    agent: ureq::Agent,
+    /// The toy's agent, shared with every run.
+    agent: Arc<SharedAgent>,
 }
 
 impl HttpInstance {
     /// `fetch`: the response, or the WIT error.
     async fn fetch(&self, request: HttpRequest) -> Result<HttpAnswer, ToyError> {
-        send(Arc::clone(&self.grants), self.agent.clone(), request).await
+        send(Arc::clone(&self.grants), self.agent.get(), request).await
     }
 }
 
