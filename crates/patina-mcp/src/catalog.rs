@@ -360,38 +360,31 @@ fn object(value: Value) -> JsonObject {
 }
 
 /// The schema of the reserved `_grants` input.
-fn grants_schema() -> Value {
-    json!({
-        "type": "array",
-        "items": {"type": "string", "minLength": 1},
-        "uniqueItems": true,
-        "description": "Grants this call asks for, in their text form (`fs:DIR:ro`, `git:DIR`, \
-                        `kv`, `log`, ...). Asking is not getting: the Mother's policy for this \
-                        caller decides, and a grant in its `ask` list is put to the person at \
-                        the client for this one call.",
-    })
-}
-
 /// A function's input: its arguments as an object keyed by parameter name
-/// (`FunctionSchema::arguments_object`), plus `_grants`.
+/// (`FunctionSchema::arguments_object`), plus the reserved inputs.
 fn input_schema(schema: &FunctionSchema) -> Value {
-    let mut input = schema.arguments_object();
-    if let Some(properties) = input.get_mut("properties").and_then(Value::as_object_mut) {
-        properties.insert(GRANTS_ARGUMENT.into(), grants_schema());
-    }
-    input
+    with_reserved(schema.arguments_object())
 }
 
 fn command_input_schema() -> Value {
-    json!({
+    with_reserved(json!({
         "$schema": patina_host::JSON_SCHEMA_DIALECT,
         "type": "object",
         "properties": {
             "args": {"type": "array", "items": {"type": "string"}, "description": "argv after argv[0]"},
-            GRANTS_ARGUMENT: grants_schema(),
         },
         "additionalProperties": false,
-    })
+    }))
+}
+
+/// `input` with `_grants`, `_limits` and `_deny_missing` among its properties.
+fn with_reserved(mut input: Value) -> Value {
+    if let Some(properties) = input.get_mut("properties").and_then(Value::as_object_mut) {
+        for (name, schema) in crate::spec::reserved_properties() {
+            properties.insert(name.into(), schema);
+        }
+    }
+    input
 }
 
 /// `structuredContent` of a child tool: either the run's answer (`result`

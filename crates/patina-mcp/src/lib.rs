@@ -13,11 +13,12 @@
 //! is its caller; Host and Origin are checked).
 //!
 //! This crate translates, it never decides: no tool installs, grants or
-//! changes a policy or a role; a grant a call asks for (the reserved
-//! `_grants` input) is checked by the membrane, and one in the role's `ask`
-//! list is put to the person at the client (MCP elicitation) for that one
-//! call, then run with [`patina_membrane::Access::run_approved`], which
-//! records the approval in the receipt.
+//! changes a policy or a role; a grant or a limit a call asks for (the
+//! reserved `_grants` and `_limits` inputs) is checked by the membrane, and
+//! a grant in the role's `ask` list is put to the person at the client (MCP
+//! elicitation) for that one call, then run with
+//! [`patina_membrane::Access::run_approved`], which records the approval in
+//! the receipt.
 //!
 //! Layout: `names` (tool names), `catalog` (a caller's tools), `answer`
 //! (what a call answers), `fixed` (the four fixed tools), `approval` (asking
@@ -39,6 +40,7 @@ pub use error::McpError;
 pub use http::{HttpConfig, serve_http};
 pub use names::{MAX_TOOL_NAME, RESERVED, is_valid as is_valid_tool_name};
 pub use server::{McpConfig, McpServer};
+pub use spec::{DENY_MISSING_ARGUMENT, LIMITS_ARGUMENT};
 pub use stdio::{serve_io, serve_stdio};
 
 /// What an approval given through MCP elicitation is recorded as (`by` in a

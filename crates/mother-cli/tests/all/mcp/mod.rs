@@ -8,6 +8,7 @@
 mod approvals;
 mod client;
 mod http;
+mod limits;
 mod sdk;
 mod stdio;
 
