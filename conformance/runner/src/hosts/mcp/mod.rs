@@ -6,12 +6,12 @@
 //! for that function with JSON arguments (`translate.rs`), and the answer's
 //! receipt is read back with the `get_receipt` tool.
 //!
-//! An MCP call carries no limits: a run gets its role's ceilings (a limit
-//! left out is the lower of the host default and the ceiling,
-//! docs/policy.md). So the home's `policy.toml` has one role per set of
-//! limits the cases ask for, whose ceilings are exactly those limits — the
-//! same limits every other host is given and its transcript records — and
-//! the server runs under the role of the case at hand. It translates and
+//! A call asks for the case's limits in `_limits` and for deny-missing in
+//! `_deny_missing`, as an agent would; the home's `policy.toml` has one
+//! role per set of limits the cases ask for, whose ceilings are exactly
+//! those limits, and the server runs under the role of the case at hand —
+//! so the membrane's ceiling check is on the path of every call, and a
+//! limit the call left out would still be the case's. It translates and
 //! reports; it never judges an answer (that is `crate::check`).
 
 mod session;
@@ -73,30 +73,14 @@ fn role_name(index: usize) -> String {
     format!("conformance-{index}")
 }
 
-/// Why `limits` cannot be a role's ceilings that a run gets in full: a
-/// ceiling lowers a limit the call leaves out, it never raises it.
+/// Why `limits` has no MCP form: `_limits` names fuel, the deadline and
+/// memory (the limits a role bounds), not the output cap.
 fn inexpressible(limits: &LimitsSpec) -> Option<String> {
     let host = patina_core::Limits::default();
-    let host_timeout = u64::try_from(host.timeout.as_millis()).unwrap_or(u64::MAX);
-    let asked = [
-        ("fuel", limits.fuel, host.fuel),
-        ("timeout_ms", limits.timeout_ms, host_timeout),
-        ("memory", limits.memory, host.memory),
-    ];
-    for (name, asked, default) in asked {
-        if let Some(asked) = asked
-            && asked > default
-        {
-            return Some(format!(
-                "an MCP call carries no limits and a role's ceiling only lowers the host default: \
-                 {name} {asked} is above the host default {default}, so no role runs the call with it"
-            ));
-        }
-    }
     if limits.output != Some(host.output) {
         return Some(format!(
-            "an MCP call runs with the host's output cap ({} bytes; a role has no output \
-             ceiling), not {:?}",
+            "an MCP call runs with the host's output cap ({} bytes; `_limits` has no output \
+             cap, as a role has no output ceiling), not {:?}",
             host.output, limits.output
         ));
     }
@@ -204,14 +188,6 @@ impl HostUnderTest for Mcp {
     }
 
     fn not_applicable(&self, case: &Case) -> Option<String> {
-        if case.deny_missing {
-            return Some(
-                "an MCP tool call cannot ask for deny-missing: a child tool's input is its \
-                 parameters and `_grants` only, and no role setting links ungranted imports \
-                 to deny stubs"
-                    .into(),
-            );
-        }
         inexpressible(&limits(case))
     }
 
@@ -359,25 +335,22 @@ mod tests {
     }
 
     #[test]
-    fn limits_at_or_below_the_host_defaults_are_a_roles_ceilings() {
-        // The suite's defaults, and the host's own (10^10 fuel, 10 s, 256 MiB).
-        assert_eq!(inexpressible(&asked(1_000_000_000, 10_000, 64 << 20)), None);
-        assert_eq!(
-            inexpressible(&asked(10_000_000_000, 10_000, 256 << 20)),
-            None
-        );
-        assert_eq!(inexpressible(&asked(1_000_000, 300, 16 << 20)), None);
+    fn any_fuel_deadline_and_memory_have_an_mcp_form() {
+        // The suite's defaults, the host's own (10^10 fuel, 10 s, 256 MiB),
+        // lower ones, and ones above the host's defaults (`_limits` asks
+        // for them; the role's ceiling is the same).
+        for limits in [
+            asked(1_000_000_000, 10_000, 64 << 20),
+            asked(10_000_000_000, 10_000, 256 << 20),
+            asked(1_000_000, 300, 16 << 20),
+            asked(100_000_000_000, 10_001, 512 << 20),
+        ] {
+            assert_eq!(inexpressible(&limits), None, "{limits:?}");
+        }
     }
 
     #[test]
-    fn a_limit_above_the_host_default_cannot_be_given_over_mcp() {
-        let reason = inexpressible(&asked(100_000_000_000, 300, 64 << 20)).expect("n/a");
-        assert!(
-            reason.contains("fuel 100000000000 is above the host default 10000000000"),
-            "{reason}"
-        );
-        let reason = inexpressible(&asked(1_000_000, 10_001, 64 << 20)).expect("n/a");
-        assert!(reason.contains("timeout_ms 10001"), "{reason}");
+    fn an_output_cap_other_than_the_hosts_has_no_mcp_form() {
         let mut other_output = asked(1_000_000, 300, 64 << 20);
         other_output.output = Some(1 << 20);
         let reason = inexpressible(&other_output).expect("n/a");

@@ -18,9 +18,12 @@ use super::super::json_call::json_args;
 use super::session::ChildTools;
 use crate::case::Case;
 
-/// The reserved input of a child tool that carries the call's grants
-/// (docs/mcp.md); checked against each tool's input schema.
+/// The reserved inputs of a child tool that carry the call's grants, its
+/// limits and deny-missing (docs/mcp.md); each checked against the tool's
+/// input schema before it is sent.
 const GRANTS: &str = "_grants";
+const LIMITS: &str = "_limits";
+const DENY_MISSING: &str = "_deny_missing";
 
 /// What to send for a case.
 pub enum Translation {
@@ -53,11 +56,30 @@ pub fn translate(case: &Case, child: &Child, tools: &ChildTools) -> Result<Trans
             (tool.name.to_string(), arguments, None)
         }
     };
-    if !case.grants.is_empty() {
-        if let Some(tool) = tools.tools.iter().find(|t| t.name == tool) {
-            parameter(tool, GRANTS)?;
+    let listed = tools.tools.iter().find(|t| t.name == tool);
+    let mut reserved = |name: &str, value: Value| -> Result<()> {
+        if let Some(tool) = listed {
+            parameter(tool, name)?;
         }
-        arguments.insert(GRANTS.into(), case.grants.clone().into());
+        arguments.insert(name.into(), value);
+        Ok(())
+    };
+    if !case.grants.is_empty() {
+        reserved(GRANTS, case.grants.clone().into())?;
+    }
+    // The limits every host is given (the output cap has no MCP form:
+    // `super::inexpressible`).
+    let limits = super::super::limits(case);
+    reserved(
+        LIMITS,
+        serde_json::json!({
+            "fuel": limits.fuel,
+            "timeout_ms": limits.timeout_ms,
+            "memory": limits.memory,
+        }),
+    )?;
+    if case.deny_missing {
+        reserved(DENY_MISSING, true.into())?;
     }
     Ok(Translation::Call {
         tool,
