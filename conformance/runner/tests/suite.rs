@@ -302,19 +302,13 @@ fn other_languages(rows: &[Value], language: &str, required: bool) {
 }
 
 /// Why an MCP cell may be n/a, by case (every other Rust row must pass on
-/// MCP): what MCP cannot express, said in the cell.
-const MCP_NOT_APPLICABLE: &[(&str, &str)] = &[
-    ("hello-deny-missing", "cannot ask for deny-missing"),
-    ("kv-deny-missing", "cannot ask for deny-missing"),
-    (
-        "limits-deadline",
-        "fuel 100000000000 is above the host default 10000000000",
-    ),
-    (
-        "values-unknown-function",
-        "the server answered `unknown-tool`",
-    ),
-];
+/// MCP — deny-missing and limits above the host's defaults included, asked
+/// for in `_deny_missing` and `_limits`): what MCP cannot express, said in
+/// the cell.
+const MCP_NOT_APPLICABLE: &[(&str, &str)] = &[(
+    "values-unknown-function",
+    "the server answered `unknown-tool`",
+)];
 
 /// The MCP column: every Rust row passes there — full transcript hash and
 /// fuel equal to the embedded host's (`check::agreement` of two metered
