@@ -14,8 +14,12 @@ fn an_epoch_bump_makes_every_older_capability_stale() {
         let watcher = login(&server, &READER).await;
         let watching = tokio::task::spawn_local(async move { watcher.watch_epoch(1).await });
         let runner = Rc::new(login(&server, &RUNNER).await);
+        // The deadline must end it, not the fuel: the runner role's budget
+        // (the host's default, 10^10) lasts `spin()` about 650 ms on a fast,
+        // idle 2-core machine, so the deadline is well inside that, and well
+        // after the bump below.
         let mut slow = wave("spin()", "limits");
-        slow.limits.timeout_ms = Some(700);
+        slow.limits.timeout_ms = Some(400);
         let in_flight = {
             let runner = runner.clone();
             tokio::task::spawn_local(async move { runner.run(&slow).await })
