@@ -20,7 +20,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 
 use patina_host::{Child, RunReport, unix_millis};
-use patina_receipts::store::{BatchItem, ReceiptStore};
+use patina_receipts::store::ReceiptStore;
 use patina_receipts::{
     Attribution, Blob, Identity, MotherId, Receipt, ReceiptError, ReceiptId, Transcript, canonical,
 };
@@ -113,27 +113,16 @@ impl std::fmt::Debug for Submitted {
     }
 }
 
-/// Seals `unsealed` on the head found inside the store's write (verified
-/// there) and appends it, durably.
+/// Seals `unsealed` on the chain's head and appends it, durably (the
+/// store verifies it before taking its write lock, and seals it again if
+/// another writer moved the head meanwhile).
 fn append_one(
     identity: &Identity,
     receipts: &dyn ReceiptStore,
     unsealed: &Unsealed,
 ) -> Result<Receipt, ReceiptError> {
     let mut seal = |previous| unsealed.seal(identity, previous);
-    let mut batch = [BatchItem {
-        seal: &mut seal,
-        blobs: &unsealed.blobs,
-        sealed: None,
-    }];
-    receipts
-        .append_batch(&identity.id(), &mut batch)
-        .pop()
-        .unwrap_or_else(|| {
-            Err(ReceiptError::Store(
-                "the store answered an append of one receipt with none".into(),
-            ))
-        })
+    receipts.append(&identity.id(), &mut seal, &unsealed.blobs)
 }
 
 fn committer_gone() -> MotherError {
