@@ -164,10 +164,8 @@ fn find_artifact(dir: &Path) -> Result<PathBuf> {
 }
 
 /// Installs `wasm` in a fresh home and times `mother run` against the raw
-/// embedder on the artifact the install compiled.
-/// `mother run` of `wasm` against the raw embedder, in `runs` pairs, on a
-/// home that has seen `aged` runs of it before (its receipt store and log
-/// as a used home's are).
+/// embedder on the artifact the install compiled, in `runs` pairs, after
+/// `aged` runs of it (so the receipt store and its log are a used home's).
 fn compare(
     label: &str,
     wasm: &Path,

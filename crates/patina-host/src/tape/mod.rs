@@ -246,9 +246,6 @@ impl Tape {
         Self::push(state, toy.clone(), function.clone(), args, result);
     }
 
-    /// Checks the next recorded event against this call and records it;
-    /// returns its sequence number and recorded answer. A mismatch is the
-    /// run's divergence.
     /// [`Self::next_recorded`] for a call with `args`, their WAVE text
     /// written into the run's scratch buffer.
     fn next_recorded_call(
@@ -262,6 +259,9 @@ impl Tape {
         self.next_recorded(toy, function, &text)
     }
 
+    /// Checks the next recorded event against this call and records it;
+    /// returns its sequence number and recorded answer. A mismatch is the
+    /// run's divergence.
     fn next_recorded(
         &self,
         toy: &str,
