@@ -1,13 +1,11 @@
 //! A Mother used as a library, against real children: install, run (with its
 //! receipt), replay, export and import, composition through `invoke`, typed
-//! errors for bad input, and 64 runs at once through one Mother on a
-//! multi-thread runtime with every receipt stored and the chain intact,
-//! committed by the pipeline or inline.
+//! errors for bad input. `commits`: 64 runs at once through one Mother with
+//! every receipt stored and the chain intact, committed by the pipeline or
+//! inline; `http`: bridge children.
 
+mod commits;
 mod http;
-
-use std::collections::HashSet;
-use std::time::Duration;
 
 use patina_mother::{
     CallSpec, ChainLink, ChildRef, CommitMode, InstallSpec, Mother, MotherConfig, MotherError,
@@ -36,67 +34,6 @@ fn call(child: &str, wave: &str) -> RunSpec {
         ChildRef::Installed(child.to_owned()),
         CallSpec::Wave(wave.to_owned()),
     )
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sixty_four_runs_at_once_are_all_recorded_on_one_chain() {
-    sixty_four_runs_at_once(CommitMode::Pipelined).await;
-}
-
-/// Inline commits (no committer threads) of runs in flight at once still
-/// make one chain: each append finds the head inside its own write.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sixty_four_inline_commits_at_once_keep_one_chain() {
-    sixty_four_runs_at_once(CommitMode::Inline).await;
-}
-
-async fn sixty_four_runs_at_once(commit: CommitMode) {
-    let dir = tempfile::tempdir().unwrap();
-    let mother = open_with(&dir, commit);
-    mother
-        .install(children_artifacts::CALC_BYTES.to_vec(), named("calc"))
-        .await
-        .unwrap();
-    let tasks: Vec<_> = (0..64)
-        .map(|i| {
-            let mother = mother.clone();
-            tokio::spawn(async move { mother.run(call("calc", &format!("add({i}, 1)"))).await })
-        })
-        .collect();
-    let mut ids = HashSet::new();
-    for (i, task) in tasks.into_iter().enumerate() {
-        let run = task.await.unwrap().unwrap();
-        let summary = run.summary();
-        assert_eq!(
-            summary.outcome,
-            RunOutcome::Returned {
-                result: serde_json::json!(i + 1),
-                wave: (i + 1).to_string(),
-                exit_code: None
-            }
-        );
-        let receipt = run.receipt.expect("a recorded run has a receipt");
-        patina_receipts::verify(&receipt).unwrap();
-        assert_eq!(summary.receipt, Some(receipt.id));
-        ids.insert(receipt.id);
-    }
-    assert_eq!(ids.len(), 64);
-
-    let stored = mother.receipts_of(None, Some(1000)).await.unwrap();
-    assert_eq!(stored.len(), 64);
-    // One chain: exactly one first receipt, every other links to a stored
-    // one, and no two share a previous receipt (no fork).
-    let firsts = stored.iter().filter(|r| r.previous.is_none()).count();
-    assert_eq!(firsts, 1);
-    let previous: HashSet<_> = stored.iter().filter_map(|r| r.previous).collect();
-    assert_eq!(previous.len(), 63);
-    assert!(previous.iter().all(|p| ids.contains(p)));
-    for receipt in &stored {
-        assert!(ids.contains(&receipt.id));
-        patina_receipts::verify(receipt).unwrap();
-    }
-    let id = mother.identity().id();
-    assert_eq!(mother.receipts().verify_chain(&id).unwrap(), 64);
 }
 
 #[tokio::test]
@@ -286,58 +223,6 @@ async fn any_receipt_store_can_be_given() {
     use patina_receipts::store::ReceiptStore;
     assert_eq!(store.get(&receipt.id).unwrap(), Some(receipt));
     assert!(!dir.path().join("home/receipts.sqlite3").exists());
-}
-
-/// A caller that stops waiting (a timeout here; a client gone later) detaches
-/// from the run, never cancels it half-way: the run ends at its own deadline
-/// and its receipt is stored.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_whose_caller_stops_waiting_still_gets_its_receipt() {
-    a_caller_stops_waiting(CommitMode::Pipelined).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_inline_commit_whose_caller_stops_waiting_still_gets_its_receipt() {
-    a_caller_stops_waiting(CommitMode::Inline).await;
-}
-
-async fn a_caller_stops_waiting(commit: CommitMode) {
-    let dir = tempfile::tempdir().unwrap();
-    let mother = open_with(&dir, commit);
-    mother
-        .install(children_artifacts::LIMITS_BYTES.to_vec(), named("limits"))
-        .await
-        .unwrap();
-    let mut spec = call("limits", "spin()");
-    spec.limits.timeout_ms = Some(300);
-    let waited = tokio::time::timeout(Duration::from_millis(50), mother.run(spec)).await;
-    assert!(waited.is_err(), "spin() returned within 50 ms: {waited:?}");
-    let mut stored = Vec::new();
-    for _ in 0..200 {
-        stored = mother
-            .receipts_of(Some("limits".into()), None)
-            .await
-            .unwrap();
-        if !stored.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let [receipt] = stored.as_slice() else {
-        panic!(
-            "expected the abandoned run's one receipt, found {}",
-            stored.len()
-        );
-    };
-    patina_receipts::verify(receipt).unwrap();
-    assert!(
-        matches!(
-            &receipt.transcript.outcome.status,
-            patina_receipts::OutcomeStatus::Failed { kind, .. } if kind == "deadline-exceeded"
-        ),
-        "the run should end at its own deadline: {:?}",
-        receipt.transcript.outcome.status
-    );
 }
 
 /// 16 MiB through `blob` (linked typed, its bytes recorded once as a blob of
