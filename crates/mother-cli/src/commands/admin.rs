@@ -51,10 +51,11 @@ fn describe(role: &Role) {
         value.map_or("host maximum".to_owned(), |v| format!("{v}{unit}"))
     };
     println!(
-        "limits    fuel {}, timeout {}, memory {}",
+        "limits    fuel {}, timeout {}, memory {}, output {}",
         limit(role.limits.fuel, ""),
         limit(role.limits.timeout_ms, " ms"),
-        limit(role.limits.memory, " bytes")
+        limit(role.limits.memory, " bytes"),
+        limit(role.limits.output, " bytes")
     );
     println!(
         "receipts  {}",

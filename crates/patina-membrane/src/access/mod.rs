@@ -350,7 +350,7 @@ impl Access {
         }
         let defaults = patina_core::Limits::default();
         let ceiling = role.limits;
-        let checks: [(&'static str, &mut Option<u64>, Option<u64>, u64); 3] = [
+        let checks: [(&'static str, &mut Option<u64>, Option<u64>, u64); 4] = [
             ("fuel", &mut spec.limits.fuel, ceiling.fuel, defaults.fuel),
             (
                 "timeout_ms",
@@ -363,6 +363,12 @@ impl Access {
                 &mut spec.limits.memory,
                 ceiling.memory,
                 defaults.memory,
+            ),
+            (
+                "output",
+                &mut spec.limits.output,
+                ceiling.output,
+                defaults.output,
             ),
         ];
         for (limit, asked, ceiling, default) in checks {

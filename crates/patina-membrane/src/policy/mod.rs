@@ -103,6 +103,7 @@ struct LimitsFile {
     fuel: Option<u64>,
     timeout_ms: Option<u64>,
     memory: Option<u64>,
+    output: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -270,6 +271,7 @@ impl Policy {
                         fuel: role.limits.fuel,
                         timeout_ms: role.limits.timeout_ms,
                         memory: role.limits.memory,
+                        output: role.limits.output,
                     },
                     receipts,
                     install_names: role.install_names,

@@ -90,6 +90,8 @@ pub struct LimitCeiling {
     pub timeout_ms: Option<u64>,
     /// Memory in bytes.
     pub memory: Option<u64>,
+    /// The cap on captured stdout, and on captured stderr, in bytes each.
+    pub output: Option<u64>,
 }
 
 /// A run rate: a token bucket per caller key.
@@ -166,6 +168,7 @@ impl Role {
                 fuel: Some(defaults.fuel),
                 timeout_ms: Some(u64::try_from(defaults.timeout.as_millis()).unwrap_or(u64::MAX)),
                 memory: Some(defaults.memory),
+                output: Some(defaults.output),
             },
             receipts: ReceiptScope::Own,
             install_names: false,
@@ -224,6 +227,7 @@ impl Role {
                 "fuel": self.limits.fuel,
                 "timeout_ms": self.limits.timeout_ms,
                 "memory": self.limits.memory,
+                "output": self.limits.output,
             },
             "receipts": match self.receipts { ReceiptScope::All => "all", ReceiptScope::Own => "own" },
             "install_names": self.install_names,

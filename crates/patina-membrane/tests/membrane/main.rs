@@ -60,7 +60,7 @@ fn policy(world: &World) -> Policy {
 methods = ["runtime.list", "runtime.run", "receipts.*"]
 children = ["calc"]
 grants = ["fs:{data}:ro", "log"]
-limits = {{ fuel = 100000000 }}
+limits = {{ fuel = 100000000, output = 65536 }}
 receipts = "own"
 rate = {{ runs_per_second = 0.001, burst = 3 }}
 "#,

@@ -35,6 +35,13 @@ fn two_clients_with_different_roles_get_different_membranes() {
         let error = runner.run(&greedy).await.unwrap_err();
         assert_eq!(error.kind, "limit-above-ceiling", "{error:?}");
         assert!(error.message.contains("fuel"), "{error}");
+        // So is the output cap: a runner cannot make the Mother hold more of
+        // a child's stdout and stderr than the default.
+        let mut loud = wave("add(1, 1)", "calc");
+        loud.limits.output = Some(patina_core::Limits::default().output + 1);
+        let error = runner.run(&loud).await.unwrap_err();
+        assert_eq!(error.kind, "limit-above-ceiling", "{error:?}");
+        assert!(error.message.contains("output"), "{error}");
 
         // Runner: receipts of its own runs only; no replay; installs by digest only.
         let own = runner.receipts(None, None, 0).await.unwrap();
@@ -51,6 +58,10 @@ fn two_clients_with_different_roles_get_different_membranes() {
         // Ops: calc only, fs under the data directory read-only at most.
         let ran = ops.run(&wave("add(20, 22)", "calc")).await.unwrap();
         assert!(matches!(&ran.summary.outcome, RunOutcome::Returned { wave, .. } if wave == "42"));
+        // A limit left out is the lower of the default and the role's ceiling.
+        let limits = ran.receipt.expect("recorded").transcript.call.limits;
+        assert_eq!(limits.output, 65536, "{limits:?}");
+        assert_eq!(limits.fuel, 100_000_000, "{limits:?}");
         let error = ops
             .run(&wave("greet(\"x\")", "hello-log"))
             .await
