@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use libp2p::{Multiaddr, PeerId, StreamProtocol};
 
+use crate::admission::Refusal;
 use crate::stream::Direction;
 
 /// Why the network layer refused or failed.
@@ -67,6 +68,16 @@ pub enum NetError {
         /// The bound.
         limit: usize,
     },
+    /// The peer refused a stream at one of its bounds.
+    #[error("{peer} refused a {protocol} stream: {why}")]
+    StreamRefused {
+        /// The peer.
+        peer: PeerId,
+        /// The protocol.
+        protocol: StreamProtocol,
+        /// Which of its bounds.
+        why: Refusal,
+    },
     /// `accept` was called twice for one protocol on one node.
     #[error("{0} is already being accepted on this node")]
     AlreadyAccepting(StreamProtocol),
@@ -97,6 +108,7 @@ impl NetError {
             Self::OpenStream { .. } => "open-stream",
             Self::UnsupportedProtocol { .. } => "unsupported-protocol",
             Self::StreamLimit { .. } => "stream-limit",
+            Self::StreamRefused { .. } => "stream-refused",
             Self::AlreadyAccepting(_) => "already-accepting",
             Self::Dht(_) => "dht",
             Self::Timeout { .. } => "timeout",

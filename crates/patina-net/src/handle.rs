@@ -14,11 +14,17 @@ use libp2p::{Multiaddr, PeerId, StreamProtocol};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tracing::Instrument as _;
 
+use crate::admission::{self, Answer};
 use crate::driver::{Command, Driver, Reply};
 use crate::error::bounded;
 use crate::listen::{ListenState, Listeners};
 use crate::stream::{self, Direction, Incoming, NetStream, StreamBudget};
 use crate::{Digest, NetConfig, NetError, behaviour, identity};
+
+/// How many times a stream the peer dropped before admitting it is opened.
+const OPEN_ATTEMPTS: u32 = 4;
+/// The pause before opening a dropped stream again, times the attempt.
+const REOPEN_PAUSE: Duration = Duration::from_millis(5);
 
 /// A connected peer as the node sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -192,7 +198,11 @@ impl NetHandle {
         self.inner.events.subscribe()
     }
 
-    /// Opens a stream to `peer` for `protocol`, connecting first if need be.
+    /// Opens a stream to `peer` for `protocol`, connecting first if need be,
+    /// and returns it once the peer has admitted it (see
+    /// [`crate::admission`]). A stream the peer dropped before it could
+    /// answer is opened again, a few times; one it refused is
+    /// [`NetError::StreamRefused`], naming its bound.
     pub async fn open_stream(
         &self,
         peer: PeerId,
@@ -206,28 +216,42 @@ impl NetHandle {
         let after = self.inner.config.dial_timeout;
         async move {
             self.connect(peer).await?;
-            let mut control = self.inner.control.clone();
-            let stream = bounded("open stream", after, async {
-                control
-                    .open_stream(peer, protocol.clone())
+            let mut attempt = 0;
+            let stream = loop {
+                attempt += 1;
+                let mut stream = bounded("open stream", after, self.negotiate(peer, &protocol)).await?;
+                let answer = tokio::time::timeout(after, admission::await_admission(&mut stream))
                     .await
-                    .map_err(|e| match e {
-                        libp2p_stream::OpenStreamError::UnsupportedProtocol(protocol) => {
-                            NetError::UnsupportedProtocol { peer, protocol }
-                        }
-                        libp2p_stream::OpenStreamError::Io(source) => NetError::OpenStream {
+                    .map_err(|_| NetError::Timeout {
+                        what: "the peer's admission of a stream",
+                        after,
+                    })?;
+                let failed = |why: String| NetError::OpenStream {
+                    peer,
+                    protocol: protocol.clone(),
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidData, why),
+                };
+                match answer {
+                    Answer::Admitted => break stream,
+                    Answer::Refused(why) => {
+                        return Err(NetError::StreamRefused {
                             peer,
                             protocol: protocol.clone(),
-                            source,
-                        },
-                        other => NetError::OpenStream {
-                            peer,
-                            protocol: protocol.clone(),
-                            source: std::io::Error::other(other.to_string()),
-                        },
-                    })
-            })
-            .await?;
+                            why,
+                        });
+                    }
+                    Answer::Malformed(what) => return Err(failed(what)),
+                    Answer::Dropped(error) if attempt >= OPEN_ATTEMPTS => {
+                        return Err(failed(format!(
+                            "the peer dropped the stream before admitting it, {attempt} times: {error}"
+                        )));
+                    }
+                    Answer::Dropped(error) => {
+                        tracing::debug!(attempt, %error, "stream dropped before its admission; opening it again");
+                        tokio::time::sleep(REOPEN_PAUSE * attempt).await;
+                    }
+                }
+            };
             Ok(NetStream::new(
                 stream,
                 peer,
@@ -238,6 +262,33 @@ impl NetHandle {
         }
         .instrument(span)
         .await
+    }
+
+    /// One stream to `peer` negotiated for `protocol` (not yet admitted).
+    async fn negotiate(
+        &self,
+        peer: PeerId,
+        protocol: &StreamProtocol,
+    ) -> Result<libp2p::Stream, NetError> {
+        let mut control = self.inner.control.clone();
+        control
+            .open_stream(peer, protocol.clone())
+            .await
+            .map_err(|e| match e {
+                libp2p_stream::OpenStreamError::UnsupportedProtocol(protocol) => {
+                    NetError::UnsupportedProtocol { peer, protocol }
+                }
+                libp2p_stream::OpenStreamError::Io(source) => NetError::OpenStream {
+                    peer,
+                    protocol: protocol.clone(),
+                    source,
+                },
+                other => NetError::OpenStream {
+                    peer,
+                    protocol: protocol.clone(),
+                    source: std::io::Error::other(other.to_string()),
+                },
+            })
     }
 
     /// Accepts streams for `protocol` (offered to peers from now on until the
@@ -252,7 +303,10 @@ impl NetHandle {
             streams,
             protocol,
             self.inner.budget.clone(),
-            self.inner.config.limits.accept_queue,
+            (
+                self.inner.config.limits.accept_queue,
+                self.inner.config.dial_timeout,
+            ),
             self.inner.alive.clone(),
         ))
     }

@@ -21,6 +21,7 @@
 //! never learn: what a stream carries, and whether a peer may do anything,
 //! is decided above it (the membrane). It never panics on a peer's bytes.
 
+mod admission;
 mod behaviour;
 pub mod blob;
 mod config;
@@ -32,6 +33,7 @@ mod identity;
 mod listen;
 mod stream;
 
+pub use admission::Refusal;
 pub use behaviour::{IDENTIFY_VERSION, KAD_PROTOCOL};
 pub use blob::{BLOB_PROTOCOL, BlobBody, BlobSource, FetchError, MemoryBlobs, ProviderError};
 pub use config::{BlobConfig, DhtConfig, Limits, NetConfig};

@@ -6,9 +6,12 @@
 //!
 //! `libp2p-stream` hands inbound streams over a channel of one slot and drops
 //! a stream when that slot is taken, so every protocol accepted here has a
-//! pump task that drains it at once into a bounded queue of its own. This
-//! module must never let a slow embedder stall that pump, and never admit a
-//! stream past a bound: it closes the stream instead and says so in a trace.
+//! pump task that drains it at once into a bounded queue of its own, and
+//! every stream begins with the acceptor's answer ([`crate::admission`]):
+//! an opener whose stream was dropped on the way opens it again, and one
+//! refused at a bound is told which. This module must never let a slow
+//! embedder or opener stall that pump, and never admit a stream past a
+//! bound.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -24,6 +27,7 @@ use tokio_util::compat::{Compat, FuturesAsyncReadCompatExt as _};
 use tracing::Instrument as _;
 
 use crate::NetError;
+use crate::admission::{self, Refusal};
 
 /// Which way a stream was opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -82,17 +86,33 @@ impl StreamBudget {
         protocol: &StreamProtocol,
         direction: Direction,
     ) -> Result<Permit, NetError> {
+        self.try_admit(peer, protocol, direction)
+            .map_err(|bound| NetError::StreamLimit {
+                protocol: protocol.clone(),
+                direction,
+                scope: match bound {
+                    Refusal::ProtocolLimit => "from all peers".into(),
+                    Refusal::PeerLimit | Refusal::QueueFull => format!("with {peer}"),
+                },
+                limit: match bound {
+                    Refusal::ProtocolLimit => self.per_protocol,
+                    Refusal::PeerLimit | Refusal::QueueFull => self.per_peer,
+                },
+            })
+    }
+
+    /// A permit for one more stream, or which bound it would cross.
+    fn try_admit(
+        &self,
+        peer: PeerId,
+        protocol: &StreamProtocol,
+        direction: Direction,
+    ) -> Result<Permit, Refusal> {
         let mut counts = self.lock();
         let key = (peer, protocol.clone(), direction);
         let live = counts.per_peer.get(&key).copied().unwrap_or(0);
-        let refuse = |scope: String, limit| NetError::StreamLimit {
-            protocol: protocol.clone(),
-            direction,
-            scope,
-            limit,
-        };
         if live >= self.per_peer {
-            return Err(refuse(format!("with {peer}"), self.per_peer));
+            return Err(Refusal::PeerLimit);
         }
         if direction == Direction::Inbound {
             let all = counts
@@ -100,7 +120,7 @@ impl StreamBudget {
                 .entry(protocol.clone())
                 .or_default();
             if *all >= self.per_protocol {
-                return Err(refuse("from all peers".into(), self.per_protocol));
+                return Err(Refusal::ProtocolLimit);
             }
             *all += 1;
         }
@@ -267,8 +287,9 @@ impl futures::io::AsyncWrite for NetStream {
     }
 }
 
-/// The streams a node accepts on one protocol, in order of arrival. Drop it
-/// to stop accepting (the protocol is then no longer offered).
+/// The streams a node accepts on one protocol, in the order their openers
+/// were told they are admitted. Drop it to stop accepting (the protocol is
+/// then no longer offered).
 #[derive(Debug)]
 pub struct Incoming {
     protocol: StreamProtocol,
@@ -297,14 +318,14 @@ impl futures::Stream for Incoming {
 
 /// Starts the pump that drains `libp2p-stream`'s one-slot channel for
 /// `protocol` into a queue of `queue_len`, admitting each stream against
-/// `budget`, until the `Incoming` is dropped or the node stops (`alive`
-/// closes).
+/// `budget` and answering its opener within `answer_within`, until the
+/// `Incoming` is dropped or the node stops (`alive` closes).
 pub(crate) fn accept(
     runtime: &tokio::runtime::Handle,
     streams: libp2p_stream::IncomingStreams,
     protocol: StreamProtocol,
     budget: StreamBudget,
-    queue_len: usize,
+    (queue_len, answer_within): (usize, std::time::Duration),
     alive: watch::Receiver<()>,
 ) -> Incoming {
     let (sender, queue) = mpsc::channel(queue_len.max(1));
@@ -313,6 +334,8 @@ pub(crate) fn accept(
         protocol: protocol.clone(),
         budget,
         sender,
+        answer_within,
+        runtime: runtime.clone(),
     };
     runtime.spawn(pump.run(streams, alive).instrument(span));
     Incoming { protocol, queue }
@@ -322,6 +345,8 @@ struct Pump {
     protocol: StreamProtocol,
     budget: StreamBudget,
     sender: mpsc::Sender<NetStream>,
+    answer_within: std::time::Duration,
+    runtime: tokio::runtime::Handle,
 }
 
 impl Pump {
@@ -344,21 +369,45 @@ impl Pump {
         tracing::debug!("no longer accepting");
     }
 
-    /// Queues `stream` if the budget and the queue have room; else closes it.
+    /// Takes a place in the budget and in the queue for `stream`, then
+    /// answers its opener — in a task of its own, so that no opener can
+    /// stall the pump — and queues it; or refuses it, saying which bound.
     fn admit(&self, peer: PeerId, stream: libp2p::Stream) {
-        let protocol = &self.protocol;
-        let permit = match self.budget.admit(peer, protocol, Direction::Inbound) {
+        let within = self.answer_within;
+        let refused = |why: Refusal, stream| {
+            tracing::debug!(%peer, %why, "inbound stream refused");
+            self.runtime
+                .spawn(admission::refuse(stream, why, within).in_current_span());
+        };
+        let permit = match self
+            .budget
+            .try_admit(peer, &self.protocol, Direction::Inbound)
+        {
             Ok(permit) => permit,
-            Err(refused) => {
-                tracing::debug!(%peer, %refused, "inbound stream closed");
-                return;
+            Err(why) => return refused(why, stream),
+        };
+        let slot = match self.sender.clone().try_reserve_owned() {
+            Ok(slot) => slot,
+            Err(mpsc::error::TrySendError::Full(_)) => return refused(Refusal::QueueFull, stream),
+            Err(mpsc::error::TrySendError::Closed(_)) => return,
+        };
+        let protocol = self.protocol.clone();
+        let answered = async move {
+            let mut stream = stream;
+            match admission::admit(&mut stream, within).await {
+                Ok(()) => {
+                    slot.send(NetStream::new(
+                        stream,
+                        peer,
+                        protocol,
+                        Direction::Inbound,
+                        permit,
+                    ));
+                }
+                Err(error) => tracing::debug!(%peer, %error, "the opener left before its answer"),
             }
         };
-        let stream = NetStream::new(stream, peer, protocol.clone(), Direction::Inbound, permit);
-        if let Err(mpsc::error::TrySendError::Full(stream)) = self.sender.try_send(stream) {
-            tracing::debug!(%peer, "accept queue full: inbound stream closed");
-            drop(stream);
-        }
+        self.runtime.spawn(answered.in_current_span());
     }
 }
 

@@ -105,14 +105,35 @@ async fn two_nodes_echo_over_a_named_stream_on_quic() {
     bounded(echo_over("quic-v1", (23, 24))).await;
 }
 
-/// Whether `stream` was closed by the other side (EOF or reset) within a bound.
-async fn closed_by_peer(stream: &mut patina_net::NetStream) -> bool {
-    let mut byte = [0u8; 1];
-    let _ = stream.write_all(b"x").await;
-    matches!(
-        tokio::time::timeout(Duration::from_secs(5), stream.read(&mut byte)).await,
-        Ok(Ok(0) | Err(_))
-    )
+/// Streams opened all at once are every one accepted: none is lost between
+/// the connection that negotiated it and the task that accepts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_inbound_streams_is_accepted_whole() {
+    bounded(async {
+        let a = node(60).await;
+        let b = node(61).await;
+        serve_echo(&b);
+        let peer = connect(&a, &b).await;
+        const BURST: usize = 24;
+        let opened = futures::future::join_all((0..BURST).map(|_| a.open_stream(peer, ECHO))).await;
+        let mut streams = Vec::new();
+        for stream in opened {
+            streams.push(stream.expect("the stream opens"));
+        }
+        for (i, stream) in streams.iter_mut().enumerate() {
+            let byte = [u8::try_from(i).unwrap_or(u8::MAX)];
+            stream.write_all(&byte).await.unwrap();
+            let mut echoed = [0u8; 1];
+            let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut echoed)).await;
+            assert!(
+                matches!(read, Ok(Ok(1))) && echoed == byte,
+                "stream {i} of {BURST} was echoed: {read:?}"
+            );
+        }
+        a.shutdown().await;
+        b.shutdown().await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,7 +156,8 @@ async fn streams_per_peer_are_bounded() {
         let mut incoming = b.accept(ECHO).unwrap();
         assert_eq!(b.accept(ECHO).unwrap_err().kind(), "already-accepting");
 
-        // Two inbound streams are admitted and kept; a third is closed at once.
+        // Two inbound streams are admitted and kept; a third is refused, and
+        // its opener told why.
         let mut first = a.open_stream(peer, ECHO).await.unwrap();
         let _second = a.open_stream(peer, ECHO).await.unwrap();
         let mut held = Vec::new();
@@ -145,10 +167,11 @@ async fn streams_per_peer_are_bounded() {
             assert_eq!(accepted.peer(), a.local_peer_id());
             held.push(accepted);
         }
-        let mut third = a.open_stream(peer, ECHO).await.unwrap();
+        let refused = a.open_stream(peer, ECHO).await.unwrap_err();
+        assert_eq!(refused.kind(), "stream-refused", "{refused}");
         assert!(
-            closed_by_peer(&mut third).await,
-            "the third stream is closed"
+            refused.to_string().contains("streams with this peer"),
+            "names the bound: {refused}"
         );
         // The held streams still work; the refused one never reached `accept`.
         first.write_all(b"ok").await.unwrap();
@@ -186,6 +209,42 @@ async fn streams_per_peer_are_bounded() {
         for node in [a, b, c] {
             node.shutdown().await;
         }
+    })
+    .await;
+}
+
+/// Accepted streams the embedder has not taken yet are bounded: one more is
+/// refused, and its opener told so, not left waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_accept_queue_refuses_with_its_reason() {
+    bounded(async {
+        let b = node_with(
+            63,
+            NetConfig {
+                limits: Limits {
+                    accept_queue: 1,
+                    ..Limits::default()
+                },
+                ..NetConfig::loopback()
+            },
+        )
+        .await;
+        let a = node(62).await;
+        let peer = connect(&a, &b).await;
+        let mut incoming = b.accept(ECHO).unwrap();
+        let _waiting = a.open_stream(peer, ECHO).await.unwrap();
+        let refused = a.open_stream(peer, ECHO).await.unwrap_err();
+        assert_eq!(refused.kind(), "stream-refused", "{refused}");
+        assert!(
+            refused.to_string().contains("accept queue is full"),
+            "{refused}"
+        );
+        // Taken, the queue has room again.
+        let taken = incoming.next().await.expect("the first was queued");
+        assert_eq!(taken.peer(), a.local_peer_id());
+        let _next = a.open_stream(peer, ECHO).await.unwrap();
+        a.shutdown().await;
+        b.shutdown().await;
     })
     .await;
 }
