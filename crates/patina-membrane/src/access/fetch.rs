@@ -13,10 +13,20 @@ use crate::policy::Children;
 
 /// The child of a run: held here, or missing but fetchable for this caller.
 pub(crate) enum RunChild {
-    /// Installed here.
-    Held,
+    /// Installed here, with this id.
+    Held(ChildId),
     /// Not held; the caller's role may have it fetched and stored.
     Fetch(ChildId),
+}
+
+impl RunChild {
+    /// The child's full id (the run names it by this from here on, so that
+    /// a name moved to other bytes after the check changes nothing).
+    pub(crate) fn id(&self) -> ChildId {
+        match self {
+            Self::Held(id) | Self::Fetch(id) => *id,
+        }
+    }
 }
 
 impl Access {
@@ -42,7 +52,7 @@ impl Access {
     /// one whose id the role's `children` name. Nothing is fetched yet.
     pub(crate) async fn child_for_run(&self, reference: &str) -> Result<RunChild, MembraneError> {
         let missing = match self.check_child(reference).await {
-            Ok(_) => return Ok(RunChild::Held),
+            Ok(id) => return Ok(RunChild::Held(id)),
             Err(MembraneError::Mother(MotherError::UnknownChild(missing))) => missing,
             Err(other) => return Err(other),
         };

@@ -61,25 +61,30 @@ impl std::fmt::Debug for Access {
 }
 
 impl Access {
+    /// An access under `role`, issued at `epoch`. The caller reads the
+    /// epoch **before** it looks the role up: a policy is replaced before
+    /// the epoch advances, so a role read from the old policy always
+    /// carries an epoch that the advance makes stale.
     pub(crate) fn new(
         shared: Arc<Shared>,
+        epoch: u64,
         principal: Principal,
         role: Arc<Role>,
         door: &str,
     ) -> Self {
-        Self::with_runs(shared, principal, role, door, Arc::default())
+        Self::with_runs(shared, epoch, principal, role, door, Arc::default())
     }
 
     /// An access whose runs in flight are counted in `runs` (shared by
-    /// every access of one token).
+    /// every access of one token); `epoch` as for [`Self::new`].
     pub(crate) fn with_runs(
         shared: Arc<Shared>,
+        epoch: u64,
         principal: Principal,
         role: Arc<Role>,
         door: &str,
         runs: Arc<AtomicUsize>,
     ) -> Self {
-        let epoch = shared.epoch.current();
         Self {
             inner: Arc::new(Inner {
                 principal,
@@ -223,11 +228,15 @@ impl Access {
         self.blocking(move |mother| {
             let id = mother.children().resolve(&reference)?;
             if let Some(list) = allowed {
+                // An entry is an installed name or a full id, never an id
+                // prefix: a prefix would let anyone who may install bytes
+                // make their own child the one it matches.
                 let ok = list.iter().any(|entry| {
-                    mother
-                        .children()
-                        .resolve(entry)
-                        .is_ok_and(|allowed| allowed == id)
+                    entry.parse::<ChildId>().is_ok_and(|named| named == id)
+                        || mother
+                            .children()
+                            .named(entry)
+                            .is_ok_and(|named| named == Some(id))
                 });
                 if !ok {
                     return Err(MembraneError::ChildDenied {
@@ -388,6 +397,39 @@ impl Access {
             }
         }
         Ok(approvals)
+    }
+
+    /// Refuses limits (a receipt's, for a replay) above any of the role's
+    /// ceilings; nothing is lowered, since a replay must run as recorded.
+    pub(crate) fn check_recorded_limits(
+        &self,
+        limits: &patina_core::Limits,
+    ) -> Result<(), MembraneError> {
+        let role = &self.inner.role;
+        let ceiling = role.limits;
+        let checks = [
+            ("fuel", limits.fuel, ceiling.fuel),
+            (
+                "timeout_ms",
+                u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX),
+                ceiling.timeout_ms,
+            ),
+            ("memory", limits.memory, ceiling.memory),
+            ("output", limits.output, ceiling.output),
+        ];
+        for (limit, asked, ceiling) in checks {
+            if let Some(ceiling) = ceiling
+                && asked > ceiling
+            {
+                return Err(MembraneError::LimitAboveCeiling {
+                    limit,
+                    asked,
+                    ceiling,
+                    role: role.name.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 }
 

@@ -44,6 +44,16 @@ impl Access {
                     role: role.name.clone(),
                 });
             }
+            // A name is a child other callers (and `invoke:` grants) rely
+            // on: a role limited to some children may point only those.
+            if let (Some(name), Children::Only(list)) = (&name, &role.children)
+                && !list.contains(name)
+            {
+                return Err(MembraneError::ChildDenied {
+                    role: role.name.clone(),
+                    child: name.clone(),
+                });
+            }
             for grant in patina_mother::parse_grants(&grants)? {
                 role.check_grant(&grant)?;
             }
@@ -111,6 +121,8 @@ impl Access {
                 ));
             };
             let child = self.child_for_run(reference).await?;
+            // The run names the child it was allowed by its id from here on.
+            spec.child = ChildRef::Installed(child.id().to_string());
             let approvals = self.attenuate(&mut spec, approved, by)?;
             let _slot = self.run_slot()?;
             self.check_rate()?;
@@ -291,6 +303,11 @@ impl Access {
             let (receipt, _) = self
                 .stored_receipt("receipts.replay", id.to_owned())
                 .await?;
+            // A replay runs the receipt's child at the receipt's limits: both
+            // must be within this caller's role, as for a run of its own.
+            self.check_child(&receipt.transcript.child.to_string())
+                .await?;
+            self.check_recorded_limits(&receipt.transcript.call.limits)?;
             let _slot = self.run_slot()?;
             // A replay runs the child again: it counts against the rate too.
             self.check_rate()?;

@@ -76,9 +76,9 @@ struct File {
 struct RoleFile {
     #[serde(default)]
     methods: Vec<toml::Spanned<String>>,
-    /// Names or ids; `["*"]` for any child. Default: none.
+    /// Installed names or full ids; `["*"]` for any child. Default: none.
     #[serde(default)]
-    children: Vec<String>,
+    children: Vec<toml::Spanned<String>>,
     /// The grant ceiling. Default: no grant.
     #[serde(default)]
     grants: Vec<toml::Spanned<String>>,
@@ -242,10 +242,26 @@ impl Policy {
                     }
                 },
             };
-            let children = if role.children.iter().any(|c| c == "*") {
+            let children = if role.children.iter().any(|c| c.get_ref() == "*") {
                 Children::Any
             } else {
-                Children::Only(role.children)
+                let mut list = Vec::new();
+                for entry in role.children {
+                    // An id prefix would match whatever bytes someone
+                    // installs with that prefix: only a full id is an id.
+                    let text = entry.get_ref();
+                    if text.starts_with("b3:") && text.parse::<patina_core::ChildId>().is_err() {
+                        return Err(invalid(
+                            entry.span().start,
+                            format!(
+                                "children: `{text}` is not a full child id (b3: and 64 hex digits); \
+                                 an entry is an installed name or a full id, never a prefix"
+                            ),
+                        ));
+                    }
+                    list.push(entry.into_inner());
+                }
+                Children::Only(list)
             };
             let rate = match role.rate {
                 None => None,

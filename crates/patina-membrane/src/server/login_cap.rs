@@ -97,6 +97,7 @@ impl Terminal {
         })?;
         Ok(Access::new(
             self.shared.clone(),
+            current,
             Principal::Key(key),
             role,
             "socket",

@@ -197,11 +197,13 @@ impl MembraneServer {
     /// (a peer's authenticated connection). `unauthenticated` for a key the
     /// policy does not name.
     pub fn access_for_key(&self, key: CallerKey, door: &str) -> Result<Access, MembraneError> {
+        let epoch = self.shared.epoch.current();
         let role = self.shared.role_of_key(&key).ok_or_else(|| {
             MembraneError::Unauthenticated(format!("no caller ed25519:{key} in the policy"))
         })?;
         Ok(Access::new(
             self.shared.clone(),
+            epoch,
             Principal::Key(key),
             role,
             door,
@@ -212,6 +214,7 @@ impl MembraneServer {
     /// the role the token names. `unauthenticated` for anything but a live
     /// token of a role the policy has.
     pub fn access_for_token(&self, token: &str, door: &str) -> Result<Access, MembraneError> {
+        let epoch = self.shared.epoch.current();
         let info = self
             .shared
             .tokens
@@ -233,6 +236,7 @@ impl MembraneServer {
         let runs = self.shared.token_runs(&info.id);
         Ok(Access::with_runs(
             self.shared.clone(),
+            epoch,
             Principal::Token(info.id),
             role,
             door,
@@ -250,11 +254,18 @@ impl MembraneServer {
         role: &str,
         door: &str,
     ) -> Result<Access, MembraneError> {
+        let epoch = self.shared.epoch.current();
         let role =
             self.shared.policy().role(role).ok_or_else(|| {
                 MembraneError::BadRequest(format!("no role `{role}` in the policy"))
             })?;
-        Ok(Access::new(self.shared.clone(), principal, role, door))
+        Ok(Access::new(
+            self.shared.clone(),
+            epoch,
+            principal,
+            role,
+            door,
+        ))
     }
 
     /// Attaches the network layer (`patina-peer`): from now on a run of a

@@ -17,6 +17,7 @@ mod doors;
 mod epoch;
 mod logins;
 mod roles;
+mod widening;
 
 const ADMIN: [u8; 32] = [1; 32];
 const RUNNER: [u8; 32] = [2; 32];

@@ -1,0 +1,143 @@
+//! Attempts to widen a role, each refused with its reason: a `children`
+//! entry that is an id prefix, a named install outside the role's children,
+//! and a replay of a child or at limits the role does not have.
+
+use super::*;
+use patina_membrane::{Access, Principal};
+
+const NARROW: &str = r#"
+[roles.curator]
+methods = ["runtime.install", "runtime.run"]
+children = ["calc"]
+install_names = true
+
+[roles.auditor]
+methods = ["receipts.*"]
+children = ["calc"]
+receipts = "all"
+limits = { fuel = 1000000 }
+
+[roles.replayer]
+methods = ["receipts.*"]
+children = ["calc"]
+receipts = "all"
+"#;
+
+fn server_with(world: &World, text: &str) -> MembraneServer {
+    let policy = Policy::parse(text, "widening.toml").unwrap();
+    MembraneServer::new(
+        world.mother.clone(),
+        policy,
+        EpochGuard::new(1),
+        ServeConfig::default(),
+    )
+}
+
+fn as_role(server: &MembraneServer, role: &str) -> Access {
+    server
+        .access_as(Principal::Local(role.into()), role, "test")
+        .unwrap()
+}
+
+fn calc_id(world: &World) -> String {
+    world.mother.children().resolve("calc").unwrap().to_string()
+}
+
+#[test]
+fn a_children_entry_is_a_name_or_a_full_id_never_a_prefix() {
+    within(|| async {
+        let (world, _) = setup(ServeConfig::default()).await;
+        let id = calc_id(&world);
+        let hex = id.trim_start_matches("b3:");
+
+        // A `b3:` entry that is not a whole id is refused at load, with its line.
+        let text = format!(
+            "[roles.x]\nmethods = [\"runtime.run\"]\nchildren = [\"b3:{}\"]\n",
+            &hex[..12]
+        );
+        let error = Policy::parse(&text, "p.toml").unwrap_err();
+        assert!(error.to_string().contains("p.toml:3"), "{error}");
+        assert!(error.to_string().contains("not a full child id"), "{error}");
+
+        // Bare hex is a name: it matches no child whose id merely starts so.
+        let text = format!(
+            "[roles.x]\nmethods = [\"runtime.run\"]\nchildren = [\"{}\"]\n",
+            &hex[..12]
+        );
+        let prefixed = as_role(&server_with(&world, &text), "x");
+        for reference in [id.as_str(), "calc"] {
+            let error = prefixed
+                .run(wave("add(1, 2)", reference))
+                .await
+                .unwrap_err();
+            assert_eq!(error.kind(), "child-denied", "{reference}: {error}");
+        }
+
+        // A full id lets the role run that child, by id or by a name of it.
+        let text = format!("[roles.x]\nmethods = [\"runtime.run\"]\nchildren = [\"{id}\"]\n");
+        let full = as_role(&server_with(&world, &text), "x");
+        for reference in [id.as_str(), "calc"] {
+            let ran = full.run(wave("add(1, 2)", reference)).await.unwrap();
+            let summary = patina_mother::RunSummary::of(&ran.report, None);
+            assert!(
+                matches!(&summary.outcome, RunOutcome::Returned { wave, .. } if wave == "3"),
+                "{reference}: {summary:?}"
+            );
+        }
+    });
+}
+
+#[test]
+fn a_named_install_stays_within_the_roles_children() {
+    within(|| async {
+        let (world, _) = setup(ServeConfig::default()).await;
+        let curator = as_role(&server_with(&world, NARROW), "curator");
+        let bytes = children_artifacts::by_name("hello-log").unwrap().bytes;
+        let error = curator
+            .install(bytes.to_vec(), Some("hello-log".into()), Vec::new())
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), "child-denied", "{error}");
+        assert!(error.to_string().contains("hello-log"), "{error}");
+        let error = curator
+            .install(bytes.to_vec(), Some("anything-else".into()), Vec::new())
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), "child-denied", "{error}");
+        // Its own child's name, and bytes by digest, it may install.
+        curator
+            .install(bytes.to_vec(), Some("calc".into()), Vec::new())
+            .await
+            .unwrap();
+        curator
+            .install(bytes.to_vec(), None, Vec::new())
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
+fn a_replay_stays_within_the_roles_children_and_limits() {
+    within(|| async {
+        let (world, server) = setup(ServeConfig::default()).await;
+        let admin = server
+            .access_as(Principal::Local("owner".into()), "admin", "test")
+            .unwrap();
+        let calc = admin.run(wave("add(2, 3)", "calc")).await.unwrap();
+        let calc = calc.receipt.unwrap().id.to_string();
+        let other = admin.run(wave("noop()", "limits")).await.unwrap();
+        let other = other.receipt.unwrap().id.to_string();
+
+        let narrow = server_with(&world, NARROW);
+        // The admin's receipt ran at the default fuel, above the auditor's.
+        let error = as_role(&narrow, "auditor").replay(&calc).await.unwrap_err();
+        assert_eq!(error.kind(), "limit-above-ceiling", "{error}");
+        assert!(error.to_string().contains("fuel"), "{error}");
+
+        let replayer = as_role(&narrow, "replayer");
+        let error = replayer.replay(&other).await.unwrap_err();
+        assert_eq!(error.kind(), "child-denied", "{error}");
+        let replayed = replayer.replay(&calc).await.unwrap();
+        assert!(replayed.summary().matched, "{:?}", replayed.summary());
+    });
+}
