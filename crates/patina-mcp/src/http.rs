@@ -28,7 +28,7 @@ use http::{HeaderMap, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, combinators::UnsyncBoxBody};
 use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use patina_membrane::MembraneServer;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
@@ -49,6 +49,10 @@ pub struct HttpConfig {
     pub max_connections: usize,
     /// The largest request body read, in bytes.
     pub max_body_bytes: usize,
+    /// How long a connection may take to send a request's headers (a
+    /// client that opens connections and sends nothing holds no slot
+    /// longer).
+    pub header_read_timeout: std::time::Duration,
 }
 
 impl Default for HttpConfig {
@@ -57,6 +61,7 @@ impl Default for HttpConfig {
             mcp: McpConfig::default(),
             max_connections: 256,
             max_body_bytes: 4 << 20,
+            header_read_timeout: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -106,7 +111,9 @@ pub async fn serve_http(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
+                    // Out of descriptors, most often: give them time back.
                     tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     continue;
                 }
             },
@@ -119,6 +126,7 @@ pub async fn serve_http(
         let membrane = membrane.clone();
         let service = service.clone();
         let span = tracing::info_span!("mcp_http_connection", %peer);
+        let header_read_timeout = config.header_read_timeout;
         tokio::spawn(
             async move {
                 let _slot = slot;
@@ -140,10 +148,11 @@ pub async fn serve_http(
                         Ok::<_, Infallible>(response)
                     }
                 });
-                if let Err(error) = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), handler)
-                    .await
-                {
+                let mut http = hyper::server::conn::http1::Builder::new();
+                // Without a timer hyper keeps no header timeout at all.
+                http.timer(TokioTimer::new())
+                    .header_read_timeout(header_read_timeout);
+                if let Err(error) = http.serve_connection(TokioIo::new(stream), handler).await {
                     tracing::debug!(%error, "connection ended");
                 }
             }
@@ -292,6 +301,43 @@ mod tests {
             gate.origins,
             ["http://127.0.0.1:4242", "http://localhost:4242"]
         );
+    }
+
+    /// A client that connects and sends nothing is closed after the
+    /// header timeout: it cannot hold one of the connection slots.
+    #[tokio::test]
+    async fn a_silent_connection_is_closed_at_the_header_timeout() {
+        use tokio::io::AsyncReadExt as _;
+        let home = tempfile::tempdir().unwrap();
+        let mother =
+            patina_mother::Mother::open(patina_mother::MotherConfig::new(home.path().join("home")))
+                .unwrap();
+        let membrane = MembraneServer::new(
+            mother,
+            patina_membrane::Policy::default(),
+            patina_membrane::EpochGuard::new(1),
+            patina_membrane::ServeConfig::default(),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = HttpConfig {
+            header_read_timeout: std::time::Duration::from_millis(200),
+            ..HttpConfig::default()
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = tokio::spawn(serve_http(membrane, listener, config, async {
+            let _ = stopped.await;
+        }));
+        let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut byte = [0u8; 1];
+        let read =
+            tokio::time::timeout(std::time::Duration::from_secs(10), silent.read(&mut byte)).await;
+        assert!(
+            matches!(read, Ok(Ok(0) | Err(_))),
+            "closed by the server, not left open: {read:?}"
+        );
+        let _ = stop.send(());
+        served.await.unwrap().unwrap();
     }
 
     #[test]
