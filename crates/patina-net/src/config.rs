@@ -137,6 +137,10 @@ pub struct BlobConfig {
     pub chunk_len: usize,
     /// How long a fetch or a served stream may wait for the next frame.
     pub idle_timeout: Duration,
+    /// The slowest a provider may serve, in bytes a second: a fetch of `len`
+    /// bytes ends after `idle_timeout` + `len / min_rate` whatever comes, so
+    /// a provider that trickles a byte now and then cannot hold it for long.
+    pub min_rate: u64,
 }
 
 impl Default for BlobConfig {
@@ -145,6 +149,7 @@ impl Default for BlobConfig {
             max_len: 64 << 20,
             chunk_len: 256 << 10,
             idle_timeout: Duration::from_secs(10),
+            min_rate: 256 << 10,
         }
     }
 }

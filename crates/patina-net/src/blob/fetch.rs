@@ -55,6 +55,20 @@ pub enum ProviderError {
     /// It sent nothing for too long.
     #[error("stalled for {0:?}")]
     Stalled(Duration),
+    /// It served too slowly: the whole blob was not there by its deadline.
+    #[error(
+        "served {got} of {len} bytes by the deadline of {after:?} (at least {min_rate} bytes a second)"
+    )]
+    TooSlow {
+        /// Bytes received.
+        got: u64,
+        /// Bytes announced.
+        len: u64,
+        /// The deadline, from the announcement.
+        after: Duration,
+        /// The slowest rate admitted.
+        min_rate: u64,
+    },
 }
 
 impl From<WireError> for ProviderError {
@@ -151,7 +165,7 @@ const PREALLOCATE: u64 = 4 << 20;
 /// Fetches from one provider; the bytes only if their digest is `digest`.
 async fn from_one(net: &NetHandle, peer: PeerId, digest: Digest) -> Result<Vec<u8>, ProviderError> {
     let config = &net.config().blob;
-    let (cap, idle) = (config.max_len, config.idle_timeout);
+    let (cap, idle, min_rate) = (config.max_len, config.idle_timeout, config.min_rate.max(1));
     let mut stream = net
         .open_stream(peer, BLOB_PROTOCOL)
         .await
@@ -178,8 +192,24 @@ async fn from_one(net: &NetHandle, peer: PeerId, digest: Digest) -> Result<Vec<u
     let reserve = len.min(PREALLOCATE);
     let mut bytes = Vec::with_capacity(usize::try_from(reserve).unwrap_or(0));
     let mut hasher = blake3::Hasher::new();
+    let after = idle.saturating_add(Duration::from_secs(len.div_ceil(min_rate)));
+    let deadline = tokio::time::Instant::now() + after;
     while (bytes.len() as u64) < len {
-        match next(&mut stream, idle).await? {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let too_slow = || ProviderError::TooSlow {
+            got: bytes.len() as u64,
+            len,
+            after,
+            min_rate,
+        };
+        if left.is_zero() {
+            return Err(too_slow());
+        }
+        let frame = match next(&mut stream, idle.min(left)).await {
+            Err(ProviderError::Stalled(_)) if left < idle => return Err(too_slow()),
+            other => other?,
+        };
+        match frame {
             Frame::Chunk(chunk) => {
                 if (bytes.len() + chunk.len()) as u64 > len {
                     return Err(ProviderError::Overrun { len });

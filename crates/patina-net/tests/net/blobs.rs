@@ -280,3 +280,57 @@ async fn hostile_servers_and_askers_get_errors_not_panics() {
     })
     .await;
 }
+
+/// A provider that announces a blob and then trickles a byte now and then
+/// never stalls long enough for the idle timeout, but the fetch still ends
+/// by its deadline (the idle timeout plus the length at the slowest rate).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trickling_provider_is_given_up_at_the_fetchs_deadline() {
+    bounded(async {
+        let trickler = node(48).await;
+        let mut incoming = trickler.accept(BLOB_PROTOCOL).unwrap();
+        tokio::spawn(async move {
+            while let Some(mut stream) = incoming.next().await {
+                tokio::spawn(async move {
+                    let _ = codec::read_frame(&mut stream).await;
+                    let _ = stream
+                        .write_all(&codec::encode(&Frame::Have { len: 1_000 }))
+                        .await;
+                    for _ in 0..1_000 {
+                        let chunk = codec::encode(&Frame::Chunk(vec![7]));
+                        if stream.write_all(&chunk).await.is_err() || stream.flush().await.is_err()
+                        {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                });
+            }
+        });
+        let impatient = NetConfig {
+            blob: BlobConfig {
+                idle_timeout: Duration::from_secs(1),
+                min_rate: 1_000,
+                ..BlobConfig::default()
+            },
+            ..NetConfig::loopback()
+        };
+        let a = node_with(47, impatient).await;
+        let peer = connect(&a, &trickler).await;
+        let error = a
+            .fetch_blob_from(Digest::of(&[7; 1_000]), &[peer])
+            .await
+            .unwrap_err();
+        let found = attempts(error);
+        assert!(
+            matches!(
+                found[..],
+                [ProviderError::TooSlow { got, len: 1_000, min_rate: 1_000, .. }] if got < 1_000
+            ),
+            "{found:?}"
+        );
+        a.shutdown().await;
+        trickler.shutdown().await;
+    })
+    .await;
+}
