@@ -54,23 +54,48 @@ async fn answer(
         };
         let digest = Digest(digest);
         tracing::debug!(%digest, "blob asked for");
-        match source.blob(&stream.peer(), &digest).await {
-            Ok(None) => codec::write_frame(&mut stream, &Frame::Missing).await?,
-            Ok(Some(body)) if body.len() > max_len => {
-                codec::write_frame(&mut stream, &Frame::TooLarge { len: body.len() }).await?;
+        let found = source.blob(&stream.peer(), &digest).await;
+        // The answer is written within the same deadline an asker of ours
+        // gives a provider: an asker that stops reading (yamux's window
+        // then stalls every write) holds this task and the blob no longer.
+        let bound = match &found {
+            Ok(Some(body)) if body.len() <= max_len => {
+                config
+                    .idle_timeout
+                    .saturating_add(std::time::Duration::from_secs(
+                        body.len().div_ceil(config.min_rate.max(1)),
+                    ))
             }
-            Ok(Some(body)) => send(&mut stream, body, config.chunk_len).await?,
-            Err(error) => {
-                let reason = if error.kind() == std::io::ErrorKind::PermissionDenied {
-                    error.to_string()
-                } else {
-                    format!("could not read the blob: {error}")
-                };
-                let reason = reason.chars().take(MAX_REASON / 4).collect();
-                codec::write_frame(&mut stream, &Frame::Refused(reason)).await?;
+            _ => config.idle_timeout,
+        };
+        let written = tokio::time::timeout(bound, async {
+            match found {
+                Ok(None) => codec::write_frame(&mut stream, &Frame::Missing).await?,
+                Ok(Some(body)) if body.len() > max_len => {
+                    codec::write_frame(&mut stream, &Frame::TooLarge { len: body.len() }).await?;
+                }
+                Ok(Some(body)) => send(&mut stream, body, config.chunk_len).await?,
+                Err(error) => {
+                    let reason = if error.kind() == std::io::ErrorKind::PermissionDenied {
+                        error.to_string()
+                    } else {
+                        format!("could not read the blob: {error}")
+                    };
+                    let reason = reason.chars().take(MAX_REASON / 4).collect();
+                    codec::write_frame(&mut stream, &Frame::Refused(reason)).await?;
+                }
+            }
+            stream.flush().await?;
+            Ok::<(), codec::WireError>(())
+        })
+        .await;
+        match written {
+            Ok(result) => result?,
+            Err(_) => {
+                let message = format!("the asker took in less than the answer within {bound:?}");
+                return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, message).into());
             }
         }
-        stream.flush().await?;
     }
 }
 

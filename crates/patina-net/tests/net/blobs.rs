@@ -334,3 +334,47 @@ async fn a_trickling_provider_is_given_up_at_the_fetchs_deadline() {
     })
     .await;
 }
+
+/// An asker that asks for a blob and never reads it holds the serving task
+/// only until the answer's deadline; the server then drops the stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_asker_that_never_reads_is_dropped_at_the_answers_deadline() {
+    bounded(async {
+        let store = MemoryBlobs::new();
+        const LEN: usize = 2 << 20;
+        let digest = store.insert(bytes(LEN, 5));
+        let quick = NetConfig {
+            blob: BlobConfig {
+                idle_timeout: Duration::from_secs(1),
+                min_rate: 4 << 20,
+                ..BlobConfig::default()
+            },
+            ..NetConfig::loopback()
+        };
+        let b = node_with(50, quick).await;
+        b.serve_blobs(Arc::new(store)).unwrap();
+        let a = node(49).await;
+        let peer = connect(&a, &b).await;
+        let mut stream = a.open_stream(peer, BLOB_PROTOCOL).await.unwrap();
+        let want = Frame::Want {
+            digest: digest.0,
+            max_len: 64 << 20,
+        };
+        stream.write_all(&codec::encode(&want)).await.unwrap();
+        stream.flush().await.unwrap();
+        // Not reading: the server's writes stall on the stream's window
+        // until its deadline (1 s + 2 MiB at 4 MiB/s) has passed.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let mut got = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut got)).await;
+        assert!(read.is_ok(), "the stream ends: {read:?}");
+        assert!(
+            got.len() < LEN,
+            "the server gave up mid-answer: {} bytes",
+            got.len()
+        );
+        a.shutdown().await;
+        b.shutdown().await;
+    })
+    .await;
+}
