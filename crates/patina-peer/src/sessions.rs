@@ -65,15 +65,33 @@ impl Sessions {
             return Ok(live.clone());
         }
         let net = self.net.clone();
+        // Opening is bounded as a whole (the stream, then the peer's answers
+        // to `explain` and `graft`): a peer that admits the stream and then
+        // says nothing holds neither this slot nor the session's thread.
+        let bound = net.config().dial_timeout.saturating_mul(2);
         let handle = SessionHandle::spawn(move || async move {
-            let stream = net
-                .open_stream(peer, MEMBRANE_PROTOCOL)
-                .await
-                .map_err(|e| RemoteError::new(e.kind(), e.to_string()))?;
-            Connection::open(stream).authenticated().await
+            let open = async {
+                let stream = net
+                    .open_stream(peer, MEMBRANE_PROTOCOL)
+                    .await
+                    .map_err(|e| RemoteError::new(e.kind(), e.to_string()))?;
+                Connection::open(stream).authenticated().await
+            };
+            tokio::time::timeout(bound, open).await.unwrap_or_else(|_| {
+                Err(RemoteError::new(
+                    "timeout",
+                    format!("no membrane session within {bound:?}"),
+                ))
+            })
         })
         .await
-        .map_err(|error| opening_failed(peer, error))?;
+        .map_err(|error| match error.kind.as_str() {
+            "timeout" => PeerError::Timeout {
+                peer: peer.to_string(),
+                after: bound,
+            },
+            _ => opening_failed(peer, error),
+        })?;
         tracing::debug!(%peer, role = handle.role(), "membrane session opened");
         let live = Live {
             id: self.next.fetch_add(1, Ordering::Relaxed),

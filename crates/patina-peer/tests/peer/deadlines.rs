@@ -161,3 +161,43 @@ fn a_peer_that_goes_away_mid_run_is_a_clear_error_not_a_hang() {
         caller.node.shutdown().await;
     });
 }
+
+#[test]
+fn a_peer_that_admits_a_session_and_then_says_nothing_is_a_timeout() {
+    within(|| async {
+        let a = Home::new();
+        let calc: ChildId = a.install("calc").await.parse().unwrap();
+        let mut quick = PeerConfig::loopback();
+        quick.dial_timeout = Duration::from_millis(500);
+        let caller = a.serve(&policy(&[], ""), quick).await;
+        // Takes membrane streams and never answers on them.
+        let mute = NetHandle::start(&[87; 32], NetConfig::loopback())
+            .await
+            .unwrap();
+        let mut incoming = mute.accept(patina_peer::MEMBRANE_PROTOCOL).unwrap();
+        let held = tokio::spawn(async move {
+            let mut streams = Vec::new();
+            while let Some(stream) = incoming.next().await {
+                streams.push(stream);
+            }
+        });
+        let addr = mute.listen_addrs().await.unwrap()[0].clone();
+        let target =
+            patina_peer::PeerTarget::Addr(patina_net::with_peer(addr, mute.local_peer_id()));
+        let asked = Instant::now();
+        let error = caller
+            .node
+            .push(&target, calc)
+            .await
+            .expect_err("a mute peer installs nothing");
+        assert_eq!(error.kind(), "peer-timeout", "{error}");
+        assert!(
+            asked.elapsed() < Duration::from_secs(10),
+            "given up at the opening's bound (1 s here): {:?}",
+            asked.elapsed()
+        );
+        mute.shutdown().await;
+        held.abort();
+        caller.node.shutdown().await;
+    });
+}
