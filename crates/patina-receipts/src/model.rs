@@ -259,22 +259,28 @@ impl Receipt {
     pub fn references_with(&self, blob: impl Fn(&Digest) -> Option<Vec<u8>>) -> Vec<Digest> {
         let t = &self.transcript;
         let mut refs: Vec<Digest> = Vec::new();
-        for event in &t.events {
-            let mut payloads = vec![&event.args];
-            if let EventResult::Ok(result) = &event.result {
-                payloads.push(result);
-            }
-            for payload in payloads {
-                refs.extend(payload.reference());
+        // The text behind one digest is looked up and scanned once, however
+        // many events refer to it: a receipt of 100,000 events naming one
+        // large blob costs one scan of it, not 100,000.
+        let mut scanned = std::collections::HashSet::new();
+        let mut add = |payload: &crate::Payload, refs: &mut Vec<Digest>| {
+            let digest = payload.reference();
+            refs.extend(digest);
+            if digest.is_none_or(|digest| scanned.insert(digest)) {
                 refs.extend(payload.value_references(&blob));
+            }
+        };
+        for event in &t.events {
+            add(&event.args, &mut refs);
+            if let EventResult::Ok(result) = &event.result {
+                add(result, &mut refs);
             }
         }
         for arg in &t.call.args {
             refs.extend(crate::value_blob_references(arg));
         }
         if let OutcomeStatus::Returned { results, .. } = &t.outcome.status {
-            refs.extend(results.reference());
-            refs.extend(results.value_references(&blob));
+            add(results, &mut refs);
         }
         refs.extend(t.outcome.stdout.reference());
         refs.extend(t.outcome.stderr.reference());
@@ -306,5 +312,35 @@ mod tests {
         let references = receipt.references();
         assert!(references.contains(&request.digest), "{references:?}");
         assert!(references.contains(&response.digest), "{references:?}");
+    }
+
+    /// Many events naming one blob (text kept by reference that itself
+    /// names a byte-list blob): the blob is looked up and scanned once.
+    #[test]
+    fn a_blob_many_events_name_is_looked_up_once() {
+        let inner = Blob::new(vec![3; 300]);
+        let text = Blob::new(format!("(<blob:{}>)", inner.digest).into_bytes());
+        let mut transcript = canonical::tests_support::transcript();
+        transcript.events = (0..1_000)
+            .map(|seq| Event {
+                seq,
+                toy: "patina:toys/blob@0.1.0".into(),
+                function: "put".into(),
+                args: Payload::Ref {
+                    digest: text.digest,
+                    len: text.bytes.len() as u64,
+                },
+                result: EventResult::Ok(Payload::Text("(ok)".into())),
+            })
+            .collect();
+        let receipt = canonical::seal(transcript, &Identity::from_seed([1; 32]), 1, 2, None);
+        let lookups = std::cell::Cell::new(0);
+        let references = receipt.references_with(|digest| {
+            lookups.set(lookups.get() + 1);
+            (*digest == text.digest).then(|| text.bytes.clone())
+        });
+        assert_eq!(lookups.get(), 1);
+        assert_eq!(references.len(), 2, "{references:?}");
+        assert!(references.contains(&text.digest) && references.contains(&inner.digest));
     }
 }
