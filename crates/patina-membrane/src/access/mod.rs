@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use patina_core::{ChildId, Grant};
 use patina_mother::{Mother, MotherError, RunSpec};
-use patina_receipts::{Approval, Attribution, Caller, Receipt};
+use patina_receipts::{Approval, Attribution, Caller, Receipt, ReceiptError};
 
 use crate::MembraneError;
 use crate::policy::{Children, ReceiptScope, Role};
@@ -217,6 +217,33 @@ impl Access {
             .map_err(|e| MembraneError::Mother(MotherError::Task(e.to_string())))?
     }
 
+    /// `error` without the ids an ambiguous prefix matched, for a role that
+    /// may not see every receipt (or every child): the list would name
+    /// receipts and children of others.
+    pub(crate) fn without_others(&self, error: MembraneError) -> MembraneError {
+        const HIDDEN: &str = "not listed here (some may not be yours to see); give more of the id";
+        let role = &self.inner.role;
+        match error {
+            MembraneError::Mother(MotherError::Receipt(ReceiptError::Ambiguous {
+                prefix, ..
+            })) if role.receipts == ReceiptScope::Own => {
+                MembraneError::Mother(MotherError::Receipt(ReceiptError::Ambiguous {
+                    prefix,
+                    candidates: vec![HIDDEN.into()],
+                }))
+            }
+            MembraneError::Mother(MotherError::AmbiguousChild { prefix, .. })
+                if matches!(role.children, Children::Only(_)) =>
+            {
+                MembraneError::Mother(MotherError::AmbiguousChild {
+                    prefix,
+                    candidates: vec![HIDDEN.into()],
+                })
+            }
+            other => other,
+        }
+    }
+
     /// The id of the child `reference` names, if the role may use it.
     pub(crate) async fn check_child(&self, reference: &str) -> Result<ChildId, MembraneError> {
         let allowed = match &self.inner.role.children {
@@ -231,13 +258,9 @@ impl Access {
                 // An entry is an installed name or a full id, never an id
                 // prefix: a prefix would let anyone who may install bytes
                 // make their own child the one it matches.
-                let ok = list.iter().any(|entry| {
-                    entry.parse::<ChildId>().is_ok_and(|named| named == id)
-                        || mother
-                            .children()
-                            .named(entry)
-                            .is_ok_and(|named| named == Some(id))
-                });
+                let ok = list
+                    .iter()
+                    .any(|entry| entry_names(mother, entry) == Some(id));
                 if !ok {
                     return Err(MembraneError::ChildDenied {
                         role,
@@ -248,6 +271,7 @@ impl Access {
             Ok(id)
         })
         .await
+        .map_err(|error| self.without_others(error))
     }
 
     /// Whether the role may see the child `id` (installed under `names`).
@@ -430,6 +454,16 @@ impl Access {
             }
         }
         Ok(())
+    }
+}
+
+/// The child a role's `children` entry names: a full id, or the child an
+/// installed name points at now. Never an id prefix: a prefix would let
+/// anyone who may install bytes make their own child the one it matches.
+pub(crate) fn entry_names(mother: &Mother, entry: &str) -> Option<ChildId> {
+    match entry.parse::<ChildId>() {
+        Ok(id) => Some(id),
+        Err(_) => mother.children().named(entry).ok().flatten(),
     }
 }
 

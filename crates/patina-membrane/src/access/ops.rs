@@ -206,7 +206,8 @@ impl Access {
         let mother = self.mother().clone();
         let (receipt, blobs) = self
             .on_mother(async move { mother.receipt(&ReceiptRef::Stored(id)).await })
-            .await?;
+            .await
+            .map_err(|error| self.without_others(error))?;
         self.check_receipt(&receipt)?;
         Ok((receipt, blobs))
     }
@@ -264,7 +265,7 @@ impl Access {
                     .blocking(move |mother| {
                         Ok(entries
                             .iter()
-                            .filter_map(|e| mother.children().resolve(e).ok())
+                            .filter_map(|entry| super::entry_names(mother, entry))
                             .collect::<Vec<_>>())
                     })
                     .await?;
@@ -288,7 +289,8 @@ impl Access {
             let id = id.to_owned();
             let verified = self
                 .on_mother(async move { mother.verify_receipt(&ReceiptRef::Stored(id)).await })
-                .await?;
+                .await
+                .map_err(|error| self.without_others(error))?;
             self.check_receipt(&verified.receipt)?;
             Ok(verified)
         }

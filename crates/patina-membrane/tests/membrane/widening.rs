@@ -141,3 +141,54 @@ fn a_replay_stays_within_the_roles_children_and_limits() {
         assert!(replayed.summary().matched, "{:?}", replayed.summary());
     });
 }
+
+/// An ambiguous prefix names what it matches only to a role that may see
+/// every child: to one limited to some, the list would name the others.
+#[test]
+fn an_ambiguous_prefix_lists_nothing_a_narrow_role_may_not_see() {
+    within(|| async {
+        let (world, server) = setup(ServeConfig::default()).await;
+        let mut ids = Vec::new();
+        for child in children_artifacts::ALL {
+            let installed = world
+                .mother
+                .install(child.bytes.to_vec(), InstallSpec::default())
+                .await
+                .unwrap();
+            ids.push(installed.child.to_string());
+        }
+        // More than a dozen ids in sixteen first digits: two share one (the
+        // chance that none do is below 1 in 10,000, and the ids are fixed by
+        // the children's sources).
+        let digits: Vec<char> = ids.iter().filter_map(|id| id.chars().nth(3)).collect();
+        let shared = digits
+            .iter()
+            .find(|d| digits.iter().filter(|e| e == d).count() > 1)
+            .expect("two example children share a first digit");
+        let prefix = format!("b3:{shared}");
+
+        let admin = server
+            .access_as(Principal::Local("owner".into()), "admin", "test")
+            .unwrap();
+        let error = admin.describe(&prefix).await.unwrap_err();
+        assert_eq!(error.kind(), "ambiguous-child", "{error}");
+        assert!(
+            ids.iter().any(|id| error.to_string().contains(id.as_str())),
+            "the admin sees the list: {error}"
+        );
+
+        let narrow = server_with(&world, NARROW);
+        let error = as_role(&narrow, "curator")
+            .run(wave("add(1, 2)", &prefix))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), "ambiguous-child", "{error}");
+        for id in &ids {
+            assert!(
+                !error.to_string().contains(id.as_str()),
+                "{id} listed: {error}"
+            );
+        }
+        assert!(error.to_string().contains("give more of the id"), "{error}");
+    });
+}
