@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use patina_core::Grant;
-use patina_membrane::{Access, MembraneError};
+use patina_membrane::{Access, MembraneError, MembraneServer, Principal};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, Implementation, InitializeResult, ListToolsResult,
     PaginatedRequestParams, ProtocolVersion, ServerCapabilities, SubscriptionFilter,
@@ -25,6 +25,7 @@ use rmcp::service::{RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use tracing::Instrument;
 
+use crate::McpError;
 use crate::answer::{self, cannot_ask, declined, protocol_error};
 use crate::approval::{self, Answer, Pending, PendingApprovals};
 use crate::catalog::{Catalog, Command, Descriptions};
@@ -58,8 +59,16 @@ impl Default for McpConfig {
 /// Where a call's caller comes from.
 #[derive(Clone, Debug)]
 enum Caller {
-    /// Always the same (stdio).
+    /// Always the same.
     Fixed(Access),
+    /// One local caller (stdio) under a role of the membrane's policy,
+    /// looked up again for every request: a policy reloaded or an epoch
+    /// advanced applies at the next request, as for every other door.
+    Local {
+        membrane: MembraneServer,
+        principal: Principal,
+        role: String,
+    },
     /// The `Access` the HTTP layer put in each request.
     PerRequest,
 }
@@ -93,6 +102,26 @@ impl McpServer {
         Self::new(Caller::Fixed(access), config)
     }
 
+    /// The server of one local caller (`mother mcp`: `local:NAME` under the
+    /// role `role`), whose access is taken from `membrane` afresh for each
+    /// request (so `mother epoch bump` and a changed `policy.toml`, once the
+    /// membrane has seen them, apply at once). Fails when the policy has no
+    /// role `role`.
+    pub fn for_local(
+        membrane: MembraneServer,
+        principal: Principal,
+        role: &str,
+        config: McpConfig,
+    ) -> Result<Self, McpError> {
+        membrane.access_as(principal.clone(), role, "mcp")?;
+        let caller = Caller::Local {
+            membrane,
+            principal,
+            role: role.to_owned(),
+        };
+        Ok(Self::new(caller, config))
+    }
+
     /// A server whose caller is the [`Access`] each request carries in its
     /// `http::request::Parts` extensions (put there by the HTTP layer
     /// after checking the bearer token).
@@ -112,10 +141,16 @@ impl McpServer {
         }
     }
 
-    /// The fixed caller, for a stdio server.
-    pub fn access(&self) -> Option<&Access> {
+    /// The caller of a server of one caller (fixed or local) as it is now;
+    /// `None` for one whose caller comes with each request.
+    pub fn access(&self) -> Option<Result<Access, MembraneError>> {
         match &self.inner.caller {
-            Caller::Fixed(access) => Some(access),
+            Caller::Fixed(access) => Some(Ok(access.clone())),
+            Caller::Local {
+                membrane,
+                principal,
+                role,
+            } => Some(membrane.access_as(principal.clone(), role, "mcp")),
             Caller::PerRequest => None,
         }
     }
@@ -123,6 +158,13 @@ impl McpServer {
     fn caller(&self, context: &RequestContext<RoleServer>) -> Result<Access, ErrorData> {
         match &self.inner.caller {
             Caller::Fixed(access) => Ok(access.clone()),
+            Caller::Local { .. } => match self.access() {
+                Some(Ok(access)) => Ok(access),
+                Some(Err(error)) => Err(protocol_error(&error)),
+                None => Err(protocol_error(&MembraneError::Unauthenticated(
+                    "no caller".into(),
+                ))),
+            },
             Caller::PerRequest => context
                 .extensions
                 .get::<http::request::Parts>()
@@ -138,7 +180,12 @@ impl McpServer {
         access: &Access,
         fresh: bool,
     ) -> Result<Arc<Catalog>, MembraneError> {
-        let key = format!("{}\0{}", access.principal(), access.role().name);
+        let key = format!(
+            "{}\0{}\0{}",
+            access.principal(),
+            access.role().name,
+            access.epoch()
+        );
         if !fresh
             && let Ok(map) = self.inner.catalogs.lock()
             && let Some((at, catalog)) = map.get(&key)

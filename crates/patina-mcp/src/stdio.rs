@@ -34,9 +34,18 @@ where
     Ok(())
 }
 
-/// Tells `peer` whenever the fixed caller's tool list changes.
+/// Tells `peer` whenever the caller's tool list changes. A local caller's
+/// access is taken again when the epoch moved (its old one went stale).
 async fn follow(server: McpServer, peer: Peer<RoleServer>) {
-    let Some(access) = server.access().cloned() else {
+    let current = || match server.access() {
+        Some(Ok(access)) => Some(access),
+        Some(Err(error)) => {
+            tracing::info!(kind = error.kind(), %error, "not following the children");
+            None
+        }
+        None => None,
+    };
+    let Some(mut access) = current() else {
         return;
     };
     let mut before = match server.catalog(&access, true).await {
@@ -51,9 +60,20 @@ async fn follow(server: McpServer, peer: Peer<RoleServer>) {
         }
     };
     loop {
-        if let Err(error) = server.changed(&access, &mut before).await {
-            tracing::info!(kind = error.kind(), %error, "stopped following the children");
-            return;
+        match server.changed(&access, &mut before).await {
+            Ok(()) => {}
+            Err(error) if error.kind() == "stale-epoch" => {
+                let Some(fresh) = current() else { return };
+                if fresh.epoch() == access.epoch() {
+                    return;
+                }
+                access = fresh;
+                continue;
+            }
+            Err(error) => {
+                tracing::info!(kind = error.kind(), %error, "stopped following the children");
+                return;
+            }
         }
         tracing::info!("the tool list changed");
         let legacy = peer.peer_info().is_some_and(|info| {

@@ -58,6 +58,24 @@ impl EpochGuard {
         Ok(next)
     }
 
+    /// Moves the epoch up to `at_least` (another process advanced the
+    /// home's epoch file): every capability issued before goes stale. The
+    /// file is written only when this moves it up. Returns the epoch now.
+    pub fn advance_to(&self, at_least: u64) -> Result<u64, MembraneError> {
+        let current = self.current();
+        if at_least <= current {
+            return Ok(current);
+        }
+        if let Some(file) = &self.file
+            && read_epoch(file)? < at_least
+        {
+            write_epoch(file, at_least)?;
+        }
+        self.sender.send_replace(at_least);
+        tracing::info!(epoch = at_least, "epoch advanced");
+        Ok(at_least)
+    }
+
     /// `Ok` when a capability issued at `issued` is still current.
     pub fn check(&self, issued: u64) -> Result<(), MembraneError> {
         let current = self.current();
@@ -103,6 +121,9 @@ mod tests {
         assert_eq!(guard.current(), 1);
         guard.check(1).unwrap();
         assert_eq!(guard.bump().unwrap(), 2);
+        assert_eq!(guard.advance_to(2).unwrap(), 2, "never backwards");
+        assert_eq!(guard.advance_to(5).unwrap(), 5);
+        assert_eq!(guard.check(2).unwrap_err().kind(), "stale-epoch");
         assert_eq!(guard.check(1).unwrap_err().kind(), "stale-epoch");
         assert_eq!(EpochGuard::load(&file).unwrap().current(), 2);
     }

@@ -7,6 +7,7 @@
 
 mod approvals;
 mod client;
+mod follow;
 mod http;
 mod limits;
 mod sdk;
