@@ -22,6 +22,10 @@ pub struct BridgeConfig {
     pub max_connections: usize,
     /// How long a client may take to send a request's headers.
     pub header_read_timeout: Duration,
+    /// How long a client may take to send a request's body, once its
+    /// headers are in (more: `408 request-timeout`): a client that trickles
+    /// its body holds a connection no longer.
+    pub body_read_timeout: Duration,
     /// How long shutdown waits for requests in flight.
     pub drain: Duration,
 }
@@ -34,6 +38,7 @@ impl Default for BridgeConfig {
             max_headers: 64,
             max_connections: 1024,
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
             drain: Duration::from_secs(30),
         }
     }

@@ -2,7 +2,7 @@
 //! `{"error": {"kind", "message"}}` with an HTTP status chosen **by kind**,
 //! in one table ([`status_of`]). The kinds are the membrane's and the
 //! Mother's own stable kinds, passed through unchanged; the bridge adds
-//! only the few that belong to HTTP (`payload-too-large`,
+//! only the few that belong to HTTP (`payload-too-large`, `request-timeout`,
 //! `headers-too-large`, `unknown-route`, `method-not-allowed`,
 //! `bad-json`, `unsupported-media-type`).
 //!
@@ -156,6 +156,7 @@ pub fn known_status(kind: &str) -> Option<StatusCode> {
         // A reference that names several things: be more specific.
         "ambiguous-child" | "ambiguous-function" | "ambiguous-receipt" => StatusCode::CONFLICT,
         "payload-too-large" => StatusCode::PAYLOAD_TOO_LARGE,
+        "request-timeout" => StatusCode::REQUEST_TIMEOUT,
         "headers-too-large" => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         "unsupported-media-type" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         // Well-formed, but this child cannot be run as asked: grants it
@@ -228,6 +229,7 @@ pub const KNOWN_KINDS: &[&str] = &[
     "ambiguous-function",
     "ambiguous-receipt",
     "payload-too-large",
+    "request-timeout",
     "headers-too-large",
     "unsupported-media-type",
     "missing-grants",

@@ -58,9 +58,19 @@ fn too_large(max: usize) -> ApiError {
     )
 }
 
-/// Reads `body`, at most `max` bytes of it.
-pub(crate) async fn read_body(body: Body, max: usize) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, max).await.map_err(|error| {
+/// Reads `body`, at most `max` bytes of it, within `within`.
+pub(crate) async fn read_body(
+    body: Body,
+    max: usize,
+    within: std::time::Duration,
+) -> Result<Bytes, ApiError> {
+    let Ok(read) = tokio::time::timeout(within, axum::body::to_bytes(body, max)).await else {
+        return Err(ApiError::new(
+            "request-timeout",
+            format!("the request body did not arrive within {within:?}"),
+        ));
+    };
+    read.map_err(|error| {
         let over = std::error::Error::source(&error)
             .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
         if over || error.to_string().contains("length limit") {

@@ -149,7 +149,12 @@ async fn serve(
     request: Request,
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    let body = crate::limits::read_body(body, bridge.config().max_body_bytes).await?;
+    let body = crate::limits::read_body(
+        body,
+        bridge.config().max_body_bytes,
+        bridge.config().body_read_timeout,
+    )
+    .await?;
     let call = http_call(mount, &parts, body.to_vec());
     let output = access
         .handle_http(

@@ -71,7 +71,12 @@ pub(super) async fn call(
     );
     apply_query(&mut spec, query.as_deref().unwrap_or_default())?;
     check_content_type(&headers)?;
-    let bytes = crate::limits::read_body(body, bridge.config().max_body_bytes).await?;
+    let bytes = crate::limits::read_body(
+        body,
+        bridge.config().max_body_bytes,
+        bridge.config().body_read_timeout,
+    )
+    .await?;
     let args = parse_arguments(&bytes)?;
     let args = match args {
         Json::Object(object) => {

@@ -183,3 +183,22 @@ fn a_child_that_loops_or_hogs_memory_is_stopped_at_its_limits_and_the_server_ser
         55
     );
 }
+
+#[test]
+fn a_body_that_never_comes_is_408_at_the_body_timeout() {
+    let bridge = Bridged::with(BridgeConfig {
+        body_read_timeout: std::time::Duration::from_millis(300),
+        ..BridgeConfig::default()
+    });
+    let token = bridge.token("caller");
+    // The head declares 100 bytes; none follow.
+    let answer =
+        crate::common::post_head_only(&bridge.url, "/v1/children/calc/call/add", &token, 100);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request-timeout"), "{answer}");
+    // And the server serves on.
+    assert_eq!(
+        bridge.call(&token, "calc", "add", "[1, 2]").json()["result"],
+        3
+    );
+}
