@@ -51,6 +51,12 @@ impl Driver {
                     Ok(GetProvidersOk::FoundProviders { providers, .. }) => {
                         let local = *self.swarm.local_peer_id();
                         for peer in providers {
+                            // No more than asked for: a reply that names
+                            // thousands of providers gets that many dials
+                            // no more.
+                            if find.found.len() >= find.limit {
+                                break;
+                            }
                             if peer == local || find.found.contains(&peer) {
                                 continue;
                             }
