@@ -121,10 +121,24 @@ mod tests {
         assert_eq!(guard.current(), 1);
         guard.check(1).unwrap();
         assert_eq!(guard.bump().unwrap(), 2);
-        assert_eq!(guard.advance_to(2).unwrap(), 2, "never backwards");
-        assert_eq!(guard.advance_to(5).unwrap(), 5);
-        assert_eq!(guard.check(2).unwrap_err().kind(), "stale-epoch");
         assert_eq!(guard.check(1).unwrap_err().kind(), "stale-epoch");
         assert_eq!(EpochGuard::load(&file).unwrap().current(), 2);
+    }
+
+    #[test]
+    fn an_epoch_advanced_elsewhere_is_taken_up_never_backwards() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("epoch");
+        let guard = EpochGuard::load(&file).unwrap();
+        assert_eq!(guard.advance_to(1).unwrap(), 1, "never backwards");
+        // Another process wrote 5: taken up, the file left as it is.
+        write_epoch(&file, 5).unwrap();
+        assert_eq!(guard.advance_to(5).unwrap(), 5);
+        assert_eq!(guard.check(1).unwrap_err().kind(), "stale-epoch");
+        guard.check(5).unwrap();
+        assert_eq!(read_epoch(&file).unwrap(), 5);
+        // Asked past the file: written down.
+        assert_eq!(guard.advance_to(7).unwrap(), 7);
+        assert_eq!(read_epoch(&file).unwrap(), 7);
     }
 }
