@@ -47,6 +47,7 @@ use crate::shared::Shared;
 use crate::tokens::TokenStore;
 use crate::{MembraneError, describe_json};
 
+mod before_login;
 mod caps;
 mod login_cap;
 
@@ -66,6 +67,9 @@ pub struct ServeConfig {
     pub nonce_ttl: Duration,
     /// The largest frame (Cap'n Proto message) read, in bytes.
     pub max_frame_bytes: usize,
+    /// The most bytes read from a connection before it logs in (a login
+    /// takes a few hundred); more end the connection.
+    pub max_bytes_before_login: usize,
     /// Connections open at once, at most (more are closed at once).
     pub max_connections: usize,
     /// Runs and replays one login (or one bearer token, across its
@@ -81,6 +85,7 @@ impl Default for ServeConfig {
             challenges_per_connection: 4,
             nonce_ttl: Duration::from_secs(30),
             max_frame_bytes: 64 << 20,
+            max_bytes_before_login: 64 << 10,
             max_connections: 1024,
             max_runs_per_login: 64,
         }
@@ -366,7 +371,15 @@ impl MembraneServer {
             };
             tracing::debug!("connected");
             let result = tokio::select! {
-                result = rpc_on(&shared, stream, terminal.client) => result,
+                result = rpc_on(
+                    &shared,
+                    before_login::BeforeLogin::new(
+                        stream,
+                        connection.clone(),
+                        shared.config.max_bytes_before_login,
+                    ),
+                    terminal.client,
+                ) => result,
                 () = login_deadline => Err(MembraneError::LoginTimeout(timeout)),
             };
             log_end(&result);

@@ -8,9 +8,21 @@ fn garbage_and_oversized_frames_end_only_their_connection() {
     within(|| async {
         let config = ServeConfig {
             max_frame_bytes: 64 << 10,
+            max_bytes_before_login: 4 << 10,
             ..ServeConfig::default()
         };
         let (_world, server) = setup(config).await;
+
+        // Within a frame's bound but more than a login takes, before any
+        // login: the connection ends at the allowance, nothing is held.
+        let (mut raw, far) = tokio::io::duplex(1 << 16);
+        let serving = tokio::task::spawn_local(server.serve(far));
+        let mut frame = 0u32.to_le_bytes().to_vec();
+        frame.extend_from_slice(&(2u32 << 10).to_le_bytes()); // 2,048 words: 16 KiB
+        frame.extend_from_slice(&vec![0u8; 16 << 10]);
+        let _ = raw.write_all(&frame).await;
+        let error = serving.await.unwrap().unwrap_err();
+        assert!(error.to_string().contains("before logging in"), "{error}");
 
         // Garbage: a segment table that makes no sense.
         let (mut raw, far) = tokio::io::duplex(1 << 16);
