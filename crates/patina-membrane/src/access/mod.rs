@@ -381,30 +381,14 @@ impl Access {
                 Err(error) => return Err(error),
             }
         }
-        let defaults = patina_core::Limits::default();
-        let ceiling = role.limits;
-        let checks: [(&'static str, &mut Option<u64>, Option<u64>, u64); 4] = [
-            ("fuel", &mut spec.limits.fuel, ceiling.fuel, defaults.fuel),
-            (
-                "timeout_ms",
-                &mut spec.limits.timeout_ms,
-                ceiling.timeout_ms,
-                u64::try_from(defaults.timeout.as_millis()).unwrap_or(u64::MAX),
-            ),
-            (
-                "memory",
-                &mut spec.limits.memory,
-                ceiling.memory,
-                defaults.memory,
-            ),
-            (
-                "output",
-                &mut spec.limits.output,
-                ceiling.output,
-                defaults.output,
-            ),
+        let asked = [
+            &mut spec.limits.fuel,
+            &mut spec.limits.timeout_ms,
+            &mut spec.limits.memory,
+            &mut spec.limits.output,
         ];
-        for (limit, asked, ceiling, default) in checks {
+        let defaults = role.limits.pairs(&patina_core::Limits::default());
+        for (asked, (limit, default, ceiling)) in asked.into_iter().zip(defaults) {
             let Some(ceiling) = ceiling else { continue };
             match *asked {
                 Some(value) if value > ceiling => {
@@ -430,18 +414,7 @@ impl Access {
         limits: &patina_core::Limits,
     ) -> Result<(), MembraneError> {
         let role = &self.inner.role;
-        let ceiling = role.limits;
-        let checks = [
-            ("fuel", limits.fuel, ceiling.fuel),
-            (
-                "timeout_ms",
-                u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX),
-                ceiling.timeout_ms,
-            ),
-            ("memory", limits.memory, ceiling.memory),
-            ("output", limits.output, ceiling.output),
-        ];
-        for (limit, asked, ceiling) in checks {
+        for (limit, asked, ceiling) in role.limits.pairs(limits) {
             if let Some(ceiling) = ceiling
                 && asked > ceiling
             {

@@ -94,6 +94,24 @@ pub struct LimitCeiling {
     pub output: Option<u64>,
 }
 
+impl LimitCeiling {
+    /// Each limit of `limits` by name (as `limit-above-ceiling` names it),
+    /// with its value there and this ceiling of it: the one table every
+    /// check of limits against a role walks.
+    pub fn pairs(&self, limits: &patina_core::Limits) -> [(&'static str, u64, Option<u64>); 4] {
+        [
+            ("fuel", limits.fuel, self.fuel),
+            (
+                "timeout_ms",
+                u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX),
+                self.timeout_ms,
+            ),
+            ("memory", limits.memory, self.memory),
+            ("output", limits.output, self.output),
+        ]
+    }
+}
+
 /// A run rate: a token bucket per caller key.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Rate {
