@@ -107,6 +107,16 @@ impl Default for Limits {
     }
 }
 
+impl BlobConfig {
+    /// How long moving a blob of `len` bytes may take, fetched or served:
+    /// the idle timeout plus `len` at [`Self::min_rate`].
+    pub fn deadline_for(&self, len: u64) -> Duration {
+        let at_least_rate = len.div_ceil(self.min_rate.max(1));
+        self.idle_timeout
+            .saturating_add(Duration::from_secs(at_least_rate))
+    }
+}
+
 /// Kademlia: a private DHT (its own protocol name), always in server mode so
 /// that nodes on one host or a private network answer each other.
 #[derive(Clone, Debug)]

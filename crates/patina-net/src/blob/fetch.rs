@@ -192,7 +192,7 @@ async fn from_one(net: &NetHandle, peer: PeerId, digest: Digest) -> Result<Vec<u
     let reserve = len.min(PREALLOCATE);
     let mut bytes = Vec::with_capacity(usize::try_from(reserve).unwrap_or(0));
     let mut hasher = blake3::Hasher::new();
-    let after = idle.saturating_add(Duration::from_secs(len.div_ceil(min_rate)));
+    let after = config.deadline_for(len);
     let deadline = tokio::time::Instant::now() + after;
     while (bytes.len() as u64) < len {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());

@@ -59,13 +59,7 @@ async fn answer(
         // gives a provider: an asker that stops reading (yamux's window
         // then stalls every write) holds this task and the blob no longer.
         let bound = match &found {
-            Ok(Some(body)) if body.len() <= max_len => {
-                config
-                    .idle_timeout
-                    .saturating_add(std::time::Duration::from_secs(
-                        body.len().div_ceil(config.min_rate.max(1)),
-                    ))
-            }
+            Ok(Some(body)) if body.len() <= max_len => config.deadline_for(body.len()),
             _ => config.idle_timeout,
         };
         let written = tokio::time::timeout(bound, async {
