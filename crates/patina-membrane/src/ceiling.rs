@@ -5,9 +5,12 @@
 //! - `KIND:*`: any grant of that kind;
 //! - `fs:DIR:ro|rw`, `git:DIR`, `kv:FILE`: the same kind on DIR or a path
 //!   under it (and for `fs`, `ro` under an `rw` ceiling but never `rw` under
-//!   `ro`). Paths are compared component by component after resolving `.`,
-//!   `..` and, when the path exists, symlinks, so `fs:/srv/data/../etc` is
-//!   not under `/srv/data`;
+//!   `ro`). Paths are compared component by component as the file system
+//!   resolves them — the part that exists canonicalised, symlinks and `..`
+//!   followed in the order the kernel follows them, as the host does when it
+//!   canonicalises the grant — so neither `fs:/srv/data/../etc` nor
+//!   `fs:/srv/data/link/../etc` (`link` pointing out) is under `/srv/data`;
+//!   a `.` or `..` in a part that does not exist yet is refused;
 //! - `http:*.example.com`: `http:` of example.com's subdomains (or of a
 //!   narrower wildcard); `http:HOST`: exactly that host;
 //! - `net:IP:*` covers every port of IP; anything else: exactly that grant.
@@ -117,24 +120,17 @@ fn under(top: &Path, path: &Path) -> bool {
     }
 }
 
+/// `path` as the file system resolves it: its longest part that exists
+/// canonicalised, the rest appended as it is. `..` is never resolved by the
+/// text: after a symlink it leads where the symlink's target leads, and the
+/// host canonicalises a grant with the kernel, so this check must too.
+/// `None` (refuse) for a relative path, or a `.` or `..` in the part that
+/// does not exist (where it would lead is not known until it does).
 fn resolve(path: &Path) -> Option<PathBuf> {
     if !path.is_absolute() {
         return None;
     }
-    let mut lexical = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::RootDir => lexical.push("/"),
-            Component::CurDir => {}
-            Component::ParentDir => {
-                lexical.pop();
-            }
-            Component::Normal(part) => lexical.push(part),
-            Component::Prefix(_) => return None,
-        }
-    }
-    // Resolve symlinks of the longest existing ancestor.
-    let mut existing = lexical.clone();
+    let mut existing = path.to_path_buf();
     let mut rest = Vec::new();
     loop {
         if let Ok(real) = std::fs::canonicalize(&existing) {
@@ -144,10 +140,12 @@ fn resolve(path: &Path) -> Option<PathBuf> {
             }
             return Some(full);
         }
-        let name = existing.file_name()?.to_owned();
-        rest.push(name);
+        match existing.components().next_back()? {
+            Component::Normal(name) => rest.push(name.to_owned()),
+            _ => return None,
+        }
         if !existing.pop() {
-            return Some(lexical);
+            return None;
         }
     }
 }
@@ -192,5 +190,33 @@ mod tests {
         assert!(allows("*", "invoke:calc"));
         assert!(allows("net:127.0.0.1:*", "net:127.0.0.1:8080"));
         assert!(!allows("net:127.0.0.1:80", "net:127.0.0.1:8080"));
+    }
+
+    /// `..` after a symlink leads where the kernel takes it — out of the
+    /// ceiling when the symlink points out — not one step up the text.
+    #[test]
+    fn dot_dot_is_resolved_as_the_file_system_resolves_it() {
+        let root = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(root.path()).unwrap();
+        let (data, out) = (root.join("data"), root.join("out"));
+        for dir in [data.join("real"), out.join("inner"), out.join("ssl")] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::os::unix::fs::symlink(out.join("inner"), data.join("link")).unwrap();
+        let top = format!("fs:{}:rw", data.display());
+        let d = data.display();
+
+        // The host canonicalises with the kernel: `link/..` is `out`, so
+        // `link/../ssl` is `out/ssl`, above the ceiling, and refused.
+        let escape = format!("{d}/link/../ssl");
+        assert_eq!(std::fs::canonicalize(&escape).unwrap(), out.join("ssl"));
+        assert!(!allows(&top, &format!("fs:{escape}:ro")));
+        assert!(!allows(&top, &format!("fs:{d}/link:ro")));
+
+        // `..` through real directories stays inside.
+        assert!(allows(&top, &format!("fs:{d}/real/../real:ro")));
+        assert!(allows(&top, &format!("fs:{d}/real/not-yet/deeper:rw")));
+        // `..` in a part that does not exist cannot be known: refused.
+        assert!(!allows(&top, &format!("fs:{d}/not-yet/../real:ro")));
     }
 }
