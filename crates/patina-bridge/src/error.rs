@@ -139,7 +139,8 @@ pub fn known_status(kind: &str) -> Option<StatusCode> {
         | "approval-required"
         | "not-approvable"
         | "limit-above-ceiling"
-        | "install-named-denied" => StatusCode::FORBIDDEN,
+        | "install-named-denied"
+        | "live-denied" => StatusCode::FORBIDDEN,
         // The authority the request was checked under changed while it was
         // handled (a policy reload, `mother epoch bump`): send it again.
         "stale-epoch" => StatusCode::CONFLICT,
@@ -203,6 +204,7 @@ pub const KNOWN_KINDS: &[&str] = &[
     "not-approvable",
     "limit-above-ceiling",
     "install-named-denied",
+    "live-denied",
     "stale-epoch",
     "rate-limited",
     "busy",

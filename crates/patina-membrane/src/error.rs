@@ -79,6 +79,14 @@ pub enum MembraneError {
         /// The caller's role.
         role: String,
     },
+    /// A live run (no receipt) asked for by a role that runs recorded only.
+    #[error(
+        "role `{role}` may run children only recorded, not live (a live run leaves no receipt)"
+    )]
+    LiveDenied {
+        /// The caller's role.
+        role: String,
+    },
     /// Installing under a name (or with install grants) needs a role that may.
     #[error("role `{role}` may install only by digest (no name, no install grants)")]
     InstallNamed {
@@ -175,6 +183,7 @@ impl MembraneError {
             Self::Unauthenticated(_) => "unauthenticated",
             Self::LimitAboveCeiling { .. } => "limit-above-ceiling",
             Self::InstallNamed { .. } => "install-named-denied",
+            Self::LiveDenied { .. } => "live-denied",
             Self::RateLimited { .. } => "rate-limited",
             Self::StaleEpoch { .. } => "stale-epoch",
             Self::BadRequest(_) => "bad-request",

@@ -55,11 +55,18 @@ fn key(home: &Home) -> String {
     CallerKey(*home.mother.identity().id().bytes()).to_string()
 }
 
-/// `home` on the network, letting `runners` run there.
+/// `home` on the network, letting `runners` run there (as the built-in
+/// `runner` does, and live too: the bench compares live runs).
 async fn serve(home: &Home, runners: &[&Home], config: PeerConfig) -> PeerNode {
-    let mut text = String::from("[callers]\n");
+    let mut text = String::from(
+        "[roles.bench-runner]\n\
+         methods = [\"runtime.install\", \"runtime.run\", \"runtime.list\", \"runtime.describe\", \"receipts.get\"]\n\
+         children = [\"*\"]\n\
+         grants = [\"log\"]\n\
+         live = true\n\n[callers]\n",
+    );
     for runner in runners {
-        text.push_str(&format!("\"{}\" = \"runner\"\n", key(runner)));
+        text.push_str(&format!("\"{}\" = \"bench-runner\"\n", key(runner)));
     }
     let policy = Policy::parse(&text, "bench-policy.toml").expect("a policy");
     let server = MembraneServer::new(

@@ -46,6 +46,24 @@ fn a_call_answers_result_receipt_and_summary_for_an_array_or_an_object() {
         "[1, 1]",
     );
     assert_eq!(live.json()["receipt"], Json::Null);
+    // A role that does not say `live = true` runs recorded only: a live run
+    // would leave no receipt of what its caller ran.
+    let recorded_only = bridge.token("blind");
+    let refused = bridge.post(
+        "/v1/children/calc/call/add?mode=live",
+        Some(&recorded_only),
+        "[1, 1]",
+    );
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(
+        refused.json()["error"]["kind"],
+        "live-denied",
+        "{}",
+        refused.body
+    );
+    let recorded = bridge.call(&recorded_only, "calc", "add", "[1, 1]");
+    assert_eq!(recorded.status, 200, "{}", recorded.body);
+    assert!(recorded.json()["receipt"]["id"].is_string());
 }
 
 #[test]

@@ -17,6 +17,7 @@ methods = ["runtime.list", "runtime.describe", "runtime.run", "receipts.get", "r
 children = ["calc", "limits", "hello-log", "kinds"]
 grants = ["log"]
 limits = { fuel = 1000000000000000, timeout_ms = 4000, memory = 134217728 }
+live = true
 
 [roles.blind]
 methods = ["runtime.run"]

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use patina_core::{ChildId, Grant};
-use patina_mother::{Mother, MotherError, RunSpec};
+use patina_mother::{ModeSpec, Mother, MotherError, RunSpec};
 use patina_receipts::{Approval, Attribution, Caller, Receipt, ReceiptError};
 
 use crate::MembraneError;
@@ -359,6 +359,11 @@ impl Access {
         by: &str,
     ) -> Result<Vec<Approval>, MembraneError> {
         let role = &self.inner.role;
+        if spec.mode == ModeSpec::Live && !role.live {
+            return Err(MembraneError::LiveDenied {
+                role: role.name.clone(),
+            });
+        }
         for grant in approved {
             if !role.may_ask(grant) {
                 return Err(MembraneError::NotApprovable {

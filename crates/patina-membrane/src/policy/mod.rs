@@ -93,6 +93,9 @@ struct RoleFile {
     /// Whether installs may name the child and give it install grants.
     #[serde(default)]
     install_names: bool,
+    /// Whether runs may be live (no receipt). Default: no.
+    #[serde(default)]
+    live: bool,
     #[serde(default)]
     rate: Option<RateFile>,
 }
@@ -291,6 +294,7 @@ impl Policy {
                     },
                     receipts,
                     install_names: role.install_names,
+                    live: role.live,
                     rate,
                 }),
             );

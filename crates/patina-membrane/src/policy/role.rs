@@ -142,6 +142,10 @@ pub struct Role {
     pub receipts: ReceiptScope,
     /// Whether installs may name the child (and give install grants).
     pub install_names: bool,
+    /// Whether its runs may be live (`mode = live`): no transcript, no
+    /// receipt, so nothing on this Mother records what the caller ran.
+    /// Deny by default: a role runs recorded unless it says `live = true`.
+    pub live: bool,
     /// The run rate, if bounded.
     pub rate: Option<Rate>,
 }
@@ -163,12 +167,14 @@ impl Role {
             limits: LimitCeiling::default(),
             receipts: ReceiptScope::All,
             install_names: true,
+            live: true,
             rate: None,
         }
     }
 
     /// `runner`: run any child (bytes it offers are stored by digest first)
-    /// with no grant but `log`, at default limits; the receipts of its own runs.
+    /// with no grant but `log`, at default limits, recorded (never live);
+    /// the receipts of its own runs.
     pub fn runner() -> Self {
         let defaults = patina_core::Limits::default();
         Self {
@@ -190,6 +196,7 @@ impl Role {
             },
             receipts: ReceiptScope::Own,
             install_names: false,
+            live: false,
             rate: None,
         }
     }
@@ -210,6 +217,7 @@ impl Role {
             limits: runner.limits,
             receipts: ReceiptScope::Own,
             install_names: false,
+            live: false,
             rate: None,
         }
     }
@@ -226,6 +234,7 @@ impl Role {
             limits: LimitCeiling::default(),
             receipts: ReceiptScope::All,
             install_names: false,
+            live: false,
             rate: None,
         }
     }
@@ -249,6 +258,7 @@ impl Role {
             },
             "receipts": match self.receipts { ReceiptScope::All => "all", ReceiptScope::Own => "own" },
             "install_names": self.install_names,
+            "live": self.live,
             "rate": self.rate.map(|r| serde_json::json!({"runs_per_second": r.per_second, "burst": r.burst})),
         })
     }

@@ -8,7 +8,9 @@ use std::time::Duration;
 use patina_membrane::{
     CallerKey, Connection, EpochGuard, LoginRequest, MembraneServer, Policy, ServeConfig, Session,
 };
-use patina_mother::{CallSpec, ChildRef, InstallSpec, Mother, MotherConfig, RunOutcome, RunSpec};
+use patina_mother::{
+    CallSpec, ChildRef, InstallSpec, ModeSpec, Mother, MotherConfig, RunOutcome, RunSpec,
+};
 use tokio::io::AsyncWriteExt;
 use tokio::task::LocalSet;
 

@@ -1,6 +1,7 @@
 //! Attempts to widen a role, each refused with its reason: a `children`
 //! entry that is an id prefix, a named install outside the role's children,
-//! and a replay of a child or at limits the role does not have.
+//! a replay of a child or at limits the role does not have, and a live run
+//! (which leaves no receipt) by a role that runs recorded only.
 
 use super::*;
 use patina_membrane::{Access, Principal};
@@ -190,5 +191,53 @@ fn an_ambiguous_prefix_lists_nothing_a_narrow_role_may_not_see() {
             );
         }
         assert!(error.to_string().contains("give more of the id"), "{error}");
+    });
+}
+
+/// A live run leaves no receipt, so no record on this Mother of what the
+/// caller ran: only a role that says `live = true` (and `admin`) may ask.
+#[test]
+fn a_live_run_needs_a_role_that_says_so() {
+    within(|| async {
+        let (world, server) = setup(ServeConfig::default()).await;
+        let live = |child: &str| {
+            let mut spec = wave("add(1, 2)", child);
+            spec.mode = ModeSpec::Live;
+            spec
+        };
+        let text = format!(
+            "{NARROW}\n[roles.live-curator]\nmethods = [\"runtime.run\"]\nchildren = [\"calc\"]\nlive = true\n"
+        );
+        let narrow = server_with(&world, &text);
+        let runner = server
+            .access_as(Principal::Local("someone".into()), "runner", "test")
+            .unwrap();
+        for (access, role) in [
+            (&runner, "runner"),
+            (&as_role(&narrow, "curator"), "curator"),
+        ] {
+            let error = access.run(live("calc")).await.unwrap_err();
+            assert_eq!(error.kind(), "live-denied", "{role}: {error}");
+            assert!(
+                error.to_string().contains(&format!("role `{role}`")),
+                "{error}"
+            );
+            // Recorded, the same run is fine, and leaves its receipt.
+            let ran = access.run(wave("add(1, 2)", "calc")).await.unwrap();
+            assert!(ran.receipt.is_some(), "{role}");
+        }
+        let allowed = as_role(&narrow, "live-curator");
+        let ran = allowed.run(live("calc")).await.unwrap();
+        assert!(ran.receipt.is_none(), "a live run has no receipt");
+        let admin = server
+            .access_as(Principal::Local("owner".into()), "admin", "test")
+            .unwrap();
+        assert!(admin.run(live("calc")).await.unwrap().receipt.is_none());
+
+        // What a role may do says so.
+        let policy = Policy::parse(&text, "widening.toml").unwrap();
+        assert_eq!(policy.role("runner").unwrap().explain()["live"], false);
+        assert_eq!(policy.role("live-curator").unwrap().explain()["live"], true);
+        assert_eq!(policy.role("admin").unwrap().explain()["live"], true);
     });
 }
