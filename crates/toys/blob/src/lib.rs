@@ -255,11 +255,10 @@ impl BlobStore {
         let digest = blake3::hash(data).to_hex().to_string();
         let path = self.path(&digest);
         // Idempotent: an intact copy is kept as is; a damaged one is replaced.
-        let damaged = match read_bounded(&path) {
-            Ok(Some(existing)) if blake3::hash(&existing).to_hex().as_str() == digest => {
-                return Ok(format!("{PREFIX}{digest}"));
-            }
-            Ok(Some(existing)) => existing.len() as u64,
+        // The copy is hashed as it is read, never held beside `data`.
+        let damaged = match stored_state(&path, &digest) {
+            Ok(Some(Stored { intact: true, .. })) => return Ok(format!("{PREFIX}{digest}")),
+            Ok(Some(Stored { len, .. })) => len,
             _ => 0,
         };
         // Replacing a damaged copy only needs what the blob adds to it.
@@ -299,19 +298,60 @@ impl BlobStore {
             return Ok(None);
         };
         if blake3::hash(&data).to_hex().as_str() != digest {
-            tracing::warn!(target: "patina::blob", id = %digest, "corrupt blob refused");
-            return Err(format!(
-                "blob b3:{digest} is corrupt: its bytes no longer match its id"
-            ));
+            return Err(corrupt(digest));
         }
         Ok(Some(data))
     }
 
-    /// Whether the store holds blob `digest` intact: it is read and re-hashed
-    /// like [`Self::get`], so a corrupt blob is the same `err` and never `true`.
+    /// Whether the store holds blob `digest` intact: it is re-hashed like
+    /// [`Self::get`] (as it is read, not held), so a corrupt blob is the same
+    /// `err` and never `true`.
     fn has(&self, digest: &str) -> Result<bool, String> {
-        Ok(self.get(digest)?.is_some())
+        match stored_state(&self.path(digest), digest)
+            .map_err(|e| io_message("read the blob", &e))?
+        {
+            None => Ok(false),
+            Some(Stored { intact: true, .. }) => Ok(true),
+            Some(Stored { intact: false, .. }) => Err(corrupt(digest)),
+        }
     }
+}
+
+/// The answer for a stored blob whose bytes no longer hash to its id.
+fn corrupt(digest: &str) -> String {
+    tracing::warn!(target: "patina::blob", id = %digest, "corrupt blob refused");
+    format!("blob b3:{digest} is corrupt: its bytes no longer match its id")
+}
+
+/// What the store holds at a blob's path.
+struct Stored {
+    /// Its length in bytes.
+    len: u64,
+    /// Whether its bytes hash to the digest.
+    intact: bool,
+}
+
+/// The blob `digest` as stored at `path` (`None` if absent), hashed while it
+/// is read in small chunks: checking a copy never holds it in memory. More
+/// than [`MAX_BLOB`] bytes is an error, as for [`read_bounded`].
+fn stored_state(path: &Path, digest: &str) -> io::Result<Option<Stored>> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    let mut hasher = blake3::Hasher::new();
+    let len = io::copy(&mut file.take(MAX_BLOB as u64 + 1), &mut hasher)?;
+    if len > MAX_BLOB as u64 {
+        return Err(io::Error::other("stored blob is larger than the limit"));
+    }
+    Ok(Some(Stored {
+        len,
+        intact: hasher.finalize().to_hex().as_str() == digest,
+    }))
 }
 
 /// The bytes of every file in the store's shard directories (temporary
@@ -349,10 +389,16 @@ fn read_bounded(path: &Path) -> io::Result<Option<Vec<u8>>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    if !file.metadata()?.is_file() {
+    let meta = file.metadata()?;
+    if !meta.is_file() {
         return Err(io::Error::other("not a regular file"));
     }
-    let mut data = Vec::new();
+    // Room for the whole file at once: growing by doubling would leave the
+    // smaller buffers behind in the allocator's heap, up to as much again.
+    let room = usize::try_from(meta.len())
+        .unwrap_or(usize::MAX)
+        .min(MAX_BLOB + 1);
+    let mut data = Vec::with_capacity(room);
     file.take(MAX_BLOB as u64 + 1).read_to_end(&mut data)?;
     if data.len() > MAX_BLOB {
         return Err(io::Error::other("stored blob is larger than the limit"));
