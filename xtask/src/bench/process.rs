@@ -240,8 +240,9 @@ const PAYLOAD: u64 = 16 << 20;
 /// The host-memory figure (issue 10 item 1): peak RSS of a recorded
 /// `mother run` of `byte-probe`'s `blob-roundtrip(16 MiB)` against the same
 /// run with 0 bytes, in pairs; the ratio is the extra peak RSS per payload
-/// byte. It includes the child's own linear memory (its 16 MiB buffer and
-/// the 16 MiB answer, 2× the payload): the host's share is the rest.
+/// byte. It includes the child's own linear memory (about 1× the payload:
+/// its buffer, freed after the put and reused for the answer, which it
+/// checks where it lies): the host's share is the rest.
 fn host_memory(probe: &Path, mother: &Path, runs: usize) -> Result<Figure> {
     let home = tempfile::tempdir().context("creating a Mother home")?;
     let os = |s: &str| OsString::from(s);
@@ -283,7 +284,7 @@ fn host_memory(probe: &Path, mother: &Path, runs: usize) -> Result<Figure> {
         "process",
     );
     figure.note = Some(format!(
-        "ratio: extra peak RSS per payload byte, recorded run; includes the child's own 2× (its buffer and the answer); {} pairs",
+        "ratio: extra peak RSS per payload byte, recorded run; includes the child's own 1× (its buffer, reused for the answer); {} pairs",
         pairs.len()
     ));
     Ok(figure)
