@@ -213,8 +213,17 @@ impl Host {
             };
             let plan = plan_imports(&self.inner.engine, child, &grants, self.toys(), request.deny_missing)?;
             let pre = self.instance_pre(child, &plan)?;
-            let report =
-                execute(&pre, child, &plan, &grants, (target, request), keep_replayed).await?;
+            let spill_dir = self.inner.config.cache_dir.as_deref();
+            let report = execute(
+                &pre,
+                child,
+                &plan,
+                &grants,
+                (target, request),
+                keep_replayed,
+                spill_dir,
+            )
+            .await?;
             match &report.outcome {
                 Ok(_) => tracing::info!(fuel = report.fuel_consumed, elapsed = ?report.elapsed, "run returned"),
                 Err(error) => tracing::info!(kind = error.kind(), %error, "run failed"),

@@ -6,6 +6,7 @@
 //! logged and called — even when it traps or hits a limit, so nothing the child
 //! did is lost.
 
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -45,11 +46,11 @@ struct Capture {
 
 impl Capture {
     /// Empty pipes of `output` bytes each, no log lines, a tape for `mode`
-    /// (see [`Tape::new`] for `keep_replayed`).
-    fn new(mode: &RunMode, output: u64, keep_replayed: bool) -> Self {
+    /// (see [`Tape::new`] for `keep_replayed` and `spill_dir`).
+    fn new(mode: &RunMode, output: u64, keep_replayed: bool, spill_dir: Option<&Path>) -> Self {
         let output_cap = usize::try_from(output).unwrap_or(usize::MAX);
         Self {
-            tape: Tape::new(mode, keep_replayed),
+            tape: Tape::new(mode, keep_replayed, spill_dir),
             stdout: MemoryOutputPipe::new(output_cap),
             stderr: MemoryOutputPipe::new(output_cap),
             logs: LogSink::new(),
@@ -70,7 +71,9 @@ enum Called {
 
 /// Runs `target` on a fresh store from `pre` and reports what happened. A
 /// replay copies the recorded events it matched into the report when
-/// `keep_replayed`, else only counts them ([`RunReport::replayed`]).
+/// `keep_replayed`, else only counts them ([`RunReport::replayed`]). A
+/// recording writes its large payloads aside in `spill_dir`, when given,
+/// until the run ends.
 pub(crate) async fn execute(
     pre: &InstancePre<RunState>,
     child: &Child,
@@ -78,11 +81,12 @@ pub(crate) async fn execute(
     grants: &ResolvedGrants,
     (target, request): (Target, &RunRequest),
     keep_replayed: bool,
+    spill_dir: Option<&Path>,
 ) -> Result<RunReport, RunRefused> {
     let limits = &request.limits;
     let deadline = deadline_after(limits.timeout);
     let deadline = request.deadline.map_or(deadline, |cap| deadline.min(cap));
-    let capture = Capture::new(&request.mode, limits.output, keep_replayed);
+    let capture = Capture::new(&request.mode, limits.output, keep_replayed, spill_dir);
     let state = run_state(child, plan, grants, &target, request, &capture, deadline)?;
     let mut store = new_store(pre.engine(), state, limits, deadline)?;
 
@@ -99,13 +103,15 @@ pub(crate) async fn execute(
         capture.stderr.contents().to_vec(),
     );
     let outcome = outcome_of(called, &target, &capture, limits, [&stdout, &stderr]);
+    // The child's memory goes before the payloads written aside come back.
+    drop(store);
     let Recorded {
         events,
         replayed,
         blobs,
         divergence,
         full,
-    } = capture.tape.finish();
+    } = capture.tape.finish().map_err(RunRefused::Engine)?;
     let outcome = with_tape_verdict(outcome, divergence, full);
     let (log_lines, logs_dropped) = capture.logs.snapshot();
     Ok(RunReport {

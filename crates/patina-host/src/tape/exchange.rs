@@ -191,7 +191,7 @@ mod tests {
     /// recorded before it completed; one never completed says so.
     #[test]
     fn an_exchange_keeps_its_place_and_replays_from_it() {
-        let tape = Tape::new(&RunMode::Record, true);
+        let tape = Tape::new(&RunMode::Record, true, None);
         let Slot::Record(first) = tape.reserve("wasi:http/outgoing-handler", "handle") else {
             panic!("a recording reserves");
         };
@@ -200,7 +200,7 @@ mod tests {
         };
         tape.record(&"acme:x/y".into(), &"z".into(), &[], Ok(&[]));
         tape.complete(first, encoded("(1)"), Ok(encoded("(ok(2))")));
-        let recorded = tape.finish();
+        let recorded = tape.finish().unwrap();
         tape.complete(second, encoded("(3)"), Ok(encoded("(4)")));
         let described: Vec<String> = recorded.events.iter().map(Event::describe).collect();
         assert_eq!(
@@ -216,7 +216,7 @@ mod tests {
             transcript: transcript(recorded.events),
             blobs: Vec::new(),
         };
-        let replay = Tape::new(&RunMode::Replay(Arc::new(source)), true);
+        let replay = Tape::new(&RunMode::Replay(Arc::new(source)), true, None);
         let Slot::Replay(at) = replay.reserve("wasi:http/outgoing-handler", "handle") else {
             panic!("the replay has the exchange");
         };

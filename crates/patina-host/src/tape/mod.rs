@@ -17,11 +17,13 @@ use patina_receipts::{Blob, Digest, Divergence, Event, EventResult, INLINE_LIMIT
 use wasmtime::component::Val;
 use wasmtime::component::types::ComponentFunc;
 
+use self::spill::{SPILL_MIN, Spill, Spilled};
 use crate::ambient_value::Ambient;
 use crate::values::{self, write_wave_list};
 use crate::{ReplaySource, RunMode};
 
 mod exchange;
+mod spill;
 mod typed;
 
 pub(crate) use exchange::Slot;
@@ -54,6 +56,8 @@ struct State {
     /// not copied into `events`.
     replayed: usize,
     blobs: Vec<Blob>,
+    /// Large blobs of typed calls, written aside ([`Inner::spill`]).
+    spilled: Vec<Spilled>,
     /// Digests of the byte-list blobs of typed calls recorded so far (one
     /// blob per distinct bytes, however often they cross).
     value_blobs: HashSet<Digest>,
@@ -120,6 +124,9 @@ struct Inner {
     /// it is recorded or compared (reused call after call: no allocation).
     /// Locked before `state` when both are.
     scratch: Mutex<String>,
+    /// Where a recording writes large byte lists aside (`None`: they stay
+    /// in memory). Locked after `state` when both are.
+    spill: Option<Mutex<Spill>>,
     state: Mutex<State>,
 }
 
@@ -131,8 +138,10 @@ pub(crate) struct Tape {
 
 impl Tape {
     /// A tape for `mode`; in a replay, each matched event is copied into the
-    /// run's events when `keep_replayed`, else only counted.
-    pub fn new(mode: &RunMode, keep_replayed: bool) -> Self {
+    /// run's events when `keep_replayed`, else only counted. A recording
+    /// writes byte lists of [`SPILL_MIN`] bytes or more aside in `spill_dir`
+    /// until the run ends, when one is given.
+    pub fn new(mode: &RunMode, keep_replayed: bool, spill_dir: Option<&std::path::Path>) -> Self {
         let (recording, replay) = match mode {
             RunMode::Live => (false, None),
             RunMode::Record => (true, None),
@@ -156,6 +165,7 @@ impl Tape {
             events: Vec::with_capacity(capacity),
             ..State::default()
         };
+        let replaying = replay.is_some();
         Self {
             inner: Arc::new(Inner {
                 recording,
@@ -164,6 +174,9 @@ impl Tape {
                 replay_blobs,
                 full: AtomicBool::new(false),
                 scratch: Mutex::new(String::with_capacity(if recording { 256 } else { 0 })),
+                spill: spill_dir
+                    .filter(|_| recording && !replaying)
+                    .map(|dir| Mutex::new(Spill::new(dir))),
                 state: Mutex::new(state),
             }),
         }
@@ -443,16 +456,62 @@ impl Tape {
         self.inner.full.load(Ordering::Acquire)
     }
 
-    /// What the tape recorded, and the first divergence seen.
-    pub fn finish(&self) -> Recorded {
+    /// Takes `bytes` (a byte list of a typed call, `digest` its blob's) into
+    /// the recording by writing them aside, when they are large and the run
+    /// has somewhere to write them; `false` leaves them to the caller.
+    fn spill(&self, digest: Digest, bytes: &[u8]) -> bool {
+        let Some(spill) = &self.inner.spill else {
+            return false;
+        };
+        if bytes.len() < SPILL_MIN {
+            return false;
+        }
         let mut state = self.lock();
-        Recorded {
+        if state.value_blobs.contains(&digest) {
+            return true;
+        }
+        if !self.admit(&mut state, bytes.len()) {
+            return false;
+        }
+        let written = spill
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .write(digest, bytes);
+        match written {
+            Some(spilled) => {
+                state.value_blobs.insert(digest);
+                state.spilled.push(spilled);
+                true
+            }
+            None => {
+                // Kept in memory by the caller, and counted there.
+                state.bytes = state.bytes.saturating_sub(bytes.len() as u64);
+                false
+            }
+        }
+    }
+
+    /// What the tape recorded, and the first divergence seen; the payloads
+    /// written aside are read back here. An error when one cannot be (the
+    /// transcript would refer to bytes it does not have).
+    pub fn finish(&self) -> Result<Recorded, String> {
+        let mut state = self.lock();
+        let mut blobs = std::mem::take(&mut state.blobs);
+        let spilled = std::mem::take(&mut state.spilled);
+        if let (Some(spill), false) = (&self.inner.spill, spilled.is_empty()) {
+            let mut spill = spill.lock().unwrap_or_else(PoisonError::into_inner);
+            blobs.reserve(spilled.len());
+            for spilled in &spilled {
+                blobs.push(spill.read(spilled)?);
+            }
+        }
+        Ok(Recorded {
             events: std::mem::take(&mut state.events),
             replayed: state.replayed,
-            blobs: std::mem::take(&mut state.blobs),
+            blobs,
             divergence: state.divergence.take(),
             full: state.full,
-        }
+        })
     }
 }
 
@@ -467,19 +526,73 @@ mod tests {
         assert!(!state.admit(MAX_RECORDED_BYTES as usize));
         assert!(state.full);
         assert!(!state.admit(1), "once full, nothing more is recorded");
-        let tape = Tape::new(&RunMode::Record, true);
+        let tape = Tape::new(&RunMode::Record, true, None);
         let (toy, put) = (Text::from("acme:big/toy"), Text::from("put"));
         tape.record(&toy, &put, &[Val::U32(1)], Ok(&[]));
         assert!(!tape.full());
         tape.lock().bytes = MAX_RECORDED_BYTES;
         tape.record(&toy, &put, &[Val::U32(2)], Ok(&[]));
         assert!(tape.full());
-        let recorded = tape.finish();
+        let recorded = tape.finish().unwrap();
         assert!(recorded.full);
         assert_eq!(
             recorded.events.len(),
             1,
             "the event past the budget was not recorded"
         );
+    }
+    /// A large byte list of a typed call is written aside, not copied into
+    /// the call's blobs; the transcript still gets it, whole, when the run
+    /// ends, once however often it crossed.
+    #[test]
+    fn large_byte_lists_are_written_aside_and_come_back_whole() {
+        use patina_toy::typed::{CallTape, tape_encode};
+
+        let dir = tempfile::tempdir().unwrap();
+        let tape = Tape::new(&RunMode::Record, true, Some(dir.path()));
+        let big: Vec<u8> = (0..SPILL_MIN + 7).map(|i| (i % 251) as u8).collect();
+        let small = vec![1u8; SPILL_MIN - 1];
+        let put = tape_encode(&(big.clone(),), &tape);
+        assert!(put.blobs.is_empty(), "the large list was taken, not copied");
+        CallTape::record(
+            &tape,
+            "acme:big/toy",
+            "put",
+            put,
+            Ok(tape_encode(&(), &tape)),
+        );
+        // The same bytes again, as a result: referred to, not kept twice.
+        let get = tape_encode(&(Some(big.clone()),), &tape);
+        assert!(get.blobs.is_empty());
+        CallTape::record(
+            &tape,
+            "acme:big/toy",
+            "get",
+            tape_encode(&(), &tape),
+            Ok(get),
+        );
+        // Below the threshold, the bytes go with the call as before.
+        let kept = tape_encode(&(small.clone(),), &tape);
+        assert_eq!(kept.blobs.len(), 1);
+        CallTape::record(
+            &tape,
+            "acme:big/toy",
+            "put",
+            kept,
+            Ok(tape_encode(&(), &tape)),
+        );
+
+        let recorded = tape.finish().unwrap();
+        assert_eq!(recorded.events.len(), 3);
+        let mut blobs: Vec<_> = recorded.blobs.iter().map(|b| b.bytes.len()).collect();
+        blobs.sort_unstable();
+        assert_eq!(blobs, [small.len(), big.len()]);
+        let aside = recorded
+            .blobs
+            .iter()
+            .find(|b| b.bytes.len() == big.len())
+            .unwrap();
+        assert_eq!(aside.bytes, big);
+        assert!(aside.is_intact());
     }
 }

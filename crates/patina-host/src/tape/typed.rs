@@ -92,6 +92,10 @@ impl CallTape for Tape {
         self.lock().value_blobs.contains(&Digest(*digest))
     }
 
+    fn keep_blob(&self, digest: &[u8; 32], bytes: &[u8]) -> bool {
+        self.spill(Digest(*digest), bytes)
+    }
+
     fn blob(&self, digest: &[u8; 32]) -> Option<Vec<u8>> {
         self.inner.replay_blobs.get(&Digest(*digest)).cloned()
     }

@@ -33,6 +33,11 @@ pub type BlobDigest<'a> = dyn Fn(&[u8]) -> [u8; 32] + Send + Sync + 'a;
 /// not copied again).
 pub type BlobKnown<'a> = dyn Fn(&[u8; 32]) -> bool + Send + Sync + 'a;
 
+/// Offers the bytes of a blob the run does not hold yet to the host, which
+/// may keep them itself (written aside, out of memory): `true` when it
+/// took them, and the writer then refers to them without copying them.
+pub type BlobKeep<'a> = dyn Fn(&[u8; 32], &[u8]) -> bool + Send + Sync + 'a;
+
 /// Lowercase hex of `digest`.
 pub fn hex(digest: &[u8; 32]) -> String {
     let mut out = String::with_capacity(64);
@@ -48,6 +53,7 @@ pub struct WaveWriter<'a> {
     blobs: Vec<ValueBlob>,
     digest: &'a BlobDigest<'a>,
     known: Option<&'a BlobKnown<'a>>,
+    keep: Option<&'a BlobKeep<'a>>,
 }
 
 impl<'a> WaveWriter<'a> {
@@ -58,6 +64,7 @@ impl<'a> WaveWriter<'a> {
             blobs: Vec::new(),
             digest,
             known: None,
+            keep: None,
         }
     }
 
@@ -66,6 +73,15 @@ impl<'a> WaveWriter<'a> {
     pub fn skipping_known(self, known: &'a BlobKnown<'a>) -> Self {
         Self {
             known: Some(known),
+            ..self
+        }
+    }
+
+    /// The same writer, offering the bytes of each new blob to `keep` before
+    /// copying them: the blobs `keep` takes are referred to, not returned.
+    pub fn keeping(self, keep: &'a BlobKeep<'a>) -> Self {
+        Self {
+            keep: Some(keep),
             ..self
         }
     }
@@ -160,7 +176,8 @@ impl<'a> WaveWriter<'a> {
         self.out.push_str(&hex(&digest));
         self.out.push('>');
         let held = self.known.is_some_and(|known| known(&digest))
-            || self.blobs.iter().any(|blob| blob.digest == digest);
+            || self.blobs.iter().any(|blob| blob.digest == digest)
+            || self.keep.is_some_and(|keep| keep(&digest, bytes));
         if !held {
             self.blobs.push(ValueBlob {
                 digest,

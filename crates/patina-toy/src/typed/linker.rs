@@ -47,7 +47,10 @@ pub struct TypedLinker<'a, 'l> {
 pub fn tape_encode<T: Encode>(value: &T, tape: &dyn CallTape) -> Encoded {
     let digest = |bytes: &[u8]| tape.blob_digest(bytes);
     let known = |digest: &[u8; 32]| tape.has_blob(digest);
-    let mut writer = WaveWriter::new(&digest).skipping_known(&known);
+    let keep = |digest: &[u8; 32], bytes: &[u8]| tape.keep_blob(digest, bytes);
+    let mut writer = WaveWriter::new(&digest)
+        .skipping_known(&known)
+        .keeping(&keep);
     writer.value(value);
     let (text, blobs) = writer.finish();
     Encoded { text, blobs }

@@ -23,6 +23,8 @@ mod store;
 mod tests;
 
 pub use decode::{BlobLookup, Decode, Field, WaveError, WaveReader, decode_all};
-pub use encode::{BlobDigest, BlobKnown, Encode, INLINE_BYTES, ValueBlob, WaveWriter, hex};
+pub use encode::{
+    BlobDigest, BlobKeep, BlobKnown, Encode, INLINE_BYTES, ValueBlob, WaveWriter, hex,
+};
 pub use linker::{LinkTypedError, ToyFuture, TypedLinker, tape_decode, tape_encode, tape_text};
 pub use store::{CallTape, Encoded, RecordedAnswer, RunStore, TapeMode};

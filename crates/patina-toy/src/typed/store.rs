@@ -63,6 +63,15 @@ pub trait CallTape: Any + Send + Sync {
     /// Whether this run's recording already holds a blob of `digest`.
     fn has_blob(&self, digest: &[u8; 32]) -> bool;
 
+    /// Takes the bytes of a new blob of `digest` into the recording without
+    /// the caller copying them (a host that writes large payloads aside, out
+    /// of memory); `false` (the default) when it did not, and the caller
+    /// hands them over with the call's [`Encoded`] instead.
+    fn keep_blob(&self, digest: &[u8; 32], bytes: &[u8]) -> bool {
+        let _ = (digest, bytes);
+        false
+    }
+
     /// The bytes of a blob of the replayed receipt, by digest.
     fn blob(&self, digest: &[u8; 32]) -> Option<Vec<u8>>;
 
