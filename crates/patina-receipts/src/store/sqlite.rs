@@ -15,6 +15,7 @@
 
 mod open;
 
+use std::io::Write as _;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -100,6 +101,50 @@ fn has_receipt(tx: &Connection, id: &ReceiptId) -> Result<bool, ReceiptError> {
         .map_err(db("looking up a receipt"))
 }
 
+/// Blobs this long or longer are written in place, a chunk at a time:
+/// bound whole, SQLite would copy one twice more in memory (the bound value
+/// and the record made of it) before writing it.
+const CHUNKED_BLOB: usize = 1 << 20;
+
+/// How much of a large blob is written at once.
+const BLOB_CHUNK: usize = 256 << 10;
+
+/// Stores `blob` unless the store holds its digest already. A large one is
+/// inserted as zeros of its length and filled through SQLite's incremental
+/// blob I/O, in the same transaction.
+fn put_blob(tx: &Connection, blob: &Blob) -> Result<(), ReceiptError> {
+    if blob.bytes.len() < CHUNKED_BLOB {
+        tx.prepare_cached("INSERT OR IGNORE INTO blobs (digest, bytes) VALUES (?1, ?2)")
+            .and_then(|mut stmt| stmt.execute(params![blob.digest.hex(), blob.bytes]))
+            .map_err(db("storing a blob"))?;
+        return Ok(());
+    }
+    let len = i64::try_from(blob.bytes.len())
+        .map_err(|_| ReceiptError::Store("a blob too large for the store".into()))?;
+    let inserted = tx
+        .prepare_cached("INSERT OR IGNORE INTO blobs (digest, bytes) VALUES (?1, zeroblob(?2))")
+        .and_then(|mut stmt| stmt.execute(params![blob.digest.hex(), len]))
+        .map_err(db("storing a blob"))?;
+    if inserted == 0 {
+        return Ok(());
+    }
+    let mut place = tx
+        .blob_open(
+            rusqlite::MAIN_DB,
+            "blobs",
+            "bytes",
+            tx.last_insert_rowid(),
+            false,
+        )
+        .map_err(db("storing a blob"))?;
+    for chunk in blob.bytes.chunks(BLOB_CHUNK) {
+        place
+            .write_all(chunk)
+            .map_err(|e| ReceiptError::Store(format!("storing a blob: {e}")))?;
+    }
+    Ok(())
+}
+
 /// Checks `receipt`'s blobs and writes them and it (`local` or imported).
 fn insert(
     tx: &Connection,
@@ -130,13 +175,8 @@ fn insert_encoded(
             .map(|found| found.is_some())
             .map_err(db("looking up a blob"))
     })?;
-    let mut put_blob = tx
-        .prepare_cached("INSERT OR IGNORE INTO blobs (digest, bytes) VALUES (?1, ?2)")
-        .map_err(db("storing a blob"))?;
     for blob in blobs {
-        put_blob
-            .execute(params![blob.digest.hex(), blob.bytes])
-            .map_err(db("storing a blob"))?;
+        put_blob(tx, blob)?;
     }
     tx.prepare_cached(
         "INSERT INTO receipts (id, mother, child, local, previous, body, caller) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

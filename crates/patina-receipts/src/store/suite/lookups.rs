@@ -149,8 +149,11 @@ pub fn imports_foreign_receipts(store: &dyn ReceiptStore) {
 pub fn round_trips_blobs(store: &dyn ReceiptStore) {
     let alice = identity(1);
     let mut blobs = Vec::new();
+    let mut again = transcript(2);
     let mut transcript = transcript(1);
-    let result = vec![0xfe; crate::INLINE_LIMIT + 1];
+    // Large enough to be written in chunks where a store does (a few MiB,
+    // not a whole number of chunks), varied so a misplaced chunk shows.
+    let result: Vec<u8> = (0..(3 << 20) + 5).map(|i| (i % 251) as u8).collect();
     transcript.events[0].result = EventResult::Ok(Payload::of_bytes(&result, &mut blobs));
     let stdout = "all work and no play ".repeat(500);
     transcript.outcome.stdout = Payload::of_text(&stdout, &mut blobs);
@@ -169,7 +172,12 @@ pub fn round_trips_blobs(store: &dyn ReceiptStore) {
     let EventResult::Ok(payload) = &got.transcript.events[0].result else {
         panic!("an ok event")
     };
-    assert_eq!(payload.bytes(lookup), Some(result));
+    assert_eq!(payload.bytes(lookup).as_ref(), Some(&result));
     assert_eq!(store.blob(&extra.digest).unwrap(), Some(extra.bytes));
+    // The same large blob with a second receipt: stored once, still whole.
+    again.events[0].result = EventResult::Ok(Payload::of_bytes(&result, &mut Vec::new()));
+    let blob = Blob::new(result.clone());
+    append_with(store, &alice, again, std::slice::from_ref(&blob));
+    assert_eq!(store.blob(&blob.digest).unwrap(), Some(result));
     assert_eq!(store.blob(&Blob::digest(b"never stored")).unwrap(), None);
 }
