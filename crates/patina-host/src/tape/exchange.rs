@@ -132,7 +132,7 @@ impl Tape {
                     let blobs: Vec<Blob> = patina_receipts::value_blob_references(args)
                         .chain(patina_receipts::value_blob_references(&text))
                         .filter_map(|digest| {
-                            let bytes = self.inner.replay_blobs.get(&digest)?.clone();
+                            let bytes = self.replay_blob(&digest)?.to_vec();
                             Some(Blob { digest, bytes })
                         })
                         .collect();

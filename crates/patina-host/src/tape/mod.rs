@@ -115,9 +115,11 @@ struct Inner {
     /// ([`Host::replay`](crate::Host::replay) compares and hashes the
     /// recorded transcript itself, which the matched events are).
     keep_replayed: bool,
-    /// The replayed receipt's intact blobs by digest, each hashed once when
-    /// the tape is made (a damaged blob is left out, so its payload misfits).
-    replay_blobs: HashMap<Digest, Vec<u8>>,
+    /// Where each intact blob of the replayed receipt is in its
+    /// [`ReplaySource::blobs`], by digest: each hashed once when the tape is
+    /// made (a damaged blob is left out, so its payload misfits), none
+    /// copied.
+    replay_blobs: HashMap<Digest, usize>,
     /// [`State::full`], readable without the lock (every toy call asks).
     full: AtomicBool,
     /// The run's one buffer the WAVE text of a call is written into before
@@ -157,9 +159,9 @@ impl Tape {
         };
         let replay_blobs = replay
             .iter()
-            .flat_map(|r| &r.blobs)
-            .filter(|blob| Blob::digest(&blob.bytes) == blob.digest)
-            .map(|blob| (blob.digest, blob.bytes.clone()))
+            .flat_map(|r| r.blobs.iter().enumerate())
+            .filter(|(_, blob)| Blob::digest(&blob.bytes) == blob.digest)
+            .map(|(at, blob)| (blob.digest, at))
             .collect();
         let state = State {
             events: Vec::with_capacity(capacity),
@@ -207,6 +209,13 @@ impl Tape {
             .unwrap_or_else(PoisonError::into_inner);
         scratch.clear();
         scratch
+    }
+
+    /// The bytes of the replayed receipt's intact blob `digest`.
+    fn replay_blob(&self, digest: &Digest) -> Option<&[u8]> {
+        let at = *self.inner.replay_blobs.get(digest)?;
+        let source = self.inner.replay.as_ref()?;
+        source.blobs.get(at).map(|blob| blob.bytes.as_slice())
     }
 
     /// Whether calls are answered from a transcript.
@@ -339,7 +348,7 @@ impl Tape {
     /// The text of a recorded payload (looking references up in the replayed
     /// receipt's blobs).
     fn text(&self, payload: &Payload) -> Option<String> {
-        let bytes = payload.bytes_hashed(|d| self.inner.replay_blobs.get(d).cloned())?;
+        let bytes = payload.bytes_hashed(|d| self.replay_blob(d).map(<[u8]>::to_vec))?;
         String::from_utf8(bytes).ok()
     }
 

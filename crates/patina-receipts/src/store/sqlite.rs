@@ -15,7 +15,7 @@
 
 mod open;
 
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -377,17 +377,31 @@ impl ReceiptStore for SqliteStore {
         head_in(&self.conn(), mother)
     }
 
+    /// Read through incremental blob I/O into one buffer of its length: a
+    /// `SELECT bytes` has SQLite assemble the whole value in memory first,
+    /// and the caller copy it again.
     fn blob(&self, digest: &Digest) -> Result<Option<Vec<u8>>, ReceiptError> {
-        let bytes: Option<Vec<u8>> = self
-            .conn()
+        let conn = self.conn();
+        let read = conn.unchecked_transaction().map_err(db("reading a blob"))?;
+        let found: Option<(i64, i64)> = read
             .query_row(
-                "SELECT bytes FROM blobs WHERE digest = ?1",
+                "SELECT rowid, length(bytes) FROM blobs WHERE digest = ?1",
                 [digest.hex()],
-                |row| row.get(0),
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()
             .map_err(db("reading a blob"))?;
-        bytes.map(|bytes| intact_blob(digest, bytes)).transpose()
+        let Some((row, len)) = found else {
+            return Ok(None);
+        };
+        let len = usize::try_from(len)
+            .map_err(|_| ReceiptError::Store(format!("blob {digest}: a negative length")))?;
+        let mut bytes = vec![0; len];
+        read.blob_open(rusqlite::MAIN_DB, "blobs", "bytes", row, true)
+            .map_err(db("reading a blob"))?
+            .read_exact(&mut bytes)
+            .map_err(|e| ReceiptError::Store(format!("reading blob {digest}: {e}")))?;
+        intact_blob(digest, bytes).map(Some)
     }
 
     fn verify_chain(&self, mother: &MotherId) -> Result<u64, ReceiptError> {
