@@ -242,8 +242,9 @@ const PAYLOAD: u64 = 16 << 20;
 /// run with 0 bytes, in pairs; the ratio is the extra peak RSS per payload
 /// byte. It includes the child's own linear memory (about 1× the payload:
 /// its buffer, freed after the put and reused for the answer, which it
-/// checks where it lies): the host's share is the rest.
-fn host_memory(probe: &Path, mother: &Path, runs: usize) -> Result<Figure> {
+/// checks where it lies): the host's share is the rest. Then the same for
+/// `mother replay` of the two runs' receipts (issue 10 checks both).
+fn host_memory(probe: &Path, mother: &Path, runs: usize) -> Result<Vec<Figure>> {
     let home = tempfile::tempdir().context("creating a Mother home")?;
     let os = |s: &str| OsString::from(s);
     let base = [mother.into(), os("--home"), home.path().into()];
@@ -287,7 +288,53 @@ fn host_memory(probe: &Path, mother: &Path, runs: usize) -> Result<Figure> {
         "ratio: extra peak RSS per payload byte, recorded run; includes the child's own 1× (its buffer, reused for the answer); {} pairs",
         pairs.len()
     ));
-    Ok(figure)
+
+    // The same receipts replayed: the recorded payload comes back from the
+    // store and answers the child's `get`.
+    let replay = |run: &[OsString]| -> Result<Vec<OsString>> {
+        let id = receipt_of(&[run, &[os("--json")]].concat())?;
+        Ok([&base[..], &[os("replay"), os(&id)]].concat())
+    };
+    let (full, empty) = (replay(&full)?, replay(&empty)?);
+    let mut pairs = Vec::new();
+    for _ in 0..runs.min(5) {
+        let (x, y) = (run_once(&full)?, run_once(&empty)?);
+        pairs.push((x.peak_rss as f64, y.peak_rss as f64));
+    }
+    let value = median(pairs.iter().map(|p| p.0).collect());
+    let baseline = median(pairs.iter().map(|p| p.1).collect());
+    let mut replayed = Figure::pair(
+        "host_memory/blob_roundtrip_16mib_replay_peak_rss",
+        "bytes",
+        value,
+        "host_memory/blob_roundtrip_0_replay_peak_rss",
+        baseline,
+        (value - baseline) / PAYLOAD as f64,
+        "process",
+    );
+    replayed.note = Some(format!(
+        "ratio: extra peak RSS per payload byte, `mother replay` of those runs' receipts; {} pairs",
+        pairs.len()
+    ));
+    Ok(vec![figure, replayed])
+}
+
+/// The id of the receipt of the recorded run `argv` (which prints JSON).
+fn receipt_of(argv: &[OsString]) -> Result<String> {
+    let out = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("starting {}", argv[0].to_string_lossy()))?;
+    if !out.status.success() {
+        bail!("{argv:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let summary: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("reading the run's JSON")?;
+    summary["receipt"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("{argv:?} printed no receipt"))
 }
 
 /// Builds what it needs and measures every child.
@@ -321,7 +368,7 @@ pub(super) fn figures(root: &Path, target: &Path) -> Result<Vec<Figure>> {
         USED_HOME_RUNS,
     )?);
     let probe = target.join("wasm-children/wasm32-wasip2/release/byte_probe.wasm");
-    figures.push(host_memory(&probe, &mother, runs)?);
+    figures.extend(host_memory(&probe, &mother, runs)?);
     match python_child(root, target) {
         Ok(wasm) => figures.extend(compare("python_add", &wasm, (&mother, &raw), runs, 0)?),
         Err(why) => figures.push(Figure::pending("process/mother_run_python_add", "ms", why)),
