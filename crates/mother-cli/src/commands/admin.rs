@@ -72,6 +72,14 @@ fn describe(role: &Role) {
             "by digest only"
         }
     );
+    println!(
+        "runs      {}",
+        if role.live {
+            "recorded or live"
+        } else {
+            "recorded only"
+        }
+    );
     match role.rate {
         Some(rate) => println!("rate      {} runs/s, burst {}", rate.per_second, rate.burst),
         None => println!("rate      unbounded"),

@@ -167,6 +167,13 @@ fn served_commands_print_what_embedded_ones_print() {
         "{}",
         text(&above.stderr)
     );
+    let live = as_other(&["run", "calc", "add(1, 2)", "--mode", "live"]);
+    assert!(
+        text(&live.stderr)
+            .contains("error[live-denied]: role `runner` may run children only recorded, not live"),
+        "{}",
+        text(&live.stderr)
+    );
     let replay = as_other(&["replay", &id]);
     assert!(
         text(&replay.stderr).contains("error[denied]"),
@@ -181,7 +188,8 @@ fn served_commands_print_what_embedded_ones_print() {
     );
     let explained = mother(home, &["policy", "explain", &other_key]);
     assert!(
-        text(&explained.stdout).contains("role      runner"),
+        text(&explained.stdout).contains("role      runner")
+            && text(&explained.stdout).contains("runs      recorded only"),
         "{}",
         text(&explained.stdout)
     );
