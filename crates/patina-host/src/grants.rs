@@ -158,6 +158,25 @@ pub(crate) fn resolve_grants_protecting(
     Ok(resolved)
 }
 
+/// Refuses a path grant (`fs`, `git` or `kv` with a path) of `grants` that
+/// did not resolve to its own text in `resolved`. For grants resolved and
+/// checked before the run reached the host (by a membrane, against a
+/// role's ceiling: [`RunRequest::grants_fixed`](crate::RunRequest::grants_fixed)):
+/// a part of the path swapped for a symlink since that check would
+/// otherwise take the run wherever the symlink leads.
+pub(crate) fn check_fixed(grants: &[Grant], resolved: &ResolvedGrants) -> Result<(), GrantError> {
+    for grant in grants {
+        let is_path = matches!(grant.kind(), "fs" | "git" | "kv") && grant.scope().is_some();
+        if is_path && !resolved.canonical.contains(grant) {
+            return Err(grant.scope_error(
+                "it no longer resolves to the path that was checked (a part of it changed, \
+                 e.g. into a symlink, since); the run is refused rather than follow it",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The file-system path a canonical grant names, if any: the directory of
 /// `fs:DIR:ro|rw`, and an absolute path scope of any other kind (`git:DIR`,
 /// `kv:FILE`).
@@ -272,6 +291,40 @@ mod tests {
             resolved.preopens[0].dir,
             std::fs::canonicalize(&target).unwrap()
         );
+    }
+
+    /// A grant fixed as it was checked (by a membrane) that no longer
+    /// resolves to itself — a directory swapped for a symlink since — is
+    /// refused, not followed; one that still does is run as it is.
+    #[cfg(unix)]
+    #[test]
+    fn a_fixed_grant_that_moved_since_it_was_checked_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let (checked, elsewhere) = (root.join("checked"), root.join("elsewhere"));
+        std::fs::create_dir(&checked).unwrap();
+        std::fs::create_dir(&elsewhere).unwrap();
+        let registry = patina_toys::log_only();
+        let fixed = grants(&[&format!("fs:{}:rw", checked.display()), "log"]);
+        let resolved = resolve_grants(&fixed, &registry).unwrap();
+        check_fixed(&fixed, &resolved).unwrap();
+
+        // Swapped for a symlink after the check: it now leads elsewhere.
+        std::fs::remove_dir(&checked).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &checked).unwrap();
+        let resolved = resolve_grants(&fixed, &registry).unwrap();
+        assert_eq!(
+            resolved.preopens[0].dir, elsewhere,
+            "followed when not fixed"
+        );
+        let error = check_fixed(&fixed, &resolved).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("no longer resolves to the path that was checked"),
+            "{error}"
+        );
+        assert!(error.to_string().contains("checked"), "{error}");
     }
 
     #[test]

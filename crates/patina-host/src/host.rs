@@ -13,7 +13,7 @@ use wasmtime::Engine;
 use wasmtime::component::InstancePre;
 
 use crate::engine::{EngineConfig, EpochTicker, build_engine};
-use crate::grants::{ResolvedGrants, recorded_grants, resolve_grants_protecting};
+use crate::grants::{ResolvedGrants, check_fixed, recorded_grants, resolve_grants_protecting};
 use crate::plan::plan_imports;
 use crate::report::RunReport;
 use crate::request::{RunMode, RunRequest, resolve_target};
@@ -209,7 +209,11 @@ impl Host {
                 // is evidence, not authority.
                 recorded_grants(&request.grants, self.toys())?
             } else {
-                self.resolve_grants(&request.grants)?
+                let resolved = self.resolve_grants(&request.grants)?;
+                if request.grants_fixed {
+                    check_fixed(&request.grants, &resolved)?;
+                }
+                resolved
             };
             let plan = plan_imports(&self.inner.engine, child, &grants, self.toys(), request.deny_missing)?;
             let pre = self.instance_pre(child, &plan)?;

@@ -75,6 +75,12 @@ pub struct RunRequest {
     /// empty for a run a user or embedder started. The `invoke` toy refuses
     /// to call any of them again (no cycles, no self-invocation).
     pub invoked_by: Vec<ChildId>,
+    /// The path grants (`fs`, `git`, `kv`) are already resolved, as checked
+    /// by whoever made this request (a membrane, against a role's ceiling):
+    /// the host refuses one that no longer resolves to itself instead of
+    /// following what changed. `false` (the default): the host resolves
+    /// them, as given.
+    pub grants_fixed: bool,
     /// An instant the run must not outlive whatever `limits.timeout` says
     /// (a callee's run ends before its caller's). It is not recorded — the
     /// same call keeps the same transcript whoever made it — and a run it
@@ -93,6 +99,7 @@ impl RunRequest {
             program_name: None,
             mode: RunMode::Record,
             invoked_by: Vec::new(),
+            grants_fixed: false,
             deadline: None,
         }
     }
@@ -201,6 +208,7 @@ pub(crate) fn replay_request(source: Arc<ReplaySource>) -> RunRequest {
         program_name,
         mode: RunMode::Replay(source),
         invoked_by: Vec::new(),
+        grants_fixed: false,
         deadline: None,
     }
 }

@@ -43,6 +43,24 @@ impl fmt::Display for Ceiling {
     }
 }
 
+/// `grant` with its path as [`Ceiling::allows`] resolved it (the part that
+/// exists canonical), for a path grant (`fs`, `git` or `kv` with an absolute
+/// path); `None` for any other. A caller checked against a ceiling is run
+/// with this, the path that was checked, and the host refuses it if it no
+/// longer resolves to itself.
+pub fn resolved_grant(grant: &Grant) -> Option<Grant> {
+    let text = match grant.kind() {
+        "fs" => {
+            let scope = FsScope::parse(grant).ok()?;
+            let path = resolve(Path::new(&scope.path))?;
+            format!("{}:{}", path.to_str()?, scope.access)
+        }
+        "git" | "kv" => resolve(Path::new(grant.scope()?))?.to_str()?.to_owned(),
+        _ => return None,
+    };
+    grant.with_scope(Some(text)).ok()
+}
+
 impl Ceiling {
     /// Parses one ceiling entry.
     pub fn parse(text: &str) -> Result<Self, patina_core::GrantError> {
@@ -58,13 +76,34 @@ impl Ceiling {
         Ok(Self::Grant(text.parse()?))
     }
 
-    /// Whether `grant` is at or below this ceiling.
+    /// Whether `grant` is at or below this ceiling (its path, for a path
+    /// grant, resolved first: [`checked_form`]).
     pub fn allows(&self, grant: &Grant) -> bool {
+        checked_form(grant).is_some_and(|checked| self.allows_checked(&checked))
+    }
+
+    /// Whether `grant`, in its [`checked_form`] already, is at or below this
+    /// ceiling. Its path is compared as it is written, never resolved again:
+    /// what is checked is exactly what is run.
+    pub fn allows_checked(&self, grant: &Grant) -> bool {
         match self {
             Self::Any => true,
             Self::Kind(kind) => grant.kind() == kind,
             Self::Grant(ceiling) => within(ceiling, grant),
         }
+    }
+}
+
+/// `grant` in the form a ceiling checks it and a run gets it: a path grant
+/// (`fs`, `git` or `kv` with a path) with its path resolved once
+/// ([`resolved_grant`]), any other as it is. `None` for a path grant whose
+/// path cannot be resolved (it is refused).
+pub fn checked_form(grant: &Grant) -> Option<Grant> {
+    let is_path = matches!(grant.kind(), "fs" | "git" | "kv") && grant.scope().is_some();
+    if is_path {
+        resolved_grant(grant)
+    } else {
+        Some(grant.clone())
     }
 }
 
@@ -111,21 +150,24 @@ fn host_within(top: &str, asked: &str) -> bool {
     }
 }
 
-/// Whether `path` is `top` or under it. Both must be absolute; `.` and `..`
-/// are resolved lexically, then symlinks of whatever part exists.
+/// Whether `path` (resolved already: absolute, no `.` or `..`) is `top`
+/// or under it, `top` resolved as the file system has it now.
 fn under(top: &Path, path: &Path) -> bool {
-    match (resolve(top), resolve(path)) {
-        (Some(top), Some(path)) => path.starts_with(&top),
-        _ => false,
-    }
+    let plain = path.is_absolute()
+        && path
+            .components()
+            .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
+    plain && resolve(top).is_some_and(|top| path.starts_with(top))
 }
 
 /// `path` as the file system resolves it: its longest part that exists
 /// canonicalised, the rest appended as it is. `..` is never resolved by the
 /// text: after a symlink it leads where the symlink's target leads, and the
 /// host canonicalises a grant with the kernel, so this check must too.
-/// `None` (refuse) for a relative path, or a `.` or `..` in the part that
-/// does not exist (where it would lead is not known until it does).
+/// `None` (refuse) for a relative path, a `..` in the part that does not
+/// exist (where it would lead is not known until it does), a symlink whose
+/// target does not exist (it would lead wherever that target is made), and
+/// any failure but "not found".
 fn resolve(path: &Path) -> Option<PathBuf> {
     if !path.is_absolute() {
         return None;
@@ -133,12 +175,21 @@ fn resolve(path: &Path) -> Option<PathBuf> {
     let mut existing = path.to_path_buf();
     let mut rest = Vec::new();
     loop {
-        if let Ok(real) = std::fs::canonicalize(&existing) {
-            let mut full = real;
-            for part in rest.iter().rev() {
-                full.push(part);
+        match std::fs::canonicalize(&existing) {
+            Ok(real) => {
+                let mut full = real;
+                for part in rest.iter().rev() {
+                    full.push(part);
+                }
+                return Some(full);
             }
-            return Some(full);
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return None,
+            Err(_) => {}
+        }
+        // Not found: a name that does not exist yet, or a dangling symlink
+        // (or a path through one), which is refused.
+        if std::fs::symlink_metadata(&existing).is_ok() {
+            return None;
         }
         match existing.components().next_back()? {
             Component::Normal(name) => rest.push(name.to_owned()),
@@ -218,5 +269,45 @@ mod tests {
         assert!(allows(&top, &format!("fs:{d}/real/not-yet/deeper:rw")));
         // `..` in a part that does not exist cannot be known: refused.
         assert!(!allows(&top, &format!("fs:{d}/not-yet/../real:ro")));
+    }
+
+    /// A symlink whose target does not exist would lead wherever that target
+    /// is made later: refused, not taken for a name that does not exist yet.
+    #[test]
+    fn a_dangling_symlink_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(root.path()).unwrap();
+        let data = root.join("data");
+        std::fs::create_dir(&data).unwrap();
+        std::os::unix::fs::symlink(root.join("made-later"), data.join("dangling")).unwrap();
+        let top = format!("fs:{}:rw", data.display());
+        let d = data.display();
+        assert!(!allows(&top, &format!("fs:{d}/dangling:rw")));
+        assert!(!allows(&top, &format!("fs:{d}/dangling/deeper:rw")));
+        assert!(
+            allows(&top, &format!("fs:{d}/made-later:rw")),
+            "a real name that does not exist yet"
+        );
+    }
+
+    /// What a ceiling checks is what the run gets: the path resolved once,
+    /// and compared as written after that.
+    #[test]
+    fn the_checked_form_is_the_resolved_path_compared_as_written() {
+        let root = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(root.path()).unwrap();
+        let data = root.join("data");
+        std::fs::create_dir_all(data.join("real")).unwrap();
+        let d = data.display();
+        let asked: Grant = format!("fs:{d}/real/../real:ro").parse().unwrap();
+        let checked = checked_form(&asked).unwrap();
+        assert_eq!(checked.to_string(), format!("fs:{d}/real:ro"));
+        let ceiling = Ceiling::parse(&format!("fs:{d}:ro")).unwrap();
+        assert!(ceiling.allows_checked(&checked));
+        // Compared as written: a form with `..` left in is never under it.
+        assert!(!ceiling.allows_checked(&asked));
+        // Grants without a path are their own checked form.
+        let log: Grant = "log".parse().unwrap();
+        assert_eq!(checked_form(&log), Some(log));
     }
 }

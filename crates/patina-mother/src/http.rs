@@ -45,18 +45,25 @@ impl Mother {
         grants: &[String],
         limits: LimitsSpec,
     ) -> Result<HttpOutput, MotherError> {
-        self.handle_http_as(child, request, grants, limits, &Attribution::default())
-            .await
+        self.handle_http_as(
+            child,
+            request,
+            (grants, false),
+            limits,
+            &Attribution::default(),
+        )
+        .await
     }
 
     /// [`Self::handle_http`] for a caller a door let in: the receipt's
     /// header names `attribution` (the membrane decides, before it calls
-    /// this, whether the caller may).
+    /// this, whether the caller may). `grants` come with whether their paths
+    /// are fixed as they were checked ([`RunSpec::grants_fixed`](crate::RunSpec::grants_fixed)).
     pub async fn handle_http_as(
         &self,
         child: &ChildRef,
         request: HttpCall,
-        grants: &[String],
+        (grants, grants_fixed): (&[String], bool),
         limits: LimitsSpec,
         attribution: &Attribution,
     ) -> Result<HttpOutput, MotherError> {
@@ -71,6 +78,7 @@ impl Mother {
             let child = self.load(child).await?;
             let mut run = RunRequest::new(Call::Http(request));
             run.grants = grants;
+            run.grants_fixed = grants_fixed;
             run.limits = limits.limits();
             let mut run = self.runner().run(&child, &run, attribution).await?;
             let report = &mut run.report;

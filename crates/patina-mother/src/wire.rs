@@ -108,6 +108,12 @@ pub struct RunSpec {
     /// instead of refusing the run.
     #[serde(default)]
     pub deny_missing: bool,
+    /// The path grants are already resolved, as a membrane checked them
+    /// against the caller's ceiling: the host refuses one that no longer
+    /// resolves to itself ([`RunRequest::grants_fixed`]). Never read from
+    /// the wire: only the one that checked the grants sets it.
+    #[serde(skip)]
+    pub grants_fixed: bool,
 }
 
 impl RunSpec {
@@ -120,6 +126,7 @@ impl RunSpec {
             limits: LimitsSpec::default(),
             mode: ModeSpec::Record,
             deny_missing: false,
+            grants_fixed: false,
         }
     }
 
@@ -148,6 +155,7 @@ impl RunSpec {
                 ModeSpec::Live => RunMode::Live,
             },
             invoked_by: Vec::new(),
+            grants_fixed: self.grants_fixed,
             deadline: None,
         })
     }

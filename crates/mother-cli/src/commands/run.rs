@@ -56,6 +56,7 @@ pub fn spec(args: &RunArgs) -> Result<RunSpec> {
             ModeArg::Live => ModeSpec::Live,
         },
         deny_missing: args.deny_missing,
+        grants_fixed: false,
     })
 }
 

@@ -372,20 +372,22 @@ impl Access {
                 });
             }
         }
-        let grants = patina_mother::parse_grants(&spec.grants)?;
         let mut approvals = Vec::new();
-        for grant in &grants {
-            match role.check_grant(grant) {
-                Ok(()) => {}
-                Err(MembraneError::ApprovalRequired { .. }) if approved.contains(grant) => {
-                    approvals.push(Approval {
-                        grant: grant.to_string(),
-                        by: by.to_owned(),
-                    });
-                }
-                Err(error) => return Err(error),
+        let mut checked = Vec::new();
+        for grant in patina_mother::parse_grants(&spec.grants)? {
+            let (form, by_approval) = role.admit_grant(&grant, approved.contains(&grant))?;
+            if by_approval {
+                approvals.push(Approval {
+                    grant: grant.to_string(),
+                    by: by.to_owned(),
+                });
             }
+            checked.push(form.to_string());
         }
+        // The run gets the grants as they were checked (paths resolved once),
+        // and the host refuses any that no longer resolves to itself.
+        spec.grants = checked;
+        spec.grants_fixed = true;
         let asked = [
             &mut spec.limits.fuel,
             &mut spec.limits.timeout_ms,

@@ -185,7 +185,7 @@ impl Access {
                     .handle_http_as(
                         &spec.child,
                         request,
-                        &spec.grants,
+                        (&spec.grants, spec.grants_fixed),
                         spec.limits,
                         &attribution,
                     )

@@ -272,10 +272,33 @@ impl Role {
     /// ceiling, and says when a person could approve it for one run
     /// ([`crate::MembraneError::ApprovalRequired`]).
     pub fn check_grant(&self, grant: &Grant) -> Result<(), crate::MembraneError> {
-        if self.grants.iter().any(|ceiling| ceiling.allows(grant)) {
-            return Ok(());
+        self.admit_grant(grant, false).map(|_| ())
+    }
+
+    /// `grant` in the form it was checked in and must be run with (a path
+    /// grant's path resolved once: [`crate::ceiling::checked_form`]), when
+    /// the ceiling allows that form, or when a person `approved` it and the
+    /// role's `ask` list allows it; with whether it rests on that approval.
+    /// Else the error of [`Self::check_grant`].
+    pub fn admit_grant(
+        &self,
+        grant: &Grant,
+        approved: bool,
+    ) -> Result<(Grant, bool), crate::MembraneError> {
+        let checked = crate::ceiling::checked_form(grant);
+        let within = |list: &[Ceiling]| {
+            checked
+                .as_ref()
+                .filter(|form| list.iter().any(|ceiling| ceiling.allows_checked(form)))
+                .cloned()
+        };
+        if let Some(form) = within(&self.grants) {
+            return Ok((form, false));
         }
-        if self.may_ask(grant) {
+        if let Some(form) = within(&self.ask) {
+            if approved {
+                return Ok((form, true));
+            }
             return Err(crate::MembraneError::ApprovalRequired {
                 grant: grant.to_string(),
                 role: self.name.clone(),
