@@ -47,22 +47,53 @@ impl fmt::Debug for SledStore {
     }
 }
 
+/// How long an open waits for the store's file lock: a handle this process
+/// just dropped lets go of it a moment later, when sled's flusher thread
+/// ends, not at once.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Whether `error` is sled failing to take the store's file lock.
+fn is_lock_busy(error: &sled::Error) -> bool {
+    match error {
+        sled::Error::Io(io) => {
+            io.kind() == std::io::ErrorKind::WouldBlock
+                || io.to_string().contains("could not acquire lock")
+        }
+        _ => false,
+    }
+}
+
+/// Opens the sled database at `path`, waiting up to [`LOCK_WAIT`] while its
+/// file lock is held (in 20 ms steps); another holder after that is an error.
+fn open_locked(path: &Path) -> Result<sled::Db, sled::Error> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match sled::Config::new().path(path).open() {
+            Err(error) if is_lock_busy(&error) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Opens the sled store at `dir/receipts.sled`, creating it. Fails if another
-/// handle (in this process or another) has it open.
+/// handle (in this process or another) still has it open after
+/// [`LOCK_WAIT`].
 pub fn open_sled(dir: &Path) -> Result<SledStore, ReceiptError> {
     create_dir(dir)?;
     let path = dir.join("receipts.sled");
     let err = |e: sled::Error| store_error(&format!("opening {}", path.display()), e);
-    let db = sled::Config::new()
-        .path(&path)
-        .open()
-        .map_err(|e| match e {
-            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => store_error(
+    let db = open_locked(&path).map_err(|e| {
+        if is_lock_busy(&e) {
+            store_error(
                 &format!("opening {}", path.display()),
                 "another handle has it open (a sled store serves one process: share one handle)",
-            ),
-            e => err(e),
-        })?;
+            )
+        } else {
+            err(e)
+        }
+    })?;
     let version = db.get("schema_version").map_err(err)?;
     match version.as_deref() {
         None => {
