@@ -17,7 +17,7 @@ use patina_receipts::{Blob, Digest, Divergence, Event, EventResult, INLINE_LIMIT
 use wasmtime::component::Val;
 use wasmtime::component::types::ComponentFunc;
 
-use self::spill::{SPILL_MIN, Spill, Spilled};
+use self::spill::{Spill, Spilled};
 use crate::ambient_value::Ambient;
 use crate::values::{self, write_wave_list};
 use crate::{ReplaySource, RunMode};
@@ -141,7 +141,7 @@ pub(crate) struct Tape {
 impl Tape {
     /// A tape for `mode`; in a replay, each matched event is copied into the
     /// run's events when `keep_replayed`, else only counted. A recording
-    /// writes byte lists of [`SPILL_MIN`] bytes or more aside in `spill_dir`
+    /// writes byte lists of [`spill::SPILL_MIN`] bytes or more aside in `spill_dir`
     /// until the run ends, when one is given.
     pub fn new(mode: &RunMode, keep_replayed: bool, spill_dir: Option<&std::path::Path>) -> Self {
         let (recording, replay) = match mode {
@@ -465,41 +465,6 @@ impl Tape {
         self.inner.full.load(Ordering::Acquire)
     }
 
-    /// Takes `bytes` (a byte list of a typed call, `digest` its blob's) into
-    /// the recording by writing them aside, when they are large and the run
-    /// has somewhere to write them; `false` leaves them to the caller.
-    fn spill(&self, digest: Digest, bytes: &[u8]) -> bool {
-        let Some(spill) = &self.inner.spill else {
-            return false;
-        };
-        if bytes.len() < SPILL_MIN {
-            return false;
-        }
-        let mut state = self.lock();
-        if state.value_blobs.contains(&digest) {
-            return true;
-        }
-        if !self.admit(&mut state, bytes.len()) {
-            return false;
-        }
-        let written = spill
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .write(digest, bytes);
-        match written {
-            Some(spilled) => {
-                state.value_blobs.insert(digest);
-                state.spilled.push(spilled);
-                true
-            }
-            None => {
-                // Kept in memory by the caller, and counted there.
-                state.bytes = state.bytes.saturating_sub(bytes.len() as u64);
-                false
-            }
-        }
-    }
-
     /// What the tape recorded, and the first divergence seen; the payloads
     /// written aside are read back here. An error when one cannot be (the
     /// transcript would refer to bytes it does not have).
@@ -525,83 +490,4 @@ impl Tape {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_recording_budget_is_enforced_and_sticky() {
-        let mut state = State::default();
-        assert!(state.admit(100));
-        assert!(!state.admit(MAX_RECORDED_BYTES as usize));
-        assert!(state.full);
-        assert!(!state.admit(1), "once full, nothing more is recorded");
-        let tape = Tape::new(&RunMode::Record, true, None);
-        let (toy, put) = (Text::from("acme:big/toy"), Text::from("put"));
-        tape.record(&toy, &put, &[Val::U32(1)], Ok(&[]));
-        assert!(!tape.full());
-        tape.lock().bytes = MAX_RECORDED_BYTES;
-        tape.record(&toy, &put, &[Val::U32(2)], Ok(&[]));
-        assert!(tape.full());
-        let recorded = tape.finish().unwrap();
-        assert!(recorded.full);
-        assert_eq!(
-            recorded.events.len(),
-            1,
-            "the event past the budget was not recorded"
-        );
-    }
-    /// A large byte list of a typed call is written aside, not copied into
-    /// the call's blobs; the transcript still gets it, whole, when the run
-    /// ends, once however often it crossed.
-    #[test]
-    fn large_byte_lists_are_written_aside_and_come_back_whole() {
-        use patina_toy::typed::{CallTape, tape_encode};
-
-        let dir = tempfile::tempdir().unwrap();
-        let tape = Tape::new(&RunMode::Record, true, Some(dir.path()));
-        let big: Vec<u8> = (0..SPILL_MIN + 7).map(|i| (i % 251) as u8).collect();
-        let small = vec![1u8; SPILL_MIN - 1];
-        let put = tape_encode(&(big.clone(),), &tape);
-        assert!(put.blobs.is_empty(), "the large list was taken, not copied");
-        CallTape::record(
-            &tape,
-            "acme:big/toy",
-            "put",
-            put,
-            Ok(tape_encode(&(), &tape)),
-        );
-        // The same bytes again, as a result: referred to, not kept twice.
-        let get = tape_encode(&(Some(big.clone()),), &tape);
-        assert!(get.blobs.is_empty());
-        CallTape::record(
-            &tape,
-            "acme:big/toy",
-            "get",
-            tape_encode(&(), &tape),
-            Ok(get),
-        );
-        // Below the threshold, the bytes go with the call as before.
-        let kept = tape_encode(&(small.clone(),), &tape);
-        assert_eq!(kept.blobs.len(), 1);
-        CallTape::record(
-            &tape,
-            "acme:big/toy",
-            "put",
-            kept,
-            Ok(tape_encode(&(), &tape)),
-        );
-
-        let recorded = tape.finish().unwrap();
-        assert_eq!(recorded.events.len(), 3);
-        let mut blobs: Vec<_> = recorded.blobs.iter().map(|b| b.bytes.len()).collect();
-        blobs.sort_unstable();
-        assert_eq!(blobs, [small.len(), big.len()]);
-        let aside = recorded
-            .blobs
-            .iter()
-            .find(|b| b.bytes.len() == big.len())
-            .unwrap();
-        assert_eq!(aside.bytes, big);
-        assert!(aside.is_intact());
-    }
-}
+mod tests;

@@ -13,6 +13,7 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::PoisonError;
 
 use patina_receipts::{Blob, Digest};
 
@@ -87,6 +88,43 @@ impl Spill {
             digest: spilled.digest,
             bytes,
         })
+    }
+}
+
+impl super::Tape {
+    /// Takes `bytes` (a byte list of a typed call, `digest` its blob's) into
+    /// the recording by writing them aside, when they are large and the run
+    /// has somewhere to write them; `false` leaves them to the caller.
+    pub(super) fn spill(&self, digest: Digest, bytes: &[u8]) -> bool {
+        let Some(spill) = &self.inner.spill else {
+            return false;
+        };
+        if bytes.len() < SPILL_MIN {
+            return false;
+        }
+        let mut state = self.lock();
+        if state.value_blobs.contains(&digest) {
+            return true;
+        }
+        if !self.admit(&mut state, bytes.len()) {
+            return false;
+        }
+        let written = spill
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .write(digest, bytes);
+        match written {
+            Some(spilled) => {
+                state.value_blobs.insert(digest);
+                state.spilled.push(spilled);
+                true
+            }
+            None => {
+                // Kept in memory by the caller, and counted there.
+                state.bytes = state.bytes.saturating_sub(bytes.len() as u64);
+                false
+            }
+        }
     }
 }
 
