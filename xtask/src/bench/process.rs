@@ -69,13 +69,18 @@ fn run_once(argv: &[OsString]) -> Result<Sample> {
     })
 }
 
-/// What `argv` prints, checked to be `expected`.
-fn check_output(argv: &[OsString], expected: &str) -> Result<()> {
-    let out = Command::new(&argv[0])
+/// `argv` run to completion with no input, its output captured.
+fn output_of(argv: &[OsString]) -> Result<std::process::Output> {
+    Command::new(&argv[0])
         .args(&argv[1..])
         .stdin(Stdio::null())
         .output()
-        .with_context(|| format!("starting {}", argv[0].to_string_lossy()))?;
+        .with_context(|| format!("starting {}", argv[0].to_string_lossy()))
+}
+
+/// What `argv` prints, checked to be `expected`.
+fn check_output(argv: &[OsString], expected: &str) -> Result<()> {
+    let out = output_of(argv)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() || stdout.trim() != expected {
         bail!(
@@ -268,26 +273,15 @@ fn host_memory(probe: &Path, mother: &Path, runs: usize) -> Result<Vec<Figure>> 
     };
     let (full, empty) = (roundtrip(PAYLOAD), roundtrip(0));
     check_output(&full, &format!("ok({PAYLOAD})"))?;
-    let mut pairs = Vec::new();
-    for _ in 0..runs.min(5) {
-        let (x, y) = (run_once(&full)?, run_once(&empty)?);
-        pairs.push((x.peak_rss as f64, y.peak_rss as f64));
-    }
-    let value = median(pairs.iter().map(|p| p.0).collect());
-    let baseline = median(pairs.iter().map(|p| p.1).collect());
-    let mut figure = Figure::pair(
-        super::HOST_MEMORY_FIGURE,
-        "bytes",
-        value,
-        "host_memory/blob_roundtrip_0_peak_rss",
-        baseline,
-        (value - baseline) / PAYLOAD as f64,
-        "process",
-    );
-    figure.note = Some(format!(
-        "ratio: extra peak RSS per payload byte, recorded run; includes the child's own 1× (its buffer, reused for the answer); {} pairs",
-        pairs.len()
-    ));
+    let recorded = extra_rss_figure(
+        (
+            super::HOST_MEMORY_FIGURE,
+            "host_memory/blob_roundtrip_0_peak_rss",
+        ),
+        (&full, &empty),
+        runs,
+        "recorded run; includes the child's own 1× (its buffer, reused for the answer)",
+    )?;
 
     // The same receipts replayed: the recorded payload comes back from the
     // store and answers the child's `get`.
@@ -295,37 +289,52 @@ fn host_memory(probe: &Path, mother: &Path, runs: usize) -> Result<Vec<Figure>> 
         let id = receipt_of(&[run, &[os("--json")]].concat())?;
         Ok([&base[..], &[os("replay"), os(&id)]].concat())
     };
-    let (full, empty) = (replay(&full)?, replay(&empty)?);
+    let replayed = extra_rss_figure(
+        (
+            "host_memory/blob_roundtrip_16mib_replay_peak_rss",
+            "host_memory/blob_roundtrip_0_replay_peak_rss",
+        ),
+        (&replay(&full)?, &replay(&empty)?),
+        runs,
+        "`mother replay` of those runs' receipts",
+    )?;
+    Ok(vec![recorded, replayed])
+}
+
+/// Peak RSS of `full` (moving [`PAYLOAD`] bytes) against `empty` (moving
+/// none), in up to 5 pairs; the ratio is the extra peak RSS per payload byte.
+fn extra_rss_figure(
+    (name, baseline_name): (&str, &str),
+    (full, empty): (&[OsString], &[OsString]),
+    runs: usize,
+    what: &str,
+) -> Result<Figure> {
     let mut pairs = Vec::new();
     for _ in 0..runs.min(5) {
-        let (x, y) = (run_once(&full)?, run_once(&empty)?);
+        let (x, y) = (run_once(full)?, run_once(empty)?);
         pairs.push((x.peak_rss as f64, y.peak_rss as f64));
     }
     let value = median(pairs.iter().map(|p| p.0).collect());
     let baseline = median(pairs.iter().map(|p| p.1).collect());
-    let mut replayed = Figure::pair(
-        "host_memory/blob_roundtrip_16mib_replay_peak_rss",
+    let mut figure = Figure::pair(
+        name,
         "bytes",
         value,
-        "host_memory/blob_roundtrip_0_replay_peak_rss",
+        baseline_name,
         baseline,
         (value - baseline) / PAYLOAD as f64,
         "process",
     );
-    replayed.note = Some(format!(
-        "ratio: extra peak RSS per payload byte, `mother replay` of those runs' receipts; {} pairs",
+    figure.note = Some(format!(
+        "ratio: extra peak RSS per payload byte, {what}; {} pairs",
         pairs.len()
     ));
-    Ok(vec![figure, replayed])
+    Ok(figure)
 }
 
 /// The id of the receipt of the recorded run `argv` (which prints JSON).
 fn receipt_of(argv: &[OsString]) -> Result<String> {
-    let out = Command::new(&argv[0])
-        .args(&argv[1..])
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("starting {}", argv[0].to_string_lossy()))?;
+    let out = output_of(argv)?;
     if !out.status.success() {
         bail!("{argv:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
