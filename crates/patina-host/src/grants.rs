@@ -166,8 +166,10 @@ pub(crate) fn resolve_grants_protecting(
 /// otherwise take the run wherever the symlink leads.
 pub(crate) fn check_fixed(grants: &[Grant], resolved: &ResolvedGrants) -> Result<(), GrantError> {
     for grant in grants {
-        let is_path = matches!(grant.kind(), "fs" | "git" | "kv") && grant.scope().is_some();
-        if is_path && !resolved.canonical.contains(grant) {
+        // A relative path was not resolved before (nothing checked it
+        // against a path ceiling): the host resolves it as given.
+        let fixed = grant_path(grant).is_some_and(|path| path.is_absolute());
+        if fixed && !resolved.canonical.contains(grant) {
             return Err(grant.scope_error(
                 "it no longer resolves to the path that was checked (a part of it changed, \
                  e.g. into a symlink, since); the run is refused rather than follow it",

@@ -52,8 +52,8 @@ pub fn resolved_grant(grant: &Grant) -> Option<Grant> {
     let text = match grant.kind() {
         "fs" => {
             let scope = FsScope::parse(grant).ok()?;
-            let path = resolve(Path::new(&scope.path))?;
-            format!("{}:{}", path.to_str()?, scope.access)
+            let path = resolve(Path::new(&scope.path))?.to_str()?.to_owned();
+            FsScope { path, ..scope }.to_string()
         }
         "git" | "kv" => resolve(Path::new(grant.scope()?))?.to_str()?.to_owned(),
         _ => return None,
@@ -79,17 +79,19 @@ impl Ceiling {
     /// Whether `grant` is at or below this ceiling (its path, for a path
     /// grant, resolved first: [`checked_form`]).
     pub fn allows(&self, grant: &Grant) -> bool {
-        checked_form(grant).is_some_and(|checked| self.allows_checked(&checked))
+        self.allows_form(grant, checked_form(grant).as_ref())
     }
 
-    /// Whether `grant`, in its [`checked_form`] already, is at or below this
-    /// ceiling. Its path is compared as it is written, never resolved again:
-    /// what is checked is exactly what is run.
-    pub fn allows_checked(&self, grant: &Grant) -> bool {
+    /// Whether `grant`, whose [`checked_form`] is `form`, is at or below
+    /// this ceiling. A path ceiling compares the form's path as it is
+    /// written, never resolving it again (what is checked is exactly what
+    /// is run), and refuses a grant with no form; `*` and `KIND:*` take any
+    /// path, resolvable or not (the host says what is wrong with it).
+    pub fn allows_form(&self, grant: &Grant, form: Option<&Grant>) -> bool {
         match self {
             Self::Any => true,
             Self::Kind(kind) => grant.kind() == kind,
-            Self::Grant(ceiling) => within(ceiling, grant),
+            Self::Grant(ceiling) => form.is_some_and(|form| within(ceiling, form)),
         }
     }
 }
@@ -303,9 +305,16 @@ mod tests {
         let checked = checked_form(&asked).unwrap();
         assert_eq!(checked.to_string(), format!("fs:{d}/real:ro"));
         let ceiling = Ceiling::parse(&format!("fs:{d}:ro")).unwrap();
-        assert!(ceiling.allows_checked(&checked));
+        assert!(ceiling.allows_form(&asked, Some(&checked)));
         // Compared as written: a form with `..` left in is never under it.
-        assert!(!ceiling.allows_checked(&asked));
+        assert!(!ceiling.allows_form(&asked, Some(&asked)));
+        // A path that cannot be resolved (relative here) has no form: a path
+        // ceiling refuses it, `*` and `fs:*` leave it to the host.
+        let relative: Grant = "fs:data/x:ro".parse().unwrap();
+        assert_eq!(checked_form(&relative), None);
+        assert!(!ceiling.allows(&relative));
+        assert!(Ceiling::Any.allows(&relative));
+        assert!(Ceiling::parse("fs:*").unwrap().allows(&relative));
         // Grants without a path are their own checked form.
         let log: Grant = "log".parse().unwrap();
         assert_eq!(checked_form(&log), Some(log));

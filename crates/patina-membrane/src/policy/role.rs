@@ -287,17 +287,18 @@ impl Role {
     ) -> Result<(Grant, bool), crate::MembraneError> {
         let checked = crate::ceiling::checked_form(grant);
         let within = |list: &[Ceiling]| {
-            checked
-                .as_ref()
-                .filter(|form| list.iter().any(|ceiling| ceiling.allows_checked(form)))
-                .cloned()
+            list.iter()
+                .any(|ceiling| ceiling.allows_form(grant, checked.as_ref()))
         };
-        if let Some(form) = within(&self.grants) {
-            return Ok((form, false));
+        // A grant no path ceiling could check (`*`, `KIND:*` took it) goes
+        // as it was asked.
+        let form = || checked.clone().unwrap_or_else(|| grant.clone());
+        if within(&self.grants) {
+            return Ok((form(), false));
         }
-        if let Some(form) = within(&self.ask) {
+        if within(&self.ask) {
             if approved {
-                return Ok((form, true));
+                return Ok((form(), true));
             }
             return Err(crate::MembraneError::ApprovalRequired {
                 grant: grant.to_string(),
