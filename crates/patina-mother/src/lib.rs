@@ -34,6 +34,7 @@
 //! reached only through a grant): it sits on `patina-host`, `patina-toys`
 //! and `patina-receipts` only.
 
+mod blocking;
 mod children;
 mod error;
 mod home;
@@ -50,6 +51,7 @@ mod runner;
 mod stats;
 mod wire;
 
+pub use blocking::BlockingWork;
 pub use children::{ChildStore, InstalledChild, pick_child};
 pub use error::{MotherError, chain_message, known_kind};
 pub use home::MotherHome;

@@ -19,7 +19,9 @@ use patina_receipts::Identity;
 use patina_receipts::store::{ReceiptStore, SqliteOptions, open_sqlite_with};
 use patina_toys::{InvokeToy, Invoker, InvokerSlot, ToyRegistry};
 
-use crate::{ChildStore, CommitMode, MotherError, MotherHome, MotherInvoker, Recorder, Runner};
+use crate::{
+    BlockingWork, ChildStore, CommitMode, MotherError, MotherHome, MotherInvoker, Recorder, Runner,
+};
 
 /// Where a Mother keeps its receipts.
 #[derive(Clone, Default)]
@@ -72,6 +74,9 @@ pub struct MotherConfig {
     /// How receipts are committed. Default: [`CommitMode::Pipelined`]
     /// (group commit, for many runs in flight).
     pub commit: CommitMode,
+    /// Where blocking work (loading children, SQLite, sealing) is done.
+    /// Default: [`BlockingWork::Pool`], tokio's blocking threads.
+    pub blocking: BlockingWork,
 }
 
 impl MotherConfig {
@@ -86,6 +91,7 @@ impl MotherConfig {
             map_artifacts: false,
             sqlite: SqliteOptions::default(),
             commit: CommitMode::default(),
+            blocking: BlockingWork::default(),
         }
     }
 
@@ -93,15 +99,19 @@ impl MotherConfig {
     /// exits (`mother run`): instances allocated on demand (no pool to
     /// reserve and tear down around one run), compiled artifacts mapped
     /// rather than read, a receipt log kept short with no checkpoint on
-    /// the way out ([`SqliteOptions::SHORT_LIVED`]), and receipts committed
+    /// the way out ([`SqliteOptions::SHORT_LIVED`]), receipts committed
     /// inline, with no sealer and writer threads to start and stop
-    /// ([`CommitMode::Inline`]).
+    /// ([`CommitMode::Inline`]), and blocking work done on the thread that
+    /// awaits it, with no blocking thread to start ([`BlockingWork::Caller`]:
+    /// the process's runtime must be a current-thread one with nothing else
+    /// to serve).
     pub fn short_lived(home: impl Into<PathBuf>) -> Self {
         let mut config = Self::new(home);
         config.engine.pooling = false;
         config.map_artifacts = true;
         config.sqlite = SqliteOptions::SHORT_LIVED;
         config.commit = CommitMode::Inline;
+        config.blocking = BlockingWork::Caller;
         config
     }
 }
@@ -139,6 +149,7 @@ impl Mother {
             identity.clone(),
             receipts.clone(),
             config.commit,
+            config.blocking,
         )?;
 
         let mut toys = match config.toys {
@@ -165,7 +176,7 @@ impl Mother {
             protected,
         })?;
 
-        let runner = Arc::new(Runner::new(host, children, recorder));
+        let runner = Arc::new(Runner::new(host, children, recorder, config.blocking));
         let invoker = Arc::new(MotherInvoker::new(runner.clone()));
         let weak: std::sync::Weak<dyn Invoker> =
             Arc::downgrade(&(invoker.clone() as Arc<dyn Invoker>));
@@ -217,14 +228,18 @@ impl Mother {
         &self.inner.runner
     }
 
-    /// Runs blocking `work` on this Mother on a blocking thread.
+    /// Runs blocking `work` on this Mother where [`MotherConfig::blocking`]
+    /// says (a blocking thread, by default).
     pub(crate) async fn blocking<T, F>(&self, work: F) -> Result<T, MotherError>
     where
         T: Send + 'static,
         F: FnOnce(&Mother) -> Result<T, MotherError> + Send + 'static,
     {
         let mother = self.clone();
-        crate::runner::off_runtime(move || work(&mother)).await
+        self.runner()
+            .blocking_work()
+            .run(move || work(&mother))
+            .await
     }
 }
 

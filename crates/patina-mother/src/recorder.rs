@@ -27,7 +27,7 @@ use patina_receipts::{
 
 use patina_core::ChildId;
 
-use crate::{ChildStore, MotherError};
+use crate::{BlockingWork, ChildStore, MotherError};
 
 mod pipeline;
 
@@ -42,9 +42,11 @@ pub enum CommitMode {
     /// many runs in flight.
     #[default]
     Pipelined,
-    /// Each receipt sealed and appended by itself when it is awaited, on a
-    /// blocking thread of the caller's runtime; no thread of the recorder's
-    /// own to start and stop: for a process that records a run and exits.
+    /// Each receipt sealed and appended by itself when it is awaited, where
+    /// the Mother does its blocking work ([`crate::BlockingWork`]: a
+    /// blocking thread of the caller's runtime, or the awaiting thread); no
+    /// thread of the recorder's own to start and stop: for a process that
+    /// records a run and exits.
     Inline,
 }
 
@@ -63,8 +65,9 @@ pub struct Recorder {
 enum Committer {
     /// The sealer thread's queue.
     Pipelined(mpsc::Sender<Pending>),
-    /// The store, appended to by each [`Submitted::receipt`].
-    Inline(Arc<dyn ReceiptStore>),
+    /// The store, appended to by each [`Submitted::receipt`] where the
+    /// blocking work goes.
+    Inline(Arc<dyn ReceiptStore>, BlockingWork),
 }
 
 /// A receipt handed to the committer: await it ([`Submitted::receipt`]).
@@ -80,25 +83,31 @@ struct InlineCommit {
     unsealed: Unsealed,
     identity: Arc<Identity>,
     receipts: Arc<dyn ReceiptStore>,
+    blocking: BlockingWork,
 }
 
 impl Submitted {
     /// The receipt, once it is durable on the chain. Inline, the seal and
     /// the append run on a blocking thread that finishes them even if this
-    /// future is dropped: a run whose receipt was asked for is stored.
+    /// future is dropped, or ([`BlockingWork::Caller`]) at once on the
+    /// awaiting thread, in one poll: either way a run whose receipt was
+    /// asked for is stored.
     pub async fn receipt(self) -> Result<Receipt, MotherError> {
         match self.0 {
             Commit::Queued(answer) => Ok(answer.await.map_err(|_| committer_gone())??),
             Commit::Inline(commit) => {
-                crate::runner::off_runtime(move || {
-                    let InlineCommit {
-                        unsealed,
-                        identity,
-                        receipts,
-                    } = *commit;
-                    Ok(append_one(&identity, receipts.as_ref(), &unsealed)?)
-                })
-                .await
+                let blocking = commit.blocking;
+                blocking
+                    .run(move || {
+                        let InlineCommit {
+                            unsealed,
+                            identity,
+                            receipts,
+                            ..
+                        } = *commit;
+                        Ok(append_one(&identity, receipts.as_ref(), &unsealed)?)
+                    })
+                    .await
             }
         }
     }
@@ -151,19 +160,21 @@ struct Pending {
 
 impl Recorder {
     /// A recorder signing with `identity`, appending to `receipts` as
-    /// `mode` says (pipelined: its sealer and writer threads start here) and
-    /// keeping recorded children's bytes in `children`.
+    /// `mode` says (pipelined: its sealer and writer threads start here;
+    /// inline: where `blocking` says) and keeping recorded children's bytes
+    /// in `children`.
     pub fn new(
         children: ChildStore,
         identity: Arc<Identity>,
         receipts: Arc<dyn ReceiptStore>,
         mode: CommitMode,
+        blocking: BlockingWork,
     ) -> Result<Self, MotherError> {
         let committer = match mode {
             CommitMode::Pipelined => {
                 Committer::Pipelined(start_pipeline(identity.clone(), receipts)?)
             }
-            CommitMode::Inline => Committer::Inline(receipts),
+            CommitMode::Inline => Committer::Inline(receipts, blocking),
         };
         Ok(Self {
             children,
@@ -234,10 +245,11 @@ impl Recorder {
                     .map_err(|_| committer_gone())?;
                 Commit::Queued(answer)
             }
-            Committer::Inline(receipts) => Commit::Inline(Box::new(InlineCommit {
+            Committer::Inline(receipts, blocking) => Commit::Inline(Box::new(InlineCommit {
                 unsealed,
                 identity: self.identity.clone(),
                 receipts: receipts.clone(),
+                blocking: *blocking,
             })),
         })))
     }

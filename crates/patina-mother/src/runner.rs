@@ -1,5 +1,5 @@
 //! [`Runner`]: what every run of a Mother goes through — load the child
-//! (off the async runtime), run it on the host, record it — shared by
+//! (off the async runtime, unless [`BlockingWork::Caller`] says so), run it on the host, record it — shared by
 //! [`crate::Mother::run`] and the [`crate::MotherInvoker`] that runs the
 //! children other children invoke.
 //!
@@ -8,7 +8,8 @@
 //! through its slot, so nothing points back up and there is no cycle. It
 //! must never run a child without recording it when the request asks for a
 //! recording, and never do blocking work (file reads, hashing, compiling,
-//! SQLite) on an async worker thread.
+//! SQLite) on an async worker thread unless its Mother was opened for one
+//! command ([`BlockingWork::Caller`]).
 
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use patina_receipts::{Attribution, Receipt};
 use tracing::Instrument;
 
 use crate::stats::RunStats;
-use crate::{ChildRef, ChildStore, MotherError, Recorder, RunSummary};
+use crate::{BlockingWork, ChildRef, ChildStore, MotherError, Recorder, RunSummary};
 
 /// A run that started: the host's report and, when it was recorded, its
 /// receipt (already stored).
@@ -45,18 +46,30 @@ pub struct Runner {
     children: ChildStore,
     recorder: Recorder,
     stats: RunStats,
+    blocking: BlockingWork,
 }
 
 impl Runner {
     /// A runner over these parts (built by [`crate::Mother::open`], which
     /// makes the host protect the home).
-    pub(crate) fn new(host: Host, children: ChildStore, recorder: Recorder) -> Self {
+    pub(crate) fn new(
+        host: Host,
+        children: ChildStore,
+        recorder: Recorder,
+        blocking: BlockingWork,
+    ) -> Self {
         Self {
             host,
             children,
             recorder,
             stats: RunStats::default(),
+            blocking,
         }
+    }
+
+    /// Where this runner does its blocking work.
+    pub fn blocking_work(&self) -> BlockingWork {
+        self.blocking
     }
 
     /// What every run so far came to (every door's runs, and invoked ones).
@@ -79,14 +92,15 @@ impl Runner {
         &self.recorder
     }
 
-    /// Runs blocking `work` on the runner's parts on a blocking thread.
+    /// Runs blocking `work` on the runner's parts, where
+    /// [`Self::blocking_work`] says (a blocking thread, by default).
     pub async fn blocking<T, F>(self: &Arc<Self>, work: F) -> Result<T, MotherError>
     where
         T: Send + 'static,
         F: FnOnce(&Runner) -> Result<T, MotherError> + Send + 'static,
     {
         let runner = self.clone();
-        off_runtime(move || work(runner.as_ref())).await
+        self.blocking.run(move || work(runner.as_ref())).await
     }
 
     /// Loads the child `reference` names (reading, hashing and compiling it
@@ -177,17 +191,4 @@ impl Runner {
             .await
             .map_err(MotherError::task)?
     }
-}
-
-/// Runs blocking `work` on tokio's blocking threads, off the async runtime,
-/// inside the caller's span.
-pub(crate) async fn off_runtime<T, F>(work: F) -> Result<T, MotherError>
-where
-    T: Send + 'static,
-    F: FnOnce() -> Result<T, MotherError> + Send + 'static,
-{
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(work))
-        .await
-        .map_err(MotherError::task)?
 }

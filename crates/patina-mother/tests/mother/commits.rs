@@ -1,6 +1,8 @@
 //! Committing receipts, pipelined (the default: group commit) and inline
 //! (a one-command process): 64 runs in flight at once all end on one
-//! chain, and a run whose caller stops waiting still gets its receipt.
+//! chain, and a run whose caller stops waiting still gets its receipt. A
+//! Mother opened for one command does its work on the calling thread, and
+//! fails to open when its receipt store does.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -120,4 +122,51 @@ async fn a_caller_stops_waiting(commit: CommitMode) {
         "the run should end at its own deadline: {:?}",
         receipt.transcript.outcome.status
     );
+}
+
+/// A Mother opened for one command (`MotherConfig::short_lived`: inline
+/// commits, blocking work on the awaiting thread) on a current-thread
+/// runtime, as `mother run` uses it: runs, installs and replays all finish
+/// with nothing else driving them, and each recorded run's receipt is on
+/// the chain before its answer.
+#[tokio::test(flavor = "current_thread")]
+async fn a_one_command_mother_does_its_work_on_the_calling_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let mother = patina_mother::Mother::open(patina_mother::MotherConfig::short_lived(
+        dir.path().join("home"),
+    ))
+    .unwrap();
+    assert_eq!(
+        mother.runner().blocking_work(),
+        patina_mother::BlockingWork::Caller
+    );
+    mother
+        .install(children_artifacts::CALC_BYTES.to_vec(), named("calc"))
+        .await
+        .unwrap();
+    let first = mother.run(call("calc", "add(2, 3)")).await.unwrap();
+    let second = mother.run(call("calc", "add(4, 5)")).await.unwrap();
+    let (first, second) = (first.receipt.unwrap(), second.receipt.unwrap());
+    assert_eq!(second.previous, Some(first.id));
+    let stored = mother.receipts_of(None, Some(10)).await.unwrap();
+    assert_eq!(stored.len(), 2);
+    let replay = mother
+        .replay(&patina_mother::ReceiptRef::Stored(first.id.hex()))
+        .await
+        .unwrap();
+    assert!(replay.replay.matched(), "{:?}", replay.replay.divergence);
+}
+
+/// A receipt store that cannot be opened fails the open, with the store's
+/// own reason, before anything could run unrecorded.
+#[test]
+fn a_receipt_store_that_cannot_be_opened_fails_the_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("receipts.sqlite3"), vec![0x5a; 8192]).unwrap();
+    let error = patina_mother::Mother::open(patina_mother::MotherConfig::short_lived(&home))
+        .expect_err("a receipt log that is not a database");
+    let text = patina_mother::chain_message(&error);
+    assert!(text.contains("not a database"), "{text}");
 }
