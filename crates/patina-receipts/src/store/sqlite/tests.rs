@@ -143,6 +143,10 @@ fn durability_settings_are_on() {
         ("wal", 2),
         "WAL with synchronous=FULL"
     );
+    let temp_store: i64 = conn
+        .query_row("PRAGMA temp_store", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(temp_store, 2, "statement journals kept in memory");
 }
 
 #[test]
