@@ -39,6 +39,7 @@ mod host;
 mod http;
 mod linker;
 mod plan;
+mod preopen;
 mod replay;
 mod report;
 mod request;

@@ -1,5 +1,6 @@
 //! The WASI context of one run: empty by default, with only granted authority
-//! added — preopened directories for `fs` grants, socket addresses for `net`
+//! added — preopened directories for `fs` grants (each the very directory
+//! that was resolved: see [`crate::preopen`]), socket addresses for `net`
 //! grants — and clocks and random sources that go through the run's tape so
 //! they are recorded and replayed like toy calls.
 //!
@@ -9,7 +10,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use patina_core::{ChildId, FsAccess, NetScope};
+use patina_core::{ChildId, FsAccess, GrantError, NetScope};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtx};
@@ -71,8 +72,16 @@ pub(crate) fn wasi_context(setup: WasiSetup<'_>) -> Result<WasiCtx, RunRefused> 
             FsAccess::ReadWrite => FsPerms::ReadWrite,
         };
         let guest = preopen.dir.to_string_lossy().into_owned();
+        // Opened here and handed over by the open file's name, so wasmtime
+        // opens the directory that was resolved, whatever its path says now.
+        let pinned = crate::preopen::pin(&preopen.dir).map_err(|why| {
+            RunRefused::Grant(GrantError::BadScope {
+                grant: format!("fs:{}", preopen.dir.display()),
+                reason: why,
+            })
+        })?;
         builder
-            .preopened_dir(&preopen.dir, guest, perms)
+            .preopened_dir(pinned.path(), guest, perms)
             .map_err(|e| {
                 RunRefused::Link(format!("cannot preopen {}: {e}", preopen.dir.display()))
             })?;
