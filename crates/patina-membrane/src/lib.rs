@@ -52,7 +52,7 @@ mod unix;
 #[rustfmt::skip]
 pub mod membrane_capnp;
 
-pub use access::{Access, Metrics};
+pub use access::{Access, MAX_LISTED_RECEIPTS, Metrics};
 pub use ceiling::Ceiling;
 pub use client::{
     Challenge, Connection, LoginRequest, RemoteReplay, RemoteRun, Session, status_kind,

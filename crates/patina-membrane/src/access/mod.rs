@@ -30,7 +30,7 @@ mod fetch;
 mod network;
 mod ops;
 
-pub use ops::Metrics;
+pub use ops::{MAX_LISTED_RECEIPTS, Metrics};
 
 /// One caller's attenuated access to a Mother. Cheap to clone.
 #[derive(Clone)]

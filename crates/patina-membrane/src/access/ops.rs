@@ -15,6 +15,10 @@ use tracing::Instrument;
 use super::fetch::RunChild;
 use super::{Access, InFlight};
 
+/// The most receipts one [`Access::receipts`] answers, whatever it is
+/// asked (`None`, or a larger limit, means this many).
+pub const MAX_LISTED_RECEIPTS: usize = 10_000;
+
 /// What [`Access::metrics`] answers.
 #[derive(Clone, Debug)]
 pub struct Metrics {
@@ -227,7 +231,8 @@ impl Access {
     }
 
     /// Receipts this caller may see, newest first: of the child `child`
-    /// names, of the caller `caller` names, at most `limit`.
+    /// names, of the caller `caller` names, at most `limit` and never more
+    /// than [`MAX_LISTED_RECEIPTS`] (`None`: that many).
     pub async fn receipts(
         &self,
         child: Option<String>,
@@ -253,28 +258,48 @@ impl Access {
                 _ if own => Some(me),
                 caller => caller,
             };
-            let restricted = matches!(self.role().children, Children::Only(_));
-            let fetch = if restricted { None } else { limit };
-            let mother = self.mother().clone();
-            let mut list = self
-                .on_mother(async move { mother.receipts_by(child, caller, fetch).await })
-                .await?;
-            if let Children::Only(entries) = &self.role().children {
-                let entries = entries.clone();
-                let allowed = self
-                    .blocking(move |mother| {
-                        Ok(entries
-                            .iter()
-                            .filter_map(|entry| super::entry_names(mother, entry))
-                            .collect::<Vec<_>>())
-                    })
-                    .await?;
-                list.retain(|receipt| allowed.contains(&receipt.transcript.child));
-            }
+            // Never more than MAX_LISTED_RECEIPTS, whatever was asked: the answer is
+            // built in memory, and a list is no way to read a whole store.
+            let limit = limit.map_or(MAX_LISTED_RECEIPTS, |asked| asked.min(MAX_LISTED_RECEIPTS));
+            let mut list = match (&self.role().children, child) {
+                // A role kept to some children lists each of them, `limit`
+                // at most from each, never the whole store to filter.
+                (Children::Only(entries), None) => {
+                    let entries = entries.clone();
+                    let allowed = self
+                        .blocking(move |mother| {
+                            Ok(entries
+                                .iter()
+                                .filter_map(|entry| super::entry_names(mother, entry))
+                                .collect::<Vec<_>>())
+                        })
+                        .await?;
+                    let mut list = Vec::new();
+                    for id in allowed {
+                        let (mother, caller) = (self.mother().clone(), caller.clone());
+                        let child = Some(id.to_string());
+                        list.extend(
+                            self.on_mother(async move {
+                                mother.receipts_by(child, caller, Some(limit)).await
+                            })
+                            .await?,
+                        );
+                    }
+                    // Newest first, as the store lists them.
+                    list.sort_by_key(|receipt| std::cmp::Reverse(receipt.ended_at_ms));
+                    list
+                }
+                // A child (already checked), or any child.
+                (_, child) => {
+                    let mother = self.mother().clone();
+                    self.on_mother(
+                        async move { mother.receipts_by(child, caller, Some(limit)).await },
+                    )
+                    .await?
+                }
+            };
             list.retain(|receipt| self.check_receipt(receipt).is_ok());
-            if let Some(limit) = limit {
-                list.truncate(limit);
-            }
+            list.truncate(limit);
             Ok(list)
         }
         .instrument(self.span("receipts.list"))

@@ -25,6 +25,7 @@ const ADMIN: [u8; 32] = [1; 32];
 const RUNNER: [u8; 32] = [2; 32];
 const OPS: [u8; 32] = [3; 32];
 const READER: [u8; 32] = [4; 32];
+const AUDITOR: [u8; 32] = [5; 32];
 const STRANGER: [u8; 32] = [9; 32];
 
 fn key(seed: &[u8; 32]) -> String {
@@ -58,6 +59,12 @@ fn policy(world: &World) -> Policy {
 "{runner}" = "runner"
 "{ops}" = "ops"
 "{reader}" = "reader"
+"{auditor}" = "auditor"
+
+[roles.auditor]
+methods = ["receipts.*"]
+children = ["calc"]
+receipts = "all"
 
 [roles.ops]
 methods = ["runtime.list", "runtime.run", "receipts.*"]
@@ -71,6 +78,7 @@ rate = {{ runs_per_second = 0.001, burst = 3 }}
         runner = key(&RUNNER),
         ops = key(&OPS),
         reader = key(&READER),
+        auditor = key(&AUDITOR),
     );
     Policy::parse(&text, "test-policy.toml").unwrap()
 }

@@ -123,3 +123,46 @@ fn two_clients_with_different_roles_get_different_membranes() {
         assert_eq!(explained["role"], "admin");
     });
 }
+
+/// A role kept to some children lists their receipts only, newest first,
+/// as many as asked: each of its children is listed from the store, never
+/// the whole store read and filtered.
+#[test]
+fn a_role_kept_to_some_children_lists_only_theirs() {
+    within(|| async {
+        let (_world, server) = setup(ServeConfig::default()).await;
+        let admin = login(&server, &ADMIN).await;
+        let mut calc_runs = Vec::new();
+        for (call, child) in [
+            ("add(1, 1)", "calc"),
+            ("greet(\"a\")", "hello-log"),
+            ("add(2, 2)", "calc"),
+            ("greet(\"b\")", "hello-log"),
+            ("add(3, 3)", "calc"),
+        ] {
+            let mut spec = wave(call, child);
+            spec.grants.push("log".into());
+            let ran = admin.run(&spec).await.unwrap();
+            let receipt = ran.receipt.expect("recorded");
+            if child == "calc" {
+                calc_runs.push(receipt.id);
+            }
+        }
+        let auditor = login(&server, &AUDITOR).await;
+        let listed = auditor.receipts(None, None, 0).await.unwrap();
+        let ids: Vec<_> = listed.iter().map(|r| r.id).collect();
+        calc_runs.reverse();
+        assert_eq!(ids, calc_runs, "calc's receipts only, newest first");
+        let two = auditor.receipts(None, None, 2).await.unwrap();
+        assert_eq!(
+            two.iter().map(|r| r.id).collect::<Vec<_>>(),
+            calc_runs[..2],
+            "the two newest"
+        );
+        let error = auditor
+            .receipts(Some("hello-log"), None, 0)
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, "child-denied", "{error:?}");
+    });
+}
