@@ -244,6 +244,17 @@ impl Command {
             Self::Demo => false,
         }
     }
+
+    /// Whether the command serves its embedded Mother to others while it
+    /// runs (the demo's second Mother reaches it as a peer), so that
+    /// Mother's blocking work must go to blocking threads.
+    pub fn serves_embedded(&self) -> bool {
+        #[cfg(feature = "demo")]
+        if let Self::Demo = self {
+            return true;
+        }
+        false
+    }
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,10 @@
 //! for people (`WAVE` text) or programs (`--json`). It must never hold logic
 //! the libraries should own.
 
+// The `mcp` command's future (rmcp's server over stdio) is deeper than the
+// compiler's default layout query limit when built without the demo.
+#![recursion_limit = "256"]
+
 mod cli;
 mod cli_peer;
 mod commands;
@@ -96,7 +100,15 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         // One command per process: instances on demand, compiled artifacts
         // mapped, a short receipt log (see `MotherConfig::short_lived`).
-        None => Door::Embedded(Mother::open(MotherConfig::short_lived(home))?),
+        None => {
+            let mut config = MotherConfig::short_lived(home);
+            if cli.command.serves_embedded() {
+                // Served on a multi-thread runtime too: its blocking work
+                // must not hold a worker thread.
+                config.blocking = patina_mother::BlockingWork::Pool;
+            }
+            Door::Embedded(Mother::open(config)?)
+        }
     };
     let answered = run_command(&door, cli.command).await;
     if let Door::Embedded(_) = door {

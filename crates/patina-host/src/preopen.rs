@@ -12,18 +12,20 @@
 //! kernel resolves to the very same directory whatever the path says by
 //! then.
 //!
-//! Where there is no `/proc/self/fd` (another system, or no `/proc`), the
-//! preopen falls back to the path, as checked just before. This module must
-//! never hand wasmtime a directory other than the one resolved, and never
-//! follow a symlink to find it.
+//! On Linux (and Android) a directory that cannot be checked this way —
+//! no `/proc` mounted — is refused, never preopened by path. Other Unix
+//! systems have no such name for an open directory: there the host checks
+//! the last part is not a symlink and preopens by path right after its
+//! grant check. This module must never hand wasmtime a directory other
+//! than the one at the resolved path, and never follow a symlink to find
+//! it.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// A granted directory held open for its preopen.
 pub(crate) struct PinnedDir {
     /// Keeps the directory open while wasmtime opens it by `path`.
-    _file: Option<File>,
+    _file: Option<std::fs::File>,
     /// What to hand wasmtime: `/proc/self/fd/N`, or the resolved path.
     path: PathBuf,
 }
@@ -36,32 +38,25 @@ impl PinnedDir {
 }
 
 /// Opens the resolved directory `dir` and checks that it is the directory
-/// at that path. `Err` names why not (it is not a directory, a part of the
-/// path is a symlink now, it moved or was removed).
+/// at that path. `Err` names why not (a part of the path is a symlink now,
+/// it is no directory, it moved or was removed, or it cannot be checked).
+#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn pin(dir: &Path) -> Result<PinnedDir, String> {
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::fd::AsRawFd;
 
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(OPEN_FLAGS)
-        .open(dir)
-        .map_err(|e| format!("cannot open {}: {e}", dir.display()))?;
-    let by_fd = fd_path(&file);
-    let Ok(opened) = std::fs::read_link(&by_fd) else {
-        // No /proc here: the path, as the host checked it just before.
-        tracing::debug!(dir = %dir.display(), "no /proc/self/fd: preopened by path");
-        return Ok(PinnedDir {
-            _file: None,
-            path: dir.to_owned(),
-        });
-    };
-    if opened != dir {
-        return Err(format!(
-            "{} is not the directory that was resolved: it opens as {} (a part of the \
-             path changed since, e.g. into a symlink); the run is refused rather than follow it",
+    // `O_PATH`, as wasmtime opens a preopen: no read permission needed.
+    let file = open_nofollow(dir, libc::O_PATH)?;
+    let by_fd = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+    let opened = std::fs::read_link(&by_fd).map_err(|e| {
+        format!(
+            "cannot check which directory {} is ({}: {e}); the run is refused rather than \
+             preopen it by path",
             dir.display(),
-            opened.display()
-        ));
+            by_fd.display()
+        )
+    })?;
+    if opened != dir {
+        return Err(moved(dir, &format!("it opens as {}", opened.display())));
     }
     Ok(PinnedDir {
         _file: Some(file),
@@ -69,29 +64,54 @@ pub(crate) fn pin(dir: &Path) -> Result<PinnedDir, String> {
     })
 }
 
-/// A directory, never through a symlink at its last part (one before it
-/// shows in the name the kernel gives the open file). On Linux, by
-/// `O_PATH`, as wasmtime opens a preopen: no read permission needed.
-#[cfg(target_os = "linux")]
-const OPEN_FLAGS: i32 = libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-#[cfg(not(target_os = "linux"))]
-const OPEN_FLAGS: i32 = libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-
-#[cfg(target_os = "linux")]
-fn fd_path(file: &File) -> PathBuf {
-    use std::os::fd::AsRawFd;
-    PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()))
+/// [`pin`] where the open directory has no name of its own: the last part
+/// is checked not to be a symlink, and the path is handed over.
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+pub(crate) fn pin(dir: &Path) -> Result<PinnedDir, String> {
+    open_nofollow(dir, 0)?;
+    Ok(PinnedDir {
+        _file: None,
+        path: dir.to_owned(),
+    })
 }
 
-#[cfg(not(target_os = "linux"))]
-fn fd_path(_file: &File) -> PathBuf {
-    // Only Linux's /proc/self/fd reopens the same directory by a name;
-    // elsewhere `read_link` of this fails and the path is used.
-    PathBuf::from("/nonexistent/no-proc-self-fd")
+/// [`pin`] without Unix: the path, as the host checked it.
+#[cfg(not(unix))]
+pub(crate) fn pin(dir: &Path) -> Result<PinnedDir, String> {
+    Ok(PinnedDir {
+        _file: None,
+        path: dir.to_owned(),
+    })
 }
 
-#[cfg(test)]
+/// Opens `dir` as a directory, not following a symlink at its last part.
+#[cfg(unix)]
+fn open_nofollow(dir: &Path, flags: i32) -> Result<std::fs::File, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(dir)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENOTDIR | libc::ELOOP) => moved(dir, &format!("it is no directory ({e})")),
+            _ => format!("cannot open {}: {e}", dir.display()),
+        })
+}
+
+/// The refusal of a directory that is not the one resolved.
+#[cfg(unix)]
+fn moved(dir: &Path, how: &str) -> String {
+    format!(
+        "{} is not the directory that was resolved: {how}; a part of the path changed since \
+         (e.g. into a symlink), and the run is refused rather than follow it",
+        dir.display()
+    )
+}
+
+#[cfg(all(test, unix))]
 mod tests {
+    use std::fs::File;
     use std::os::unix::fs::MetadataExt;
 
     use super::*;
@@ -115,7 +135,7 @@ mod tests {
         std::fs::rename(&granted, root.join("moved")).unwrap();
         std::os::unix::fs::symlink(&elsewhere, &granted).unwrap();
 
-        if cfg!(target_os = "linux") {
+        if cfg!(any(target_os = "linux", target_os = "android")) {
             assert!(pinned.path().starts_with("/proc/self/fd"));
             let reopened = File::open(pinned.path()).unwrap();
             assert_eq!(reopened.metadata().unwrap().ino(), original);
@@ -134,7 +154,10 @@ mod tests {
         let granted = root.join("granted");
         std::os::unix::fs::symlink(&elsewhere, &granted).unwrap();
         let why = pin(&granted).err().expect("a symlink is not followed");
-        assert!(why.contains("cannot open"), "{why}");
+        assert!(
+            why.contains("is not the directory that was resolved"),
+            "{why}"
+        );
     }
 
     #[test]
@@ -144,7 +167,7 @@ mod tests {
         std::fs::create_dir_all(root.join("real/data")).unwrap();
         std::os::unix::fs::symlink(root.join("real"), root.join("link")).unwrap();
         let result = pin(&root.join("link/data"));
-        if cfg!(target_os = "linux") {
+        if cfg!(any(target_os = "linux", target_os = "android")) {
             let why = result.err().expect("the opened directory has another name");
             assert!(
                 why.contains("is not the directory that was resolved"),
@@ -159,6 +182,6 @@ mod tests {
         let file = canonical(&root).join("file");
         std::fs::write(&file, b"x").unwrap();
         let why = pin(&file).err().expect("not a directory");
-        assert!(why.contains("cannot open"), "{why}");
+        assert!(why.contains("it is no directory"), "{why}");
     }
 }

@@ -67,16 +67,16 @@ pub(crate) fn wasi_context(setup: WasiSetup<'_>) -> Result<WasiCtx, RunRefused> 
             child.digest()[..16].try_into().unwrap_or([0; 16]),
         ));
     for preopen in &grants.preopens {
-        let perms = match preopen.access {
-            FsAccess::ReadOnly => FsPerms::ReadOnly,
-            FsAccess::ReadWrite => FsPerms::ReadWrite,
+        let (perms, access) = match preopen.access {
+            FsAccess::ReadOnly => (FsPerms::ReadOnly, "ro"),
+            FsAccess::ReadWrite => (FsPerms::ReadWrite, "rw"),
         };
         let guest = preopen.dir.to_string_lossy().into_owned();
         // Opened here and handed over by the open file's name, so wasmtime
         // opens the directory that was resolved, whatever its path says now.
         let pinned = crate::preopen::pin(&preopen.dir).map_err(|why| {
             RunRefused::Grant(GrantError::BadScope {
-                grant: format!("fs:{}", preopen.dir.display()),
+                grant: format!("fs:{}:{access}", preopen.dir.display()),
                 reason: why,
             })
         })?;

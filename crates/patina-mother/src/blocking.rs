@@ -24,7 +24,9 @@ pub enum BlockingWork {
     /// On the thread that awaits it, blocking that thread: for a process
     /// that runs one command on a current-thread runtime and has nothing
     /// else to do meanwhile (`mother run`). On a runtime that serves
-    /// others it stalls them: use [`Self::Pool`] there.
+    /// others it stalls them: use [`Self::Pool`] there. Timers of that
+    /// thread (a run's timeout) fire only once the work is done; a child's
+    /// own deadline (the engine's epochs) is kept regardless.
     Caller,
 }
 
@@ -36,7 +38,11 @@ impl BlockingWork {
         F: FnOnce() -> Result<T, MotherError> + Send + 'static,
     {
         match self {
-            Self::Caller => work(),
+            // A panic ends the work as it would on a blocking thread: as a
+            // typed error, not by unwinding through the caller (a run that
+            // invoked this one, or the process).
+            Self::Caller => std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+                .unwrap_or_else(|panic| Err(MotherError::Task(panic_message(&*panic)))),
             Self::Pool => {
                 let span = tracing::Span::current();
                 tokio::task::spawn_blocking(move || span.in_scope(work))
@@ -45,6 +51,16 @@ impl BlockingWork {
             }
         }
     }
+}
+
+/// What a panic said, as a task's join error says it.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned());
+    format!("the work panicked: {what}")
 }
 
 #[cfg(test)]
@@ -68,6 +84,22 @@ mod tests {
     #[test]
     fn pooled_work_runs_on_another_thread() {
         assert_ne!(thread_of(BlockingWork::Pool), std::thread::current().id());
+    }
+
+    #[test]
+    fn a_panic_in_the_work_comes_back_as_a_task_error_in_either_mode() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a current-thread runtime");
+        for mode in [BlockingWork::Caller, BlockingWork::Pool] {
+            let error = runtime
+                .block_on(mode.run(|| -> Result<(), MotherError> { panic!("boom") }))
+                .expect_err("the work panicked");
+            assert!(
+                matches!(&error, MotherError::Task(why) if why.contains("panic")),
+                "{mode:?}: {error:?}"
+            );
+        }
     }
 
     #[test]
