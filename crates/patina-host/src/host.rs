@@ -268,6 +268,15 @@ impl Host {
         resolve_grants_protecting(grants, self.toys(), &self.inner.protected)
     }
 
+    /// [`Self::resolve_grants`] for grants already in the form a caller's
+    /// ceiling checked ([`RunRequest::grants_fixed`]): one whose path no
+    /// longer resolves to itself is refused rather than resolved anew.
+    pub fn resolve_fixed_grants(&self, grants: &[Grant]) -> Result<ResolvedGrants, GrantError> {
+        let resolved = self.resolve_grants(grants)?;
+        check_fixed(grants, &resolved)?;
+        Ok(resolved)
+    }
+
     /// The linked, pre-instantiated child for `plan`, from the cache or built now.
     fn instance_pre(
         &self,

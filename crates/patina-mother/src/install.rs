@@ -53,7 +53,7 @@ impl Mother {
                 path: path.clone(),
                 source,
             })?;
-            mother.install_now(&bytes, &path.display().to_string(), &spec)
+            mother.install_now(&bytes, &path.display().to_string(), &spec, false)
         })
         .await
     }
@@ -64,7 +64,21 @@ impl Mother {
         bytes: Vec<u8>,
         spec: InstallSpec,
     ) -> Result<Installed, MotherError> {
-        self.blocking(move |mother| mother.install_now(&bytes, "the component", &spec))
+        self.blocking(move |mother| mother.install_now(&bytes, "the component", &spec, false))
+            .await
+    }
+
+    /// [`Self::install`] with `spec.grants` in the form a caller's ceiling
+    /// checked them (path grants resolved once, as a membrane admits
+    /// them): a grant that no longer resolves to itself is refused
+    /// ([`MotherError::GrantRefused`]) rather than stored as it resolves
+    /// now. (Every install grant runs that way when the child is invoked.)
+    pub async fn install_checked(
+        &self,
+        bytes: Vec<u8>,
+        spec: InstallSpec,
+    ) -> Result<Installed, MotherError> {
+        self.blocking(move |mother| mother.install_now(&bytes, "the component", &spec, true))
             .await
     }
 
@@ -73,6 +87,7 @@ impl Mother {
         bytes: &[u8],
         what: &str,
         spec: &InstallSpec,
+        checked: bool,
     ) -> Result<Installed, MotherError> {
         let _span = tracing::info_span!("install", name = spec.name.as_deref()).entered();
         let child = self
@@ -88,11 +103,12 @@ impl Mother {
         }
         // Checked and canonicalised now, so an invoked child never fails on a
         // grant that was wrong from the start.
-        let grants = self
-            .host()
-            .resolve_grants(&grants)
-            .map_err(MotherError::GrantRefused)?
-            .canonical;
+        let host = self.host();
+        let resolved = match checked {
+            true => host.resolve_fixed_grants(&grants),
+            false => host.resolve_grants(&grants),
+        };
+        let grants = resolved.map_err(MotherError::GrantRefused)?.canonical;
         let id = self.children().install(bytes, spec.name.as_deref())?;
         debug_assert_eq!(id, child.id());
         if let Some(name) = &spec.name {

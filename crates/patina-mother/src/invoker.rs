@@ -89,7 +89,10 @@ impl MotherInvoker {
             Invocation::Run(args) => Call::Command { args: args.clone() },
         };
         let mut run = RunRequest::new(call);
+        // Canonical since the install: run exactly as stored, refused if a
+        // part of a path has been swapped (e.g. for a symlink) since.
         run.grants = grants;
+        run.grants_fixed = true;
         run.invoked_by = request.chain.clone();
         run.limits = request.limits;
         run.deadline = Some(request.deadline);

@@ -58,11 +58,18 @@ impl Access {
                     child: name.clone(),
                 });
             }
+            // Stored in the form checked (paths resolved once), and
+            // refused at install if that form moved since the check.
+            let mut checked = Vec::new();
             for grant in patina_mother::parse_grants(&grants)? {
-                role.check_grant(&grant)?;
+                checked.push(role.admit_grant(&grant, false)?.0.to_string());
             }
+            let spec = InstallSpec {
+                name,
+                grants: checked,
+            };
             let mother = self.mother().clone();
-            self.on_mother(async move { mother.install(bytes, InstallSpec { name, grants }).await })
+            self.on_mother(async move { mother.install_checked(bytes, spec).await })
                 .await
         }
         .instrument(self.span("runtime.install"))

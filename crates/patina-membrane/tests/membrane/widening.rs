@@ -1,5 +1,6 @@
 //! Attempts to widen a role, each refused with its reason: a `children`
-//! entry that is an id prefix, a named install outside the role's children,
+//! entry that is an id prefix, a named install outside the role's children
+//! or with install grants above its ceiling,
 //! a replay of a child or at limits the role does not have, and a live run
 //! (which leaves no receipt) by a role that runs recorded only.
 
@@ -114,6 +115,58 @@ fn a_named_install_stays_within_the_roles_children() {
             .install(bytes.to_vec(), None, Vec::new())
             .await
             .unwrap();
+    });
+}
+
+/// Install grants are checked in the form they will run with (a path
+/// resolved once, as the file system resolves it) and stored in that form:
+/// `..` and a symlink cannot carry one above the role's ceiling.
+#[test]
+fn install_grants_are_stored_as_they_were_checked() {
+    within(|| async {
+        let (world, _) = setup(ServeConfig::default()).await;
+        let data = world.data.canonicalize().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(outside.path(), data.join("link")).unwrap();
+        let text = format!(
+            r#"
+[roles.installer]
+methods = ["runtime.install"]
+children = ["calc"]
+install_names = true
+grants = ["fs:{}:ro", "log"]
+"#,
+            data.display()
+        );
+        let installer = as_role(&server_with(&world, &text), "installer");
+        let bytes = children_artifacts::by_name("calc").unwrap().bytes.to_vec();
+        let dotted = format!("fs:{}/sub/../sub:ro", data.display());
+        let installed = installer
+            .install(
+                bytes.clone(),
+                Some("calc".into()),
+                vec![dotted, "log".into()],
+            )
+            .await
+            .unwrap();
+        let stored: Vec<String> = installed.grants.iter().map(ToString::to_string).collect();
+        assert!(
+            stored.contains(&format!("fs:{}/sub:ro", data.display())),
+            "{stored:?}"
+        );
+        for above in [
+            format!("fs:{}/..:ro", data.display()),
+            #[cfg(unix)]
+            format!("fs:{}/link:ro", data.display()),
+            format!("fs:{}:rw", data.display()),
+        ] {
+            let error = installer
+                .install(bytes.clone(), Some("calc".into()), vec![above.clone()])
+                .await
+                .unwrap_err();
+            assert_eq!(error.kind(), "grant-above-ceiling", "{above}: {error}");
+        }
     });
 }
 

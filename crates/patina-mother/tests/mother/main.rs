@@ -82,10 +82,9 @@ async fn install_run_replay_export_and_import() {
     assert_eq!(error.kind(), "unknown-child");
 }
 
-#[tokio::test]
-async fn an_invoked_child_runs_with_its_install_grants_and_is_recorded() {
-    let dir = tempfile::tempdir().unwrap();
-    let mother = open(&dir);
+/// Installs `composer`, and `hello-log` as `hello` with `grants` (what it
+/// runs with when `composer` invokes it).
+async fn composer_and_hello(mother: &Mother, grants: Vec<String>) {
     mother
         .install(
             children_artifacts::COMPOSER_BYTES.to_vec(),
@@ -95,12 +94,19 @@ async fn an_invoked_child_runs_with_its_install_grants_and_is_recorded() {
         .unwrap();
     let hello = InstallSpec {
         name: Some("hello".into()),
-        grants: vec!["log".into()],
+        grants,
     };
     mother
         .install(children_artifacts::HELLO_LOG_BYTES.to_vec(), hello)
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn an_invoked_child_runs_with_its_install_grants_and_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mother = open(&dir);
+    composer_and_hello(&mother, vec!["log".into()]).await;
     let mut spec = call("composer", r#"call("hello", "greet(\"ann\")")"#);
     spec.grants.push("invoke:hello".into());
     let run = mother.run(spec).await.unwrap();
@@ -113,6 +119,40 @@ async fn an_invoked_child_runs_with_its_install_grants_and_is_recorded() {
     assert_eq!(stored.len(), 2);
     assert_eq!(stored[0].id, run.receipt.unwrap().id);
     assert!(wave.contains(&stored[1].id.to_string()), "{wave}");
+}
+
+/// An install grant is stored canonical and an invoked child runs with it
+/// exactly: if a part of its path is swapped for a symlink after the
+/// install (a child with write access nearby can do that), the invocation
+/// is refused instead of following the symlink.
+#[cfg(unix)]
+#[tokio::test]
+async fn an_install_grant_swapped_for_a_symlink_is_refused_when_invoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mother = open(&dir);
+    let root = dir.path().canonicalize().unwrap();
+    let (data, elsewhere) = (root.join("data"), root.join("elsewhere"));
+    std::fs::create_dir(&data).unwrap();
+    std::fs::create_dir(&elsewhere).unwrap();
+    composer_and_hello(
+        &mother,
+        vec!["log".into(), format!("fs:{}:ro", data.display())],
+    )
+    .await;
+    let mut spec = call("composer", r#"call("hello", "greet(\"ann\")")"#);
+    spec.grants.push("invoke:hello".into());
+    let wave = |run: patina_mother::RunOutput| match run.summary().outcome {
+        RunOutcome::Returned { wave, .. } => wave,
+        other => panic!("{other:?}"),
+    };
+    let before = wave(mother.run(spec.clone()).await.unwrap());
+    assert!(before.starts_with("ok("), "{before}");
+
+    std::fs::rename(&data, root.join("moved")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &data).unwrap();
+    let after = wave(mother.run(spec).await.unwrap());
+    assert!(after.starts_with("err("), "{after}");
+    assert!(after.contains("no longer resolves"), "{after}");
 }
 
 #[tokio::test]
