@@ -126,6 +126,7 @@ impl Mother {
                 child,
                 caller,
                 limit,
+                ..ListFilter::default()
             })?)
         })
         .await

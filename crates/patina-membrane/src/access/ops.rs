@@ -4,11 +4,13 @@
 //! `tracing` span naming the caller. Every run is recorded with the caller
 //! in its receipt's header.
 
+use patina_core::ChildId;
 use patina_core::Grant;
 use patina_mother::{
     CallSpec, ChildRef, HttpCall, HttpOutput, Inspection, InstallSpec, Installed, InstalledChild,
     LimitsSpec, ReceiptRef, ReplayOutput, RunOutput, RunSpec, Verified,
 };
+use patina_receipts::store::ListFilter;
 use patina_receipts::{Blob, Receipt};
 use tracing::Instrument;
 
@@ -248,9 +250,12 @@ impl Access {
     ) -> Result<Vec<Receipt>, MembraneError> {
         async {
             self.gate("receipts.list")?;
-            if let Some(child) = &child {
-                self.check_child(child).await?;
-            }
+            // The child named, as checked: its id, never the name resolved
+            // a second time (it could point elsewhere by then).
+            let child = match &child {
+                Some(child) => Some(self.check_child(child).await?),
+                None => None,
+            };
             // A role that sees only its own receipts asks the store for
             // exactly those (by the caller its receipts name).
             let own = self.role().receipts == ReceiptScope::Own;
@@ -268,43 +273,41 @@ impl Access {
             // Never more than MAX_LISTED_RECEIPTS, whatever was asked: the answer is
             // built in memory, and a list is no way to read a whole store.
             let limit = limit.map_or(MAX_LISTED_RECEIPTS, |asked| asked.min(MAX_LISTED_RECEIPTS));
-            let mut list = match (&self.role().children, child) {
-                // A role kept to some children lists each of them, `limit`
-                // at most from each, never the whole store to filter.
+            // A role kept to some children asks the store for theirs only,
+            // never for the whole store to filter here.
+            let children = match (&self.role().children, child) {
                 (Children::Only(entries), None) => {
                     let entries = entries.clone();
                     let allowed = self
                         .blocking(move |mother| {
-                            Ok(entries
+                            let mut ids: Vec<ChildId> = entries
                                 .iter()
                                 .filter_map(|entry| super::entry_names(mother, entry))
-                                .collect::<Vec<_>>())
+                                .collect();
+                            // A name and the id it points at are one child.
+                            ids.sort();
+                            ids.dedup();
+                            Ok(ids)
                         })
                         .await?;
-                    let mut list = Vec::new();
-                    for id in allowed {
-                        let (mother, caller) = (self.mother().clone(), caller.clone());
-                        let child = Some(id.to_string());
-                        list.extend(
-                            self.on_mother(async move {
-                                mother.receipts_by(child, caller, Some(limit)).await
-                            })
-                            .await?,
-                        );
-                    }
-                    // Newest first, as the store lists them.
-                    list.sort_by_key(|receipt| std::cmp::Reverse(receipt.ended_at_ms));
-                    list
+                    Some(allowed)
                 }
-                // A child (already checked), or any child.
-                (_, child) => {
-                    let mother = self.mother().clone();
-                    self.on_mother(
-                        async move { mother.receipts_by(child, caller, Some(limit)).await },
-                    )
-                    .await?
-                }
+                _ => None,
             };
+            let filter = ListFilter {
+                child,
+                children,
+                caller,
+                limit: Some(limit),
+            };
+            let mut list = self
+                .blocking(move |mother| {
+                    mother
+                        .receipts()
+                        .list(&filter)
+                        .map_err(|e| MembraneError::Mother(e.into()))
+                })
+                .await?;
             list.retain(|receipt| self.check_receipt(receipt).is_ok());
             list.truncate(limit);
             Ok(list)

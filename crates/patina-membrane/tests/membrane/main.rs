@@ -63,7 +63,7 @@ fn policy(world: &World) -> Policy {
 
 [roles.auditor]
 methods = ["receipts.*"]
-children = ["calc"]
+children = ["calc", "{calc_id}", "{never_installed}"]
 receipts = "all"
 
 [roles.ops]
@@ -79,6 +79,8 @@ rate = {{ runs_per_second = 0.001, burst = 3 }}
         ops = key(&OPS),
         reader = key(&READER),
         auditor = key(&AUDITOR),
+        calc_id = patina_core::ChildId::of(children_artifacts::by_name("calc").unwrap().bytes),
+        never_installed = patina_core::ChildId::of(b"never installed"),
     );
     Policy::parse(&text, "test-policy.toml").unwrap()
 }

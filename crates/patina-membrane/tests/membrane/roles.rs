@@ -125,8 +125,9 @@ fn two_clients_with_different_roles_get_different_membranes() {
 }
 
 /// A role kept to some children lists their receipts only, newest first,
-/// as many as asked: each of its children is listed from the store, never
-/// the whole store read and filtered.
+/// as many as asked, each once (its list names calc by name and by id, and
+/// an id never installed): the store is asked for those children's, never
+/// read whole and filtered.
 #[test]
 fn a_role_kept_to_some_children_lists_only_theirs() {
     within(|| async {

@@ -155,6 +155,35 @@ async fn an_install_grant_swapped_for_a_symlink_is_refused_when_invoked() {
     assert!(after.contains("no longer resolves"), "{after}");
 }
 
+/// `install_checked` takes grants in the form a ceiling checked them
+/// (resolved): one that resolves elsewhere by the time it is installed (a
+/// part became a symlink) is refused, where `install` resolves it anew.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_checked_install_grant_that_resolves_elsewhere_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mother = open(&dir);
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::create_dir(root.join("data")).unwrap();
+    std::os::unix::fs::symlink(root.join("data"), root.join("link")).unwrap();
+    let spec = InstallSpec {
+        name: Some("hello".into()),
+        grants: vec![format!("fs:{}:ro", root.join("link").display())],
+    };
+    let bytes = children_artifacts::HELLO_LOG_BYTES.to_vec();
+    let error = mother
+        .install_checked(bytes.clone(), spec.clone())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, MotherError::GrantRefused(_)), "{error:?}");
+    assert!(error.to_string().contains("no longer resolves"), "{error}");
+    let installed = mother.install(bytes, spec).await.unwrap();
+    assert_eq!(
+        installed.grants[0].to_string(),
+        format!("fs:{}:ro", root.join("data").display())
+    );
+}
+
 #[tokio::test]
 async fn bad_input_gets_typed_errors() {
     let dir = tempfile::tempdir().unwrap();

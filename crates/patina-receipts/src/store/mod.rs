@@ -32,6 +32,9 @@ pub use sqlite::{SqliteOptions, SqliteStore, open_sqlite, open_sqlite_with};
 pub struct ListFilter {
     /// Only receipts of runs of this child.
     pub child: Option<ChildId>,
+    /// Only receipts of runs of one of these children (empty: none). With
+    /// `child`, both hold.
+    pub children: Option<Vec<ChildId>>,
     /// Only receipts whose header names this caller ([`crate::Caller::id`]).
     pub caller: Option<String>,
     /// At most this many receipts (the newest).
@@ -39,10 +42,14 @@ pub struct ListFilter {
 }
 
 impl ListFilter {
-    /// Whether `receipt` passes the child and caller filters.
+    /// Whether `receipt` passes the child, children and caller filters.
     pub fn admits(&self, receipt: &Receipt) -> bool {
         self.child
             .is_none_or(|child| child == receipt.transcript.child)
+            && self
+                .children
+                .as_ref()
+                .is_none_or(|children| children.contains(&receipt.transcript.child))
             && self
                 .caller
                 .as_ref()

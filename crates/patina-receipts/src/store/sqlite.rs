@@ -349,28 +349,35 @@ impl ReceiptStore for SqliteStore {
     }
 
     fn list(&self, filter: &ListFilter) -> Result<Vec<Receipt>, ReceiptError> {
+        use rusqlite::types::Value;
         let limit = filter
             .limit
             .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-        let child = filter.child.map(|c| c.to_string());
-        match (&child, &filter.caller) {
-            (Some(child), Some(caller)) => self.receipts(
-                "SELECT seq, body FROM receipts WHERE child = ?1 AND caller = ?2 ORDER BY seq DESC LIMIT ?3",
-                params![child, caller, limit],
-            ),
-            (Some(child), None) => self.receipts(
-                "SELECT seq, body FROM receipts WHERE child = ?1 ORDER BY seq DESC LIMIT ?2",
-                params![child, limit],
-            ),
-            (None, Some(caller)) => self.receipts(
-                "SELECT seq, body FROM receipts WHERE caller = ?1 ORDER BY seq DESC LIMIT ?2",
-                params![caller, limit],
-            ),
-            (None, None) => self.receipts(
-                "SELECT seq, body FROM receipts ORDER BY seq DESC LIMIT ?1",
-                [limit],
-            ),
+        let (mut clauses, mut values) = (Vec::new(), Vec::<Value>::new());
+        if let Some(child) = filter.child {
+            clauses.push("child = ?".to_owned());
+            values.push(child.to_string().into());
         }
+        if let Some(children) = &filter.children {
+            if children.is_empty() {
+                return Ok(Vec::new());
+            }
+            let marks = vec!["?"; children.len()].join(", ");
+            clauses.push(format!("child IN ({marks})"));
+            values.extend(children.iter().map(|c| Value::from(c.to_string())));
+        }
+        if let Some(caller) = &filter.caller {
+            clauses.push("caller = ?".to_owned());
+            values.push(caller.clone().into());
+        }
+        let mut sql = String::from("SELECT seq, body FROM receipts");
+        if !clauses.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&clauses.join(" AND "));
+        }
+        sql.push_str(" ORDER BY seq DESC LIMIT ?");
+        values.push(limit.into());
+        self.receipts(&sql, rusqlite::params_from_iter(values))
     }
 
     fn head(&self, mother: &MotherId) -> Result<Option<ReceiptId>, ReceiptError> {

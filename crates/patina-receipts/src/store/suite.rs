@@ -263,7 +263,7 @@ pub fn lists_by_caller(store: &dyn ReceiptStore) {
         .list(&ListFilter {
             child: Some(a1.transcript.child),
             caller: Some("token:b".into()),
-            limit: None,
+            ..ListFilter::default()
         })
         .unwrap();
     assert_eq!(ids(&a_and_child), vec![b.id]);
@@ -311,6 +311,21 @@ pub fn appends_chain_and_lists(store: &dyn ReceiptStore) {
     );
     assert_eq!(list(store, Some(r1.transcript.child), Some(1)), vec![r3.id]);
     assert_eq!(list(store, Some(ChildId::of(b"never ran")), None), vec![]);
+    let of = |children: Vec<ChildId>, limit| {
+        ids(&store
+            .list(&ListFilter {
+                children: Some(children),
+                limit,
+                ..ListFilter::default()
+            })
+            .unwrap())
+    };
+    let never = ChildId::of(b"never ran");
+    let first = r1.transcript.child;
+    assert_eq!(of(vec![first, other], None), vec![r3.id, r2.id, r1.id]);
+    assert_eq!(of(vec![other, never], None), vec![r2.id]);
+    assert_eq!(of(vec![first, first], Some(1)), vec![r3.id], "no copies");
+    assert_eq!(of(Vec::new(), None), vec![], "no children: none");
 
     assert_eq!(store.get(&r2.id).unwrap(), Some(r2.clone()));
     assert_eq!(
