@@ -94,7 +94,10 @@ fn open_nofollow(dir: &Path, flags: i32) -> Result<std::fs::File, String> {
         .custom_flags(flags | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(dir)
         .map_err(|e| match e.raw_os_error() {
-            Some(libc::ENOTDIR | libc::ELOOP) => moved(dir, &format!("it is no directory ({e})")),
+            // A symlink at the last part: ELOOP (Linux), EMLINK (FreeBSD).
+            Some(libc::ENOTDIR | libc::ELOOP | libc::EMLINK) => {
+                moved(dir, &format!("it is no directory ({e})"))
+            }
             _ => format!("cannot open {}: {e}", dir.display()),
         })
 }
