@@ -67,11 +67,14 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 mod tests {
     use super::*;
 
-    fn thread_of(mode: BlockingWork) -> std::thread::ThreadId {
-        let runtime = tokio::runtime::Builder::new_current_thread()
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
             .build()
-            .expect("a current-thread runtime");
-        runtime
+            .expect("a current-thread runtime")
+    }
+
+    fn thread_of(mode: BlockingWork) -> std::thread::ThreadId {
+        runtime()
             .block_on(mode.run(|| Ok(std::thread::current().id())))
             .expect("the work ran")
     }
@@ -88,9 +91,7 @@ mod tests {
 
     #[test]
     fn a_panic_in_the_work_comes_back_as_a_task_error_in_either_mode() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("a current-thread runtime");
+        let runtime = runtime();
         for mode in [BlockingWork::Caller, BlockingWork::Pool] {
             let error = runtime
                 .block_on(mode.run(|| -> Result<(), MotherError> { panic!("boom") }))
@@ -104,9 +105,7 @@ mod tests {
 
     #[test]
     fn an_error_of_the_work_comes_back_as_it_is() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("a current-thread runtime");
+        let runtime = runtime();
         for mode in [BlockingWork::Caller, BlockingWork::Pool] {
             let error = runtime
                 .block_on(mode.run(|| Err::<(), _>(MotherError::Task("nope".into()))))
