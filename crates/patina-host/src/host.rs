@@ -208,12 +208,10 @@ impl Host {
                 // sockets back, and needs none of them to exist: the receipt
                 // is evidence, not authority.
                 recorded_grants(&request.grants, self.toys())?
+            } else if request.grants_fixed {
+                self.resolve_fixed_grants(&request.grants)?
             } else {
-                let resolved = self.resolve_grants(&request.grants)?;
-                if request.grants_fixed {
-                    check_fixed(&request.grants, &resolved)?;
-                }
-                resolved
+                self.resolve_grants(&request.grants)?
             };
             let plan = plan_imports(&self.inner.engine, child, &grants, self.toys(), request.deny_missing)?;
             let pre = self.instance_pre(child, &plan)?;

@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use patina_core::{ChildId, FsAccess, GrantError, NetScope};
+use patina_core::{ChildId, FsAccess, FsScope, GrantError, NetScope};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{FsPerms, WasiCtx};
@@ -67,16 +67,20 @@ pub(crate) fn wasi_context(setup: WasiSetup<'_>) -> Result<WasiCtx, RunRefused> 
             child.digest()[..16].try_into().unwrap_or([0; 16]),
         ));
     for preopen in &grants.preopens {
-        let (perms, access) = match preopen.access {
-            FsAccess::ReadOnly => (FsPerms::ReadOnly, "ro"),
-            FsAccess::ReadWrite => (FsPerms::ReadWrite, "rw"),
+        let perms = match preopen.access {
+            FsAccess::ReadOnly => FsPerms::ReadOnly,
+            FsAccess::ReadWrite => FsPerms::ReadWrite,
         };
         let guest = preopen.dir.to_string_lossy().into_owned();
         // Opened here and handed over by the open file's name, so wasmtime
         // opens the directory that was resolved, whatever its path says now.
         let pinned = crate::preopen::pin(&preopen.dir).map_err(|why| {
+            let scope = FsScope {
+                path: preopen.dir.display().to_string(),
+                access: preopen.access,
+            };
             RunRefused::Grant(GrantError::BadScope {
-                grant: format!("fs:{}:{access}", preopen.dir.display()),
+                grant: format!("fs:{scope}"),
                 reason: why,
             })
         })?;

@@ -43,24 +43,6 @@ impl fmt::Display for Ceiling {
     }
 }
 
-/// `grant` with its path as [`Ceiling::allows`] resolved it (the part that
-/// exists canonical), for a path grant (`fs`, `git` or `kv` with an absolute
-/// path); `None` for any other. A caller checked against a ceiling is run
-/// with this, the path that was checked, and the host refuses it if it no
-/// longer resolves to itself.
-pub fn resolved_grant(grant: &Grant) -> Option<Grant> {
-    let text = match grant.kind() {
-        "fs" => {
-            let scope = FsScope::parse(grant).ok()?;
-            let path = resolve(Path::new(&scope.path))?.to_str()?.to_owned();
-            FsScope { path, ..scope }.to_string()
-        }
-        "git" | "kv" => resolve(Path::new(grant.scope()?))?.to_str()?.to_owned(),
-        _ => return None,
-    };
-    grant.with_scope(Some(text)).ok()
-}
-
 impl Ceiling {
     /// Parses one ceiling entry.
     pub fn parse(text: &str) -> Result<Self, patina_core::GrantError> {
@@ -97,16 +79,22 @@ impl Ceiling {
 }
 
 /// `grant` in the form a ceiling checks it and a run gets it: a path grant
-/// (`fs`, `git` or `kv` with a path) with its path resolved once
-/// ([`resolved_grant`]), any other as it is. `None` for a path grant whose
-/// path cannot be resolved (it is refused).
+/// (`fs`, `git` or `kv` with a path) with its path resolved once as the
+/// file system has it ([`resolve`]: the part that exists canonical), any
+/// other as it is. `None` for a path grant whose path cannot be resolved
+/// (it is refused). The host refuses a run's grant in this form if it no
+/// longer resolves to itself.
 pub fn checked_form(grant: &Grant) -> Option<Grant> {
-    let is_path = matches!(grant.kind(), "fs" | "git" | "kv") && grant.scope().is_some();
-    if is_path {
-        resolved_grant(grant)
-    } else {
-        Some(grant.clone())
-    }
+    let text = match (grant.kind(), grant.scope()) {
+        ("fs", Some(_)) => {
+            let scope = FsScope::parse(grant).ok()?;
+            let path = resolve(Path::new(&scope.path))?.to_str()?.to_owned();
+            FsScope { path, ..scope }.to_string()
+        }
+        ("git" | "kv", Some(path)) => resolve(Path::new(path))?.to_str()?.to_owned(),
+        _ => return Some(grant.clone()),
+    };
+    grant.with_scope(Some(text)).ok()
 }
 
 fn within(ceiling: &Grant, grant: &Grant) -> bool {

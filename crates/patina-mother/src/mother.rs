@@ -149,7 +149,6 @@ impl Mother {
             identity.clone(),
             receipts.clone(),
             config.commit,
-            config.blocking,
         )?;
 
         let mut toys = match config.toys {

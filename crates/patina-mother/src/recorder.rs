@@ -43,8 +43,8 @@ pub enum CommitMode {
     #[default]
     Pipelined,
     /// Each receipt sealed and appended by itself when it is awaited, where
-    /// the Mother does its blocking work ([`crate::BlockingWork`]: a
-    /// blocking thread of the caller's runtime, or the awaiting thread); no
+    /// the awaiting Mother does its blocking work ([`crate::BlockingWork`]:
+    /// a blocking thread of the caller's runtime, or the awaiting thread); no
     /// thread of the recorder's own to start and stop: for a process that
     /// records a run and exits.
     Inline,
@@ -65,9 +65,8 @@ pub struct Recorder {
 enum Committer {
     /// The sealer thread's queue.
     Pipelined(mpsc::Sender<Pending>),
-    /// The store, appended to by each [`Submitted::receipt`] where the
-    /// blocking work goes.
-    Inline(Arc<dyn ReceiptStore>, BlockingWork),
+    /// The store, appended to by each [`Submitted::receipt`].
+    Inline(Arc<dyn ReceiptStore>),
 }
 
 /// A receipt handed to the committer: await it ([`Submitted::receipt`]).
@@ -83,27 +82,24 @@ struct InlineCommit {
     unsealed: Unsealed,
     identity: Arc<Identity>,
     receipts: Arc<dyn ReceiptStore>,
-    blocking: BlockingWork,
 }
 
 impl Submitted {
     /// The receipt, once it is durable on the chain. Inline, the seal and
-    /// the append run on a blocking thread that finishes them even if this
-    /// future is dropped, or ([`BlockingWork::Caller`]) at once on the
-    /// awaiting thread, in one poll: either way a run whose receipt was
-    /// asked for is stored.
-    pub async fn receipt(self) -> Result<Receipt, MotherError> {
+    /// the append run where `blocking` says: on a blocking thread that
+    /// finishes them even if this future is dropped, or
+    /// ([`BlockingWork::Caller`]) at once on the awaiting thread, in one
+    /// poll. Either way a run whose receipt was asked for is stored.
+    pub async fn receipt(self, blocking: BlockingWork) -> Result<Receipt, MotherError> {
         match self.0 {
             Commit::Queued(answer) => Ok(answer.await.map_err(|_| committer_gone())??),
             Commit::Inline(commit) => {
-                let blocking = commit.blocking;
                 blocking
                     .run(move || {
                         let InlineCommit {
                             unsealed,
                             identity,
                             receipts,
-                            ..
                         } = *commit;
                         Ok(append_one(&identity, receipts.as_ref(), &unsealed)?)
                     })
@@ -160,21 +156,19 @@ struct Pending {
 
 impl Recorder {
     /// A recorder signing with `identity`, appending to `receipts` as
-    /// `mode` says (pipelined: its sealer and writer threads start here;
-    /// inline: where `blocking` says) and keeping recorded children's bytes
-    /// in `children`.
+    /// `mode` says (pipelined: its sealer and writer threads start here)
+    /// and keeping recorded children's bytes in `children`.
     pub fn new(
         children: ChildStore,
         identity: Arc<Identity>,
         receipts: Arc<dyn ReceiptStore>,
         mode: CommitMode,
-        blocking: BlockingWork,
     ) -> Result<Self, MotherError> {
         let committer = match mode {
             CommitMode::Pipelined => {
                 Committer::Pipelined(start_pipeline(identity.clone(), receipts)?)
             }
-            CommitMode::Inline => Committer::Inline(receipts, blocking),
+            CommitMode::Inline => Committer::Inline(receipts),
         };
         Ok(Self {
             children,
@@ -245,11 +239,10 @@ impl Recorder {
                     .map_err(|_| committer_gone())?;
                 Commit::Queued(answer)
             }
-            Committer::Inline(receipts, blocking) => Commit::Inline(Box::new(InlineCommit {
+            Committer::Inline(receipts) => Commit::Inline(Box::new(InlineCommit {
                 unsealed,
                 identity: self.identity.clone(),
                 receipts: receipts.clone(),
-                blocking: *blocking,
             })),
         })))
     }

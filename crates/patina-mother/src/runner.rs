@@ -169,7 +169,7 @@ impl Runner {
                     .await?;
             }
             let receipt = match runner.recorder.submit(&mut report, &attribution)? {
-                Some(submitted) => Some(submitted.receipt().await?),
+                Some(submitted) => Some(submitted.receipt(runner.blocking).await?),
                 None => None,
             };
             let kind = report

@@ -4,8 +4,7 @@
 //! `tracing` span naming the caller. Every run is recorded with the caller
 //! in its receipt's header.
 
-use patina_core::ChildId;
-use patina_core::Grant;
+use patina_core::{ChildId, Grant};
 use patina_mother::{
     CallSpec, ChildRef, HttpCall, HttpOutput, Inspection, InstallSpec, Installed, InstalledChild,
     LimitsSpec, ReceiptRef, ReplayOutput, RunOutput, RunSpec, Verified,
@@ -275,41 +274,36 @@ impl Access {
             let limit = limit.map_or(MAX_LISTED_RECEIPTS, |asked| asked.min(MAX_LISTED_RECEIPTS));
             // A role kept to some children asks the store for theirs only,
             // never for the whole store to filter here.
-            let children = match (&self.role().children, child) {
-                (Children::Only(entries), None) => {
-                    let entries = entries.clone();
-                    let allowed = self
-                        .blocking(move |mother| {
-                            let mut ids: Vec<ChildId> = entries
-                                .iter()
-                                .filter_map(|entry| super::entry_names(mother, entry))
-                                .collect();
-                            // A name and the id it points at are one child.
-                            ids.sort();
-                            ids.dedup();
-                            Ok(ids)
-                        })
-                        .await?;
-                    Some(allowed)
-                }
+            let entries = match (&self.role().children, child) {
+                (Children::Only(entries), None) => Some(entries.clone()),
                 _ => None,
-            };
-            let filter = ListFilter {
-                child,
-                children,
-                caller,
-                limit: Some(limit),
             };
             let mut list = self
                 .blocking(move |mother| {
+                    let children = entries.map(|entries| {
+                        let mut ids: Vec<ChildId> = entries
+                            .iter()
+                            .filter_map(|entry| super::entry_names(mother, entry))
+                            .collect();
+                        // A name and the id it points at are one child.
+                        ids.sort();
+                        ids.dedup();
+                        ids
+                    });
+                    let filter = ListFilter {
+                        child,
+                        children,
+                        caller,
+                        limit: Some(limit),
+                    };
                     mother
                         .receipts()
                         .list(&filter)
                         .map_err(|e| MembraneError::Mother(e.into()))
                 })
                 .await?;
+            // At most `limit` already: the store answered that many.
             list.retain(|receipt| self.check_receipt(receipt).is_ok());
-            list.truncate(limit);
             Ok(list)
         }
         .instrument(self.span("receipts.list"))
