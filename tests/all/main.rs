@@ -10,6 +10,7 @@ mod git_status;
 mod grants;
 mod http;
 mod indexer;
+mod isolation;
 mod js_children;
 mod limits;
 mod replay;
