@@ -42,7 +42,7 @@ impl ChildId {
 
     /// The digest as 64 lowercase hex digits, without the `b3:` prefix.
     pub fn hex(&self) -> String {
-        hex::encode(self.0)
+        crate::hex32("", &self.0).as_str().to_owned()
     }
 
     /// The first `n` hex digits, for compact display (`b3:1a2b3c4d`).
@@ -65,7 +65,7 @@ impl ChildId {
 
 impl fmt::Display for ChildId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{PREFIX}{}", self.hex())
+        f.write_str(crate::hex32(PREFIX, &self.0).as_str())
     }
 }
 
@@ -91,7 +91,7 @@ impl FromStr for ChildId {
 
 impl serde::Serialize for ChildId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        s.serialize_str(crate::hex32(PREFIX, &self.0).as_str())
     }
 }
 

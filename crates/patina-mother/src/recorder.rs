@@ -20,7 +20,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 
 use patina_host::{Child, RunReport, unix_millis};
-use patina_receipts::store::ReceiptStore;
+use patina_receipts::store::{ReceiptStore, Sealed};
 use patina_receipts::{
     Attribution, Blob, Identity, MotherId, Receipt, ReceiptError, ReceiptId, Transcript, canonical,
 };
@@ -145,6 +145,15 @@ impl Unsealed {
     /// The receipt following `previous` on `identity`'s chain.
     fn seal(&self, identity: &Identity, previous: Option<ReceiptId>) -> Receipt {
         canonical::seal_with(self.transcript.clone(), identity, &self.header, previous)
+    }
+
+    /// [`Self::seal`], checked and encoded for a store's append.
+    fn sealed(
+        &self,
+        identity: &Identity,
+        previous: Option<ReceiptId>,
+    ) -> Result<Sealed, ReceiptError> {
+        Sealed::seal_with(self.transcript.clone(), identity, &self.header, previous)
     }
 }
 

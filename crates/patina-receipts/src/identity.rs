@@ -11,6 +11,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use patina_core::{hex32, hex64};
 
 use crate::{ReceiptError, ReceiptId};
 
@@ -45,7 +46,7 @@ impl MotherId {
 
 impl fmt::Display for MotherId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{PREFIX}{}", hex::encode(self.0))
+        f.write_str(hex32(PREFIX, &self.0).as_str())
     }
 }
 
@@ -72,7 +73,7 @@ impl FromStr for MotherId {
 
 impl serde::Serialize for MotherId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        s.serialize_str(hex32(PREFIX, &self.0).as_str())
     }
 }
 
@@ -152,7 +153,9 @@ impl Identity {
 
     /// Signs a receipt id; the signature as hex.
     pub fn sign(&self, id: &ReceiptId) -> String {
-        hex::encode(self.key.sign(&signed_message(id)).to_bytes())
+        hex64(&self.key.sign(&signed_message(id)).to_bytes())
+            .as_str()
+            .to_owned()
     }
 }
 

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use patina_core::hex32;
+
 use crate::ReceiptError;
 
 /// A blake3 digest.
@@ -31,13 +33,13 @@ impl Digest {
 
     /// The 64 hex digits.
     pub fn hex(&self) -> String {
-        hex::encode(self.0)
+        hex32("", &self.0).as_str().to_owned()
     }
 }
 
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.hex())
+        f.write_str(hex32("", &self.0).as_str())
     }
 }
 
@@ -58,7 +60,7 @@ impl FromStr for Digest {
 
 impl serde::Serialize for Digest {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        s.serialize_str(hex32("", &self.0).as_str())
     }
 }
 

@@ -92,8 +92,7 @@ fn seal_loop(
             .iter()
             .map(|p| {
                 let head = guess?;
-                let receipt = p.unsealed.seal(&identity, head);
-                let sealed = Sealed::verified(receipt).ok();
+                let sealed = p.unsealed.sealed(&identity, head).ok();
                 guess = sealed.as_ref().map(|s| Some(s.receipt().id));
                 sealed
             })

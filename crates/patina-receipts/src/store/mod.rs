@@ -15,7 +15,10 @@ use std::path::Path;
 
 use patina_core::ChildId;
 
-use crate::{Blob, Digest, MotherId, Receipt, ReceiptError, ReceiptId};
+use crate::canonical::Header;
+use crate::{
+    Blob, Digest, Identity, MotherId, Receipt, ReceiptError, ReceiptId, Tampered, Transcript,
+};
 
 #[cfg(feature = "sled")]
 mod sled;
@@ -92,6 +95,31 @@ impl Sealed {
     /// `receipt`, once [`crate::verify`] accepts it.
     pub fn verified(receipt: Receipt) -> Result<Self, ReceiptError> {
         crate::verify(&receipt)?;
+        let body = crate::canonical::encode(&receipt);
+        Ok(Self { receipt, body })
+    }
+
+    /// The receipt `identity` seals here and now
+    /// ([`crate::canonical::seal_with`]). Its transcript hash and id are the
+    /// ones sealing has just computed from these very bytes, so only the
+    /// signature is checked again (a fault while signing is never stored
+    /// nor sent): what [`Self::verified`] would check, without encoding and
+    /// hashing the receipt a second time.
+    pub fn seal_with(
+        transcript: Transcript,
+        identity: &Identity,
+        header: &Header,
+        previous: Option<ReceiptId>,
+    ) -> Result<Self, ReceiptError> {
+        let receipt = crate::canonical::seal_with(transcript, identity, header, previous);
+        if !receipt.mother.verifies(&receipt.id, &receipt.signature) {
+            return Err(ReceiptError::Tampered {
+                id: receipt.id.to_string(),
+                what: Tampered::Signature {
+                    mother: receipt.mother.to_string(),
+                },
+            });
+        }
         let body = crate::canonical::encode(&receipt);
         Ok(Self { receipt, body })
     }
@@ -367,4 +395,30 @@ pub(crate) fn create_dir(dir: &Path) -> Result<(), ReceiptError> {
         context: format!("creating {}", dir.display()),
         source,
     })
+}
+
+#[cfg(test)]
+mod sealed_tests {
+    use super::*;
+
+    #[test]
+    fn sealing_here_gives_what_verifying_gives() {
+        let identity = Identity::from_seed([9; 32]);
+        let transcript = crate::canonical::tests_support::transcript();
+        let header = Header {
+            started_at_ms: 10,
+            ended_at_ms: 20,
+            ..Header::default()
+        };
+        let previous = Some(ReceiptId(Digest([4; 32])));
+        let here = Sealed::seal_with(transcript.clone(), &identity, &header, previous).unwrap();
+        let checked = Sealed::verified(crate::canonical::seal_with(
+            transcript, &identity, &header, previous,
+        ))
+        .unwrap();
+        assert_eq!(here.receipt, checked.receipt);
+        assert_eq!(here.body, checked.body);
+        assert_eq!(here.body, crate::canonical::encode(&here.receipt));
+        crate::verify(here.receipt()).unwrap();
+    }
 }
