@@ -133,16 +133,8 @@ pub fn open_sqlite_with(dir: &Path, options: SqliteOptions) -> Result<SqliteStor
             format!("journal mode is {mode}, not WAL"),
         ));
     }
-    // Temporary files in memory: an append of many receipts in one
-    // transaction makes SQLite keep a statement journal (each insert's
-    // undo, should a constraint stop it half-way), which past 64 KiB it
-    // spilled into a new file under /var/tmp for every batch, written
-    // more than the log itself. It is never needed after a crash (the log
-    // is what recovers), so memory is as durable.
-    conn.execute_batch(
-        "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
-    )
-    .map_err(err)?;
+    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+        .map_err(err)?;
     let automatic = if options.truncate_log {
         0
     } else {
@@ -159,6 +151,16 @@ pub fn open_sqlite_with(dir: &Path, options: SqliteOptions) -> Result<SqliteStor
         Some(version) => version,
         None => create_schema(&mut conn).map_err(err)?,
     };
+    // Temporary files in memory: an append of many receipts in one
+    // transaction makes SQLite keep a statement journal (each insert's
+    // undo, should a constraint stop it half-way), which past 64 KiB it
+    // spilled into a new file under /var/tmp for every batch, written
+    // more than the log itself. It is never needed after a crash (the log
+    // is what recovers), so memory is as durable. Set only once the schema
+    // is made: a migration that indexes a large store sorts it, and that
+    // sort may spill to a file rather than grow the process by the index.
+    conn.execute_batch("PRAGMA temp_store=MEMORY;")
+        .map_err(err)?;
     if version != SCHEMA_VERSION {
         return Err(store_error(
             &path.display().to_string(),

@@ -238,6 +238,12 @@ fn a_schema_1_store_is_migrated_and_keeps_its_chain() {
         )
         .unwrap();
     assert_eq!(version, "2");
+    // Set once the migration (which sorts to index) is done.
+    let temp_store: i64 = store
+        .conn()
+        .query_row("PRAGMA temp_store", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(temp_store, 2, "temporary files in memory after migrating");
 }
 
 /// Bytes of the store's write-ahead log (0 when there is none).
