@@ -3,10 +3,11 @@
 //! Ids are printed and serialised on every receipt, several times each
 //! (sealing, the stored body, the answer to a caller); `hex::encode` built a
 //! `String` a `char` at a time for each, which `perf` put at a fifth of a
-//! served Mother's sealing thread. This writes the digits into a buffer the
-//! caller keeps on its stack. It must never allocate, nor accept more bytes
-//! than its buffer holds (the caller's sizes are fixed: 32-byte digests and
-//! keys, 64-byte signatures).
+//! served Mother's sealing thread. [`hex32`] and [`hex64`] write the digits
+//! into a buffer the caller keeps on its stack, and must never allocate nor
+//! accept more bytes than that buffer holds (the caller's sizes are fixed:
+//! 32-byte digests and keys, 64-byte signatures); [`hex_string`] writes any
+//! length (recorded random bytes, binary payloads) into one allocation.
 
 const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
@@ -61,6 +62,16 @@ pub fn hex64(bytes: &[u8; 64]) -> HexText<128> {
     HexText::new("", bytes)
 }
 
+/// The lowercase hex digits of `bytes`, in one allocation of their size.
+pub fn hex_string(bytes: &[u8]) -> String {
+    let mut digits = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        digits.push(char::from(DIGITS[usize::from(b >> 4)]));
+        digits.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    digits
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +90,9 @@ mod tests {
             hex32("b3:", &[0xff; 32]).as_str(),
             format!("b3:{}", "ff".repeat(32))
         );
+        let long: Vec<u8> = (0..=255).chain(0..=7).collect();
+        assert_eq!(hex_string(&long), hex::encode(&long));
+        assert_eq!(hex_string(&[]), "");
     }
 
     #[test]

@@ -19,7 +19,7 @@ mod toy_name;
 
 pub use child_id::{ChildId, ChildIdError, is_valid_child_name};
 pub use grant::{FsAccess, FsScope, Grant, GrantError, NetScope};
-pub use hex_text::{HexText, hex32, hex64};
+pub use hex_text::{HexText, hex_string, hex32, hex64};
 pub use limits::{Limits, LimitsError, parse_duration, parse_size};
 pub use text::line_at;
 pub use toy_name::{ToyName, ToyNameError};

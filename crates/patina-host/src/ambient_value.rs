@@ -53,7 +53,12 @@ pub(crate) struct RandomBytes(pub Vec<u8>);
 
 impl Ambient for RandomBytes {
     fn encode(&self) -> String {
-        format!("(\"{}\")", hex::encode(&self.0))
+        let digits = patina_core::hex_string(&self.0);
+        let mut text = String::with_capacity(digits.len() + 4);
+        text.push_str("(\"");
+        text.push_str(&digits);
+        text.push_str("\")");
+        text
     }
 
     fn decode(text: &str) -> Option<Self> {

@@ -39,7 +39,7 @@ impl ExportedReceipt {
             .filter(|b| wanted.contains(&b.digest))
             .map(|b| ExportedBlob {
                 digest: b.digest,
-                hex: hex::encode(&b.bytes),
+                hex: patina_core::hex_string(&b.bytes),
             })
             .collect();
         blobs.sort_by_key(|b| b.digest);

@@ -82,7 +82,7 @@ impl Payload {
         }
         match std::str::from_utf8(bytes) {
             Ok(text) => Self::Text(text.into()),
-            Err(_) => Self::Hex(hex::encode(bytes)),
+            Err(_) => Self::Hex(patina_core::hex_string(bytes)),
         }
     }
 
