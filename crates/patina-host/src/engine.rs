@@ -36,16 +36,22 @@ pub const MAX_TOY_CALL_ELEMENTS: usize = (4 << 20) + (64 << 10);
 /// ([`RunFailure::CallTooLarge`](crate::RunFailure::CallTooLarge)).
 pub const TOY_CALL_BUDGET: usize = MAX_TOY_CALL_ELEMENTS * size_of::<wasmtime::component::Val>();
 
-/// Bytes of a pooled linear memory reset in place when its run ends: the
-/// pages the run wrote, found with Linux's `PAGEMAP_SCAN` where the kernel
-/// has it (6.7 and later), copied back from the child's image or zeroed.
-/// Only memory past this is handed back to the kernel (`madvise`), which
-/// on a multi-threaded server interrupts every other core to flush its TLB
-/// — measured here, three of those per run were the largest single cost
-/// of a small run. The price: a slot the pool keeps warm stays resident up
-/// to this much. On older kernels the lowest this-many bytes are zeroed
-/// whether written or not.
-const KEEP_RESIDENT_MEMORY: usize = 1 << 20;
+/// Bytes at the bottom of a pooled linear memory that are reset in place
+/// (`memset`: copied back from the child's image, or zeroed) when its run
+/// ends; only memory past them is handed back to the kernel (`madvise`).
+/// Handing memory back makes the kernel interrupt every other core of a
+/// multi-threaded server to flush its TLB: three of those a run were the
+/// largest single cost of a small served run. 2 MiB covers the whole
+/// memory of a typical small child (a Rust child for `wasm32-wasip2`
+/// starts at 17 wasm pages, 1.06 MiB), so its slot goes back to the pool
+/// without a system call. Every byte in the range is reset, written or
+/// not: wasmtime's `PAGEMAP_SCAN` shortcut, which resets only the pages it
+/// finds written, is left off, because it skips written pages that are
+/// not in memory at that moment (swapped out, or being migrated by the
+/// kernel), which would hand a run's bytes to the next run in the slot.
+/// The price: each slot the pool keeps warm stays resident up to this
+/// much, and a child with a larger memory pays for this `memset` as well.
+const KEEP_RESIDENT_MEMORY: usize = 2 << 20;
 
 /// [`KEEP_RESIDENT_MEMORY`] for a pooled table.
 const KEEP_RESIDENT_TABLE: usize = 64 << 10;
@@ -99,7 +105,9 @@ pub fn build_engine(config: &EngineConfig) -> Result<Engine, HostError> {
         .max_memory_size(max_memory)
         .linear_memory_keep_resident(KEEP_RESIDENT_MEMORY)
         .table_keep_resident(KEEP_RESIDENT_TABLE)
-        .pagemap_scan(Enabled::Auto);
+        // Off: it skips written pages that are not in memory (see
+        // KEEP_RESIDENT_MEMORY).
+        .pagemap_scan(Enabled::No);
 
     let strategy = if config.pooling {
         InstanceAllocationStrategy::Pooling(pool)
