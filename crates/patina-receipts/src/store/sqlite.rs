@@ -306,8 +306,16 @@ impl ReceiptStore for SqliteStore {
                     Ok(receipt)
                 })()
             };
-            if let Ok(receipt) = &result {
-                head = Some(receipt.id);
+            match &result {
+                Ok(receipt) => head = Some(receipt.id),
+                // On some errors (a full disk, an I/O error, no memory)
+                // SQLite rolls the whole transaction back, the items
+                // appended before included; going on would append the rest
+                // in autocommit mode, on a head that is gone.
+                Err(error) if tx.is_autocommit() => {
+                    return failed("appending a batch (rolled back)", error);
+                }
+                Err(_) => {}
             }
             results.push(result);
         }
