@@ -23,6 +23,11 @@ impl<const N: usize> HexText<N> {
     /// fit in `N` bytes is left out (no caller gives more: the sizes are
     /// fixed at compile time, and tests pin them).
     pub fn new(prefix: &str, bytes: &[u8]) -> Self {
+        debug_assert!(
+            prefix.is_ascii() && prefix.len() + 2 * bytes.len() <= N,
+            "HexText<{N}> is too small for `{prefix}` and {} bytes",
+            bytes.len()
+        );
         let mut text = Self {
             bytes: [0; N],
             len: 0,
@@ -64,12 +69,12 @@ pub fn hex64(bytes: &[u8; 64]) -> HexText<128> {
 
 /// The lowercase hex digits of `bytes`, in one allocation of their size.
 pub fn hex_string(bytes: &[u8]) -> String {
-    let mut digits = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        digits.push(char::from(DIGITS[usize::from(b >> 4)]));
-        digits.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    digits
+    let digits: Vec<u8> = bytes
+        .iter()
+        .flat_map(|&b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0x0f)]])
+        .collect();
+    // Only ASCII digits, so this never falls back.
+    String::from_utf8(digits).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -96,7 +101,15 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(debug_assertions))]
     fn text_past_the_buffer_is_left_out() {
         assert_eq!(HexText::<5>::new("b3:", &[0xab, 0xcd]).as_str(), "b3:ab");
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "too small")]
+    fn a_buffer_too_small_is_a_bug_caught_in_debug_builds() {
+        let _ = HexText::<5>::new("b3:", &[0xab, 0xcd]);
     }
 }

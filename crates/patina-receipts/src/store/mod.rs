@@ -82,8 +82,9 @@ pub struct BatchItem<'a> {
 
 /// A receipt sealed and verified before its append (so the signature
 /// checks of a batch run outside the store's write lock, or on another
-/// thread). Only [`Sealed::verified`] makes one: a store appends it without
-/// verifying it again.
+/// thread). Only [`Sealed::verified`] and [`Sealed::seal_with`] (a receipt
+/// this process has just sealed, its signature checked) make one: a store
+/// appends it without verifying it again.
 /// Its canonical encoding (what a store keeps) is made then too.
 #[derive(Clone, Debug)]
 pub struct Sealed {
