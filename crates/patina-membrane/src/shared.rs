@@ -42,6 +42,8 @@ pub(crate) struct Shared {
     pub(crate) rates: Mutex<HashMap<Principal, Bucket>>,
     /// Runs in flight per token (bounded by the tokens there are).
     pub(crate) token_runs: Mutex<HashMap<String, Arc<std::sync::atomic::AtomicUsize>>>,
+    /// Connections open per caller key (those with none are not kept).
+    pub(crate) callers: Mutex<HashMap<CallerKey, usize>>,
     pub(crate) server_id: [u8; 32],
     /// The network layer, when the Mother serves peers.
     pub(crate) network: RwLock<Option<Arc<dyn Network>>>,

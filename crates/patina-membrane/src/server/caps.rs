@@ -48,15 +48,23 @@ impl membrane::Server for MembraneCap {
     }
 }
 
-/// The bootstrap of a caller the policy does not name: it holds nothing,
-/// and says so to every call.
+/// The bootstrap of a caller the server does not admit (a key the policy
+/// does not name, or one holding all the connections it may): it holds
+/// nothing, and says why to every call.
 pub(super) struct RefusalCap {
     pub(super) reason: String,
+    /// `busy` rather than `unauthenticated`: the caller is known, but holds
+    /// as many connections as it may.
+    pub(super) busy: bool,
 }
 
 impl RefusalCap {
     fn refuse(&self) -> capnp::Error {
-        MembraneError::Unauthenticated(self.reason.clone()).into()
+        let reason = self.reason.clone();
+        match self.busy {
+            true => MembraneError::Busy(reason).into(),
+            false => MembraneError::Unauthenticated(reason).into(),
+        }
     }
 }
 

@@ -22,6 +22,11 @@ pub struct ServeConfig {
     pub max_bytes_before_login: usize,
     /// Connections open at once, at most (more are closed at once).
     pub max_connections: usize,
+    /// Connections one caller key may hold open at once, logged in over
+    /// the socket or proved by its transport (a peer); a login past it is
+    /// refused (`notGranted`, saying so), so that one caller cannot take
+    /// every connection of [`Self::max_connections`].
+    pub max_connections_per_caller: usize,
     /// Runs and replays one login (or one bearer token, across its
     /// requests) may have in flight at once.
     pub max_runs_per_login: usize,
@@ -37,6 +42,7 @@ impl Default for ServeConfig {
             max_frame_bytes: 64 << 20,
             max_bytes_before_login: 64 << 10,
             max_connections: 1024,
+            max_connections_per_caller: 256,
             max_runs_per_login: 64,
         }
     }

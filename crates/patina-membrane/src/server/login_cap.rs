@@ -18,7 +18,7 @@ impl Terminal {
     pub(super) fn check(
         &self,
         request: crate::membrane_capnp::login_request::Reader<'_>,
-    ) -> Result<Access, LoginRefused> {
+    ) -> Result<(CallerKey, Access), LoginRefused> {
         let bad = |what: &str| LoginRefused(LoginStatus::BadRequest, what.to_owned());
         let key: [u8; 32] = request
             .get_key()
@@ -95,13 +95,14 @@ impl Terminal {
                 format!("no caller {key} in the policy"),
             )
         })?;
-        Ok(Access::new(
+        let access = Access::new(
             self.shared.clone(),
             current,
             Principal::Key(key),
             role,
             "socket",
-        ))
+        );
+        Ok((key, access))
     }
 }
 
@@ -142,8 +143,15 @@ impl terminal::Server for Terminal {
     ) -> Result<(), capnp::Error> {
         let request = params.get()?.get_request()?;
         let mut result = results.get().init_result();
-        match self.check(request) {
-            Ok(access) => {
+        // A connection that logs in again gives its caller slot back first.
+        drop(self.connection.caller.borrow_mut().take());
+        let admitted = self.check(request).and_then(|(key, access)| {
+            let caller = CallerSlot::take(&self.shared, key)
+                .map_err(|busy| LoginRefused(LoginStatus::NotGranted, busy.to_string()))?;
+            Ok((caller, access))
+        });
+        match admitted {
+            Ok((caller, access)) => {
                 tracing::info!(
                     caller = %access.principal(),
                     role = %access.role().name,
@@ -152,6 +160,7 @@ impl terminal::Server for Terminal {
                 );
                 self.connection.logged_in.set(true);
                 self.connection.slot.borrow_mut().take();
+                self.connection.caller.borrow_mut().replace(caller);
                 result.set_status(LoginStatus::Granted);
                 result.set_role(access.role().name.as_str());
                 result.set_membrane(capnp_rpc::new_client(MembraneCap {

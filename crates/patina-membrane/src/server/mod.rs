@@ -51,10 +51,12 @@ mod before_login;
 mod caps;
 mod config;
 mod login_cap;
+mod slots;
 
 use caps::*;
 pub use config::ServeConfig;
 use login_cap::*;
+use slots::{CallerSlot, OpenSlot, PendingSlot};
 
 /// Serves one Mother to callers through the membrane. Cheap to clone.
 #[derive(Clone)]
@@ -125,6 +127,7 @@ impl MembraneServer {
                 runtime: tokio::runtime::Handle::current(),
                 rates: Mutex::new(std::collections::HashMap::new()),
                 token_runs: Mutex::new(std::collections::HashMap::new()),
+                callers: Mutex::new(std::collections::HashMap::new()),
                 server_id,
                 network: RwLock::new(None),
             }),
@@ -308,6 +311,7 @@ impl MembraneServer {
                 challenges: Cell::new(0),
                 nonces: RefCell::new(Vec::new()),
                 slot: RefCell::new(Some(slot)),
+                caller: RefCell::new(None),
             });
             let terminal: terminal::Client = capnp_rpc::new_client(Terminal {
                 shared: shared.clone(),
@@ -364,12 +368,14 @@ impl MembraneServer {
         let access = self.access_for_key(key, door);
         async move {
             let _open = OpenSlot::take(&shared)?;
-            let access = match access {
+            let access = access.and_then(|access| Ok((access, CallerSlot::take(&shared, key)?)));
+            let (access, _caller) = match access {
                 Ok(access) => access,
                 Err(refused) => {
                     tracing::info!(kind = refused.kind(), %refused, "refused");
                     let refusal: membrane::Client = capnp_rpc::new_client(RefusalCap {
                         reason: refused.to_string(),
+                        busy: matches!(refused, MembraneError::Busy(_)),
                     });
                     let timeout = shared.config.login_timeout;
                     let _ = tokio::time::timeout(timeout, rpc_on(&shared, stream, refusal.client))
@@ -417,53 +423,11 @@ fn log_end(result: &Result<(), MembraneError>) {
     }
 }
 
-/// One of the bounded slots of open connections.
-struct OpenSlot(Arc<Shared>);
-
-impl OpenSlot {
-    fn take(shared: &Arc<Shared>) -> Result<Self, MembraneError> {
-        let before = shared.open.fetch_add(1, Ordering::SeqCst);
-        if before >= shared.config.max_connections {
-            shared.open.fetch_sub(1, Ordering::SeqCst);
-            return Err(MembraneError::Busy(format!(
-                "{before} connections are open"
-            )));
-        }
-        Ok(Self(shared.clone()))
-    }
-}
-
-impl Drop for OpenSlot {
-    fn drop(&mut self) {
-        self.0.open.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// One of the bounded slots of connections not yet logged in.
-struct PendingSlot(Arc<Shared>);
-
-impl PendingSlot {
-    fn take(shared: &Arc<Shared>) -> Result<Self, MembraneError> {
-        let before = shared.pending.fetch_add(1, Ordering::SeqCst);
-        if before >= shared.config.max_pending_logins {
-            shared.pending.fetch_sub(1, Ordering::SeqCst);
-            return Err(MembraneError::Busy(format!(
-                "{before} connections are waiting to log in"
-            )));
-        }
-        Ok(Self(shared.clone()))
-    }
-}
-
-impl Drop for PendingSlot {
-    fn drop(&mut self) {
-        self.0.pending.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 struct Connection {
     logged_in: Cell<bool>,
     challenges: Cell<u32>,
     nonces: RefCell<Vec<[u8; 32]>>,
     slot: RefCell<Option<PendingSlot>>,
+    /// The caller's slot, once logged in.
+    caller: RefCell<Option<CallerSlot>>,
 }

@@ -200,3 +200,46 @@ fn runs_per_login_and_open_connections_are_bounded() {
         );
     });
 }
+
+#[test]
+fn one_caller_holds_at_most_its_share_of_connections() {
+    within(|| async {
+        let config = ServeConfig {
+            max_connections_per_caller: 2,
+            ..ServeConfig::default()
+        };
+        let (_world, server) = setup(config).await;
+        let first = login(&server, &RUNNER).await;
+        let second = login(&server, &RUNNER).await;
+        let Err(refused) = pipe(&server).0.login(&RUNNER).await else {
+            panic!("a third connection of one caller logged in");
+        };
+        assert_eq!(refused.kind, "not-granted", "{refused:?}");
+        assert!(refused.message.contains("connections open"), "{refused}");
+        // Another caller is not held up, and the first caller's own
+        // connections keep working.
+        login(&server, &READER).await.epoch().await.unwrap();
+        first.epoch().await.unwrap();
+        second.epoch().await.unwrap();
+        // Closing one gives its slot back once the server sees it closed.
+        drop(second);
+        let mut again = None;
+        for _ in 0..100 {
+            match pipe(&server).0.login(&RUNNER).await {
+                Ok(session) => {
+                    again = Some(session);
+                    break;
+                }
+                Err(error) => {
+                    assert_eq!(error.kind, "not-granted", "{error:?}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+        again
+            .expect("the slot was given back")
+            .epoch()
+            .await
+            .unwrap();
+    });
+}

@@ -235,3 +235,29 @@ fn the_network_methods_need_a_role_that_lists_them_and_a_network() {
         assert!(error.to_string().contains("network.peers"), "{error}");
     });
 }
+
+#[test]
+fn a_peer_holds_at_most_its_share_of_connections() {
+    within(|| async {
+        let config = ServeConfig {
+            max_connections_per_caller: 1,
+            ..ServeConfig::default()
+        };
+        let (_world, server) = setup(config).await;
+        let runner_key = CallerKey(patina_membrane::login::public_key(&RUNNER));
+        let (a, b) = tokio::io::duplex(1 << 20);
+        let _serving = tokio::task::spawn_local(server.serve_as(a, runner_key, "peer"));
+        let session = Connection::open(b).authenticated().await.unwrap();
+        let (a, b) = tokio::io::duplex(1 << 20);
+        let serving = tokio::task::spawn_local(server.serve_as(a, runner_key, "peer"));
+        let Err(error) = Connection::open(b).authenticated().await else {
+            panic!("a second connection of a one-connection caller was served");
+        };
+        assert_eq!(error.kind, "busy", "{error:?}");
+        assert!(error.message.contains("connections open"), "{error:?}");
+        let refused = serving.await.unwrap().unwrap_err();
+        assert_eq!(refused.kind(), "busy", "{refused}");
+        // The first connection is not disturbed.
+        session.run(&wave("add(2, 3)", "calc")).await.unwrap();
+    });
+}

@@ -1,0 +1,102 @@
+//! The bounded slots of a served membrane: connections open, connections
+//! not yet logged in, and connections of one caller key. Each is a guard
+//! taken when a connection reaches that state and given back when it is
+//! dropped; a slot that cannot be taken is a typed `busy` error. This
+//! module must never hand out a slot past its bound, nor keep one after
+//! its guard is gone.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
+
+use crate::MembraneError;
+use crate::policy::CallerKey;
+use crate::shared::Shared;
+
+/// One of the bounded slots of open connections.
+pub(super) struct OpenSlot(Arc<Shared>);
+
+impl OpenSlot {
+    pub(super) fn take(shared: &Arc<Shared>) -> Result<Self, MembraneError> {
+        let before = shared.open.fetch_add(1, Ordering::SeqCst);
+        if before >= shared.config.max_connections {
+            shared.open.fetch_sub(1, Ordering::SeqCst);
+            return Err(MembraneError::Busy(format!(
+                "{before} connections are open"
+            )));
+        }
+        Ok(Self(shared.clone()))
+    }
+}
+
+impl Drop for OpenSlot {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// One of the bounded slots of connections not yet logged in.
+pub(super) struct PendingSlot(Arc<Shared>);
+
+impl PendingSlot {
+    pub(super) fn take(shared: &Arc<Shared>) -> Result<Self, MembraneError> {
+        let before = shared.pending.fetch_add(1, Ordering::SeqCst);
+        if before >= shared.config.max_pending_logins {
+            shared.pending.fetch_sub(1, Ordering::SeqCst);
+            return Err(MembraneError::Busy(format!(
+                "{before} connections are waiting to log in"
+            )));
+        }
+        Ok(Self(shared.clone()))
+    }
+}
+
+impl Drop for PendingSlot {
+    fn drop(&mut self) {
+        self.0.pending.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// One of the connections a caller key may hold open at once
+/// ([`crate::ServeConfig::max_connections_per_caller`]), so that one caller
+/// — a low role, a buggy client — cannot take every connection the server
+/// has, logged in and silent.
+pub(super) struct CallerSlot {
+    shared: Arc<Shared>,
+    key: CallerKey,
+}
+
+impl CallerSlot {
+    pub(super) fn take(shared: &Arc<Shared>, key: CallerKey) -> Result<Self, MembraneError> {
+        let mut open = shared
+            .callers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let count = open.entry(key).or_insert(0);
+        if *count >= shared.config.max_connections_per_caller {
+            return Err(MembraneError::Busy(format!(
+                "this caller has {count} connections open, the most one caller may"
+            )));
+        }
+        *count += 1;
+        Ok(Self {
+            shared: shared.clone(),
+            key,
+        })
+    }
+}
+
+impl Drop for CallerSlot {
+    fn drop(&mut self) {
+        let mut open = self
+            .shared
+            .callers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.key) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
