@@ -56,7 +56,7 @@ mod slots;
 use caps::*;
 pub use config::ServeConfig;
 use login_cap::*;
-use slots::{CallerSlot, OpenSlot, PendingSlot};
+use slots::{CallerSlot, CountSlot};
 
 /// Serves one Mother to callers through the membrane. Cheap to clone.
 #[derive(Clone)]
@@ -304,8 +304,8 @@ impl MembraneServer {
         let id = shared.connections.fetch_add(1, Ordering::Relaxed);
         let span = tracing::info_span!("connection", id, door = "socket");
         async move {
-            let _open = OpenSlot::take(&shared)?;
-            let slot = PendingSlot::take(&shared)?;
+            let _open = CountSlot::open(&shared)?;
+            let slot = CountSlot::pending(&shared)?;
             let connection = Rc::new(Connection {
                 logged_in: Cell::new(false),
                 challenges: Cell::new(0),
@@ -367,7 +367,7 @@ impl MembraneServer {
         let span = tracing::info_span!("connection", id, door, caller = %Principal::Key(key));
         let access = self.access_for_key(key, door);
         async move {
-            let _open = OpenSlot::take(&shared)?;
+            let _open = CountSlot::open(&shared)?;
             let access = access.and_then(|access| Ok((access, CallerSlot::take(&shared, key)?)));
             let (access, _caller) = match access {
                 Ok(access) => access,
@@ -427,7 +427,7 @@ struct Connection {
     logged_in: Cell<bool>,
     challenges: Cell<u32>,
     nonces: RefCell<Vec<[u8; 32]>>,
-    slot: RefCell<Option<PendingSlot>>,
+    slot: RefCell<Option<CountSlot>>,
     /// The caller's slot, once logged in.
     caller: RefCell<Option<CallerSlot>>,
 }

@@ -5,54 +5,56 @@
 //! module must never hand out a slot past its bound, nor keep one after
 //! its guard is gone.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError};
 
 use crate::MembraneError;
 use crate::policy::CallerKey;
 use crate::shared::Shared;
 
-/// One of the bounded slots of open connections.
-pub(super) struct OpenSlot(Arc<Shared>);
+/// One of a bounded count of the server's connections: those open, or
+/// those not yet logged in.
+pub(super) struct CountSlot {
+    shared: Arc<Shared>,
+    count: fn(&Shared) -> &AtomicUsize,
+}
 
-impl OpenSlot {
-    pub(super) fn take(shared: &Arc<Shared>) -> Result<Self, MembraneError> {
-        let before = shared.open.fetch_add(1, Ordering::SeqCst);
-        if before >= shared.config.max_connections {
-            shared.open.fetch_sub(1, Ordering::SeqCst);
-            return Err(MembraneError::Busy(format!(
-                "{before} connections are open"
-            )));
+impl CountSlot {
+    /// One of the [`crate::ServeConfig::max_connections`] open connections.
+    pub(super) fn open(shared: &Arc<Shared>) -> Result<Self, MembraneError> {
+        let bound = shared.config.max_connections;
+        Self::take(shared, |s| &s.open, bound, "connections are open")
+    }
+
+    /// One of the [`crate::ServeConfig::max_pending_logins`] connections
+    /// not yet logged in.
+    pub(super) fn pending(shared: &Arc<Shared>) -> Result<Self, MembraneError> {
+        let bound = shared.config.max_pending_logins;
+        let what = "connections are waiting to log in";
+        Self::take(shared, |s| &s.pending, bound, what)
+    }
+
+    fn take(
+        shared: &Arc<Shared>,
+        count: fn(&Shared) -> &AtomicUsize,
+        bound: usize,
+        what: &str,
+    ) -> Result<Self, MembraneError> {
+        let before = count(shared).fetch_add(1, Ordering::SeqCst);
+        if before >= bound {
+            count(shared).fetch_sub(1, Ordering::SeqCst);
+            return Err(MembraneError::Busy(format!("{before} {what}")));
         }
-        Ok(Self(shared.clone()))
+        Ok(Self {
+            shared: shared.clone(),
+            count,
+        })
     }
 }
 
-impl Drop for OpenSlot {
+impl Drop for CountSlot {
     fn drop(&mut self) {
-        self.0.open.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// One of the bounded slots of connections not yet logged in.
-pub(super) struct PendingSlot(Arc<Shared>);
-
-impl PendingSlot {
-    pub(super) fn take(shared: &Arc<Shared>) -> Result<Self, MembraneError> {
-        let before = shared.pending.fetch_add(1, Ordering::SeqCst);
-        if before >= shared.config.max_pending_logins {
-            shared.pending.fetch_sub(1, Ordering::SeqCst);
-            return Err(MembraneError::Busy(format!(
-                "{before} connections are waiting to log in"
-            )));
-        }
-        Ok(Self(shared.clone()))
-    }
-}
-
-impl Drop for PendingSlot {
-    fn drop(&mut self) {
-        self.0.pending.fetch_sub(1, Ordering::SeqCst);
+        (self.count)(&self.shared).fetch_sub(1, Ordering::SeqCst);
     }
 }
 
