@@ -143,11 +143,23 @@ impl terminal::Server for Terminal {
     ) -> Result<(), capnp::Error> {
         let request = params.get()?.get_request()?;
         let mut result = results.get().init_result();
-        // A connection that logs in again gives its caller slot back first.
-        drop(self.connection.caller.borrow_mut().take());
+        // A connection keeps the slot of every key it logged in as until it
+        // ends (the capabilities of an earlier login stay with it): logging
+        // in again as the same key takes no other slot.
         let admitted = self.check(request).and_then(|(key, access)| {
-            let caller = CallerSlot::take(&self.shared, key)
-                .map_err(|busy| LoginRefused(LoginStatus::NotGranted, busy.to_string()))?;
+            let held = self
+                .connection
+                .callers
+                .borrow()
+                .iter()
+                .any(|s| s.key() == key);
+            let caller = match held {
+                true => None,
+                false => Some(
+                    CallerSlot::take(&self.shared, key)
+                        .map_err(|busy| LoginRefused(LoginStatus::NotGranted, busy.to_string()))?,
+                ),
+            };
             Ok((caller, access))
         });
         match admitted {
@@ -160,7 +172,7 @@ impl terminal::Server for Terminal {
                 );
                 self.connection.logged_in.set(true);
                 self.connection.slot.borrow_mut().take();
-                self.connection.caller.borrow_mut().replace(caller);
+                self.connection.callers.borrow_mut().extend(caller);
                 result.set_status(LoginStatus::Granted);
                 result.set_role(access.role().name.as_str());
                 result.set_membrane(capnp_rpc::new_client(MembraneCap {

@@ -311,7 +311,7 @@ impl MembraneServer {
                 challenges: Cell::new(0),
                 nonces: RefCell::new(Vec::new()),
                 slot: RefCell::new(Some(slot)),
-                caller: RefCell::new(None),
+                callers: RefCell::new(Vec::new()),
             });
             let terminal: terminal::Client = capnp_rpc::new_client(Terminal {
                 shared: shared.clone(),
@@ -428,6 +428,6 @@ struct Connection {
     challenges: Cell<u32>,
     nonces: RefCell<Vec<[u8; 32]>>,
     slot: RefCell<Option<CountSlot>>,
-    /// The caller's slot, once logged in.
-    caller: RefCell<Option<CallerSlot>>,
+    /// The caller slot of each key this connection logged in as.
+    callers: RefCell<Vec<CallerSlot>>,
 }

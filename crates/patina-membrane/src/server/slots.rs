@@ -74,9 +74,13 @@ impl CallerSlot {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let count = open.entry(key).or_insert(0);
-        if *count >= shared.config.max_connections_per_caller {
+        let limit = shared.config.max_connections_per_caller;
+        if *count >= limit {
+            if *count == 0 {
+                open.remove(&key);
+            }
             return Err(MembraneError::Busy(format!(
-                "this caller has {count} connections open, the most one caller may"
+                "this caller has reached its limit of open connections ({limit})"
             )));
         }
         *count += 1;
@@ -84,6 +88,11 @@ impl CallerSlot {
             shared: shared.clone(),
             key,
         })
+    }
+
+    /// The caller key it counts.
+    pub(super) fn key(&self) -> CallerKey {
+        self.key
     }
 }
 

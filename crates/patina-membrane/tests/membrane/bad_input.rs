@@ -215,7 +215,10 @@ fn one_caller_holds_at_most_its_share_of_connections() {
             panic!("a third connection of one caller logged in");
         };
         assert_eq!(refused.kind, "not-granted", "{refused:?}");
-        assert!(refused.message.contains("connections open"), "{refused}");
+        assert!(
+            refused.message.contains("limit of open connections"),
+            "{refused}"
+        );
         // Another caller is not held up, and the first caller's own
         // connections keep working.
         login(&server, &READER).await.epoch().await.unwrap();
@@ -241,5 +244,97 @@ fn one_caller_holds_at_most_its_share_of_connections() {
             .epoch()
             .await
             .unwrap();
+    });
+}
+
+/// A raw Terminal on its own connection (the client library logs in once
+/// per connection; another client may log in again on the same one).
+fn raw_terminal(server: &MembraneServer) -> patina_membrane::membrane_capnp::terminal::Client {
+    use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
+    let (a, b) = tokio::io::duplex(1 << 20);
+    tokio::task::spawn_local(server.serve(a));
+    let (reader, writer) = tokio::io::split(b);
+    let network = capnp_rpc::twoparty::VatNetwork::new(
+        reader.compat(),
+        writer.compat_write(),
+        capnp_rpc::rpc_twoparty_capnp::Side::Client,
+        ServeConfig::default().reader_options(),
+    );
+    let mut rpc = capnp_rpc::RpcSystem::new(Box::new(network), None);
+    let terminal = rpc.bootstrap(capnp_rpc::rpc_twoparty_capnp::Side::Server);
+    tokio::task::spawn_local(rpc);
+    terminal
+}
+
+/// Logs in on `terminal` as `seed` (`bad`: with a broken signature) and
+/// returns the status.
+async fn raw_login(
+    terminal: &patina_membrane::membrane_capnp::terminal::Client,
+    seed: &[u8; 32],
+    bad: bool,
+) -> patina_membrane::membrane_capnp::LoginStatus {
+    let response = terminal.challenge_request().send().promise.await.unwrap();
+    let challenge = response.get().unwrap().get_challenge().unwrap();
+    let challenge = patina_membrane::Challenge {
+        nonce: challenge.get_nonce().unwrap().to_vec(),
+        epoch: challenge.get_epoch(),
+        server_id: challenge.get_server_id().unwrap().to_vec(),
+        domain: challenge.get_domain().unwrap().to_string().unwrap(),
+    };
+    let mut signed = patina_membrane::LoginRequest::sign(seed, &challenge).unwrap();
+    if bad {
+        signed.signature[0] ^= 1;
+    }
+    let mut call = terminal.login_request();
+    {
+        let mut out = call.get().init_request();
+        out.set_key(&signed.key);
+        out.set_nonce(&signed.nonce);
+        out.set_epoch(signed.epoch);
+        out.set_server_id(&signed.server_id);
+        out.set_signature(&signed.signature);
+    }
+    let response = call.send().promise.await.unwrap();
+    response
+        .get()
+        .unwrap()
+        .get_result()
+        .unwrap()
+        .get_status()
+        .unwrap()
+}
+
+#[test]
+fn logging_in_again_on_one_connection_neither_takes_nor_gives_back_a_slot() {
+    use patina_membrane::membrane_capnp::LoginStatus;
+    within(|| async {
+        let config = ServeConfig {
+            max_connections_per_caller: 1,
+            ..ServeConfig::default()
+        };
+        let (_world, server) = setup(config).await;
+        let terminal = raw_terminal(&server);
+        assert_eq!(
+            raw_login(&terminal, &RUNNER, false).await,
+            LoginStatus::Granted
+        );
+        // Again as the same key: its one slot is this connection's already.
+        assert_eq!(
+            raw_login(&terminal, &RUNNER, false).await,
+            LoginStatus::Granted
+        );
+        // A refused login on it gives nothing back: the first login's
+        // capabilities still work, so the slot is still taken.
+        assert_eq!(
+            raw_login(&terminal, &RUNNER, true).await,
+            LoginStatus::BadSignature
+        );
+        let Err(refused) = pipe(&server).0.login(&RUNNER).await else {
+            panic!("a second connection of a one-connection caller logged in");
+        };
+        assert!(
+            refused.message.contains("limit of open connections"),
+            "{refused}"
+        );
     });
 }

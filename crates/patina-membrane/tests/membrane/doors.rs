@@ -254,7 +254,10 @@ fn a_peer_holds_at_most_its_share_of_connections() {
             panic!("a second connection of a one-connection caller was served");
         };
         assert_eq!(error.kind, "busy", "{error:?}");
-        assert!(error.message.contains("connections open"), "{error:?}");
+        assert!(
+            error.message.contains("limit of open connections"),
+            "{error:?}"
+        );
         let refused = serving.await.unwrap().unwrap_err();
         assert_eq!(refused.kind(), "busy", "{refused}");
         // The first connection is not disturbed.
