@@ -313,7 +313,11 @@ impl ReceiptStore for SqliteStore {
                 // appended before included; going on would append the rest
                 // in autocommit mode, on a head that is gone.
                 Err(error) if tx.is_autocommit() => {
-                    return failed("appending a batch (rolled back)", error);
+                    let why = match error {
+                        ReceiptError::Store(why) => why.clone(),
+                        other => other.to_string(),
+                    };
+                    return failed("appending a batch (rolled back)", &why);
                 }
                 Err(_) => {}
             }
