@@ -12,7 +12,9 @@ use patina_tests::{host, wat_child, wave};
 /// `fill` at 4096, zeros after it, a page grown at run time, and an empty
 /// table slot — then overwrites all of it (0xAA, a function in the slot).
 /// `residue-twice` does that twice in one instance and returns the second
-/// count, which shows the count sees what was left.
+/// count, which shows the count sees what was left. `far-residue` grows
+/// the memory past the 2 MiB the pool resets in place and does the same
+/// with its last page, which goes back to the kernel instead.
 fn residue_wat(fill: u8) -> String {
     let image = format!("\\{fill:02x}").repeat(4096);
     format!(
@@ -52,10 +54,19 @@ fn residue_wat(fill: u8) -> String {
       (local.get $n))
     (func (export "residue-twice") (result i32)
       (drop (call $residue))
-      (call $residue)))
+      (call $residue))
+    (func (export "far-residue") (result i32)
+      (local $far i32) (local $n i32)
+      (local.set $far (i32.mul
+        (i32.add (memory.grow (i32.const 48)) (i32.const 47))
+        (i32.const 65536)))
+      (local.set $n (call $differ (local.get $far) (i32.const 65536) (i32.const 0)))
+      (memory.fill (local.get $far) (i32.const 0xAA) (i32.const 65536))
+      (local.get $n)))
   (core instance $i (instantiate $m))
   (func (export "residue") (result u32) (canon lift (core func $i "residue")))
-  (func (export "residue-twice") (result u32) (canon lift (core func $i "residue-twice"))))
+  (func (export "residue-twice") (result u32) (canon lift (core func $i "residue-twice")))
+  (func (export "far-residue") (result u32) (canon lift (core func $i "far-residue"))))
 "#
     )
 }
@@ -77,6 +88,10 @@ async fn a_run_never_sees_the_memory_a_run_before_it_wrote() {
     for _ in 0..4 {
         assert_eq!(wave(&host, &child, "residue()").await, "0");
     }
+    // Past the part reset in place too.
+    for _ in 0..3 {
+        assert_eq!(wave(&host, &child, "far-residue()").await, "0");
+    }
     // So does a run after another child used the pool.
     let limits = patina_tests::child(&host, "limits");
     assert_eq!(wave(&host, &limits, "hog(4)").await, "4");
@@ -85,18 +100,22 @@ async fn a_run_never_sees_the_memory_a_run_before_it_wrote() {
 
 #[tokio::test]
 async fn a_slot_another_child_used_starts_as_this_childs_image() {
-    // One instance at a time: every run takes the same memory and table
-    // slots, so each child gets the slot the other child just overwrote.
+    // One instance at a time and two memory slots: with three children,
+    // each run takes a slot another child used last (and its image is
+    // replaced), and the one table slot every time.
     let mut config = HostConfig::with_toys(patina_toys::log_only(), None);
     config.engine = EngineConfig {
         max_instances: 1,
         ..EngineConfig::default()
     };
     let host = Host::new(config).expect("host");
-    let sevens = wat_child(&host, &residue_wat(7));
-    let nines = wat_child(&host, &residue_wat(9));
+    let children: Vec<_> = [7, 8, 9]
+        .into_iter()
+        .map(|fill| wat_child(&host, &residue_wat(fill)))
+        .collect();
     for _ in 0..3 {
-        assert_eq!(wave(&host, &sevens, "residue()").await, "0");
-        assert_eq!(wave(&host, &nines, "residue()").await, "0");
+        for child in &children {
+            assert_eq!(wave(&host, child, "residue()").await, "0");
+        }
     }
 }

@@ -49,8 +49,9 @@ pub const TOY_CALL_BUDGET: usize = MAX_TOY_CALL_ELEMENTS * size_of::<wasmtime::c
 /// finds written, is left off, because it skips written pages that are
 /// not in memory at that moment (swapped out, or being migrated by the
 /// kernel), which would hand a run's bytes to the next run in the slot.
-/// The price: each slot the pool keeps warm stays resident up to this
-/// much, and a child with a larger memory pays for this `memset` as well.
+/// The price: each memory slot the pool has used stays resident up to
+/// this much (the reset writes every page of it), and a child with a
+/// larger memory pays for this `memset` as well.
 const KEEP_RESIDENT_MEMORY: usize = 2 << 20;
 
 /// [`KEEP_RESIDENT_MEMORY`] for a pooled table.
