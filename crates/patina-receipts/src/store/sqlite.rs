@@ -292,20 +292,15 @@ impl ReceiptStore for SqliteStore {
         };
         let mut results = Vec::with_capacity(batch.len());
         for item in batch.iter_mut() {
-            // A refused item leaves no row. A receipt alone is one INSERT,
-            // which SQLite undoes by itself when it is refused; one with
-            // blobs gets a savepoint of its own (which costs a parse of two
-            // statements and a copy of every page it changes).
-            let result = if item.blobs.is_empty() {
-                append_item(&tx, mother, head, item)
-            } else {
-                (|| {
-                    let savepoint = tx.savepoint().map_err(db("starting an append"))?;
+            // Each item in its own savepoint: a refused one leaves no row.
+            let result = tx
+                .savepoint()
+                .map_err(db("starting an append"))
+                .and_then(|savepoint| {
                     let receipt = append_item(&savepoint, mother, head, item)?;
                     savepoint.commit().map_err(db("committing an append"))?;
                     Ok(receipt)
-                })()
-            };
+                });
             match &result {
                 Ok(receipt) => head = Some(receipt.id),
                 // On some errors (a full disk, an I/O error, no memory)
