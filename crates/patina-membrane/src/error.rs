@@ -219,7 +219,13 @@ impl MembraneError {
 
 impl From<MembraneError> for capnp::Error {
     fn from(error: MembraneError) -> Self {
-        let message = match &error {
+        (&error).into()
+    }
+}
+
+impl From<&MembraneError> for capnp::Error {
+    fn from(error: &MembraneError) -> Self {
+        let message = match error {
             MembraneError::Mother(mother) => patina_mother::chain_message(mother),
             other => other.to_string(),
         };

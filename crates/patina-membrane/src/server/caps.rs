@@ -52,19 +52,13 @@ impl membrane::Server for MembraneCap {
 /// does not name, or one holding all the connections it may): it holds
 /// nothing, and says why to every call.
 pub(super) struct RefusalCap {
-    pub(super) reason: String,
-    /// `busy` rather than `unauthenticated`: the caller is known, but holds
-    /// as many connections as it may.
-    pub(super) busy: bool,
+    /// The refusal, as every call is answered.
+    pub(super) refused: capnp::Error,
 }
 
 impl RefusalCap {
     fn refuse(&self) -> capnp::Error {
-        let reason = self.reason.clone();
-        match self.busy {
-            true => MembraneError::Busy(reason).into(),
-            false => MembraneError::Unauthenticated(reason).into(),
-        }
+        self.refused.clone()
     }
 }
 

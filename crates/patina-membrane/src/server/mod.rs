@@ -374,8 +374,7 @@ impl MembraneServer {
                 Err(refused) => {
                     tracing::info!(kind = refused.kind(), %refused, "refused");
                     let refusal: membrane::Client = capnp_rpc::new_client(RefusalCap {
-                        reason: refused.to_string(),
-                        busy: matches!(refused, MembraneError::Busy(_)),
+                        refused: (&refused).into(),
                     });
                     let timeout = shared.config.login_timeout;
                     let _ = tokio::time::timeout(timeout, rpc_on(&shared, stream, refusal.client))
