@@ -9,8 +9,6 @@
 //! 32-byte digests and keys, 64-byte signatures); [`hex_string`] writes any
 //! length (recorded random bytes, binary payloads) into one allocation.
 
-const DIGITS: &[u8; 16] = b"0123456789abcdef";
-
 /// ASCII text of at most `N` bytes: a short prefix and hex digits.
 #[derive(Clone, Copy)]
 pub struct HexText<const N: usize> {
@@ -19,9 +17,10 @@ pub struct HexText<const N: usize> {
 }
 
 impl<const N: usize> HexText<N> {
-    /// `prefix` then the lowercase hex digits of `bytes`. Whatever does not
-    /// fit in `N` bytes is left out (no caller gives more: the sizes are
-    /// fixed at compile time, and tests pin them).
+    /// `prefix` then the lowercase hex digits of `bytes` (the `hex` crate's
+    /// `encode_to_slice`). Bytes whose digits do not fit in `N` are left
+    /// out (no caller gives more: the sizes are fixed at compile time, and
+    /// tests pin them).
     pub fn new(prefix: &str, bytes: &[u8]) -> Self {
         debug_assert!(
             prefix.is_ascii() && prefix.len() + 2 * bytes.len() <= N,
@@ -32,26 +31,22 @@ impl<const N: usize> HexText<N> {
             bytes: [0; N],
             len: 0,
         };
-        for &b in prefix.as_bytes().iter().filter(|b| b.is_ascii()) {
-            text.push(b);
+        let start = prefix.len();
+        if !prefix.is_ascii() || start > N {
+            return text;
         }
-        for &b in bytes {
-            text.push(DIGITS[usize::from(b >> 4)]);
-            text.push(DIGITS[usize::from(b & 0x0f)]);
+        let fit = bytes.len().min((N - start) / 2);
+        let end = start + 2 * fit;
+        text.bytes[..start].copy_from_slice(prefix.as_bytes());
+        if hex::encode_to_slice(&bytes[..fit], &mut text.bytes[start..end]).is_ok() {
+            text.len = end;
         }
         text
     }
 
-    fn push(&mut self, b: u8) {
-        if let Some(slot) = self.bytes.get_mut(self.len) {
-            *slot = b;
-            self.len += 1;
-        }
-    }
-
     /// The text.
     pub fn as_str(&self) -> &str {
-        // Only ASCII was pushed, so this never falls back.
+        // Only ASCII was written, so this never falls back.
         std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
     }
 }
@@ -67,12 +62,14 @@ pub fn hex64(bytes: &[u8; 64]) -> HexText<128> {
     HexText::new("", bytes)
 }
 
-/// The lowercase hex digits of `bytes`, in one allocation of their size.
+/// The lowercase hex digits of `bytes`, in one allocation of their size
+/// (`hex::encode` builds its `String` a `char` at a time).
 pub fn hex_string(bytes: &[u8]) -> String {
-    let digits: Vec<u8> = bytes
-        .iter()
-        .flat_map(|&b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0x0f)]])
-        .collect();
+    let mut digits = vec![0; bytes.len() * 2];
+    if hex::encode_to_slice(bytes, &mut digits).is_err() {
+        // Only on a length mismatch, which the size above rules out.
+        return String::new();
+    }
     // Only ASCII digits, so this never falls back.
     String::from_utf8(digits).unwrap_or_default()
 }

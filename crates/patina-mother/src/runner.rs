@@ -1,7 +1,7 @@
 //! [`Runner`]: what every run of a Mother goes through — load the child
-//! (off the async runtime, unless [`BlockingWork::Caller`] says so), run it on the host, record it — shared by
-//! [`crate::Mother::run`] and the [`crate::MotherInvoker`] that runs the
-//! children other children invoke.
+//! (off the async runtime, unless [`BlockingWork::Caller`] says so), run
+//! it on the host, record it — shared by [`crate::Mother::run`] and the
+//! [`crate::MotherInvoker`] that runs the children other children invoke.
 //!
 //! It holds the host, the installed children and the [`Recorder`], never
 //! the [`crate::Mother`]: the `invoke` toy inside the host reaches the runner
