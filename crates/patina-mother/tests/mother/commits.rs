@@ -127,10 +127,30 @@ async fn a_caller_stops_waiting(commit: CommitMode) {
 /// A Mother opened for one command (`MotherConfig::short_lived`: inline
 /// commits, blocking work on the awaiting thread) on a current-thread
 /// runtime, as `mother run` uses it: runs, installs and replays all finish
-/// with nothing else driving them, and each recorded run's receipt is on
-/// the chain before its answer.
-#[tokio::test(flavor = "current_thread")]
-async fn a_one_command_mother_does_its_work_on_the_calling_thread() {
+/// without the runtime starting a single thread (no blocking thread), and
+/// each recorded run's receipt is on the chain before its answer.
+#[test]
+fn a_one_command_mother_does_its_work_on_the_calling_thread() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let started = Arc::new(AtomicUsize::new(0));
+    let counted = started.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .on_thread_start(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
+    runtime.block_on(one_command_mother_work());
+    assert_eq!(
+        started.load(Ordering::SeqCst),
+        0,
+        "the runtime started a thread (a blocking one) for the Mother's work"
+    );
+}
+
+async fn one_command_mother_work() {
     let dir = tempfile::tempdir().unwrap();
     let mother = patina_mother::Mother::open(patina_mother::MotherConfig::short_lived(
         dir.path().join("home"),
