@@ -126,8 +126,8 @@ fn two_clients_with_different_roles_get_different_membranes() {
 
 /// A role kept to some children lists their receipts only, newest first,
 /// as many as asked, each once (its list names calc by name and by id, and
-/// an id never installed): the store is asked for those children's, never
-/// read whole and filtered.
+/// an id never installed). That the store is asked for those children's
+/// only, not read whole, is the store suite's `lists_by_children`.
 #[test]
 fn a_role_kept_to_some_children_lists_only_theirs() {
     within(|| async {
